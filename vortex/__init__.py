@@ -1,0 +1,9 @@
+"""Vortex: GPU kernels the Halide way — algorithm once, schedule per GPU, CUDA/HIP/OpenCL out.
+
+``import vortex as vx``; the public surface is described in docs/ and DESIGN §2.
+"""
+from .algorithm import *  # noqa: F401,F403
+from .errors import (BoundsError, CompileError, DeviceError, InputError, ScheduleError,  # noqa: A004
+                     TuningError, TypeError, VortexError)
+
+__version__ = "0.1.0"

@@ -1,0 +1,132 @@
+"""Binding call arguments to a pipeline: Input arrays, Param scalars and the Dims they fix.
+
+Used by ``pipe.reference`` and by every compiled kernel, so the checks are the same everywhere.
+All failures raise :class:`vx.InputError` naming the argument and what to change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from .. import errors
+from .bounds import to_sympy
+from .expr import Dim
+from .symbolic import dim_symbol
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Concrete call: ``dims`` name→int, ``arrays`` Input name→array, ``params`` name→numpy scalar."""
+
+    dims: dict
+    arrays: dict
+    params: dict
+
+    def subs(self) -> dict:
+        return {dim_symbol(k): v for k, v in self.dims.items()}
+
+    def evaluate(self, e) -> int:
+        """A sympy expression of Dims at these sizes, as a Python int."""
+        return int(sp.sympify(e).subs(self.subs()))
+
+
+def _as_array(name: str, value, contiguous: bool):
+    arr = value
+    if not hasattr(arr, "shape") or not hasattr(arr, "dtype"):
+        try:
+            arr = np.asarray(value)
+        except Exception:  # noqa: BLE001
+            raise errors.InputError(f"input {name!r}: expected an array, got "
+                                    f"{type(value).__name__}") from None
+    if contiguous and isinstance(arr, np.ndarray) and not arr.flags.c_contiguous:
+        raise errors.InputError(f"input {name!r} is not C-contiguous (strides {arr.strides}); "
+                                f"pass np.ascontiguousarray({name})")
+    return arr
+
+
+def bind(pipe, kwargs: dict, contiguous: bool = False) -> Binding:
+    """Check ``kwargs`` against the pipeline's Inputs, Params and Dims and return a Binding.
+
+    Dims not fixed by any Input's shape may be passed by name as ints (``N=128``).
+    Raises vx.InputError for a missing or unknown name, wrong dtype or rank, Dims that disagree
+    between inputs, non-positive sizes, a Param outside its declared range, and (when
+    ``contiguous``) non-C-contiguous arrays.
+    """
+    expected = set(pipe.inputs) | set(pipe.params)
+    given = dict(kwargs)
+    dims = {k: given.pop(k) for k in list(given) if k in pipe.dims and k not in expected}
+    missing = sorted(expected - set(given))
+    extra = sorted(set(given) - expected)
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {missing}")
+        if extra:
+            parts.append(f"unexpected {extra}")
+        raise errors.InputError(f"pipeline {pipe.name!r}: {'; '.join(parts)}. It takes inputs "
+                                f"{sorted(pipe.inputs)} and params {sorted(pipe.params)}")
+    for k, v in dims.items():
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise errors.InputError(f"size {k}={v!r} must be a positive integer")
+        dims[k] = int(v)
+    arrays = {}
+    for name, inp in pipe.inputs.items():
+        arr = _as_array(name, given[name], contiguous)
+        if str(arr.dtype) != inp.dtype.name:
+            raise errors.InputError(f"input {name!r} must have dtype {inp.dtype}, got {arr.dtype}; "
+                                    f"convert it with {name}.astype(np.{inp.dtype})")
+        if len(arr.shape) != inp.ndim:
+            raise errors.InputError(f"input {name!r} must have {inp.ndim} dimension(s) "
+                                    f"({', '.join(map(str, inp.shape))}), got shape {tuple(arr.shape)}")
+        arrays[name] = arr
+    _bind_dims(pipe, arrays, dims)
+    params = {name: _param(p, given[name]) for name, p in pipe.params.items()}
+    return Binding(dims, arrays, params)
+
+
+def _bind_dims(pipe, arrays: dict, dims: dict):
+    where = {}
+    for name, inp in pipe.inputs.items():  # plain Dims first: they fix the sizes
+        for axis, (s, n) in enumerate(zip(inp.shape, arrays[name].shape)):
+            if isinstance(s, Dim):
+                if n < 1:
+                    raise errors.InputError(f"input {name!r} has size {n} in dimension {axis}; "
+                                            "sizes must be at least 1")
+                if s.name in dims and dims[s.name] != n:
+                    first = where.get(s.name, "the keyword argument")
+                    raise errors.InputError(
+                        f"inconsistent size {s.name}: {first} says {dims[s.name]} but "
+                        f"{name}.shape[{axis}] is {n}; inputs sharing {s.name} must agree")
+                dims[s.name] = int(n)
+                where.setdefault(s.name, f"{name}.shape[{axis}]")
+    unbound = sorted(set(pipe.dims) - set(dims))
+    if unbound:
+        raise errors.InputError(f"size(s) {unbound} are not fixed by any input's shape; pass them "
+                                f"by name, e.g. {unbound[0]}=128")
+    subs = {dim_symbol(k): v for k, v in dims.items()}
+    for name, inp in pipe.inputs.items():  # then composite entries (2*N, H // 2) must agree
+        for axis, (s, n) in enumerate(zip(inp.shape, arrays[name].shape)):
+            want = int(to_sympy(s).subs(subs))
+            if want != n:
+                raise errors.InputError(f"input {name!r}: shape[{axis}] must be {s} = {want} "
+                                        f"(from {', '.join(f'{k}={v}' for k, v in dims.items())}), "
+                                        f"got {n}")
+
+
+def _param(p, value):
+    if hasattr(value, "shape") and getattr(value, "shape", ()) != ():
+        raise errors.InputError(f"param {p.name!r} is a scalar, got an array of shape {value.shape}")
+    if isinstance(value, (bool, np.bool_)) != p.dtype.is_bool:
+        raise errors.InputError(f"param {p.name!r} is {p.dtype}, got {value!r}")
+    try:
+        v = np.asarray(value).astype(p.dtype.np)
+    except (TypeError, ValueError):
+        raise errors.InputError(f"param {p.name!r} is {p.dtype}, got {value!r}") from None
+    if p.dtype.is_int and (not float(np.asarray(value)).is_integer() or int(v) != value):
+        raise errors.InputError(f"param {p.name!r} is {p.dtype}; {value!r} is not representable")
+    if p.range is not None and not p.range[0] <= int(v) <= p.range[1]:
+        raise errors.InputError(f"param {p.name!r}={value} is outside its declared range "
+                                f"{list(p.range)}")
+    return v[()]

@@ -1,0 +1,68 @@
+"""Boundary conditions (Halide's ``BoundaryConditions``): an Input seen as a Func defined
+everywhere, so stencils may read past the edges without a vx.BoundsError.
+
+Each returns a new Func named ``<input>_<kind>`` whose domain is unbounded; bounds inference
+then proves the wrapped Input is only read inside its shape.
+
+Source: Halide ``BoundaryConditions.h`` (repeat_edge, constant_exterior, mirror_image,
+mirror_interior).
+"""
+from __future__ import annotations
+
+from .. import errors
+from .construct import lift
+from .expr import Var
+from .func import Func, Input
+from .ops import clamp, select
+
+
+def _wrap(src: Input, kind: str, body) -> Func:
+    if not isinstance(src, Input):
+        raise errors.TypeError(f"vx.{kind} needs a vx.Input, got {src!r}; boundary conditions "
+                               "wrap inputs, whose extents are known")
+    f = Func(f"{src.name}_{kind}")
+    xs = tuple(Var(f"{src.name}_d{i}") for i in range(src.ndim))
+    f[xs] = body(xs)
+    return f
+
+
+def repeat_edge(src: Input) -> Func:
+    """Reads outside the shape return the nearest edge value (clamp-to-edge)."""
+    return _wrap(src, "repeat_edge",
+                 lambda xs: src[tuple(clamp(x, 0, n - 1) for x, n in zip(xs, src.shape))])
+
+
+def constant_exterior(src: Input, value) -> Func:
+    """Reads outside the shape return ``value`` (converted to the input's dtype)."""
+    v = lift(value) if not isinstance(value, (int, float, bool)) else value
+
+    def body(xs):
+        inside = None
+        for x, n in zip(xs, src.shape):
+            c = (x >= 0) & (x < n)
+            inside = c if inside is None else inside & c
+        safe = src[tuple(clamp(x, 0, n - 1) for x, n in zip(xs, src.shape))]
+        return select(inside, safe, v)
+    return _wrap(src, "constant_exterior", body)
+
+
+def mirror_image(src: Input) -> Func:
+    """Reflection that repeats the edge pixel: … 2 1 0 | 0 1 2 … n-1 | n-1 n-2 … (symmetric)."""
+    def idx(x, n):
+        m = x % (2 * n)
+        return clamp(select(m < n, m, 2 * n - 1 - m), 0, n - 1)
+    return _wrap(src, "mirror_image", lambda xs: src[tuple(idx(x, n) for x, n in zip(xs, src.shape))])
+
+
+def mirror_interior(src: Input) -> Func:
+    """Reflection about the edge pixel: … 2 1 | 0 1 2 … n-1 | n-2 … (numpy 'reflect')."""
+    def idx(x, n):
+        period = 2 * n - 2
+        m = x % vx_max1(period)
+        return clamp(select(m < n, m, period - m), 0, n - 1)
+    return _wrap(src, "mirror_interior", lambda xs: src[tuple(idx(x, n) for x, n in zip(xs, src.shape))])
+
+
+def vx_max1(e):
+    from .ops import max as vmax
+    return vmax(e, 1)

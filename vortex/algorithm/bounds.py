@@ -1,0 +1,200 @@
+"""Interval arithmetic over expressions, with sympy endpoints (Halide's bounds inference).
+
+``interval(e, ctx)`` returns inclusive (lo, hi) bounds of an integer expression for all values of
+its Vars/RVars (ranges from ``ctx.env``), all Dim values, and all data (a load is bounded by its
+source's value range, e.g. [0, 255] for uint8). Bounds are sound, possibly loose; integer
+overflow is assumed not to happen (as in Halide).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sympy as sp
+
+from . import dtypes as T
+from .expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Expr, Load, Param, Reduce, ReduceOp,
+                   RVar, Select, UnaryOp, UnOp, Var)
+from .symbolic import dim_symbol, prove_nonneg, smax, smin
+
+Interval = tuple  # (lo, hi) sympy expressions
+
+
+def type_range(t: T.DType) -> Interval:
+    lo, hi = t.value_range()
+    return sp.Integer(lo), sp.Integer(hi)
+
+
+@dataclass
+class Context:
+    """``env``: Var/RVar name → Interval; ``value_range(load)``: Interval of a loaded value."""
+
+    env: dict = field(default_factory=dict)
+    value_range: Callable[[Load], Interval] | None = None
+
+
+def _const(e) -> int | None:
+    return int(e.value) if isinstance(e, Const) else None
+
+
+def _mul(a: Interval, b: Interval) -> Interval:
+    if prove_nonneg(a[0]) and prove_nonneg(b[0]):
+        return a[0] * b[0], a[1] * b[1]
+    if a[0] == a[1] or b[0] == b[1]:
+        c, (lo, hi) = (a[0], b) if a[0] == a[1] else (b[0], a)
+        if prove_nonneg(c):
+            return c * lo, c * hi
+        if prove_nonneg(-c):
+            return c * hi, c * lo
+    prods = [x * y for x in a for y in b]
+    lo, hi = prods[0], prods[0]
+    for p in prods[1:]:
+        lo, hi = smin(lo, p), smax(hi, p)
+    return lo, hi
+
+
+def _floordiv(a: Interval, b: Interval, t: T.DType) -> Interval:
+    if prove_nonneg(b[0] - 1):  # divisor >= 1
+        cands = [sp.floor(x / y) for x in a for y in b]
+        lo, hi = cands[0], cands[0]
+        for c in cands[1:]:
+            lo, hi = smin(lo, c), smax(hi, c)
+        return lo, hi
+    if prove_nonneg(-b[1] - 1):  # divisor <= -1
+        return _floordiv((-a[1], -a[0]), (-b[1], -b[0]), t)
+    return type_range(t)
+
+
+def _mod(a: Interval, b: Interval, t: T.DType) -> Interval:
+    if prove_nonneg(b[0] - 1):
+        if b[0] == b[1] and prove_nonneg(a[0]) and prove_nonneg(b[0] - 1 - a[1]):
+            return a
+        return sp.Integer(0), b[1] - 1
+    return type_range(t)
+
+
+def _binop(e: BinOp, ctx: Context) -> Interval:
+    op, t = e.op, e.dtype
+    if op.category == "compare":
+        return sp.Integer(0), sp.Integer(1)
+    a, b = interval(e.a, ctx), interval(e.b, ctx)
+    if op is BinaryOp.ADD:
+        return a[0] + b[0], a[1] + b[1]
+    if op is BinaryOp.SUB:
+        return a[0] - b[1], a[1] - b[0]
+    if op is BinaryOp.MUL:
+        return _mul(a, b)
+    if op is BinaryOp.FLOORDIV:
+        return _floordiv(a, b, t)
+    if op is BinaryOp.MOD:
+        return _mod(a, b, t)
+    if op is BinaryOp.MIN:
+        return smin(a[0], b[0]), smin(a[1], b[1])
+    if op is BinaryOp.MAX:
+        return smax(a[0], b[0]), smax(a[1], b[1])
+    shift = _const(e.b)
+    if op is BinaryOp.SHR and shift is not None and 0 <= shift < t.bits:
+        return _floordiv(a, (sp.Integer(2 ** shift),) * 2, t)
+    if op is BinaryOp.SHL and shift is not None and 0 <= shift < t.bits:
+        return _mul(a, (sp.Integer(2 ** shift),) * 2)
+    if op is BinaryOp.AND:
+        nonneg = [x for x in (a, b) if prove_nonneg(x[0])]
+        if nonneg:
+            hi = nonneg[0][1] if len(nonneg) == 1 else smin(a[1], b[1])
+            return sp.Integer(0), hi
+    return type_range(t) if t.is_int or t.is_bool else None
+
+
+def _unop(e: UnOp, ctx: Context) -> Interval:
+    a = interval(e.a, ctx)
+    if e.dtype.is_bool:
+        return sp.Integer(0), sp.Integer(1)
+    if e.op is UnaryOp.NEG:
+        return -a[1], -a[0]
+    if e.op is UnaryOp.INVERT:
+        return -a[1] - 1, -a[0] - 1
+    if prove_nonneg(a[0]):
+        return a
+    if prove_nonneg(-a[1]):
+        return -a[1], -a[0]
+    return sp.Integer(0), smax(-a[0], a[1])
+
+
+def _cast(e: Cast, ctx: Context) -> Interval:
+    src = e.value.dtype
+    target = type_range(e.dtype)
+    if src.is_float:
+        return target
+    a = interval(e.value, ctx)
+    if prove_nonneg(a[0] - target[0]) and prove_nonneg(target[1] - a[1]):
+        return a
+    return target
+
+
+def _reduce(e: Reduce, ctx: Context) -> Interval:
+    rdom = e.rdom
+    if e.op in (ReduceOp.ARGMAX, ReduceOp.ARGMIN):
+        if rdom.ndim == 1:
+            return rvar_interval(rdom.vars[0], ctx)
+        size = sp.Integer(1)
+        for i in range(rdom.ndim):
+            lo, hi = rvar_interval(rdom.vars[i], ctx)
+            size = size * (hi - lo + 1)
+        return sp.Integer(0), size - 1
+    if e.op in (ReduceOp.MAXIMUM, ReduceOp.MINIMUM):
+        inner = Context({**ctx.env, **{v.name: rvar_interval(v, ctx) for v in rdom.vars}},
+                        ctx.value_range)
+        return interval(e.body, inner)
+    return type_range(e.dtype)
+
+
+def rvar_interval(v: RVar, ctx: Context) -> Interval:
+    """[min, min + extent - 1] of one RDom dimension (predicates are not used)."""
+    lo_e, ext_e = v.rdom.bounds[v.index]
+    lo, ext = interval(lo_e, ctx), interval(ext_e, ctx)
+    return lo[0], lo[1] + ext[1] - 1
+
+
+def _leaf(e: Expr, ctx: Context) -> Interval:
+    if isinstance(e, Const):
+        return sp.Integer(int(e.value)), sp.Integer(int(e.value))
+    if isinstance(e, Dim):
+        s = dim_symbol(e.name)
+        return s, s
+    if isinstance(e, (Var, RVar)):
+        if e.name in ctx.env:
+            return ctx.env[e.name]
+        return rvar_interval(e, ctx) if isinstance(e, RVar) else type_range(T.int32)
+    if isinstance(e, Param):
+        return tuple(map(sp.Integer, e.range)) if e.range else type_range(e.dtype)
+    if isinstance(e, Load):
+        return ctx.value_range(e) if ctx.value_range else type_range(e.dtype)
+    return None
+
+
+_RULES = {BinOp: _binop, UnOp: _unop, Cast: _cast, Reduce: _reduce}
+
+
+def interval(e: Expr, ctx: Context) -> Interval | None:
+    """Inclusive sympy bounds of integer/bool expression ``e``; None for floating-point values."""
+    if e.dtype.is_float:
+        return None
+    if e.dtype.is_bool and not isinstance(e, (Const, Load)):
+        return sp.Integer(0), sp.Integer(1)
+    rule = _RULES.get(type(e))
+    if rule is not None:
+        return rule(e, ctx)
+    if isinstance(e, Select):
+        a, b = interval(e.true_value, ctx), interval(e.false_value, ctx)
+        return smin(a[0], b[0]), smax(a[1], b[1])
+    if isinstance(e, Call):
+        return type_range(e.dtype)
+    return _leaf(e, ctx)
+
+
+def to_sympy(e: Expr):
+    """An Expr of Dims and constants (a shape entry) as a sympy expression."""
+    lo, hi = interval(e, Context())
+    if lo != hi:
+        raise ValueError(f"{e} is not an expression of Dims and constants")
+    return lo

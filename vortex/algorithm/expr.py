@@ -1,0 +1,352 @@
+"""Expression IR of the algorithm language: frozen dataclasses, built by Python operators.
+
+Every node has a ``dtype``. Binary nodes always hold operands of one type (promotion inserts
+explicit :class:`Cast` nodes or typed constants when the node is built), so later passes and
+printers never re-derive promotion. ``==`` and ``<`` build comparison nodes, as in Halide, so
+nodes are compared structurally with :func:`same` and hashed by structure; truth-testing an
+expression raises :class:`vx.TypeError` (use ``vx.select`` or ``&``/``|``).
+"""
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass, field, fields
+from enum import Enum
+from functools import cached_property
+
+import numpy as np
+
+from .. import errors
+from . import dtypes as T
+
+
+class BinaryOp(Enum):
+    """Binary operators: (python symbol, numpy ufunc, precedence, category)."""
+
+    ADD = ("+", np.add, 11, "arith")
+    SUB = ("-", np.subtract, 11, "arith")
+    MUL = ("*", np.multiply, 12, "arith")
+    DIV = ("/", np.true_divide, 12, "arith")
+    FLOORDIV = ("//", np.floor_divide, 12, "arith")
+    MOD = ("%", np.remainder, 12, "arith")
+    POW = ("**", np.power, 14, "arith")
+    SHL = ("<<", np.left_shift, 10, "bitwise")
+    SHR = (">>", np.right_shift, 10, "bitwise")
+    AND = ("&", np.bitwise_and, 9, "bitwise")
+    XOR = ("^", np.bitwise_xor, 8, "bitwise")
+    OR = ("|", np.bitwise_or, 7, "bitwise")
+    EQ = ("==", np.equal, 6, "compare")
+    NE = ("!=", np.not_equal, 6, "compare")
+    LT = ("<", np.less, 6, "compare")
+    LE = ("<=", np.less_equal, 6, "compare")
+    GT = (">", np.greater, 6, "compare")
+    GE = (">=", np.greater_equal, 6, "compare")
+    MIN = ("min", np.minimum, 99, "minmax")
+    MAX = ("max", np.maximum, 99, "minmax")
+
+    @property
+    def symbol(self) -> str:
+        return self.value[0]
+
+    @property
+    def ufunc(self):
+        return self.value[1]
+
+    @property
+    def precedence(self) -> int:
+        return self.value[2]
+
+    @property
+    def category(self) -> str:
+        return self.value[3]
+
+
+class UnaryOp(Enum):
+    NEG = "-"
+    INVERT = "~"     # bitwise not on ints, logical not on bool
+    ABS = "abs"
+
+
+class Intrinsic(Enum):
+    """Math intrinsics: name -> numpy implementation used by the reference evaluator."""
+
+    EXP = "exp"
+    LOG = "log"
+    SQRT = "sqrt"
+    RSQRT = "rsqrt"
+    SIN = "sin"
+    COS = "cos"
+    TAN = "tan"
+    TANH = "tanh"
+    ERF = "erf"
+    FLOOR = "floor"
+    CEIL = "ceil"
+    ROUND = "round"
+
+
+class ReduceOp(Enum):
+    """Inline reductions: identity-free semantics are documented in :mod:`vortex.algorithm.ops`."""
+
+    SUM = "sum"
+    PRODUCT = "product"
+    MAXIMUM = "maximum"
+    MINIMUM = "minimum"
+    ARGMAX = "argmax"
+    ARGMIN = "argmin"
+
+
+def _key_of(v):
+    if isinstance(v, Expr):
+        return v.key
+    if isinstance(v, tuple):
+        return tuple(_key_of(x) for x in v)
+    return v
+
+
+class Expr:
+    """Base of all expression nodes (see module docstring)."""
+
+    __array_ufunc__ = None  # numpy scalars defer to our reflected operators
+    dtype: T.DType
+
+    @cached_property
+    def key(self) -> tuple:
+        """Structural identity: node class plus the keys of all compared fields."""
+        return (type(self).__name__,) + tuple(
+            _key_of(getattr(self, f.name)) for f in fields(self) if f.compare)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __bool__(self):
+        raise errors.TypeError(
+            f"the truth value of the expression {self} is symbolic; use vx.select(cond, a, b) "
+            "instead of 'if', and & | ~ instead of 'and' 'or' 'not'")
+
+    def __repr__(self) -> str:
+        from .printer import show
+        return show(self)
+
+    __str__ = __repr__
+
+    def _bin(self, op, other, reflected=False):
+        from .construct import binary
+        return binary(op, other, self) if reflected else binary(op, self, other)
+
+    def __add__(self, o): return self._bin(BinaryOp.ADD, o)
+    def __radd__(self, o): return self._bin(BinaryOp.ADD, o, True)
+    def __sub__(self, o): return self._bin(BinaryOp.SUB, o)
+    def __rsub__(self, o): return self._bin(BinaryOp.SUB, o, True)
+    def __mul__(self, o): return self._bin(BinaryOp.MUL, o)
+    def __rmul__(self, o): return self._bin(BinaryOp.MUL, o, True)
+    def __truediv__(self, o): return self._bin(BinaryOp.DIV, o)
+    def __rtruediv__(self, o): return self._bin(BinaryOp.DIV, o, True)
+    def __floordiv__(self, o): return self._bin(BinaryOp.FLOORDIV, o)
+    def __rfloordiv__(self, o): return self._bin(BinaryOp.FLOORDIV, o, True)
+    def __mod__(self, o): return self._bin(BinaryOp.MOD, o)
+    def __rmod__(self, o): return self._bin(BinaryOp.MOD, o, True)
+    def __pow__(self, o): return self._bin(BinaryOp.POW, o)
+    def __rpow__(self, o): return self._bin(BinaryOp.POW, o, True)
+    def __lshift__(self, o): return self._bin(BinaryOp.SHL, o)
+    def __rlshift__(self, o): return self._bin(BinaryOp.SHL, o, True)
+    def __rshift__(self, o): return self._bin(BinaryOp.SHR, o)
+    def __rrshift__(self, o): return self._bin(BinaryOp.SHR, o, True)
+    def __and__(self, o): return self._bin(BinaryOp.AND, o)
+    def __rand__(self, o): return self._bin(BinaryOp.AND, o, True)
+    def __or__(self, o): return self._bin(BinaryOp.OR, o)
+    def __ror__(self, o): return self._bin(BinaryOp.OR, o, True)
+    def __xor__(self, o): return self._bin(BinaryOp.XOR, o)
+    def __rxor__(self, o): return self._bin(BinaryOp.XOR, o, True)
+    def __eq__(self, o): return self._bin(BinaryOp.EQ, o)  # type: ignore[override]
+    def __ne__(self, o): return self._bin(BinaryOp.NE, o)  # type: ignore[override]
+    def __lt__(self, o): return self._bin(BinaryOp.LT, o)
+    def __le__(self, o): return self._bin(BinaryOp.LE, o)
+    def __gt__(self, o): return self._bin(BinaryOp.GT, o)
+    def __ge__(self, o): return self._bin(BinaryOp.GE, o)
+
+    def __neg__(self):
+        from .construct import unary
+        return unary(UnaryOp.NEG, self)
+
+    def __invert__(self):
+        from .construct import unary
+        return unary(UnaryOp.INVERT, self)
+
+    def __abs__(self):
+        from .construct import unary
+        return unary(UnaryOp.ABS, self)
+
+    def __pos__(self):
+        return self
+
+
+def same(a: Expr, b: Expr) -> bool:
+    """Structural equality of two expressions (``==`` builds a comparison instead)."""
+    return a.key == b.key
+
+
+def check_name(name: str, what: str) -> str:
+    """Names become C identifiers in generated code, so they must be Python identifiers."""
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) \
+            or name.startswith("_"):
+        raise errors.TypeError(f"{what} name {name!r} is not a valid identifier; use letters, "
+                               "digits and '_' (not leading), e.g. 'blur_x'")
+    return name
+
+
+node = dataclass(frozen=True, eq=False)
+
+
+@node
+class Const(Expr):
+    """A typed constant."""
+
+    value: int | float | bool
+    dtype: T.DType
+
+    @staticmethod
+    def make(value, dtype: T.DType) -> "Const":
+        dtype = T.as_dtype(dtype)
+        if isinstance(value, Expr):
+            raise errors.TypeError(f"{dtype}({value}) needs a Python number; use vx.cast")
+        if dtype.is_bool:
+            return Const(bool(value), dtype)
+        if dtype.is_float:
+            return Const(float(value), dtype)
+        if isinstance(value, (float, np.floating)) and not float(value).is_integer():
+            raise errors.TypeError(f"{value!r} is not an integer; cannot make a {dtype} constant "
+                                   "(use vx.cast to convert a float expression)")
+        iv = int(value)
+        lo, hi = dtype.value_range()
+        if not lo <= iv <= hi:
+            raise errors.TypeError(f"Python integer {iv} is out of range for {dtype} "
+                                   f"[{lo}, {hi}]; use a wider type via vx.cast")
+        return Const(iv, dtype)
+
+
+@node
+class Var(Expr):
+    """A pure variable of a Func's domain (int32), as Halide's ``Var``. Found by name."""
+
+    name: str
+
+    def __post_init__(self):
+        check_name(self.name, "Var")
+
+    @property
+    def dtype(self) -> T.DType:
+        return T.int32
+
+
+@node
+class Dim(Expr):
+    """A symbolic size (int32, ≥ 1) bound from the inputs' shapes at call time.
+
+    ``to_sympy`` gives the sympy Symbol (integer, positive) used by bounds inference.
+    """
+
+    name: str
+
+    def __post_init__(self):
+        check_name(self.name, "Dim")
+
+    @property
+    def dtype(self) -> T.DType:
+        return T.int32
+
+
+@node
+class Param(Expr):
+    """A run-time scalar argument (Halide's ``Param``): ``vx.Param("gain", vx.float32)``.
+
+    ``range=(lo, hi)`` (inclusive, integer Params) lets bounds inference use the value as an index;
+    it is checked at every call (vx.InputError when violated).
+    """
+
+    name: str
+    dtype: T.DType
+    range: tuple | None = None
+
+    def __post_init__(self):
+        check_name(self.name, "Param")
+        object.__setattr__(self, "dtype", T.as_dtype(self.dtype))
+        if self.range is not None:
+            if not self.dtype.is_int or len(self.range) != 2 or self.range[0] > self.range[1]:
+                raise errors.TypeError(f"Param {self.name!r}: range=(lo, hi) needs an integer "
+                                       "dtype and lo <= hi")
+            object.__setattr__(self, "range", (int(self.range[0]), int(self.range[1])))
+
+
+@node
+class RVar(Expr):
+    """One dimension of an RDom (int32); ``rdom`` is the owning handle (not compared)."""
+
+    rdom_name: str
+    index: int
+    rdom: object = field(compare=False, repr=False)
+
+    @property
+    def dtype(self) -> T.DType:
+        return T.int32
+
+    @property
+    def name(self) -> str:
+        return self.rdom.var_name(self.index)
+
+
+@node
+class BinOp(Expr):
+    op: BinaryOp
+    a: Expr
+    b: Expr
+    dtype: T.DType
+
+
+@node
+class UnOp(Expr):
+    op: UnaryOp
+    a: Expr
+    dtype: T.DType
+
+
+@node
+class Select(Expr):
+    cond: Expr
+    true_value: Expr
+    false_value: Expr
+    dtype: T.DType
+
+
+@node
+class Cast(Expr):
+    dtype: T.DType
+    value: Expr
+
+
+@node
+class Call(Expr):
+    """A math intrinsic applied to ``args`` (all of the node's dtype)."""
+
+    fn: Intrinsic
+    args: tuple
+    dtype: T.DType
+
+
+@node
+class Load(Expr):
+    """``source[args]``: a read of an Input or a Func, found by ``name``."""
+
+    name: str
+    args: tuple
+    dtype: T.DType
+    source: object = field(compare=False, repr=False)
+
+
+@node
+class Reduce(Expr):
+    """An inline reduction of ``body`` over every point of the RDom ``rdom_name`` (in its order)."""
+
+    op: ReduceOp
+    body: Expr
+    rdom_name: str
+    dtype: T.DType
+    rdom: object = field(compare=False, repr=False)

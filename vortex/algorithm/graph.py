@@ -1,0 +1,121 @@
+"""The call graph of an algorithm: what each Func reads, in producer-before-consumer order.
+
+Checks done here (all raise vx.TypeError naming the Func): duplicate names, outputs without a
+declared shape, recursive Funcs (a cycle through update definitions), RDoms used outside a
+reduction in a pure definition, an update reading its own Func at another point of a pure
+dimension, more than one RDom in one update.
+"""
+from __future__ import annotations
+
+from .. import errors
+from .expr import Dim, Expr, Load, Param, Reduce, RVar, Var, same
+from .func import Func, Input, rvars_in
+from .walk import find
+
+
+def exprs_of(f: Func) -> list[Expr]:
+    """Every expression a Func's definitions hold (indices, values, RDom bounds and predicates)."""
+    out = []
+    for d in f.definitions:
+        out.extend(d.lhs)
+        out.append(d.value)
+    for rd in rdoms_of(f).values():
+        out.extend(x for b in rd.bounds for x in b)
+        out.extend(rd.predicates)
+    return out
+
+
+def rdoms_of(f: Func) -> dict:
+    found = {}
+    for d in f.definitions:
+        for e in (*d.lhs, d.value):
+            for v in find(e, lambda x: isinstance(x, (RVar, Reduce))):
+                found[v.rdom.name] = v.rdom
+    return found
+
+
+def sources_of(f: Func) -> list:
+    loads = []
+    for e in exprs_of(f):
+        loads.extend(find(e, lambda x: isinstance(x, Load)))
+    return [ld.source for ld in loads]
+
+
+def _register(by_name: dict, obj, what: str):
+    prev = by_name.get(obj.name)
+    if prev is not None and prev is not obj:
+        raise errors.TypeError(f"two different objects are named {obj.name!r} ({prev!r} and "
+                               f"{obj!r}); names must be unique within a pipeline")
+    by_name[obj.name] = obj
+
+
+def collect(outputs) -> tuple[list[Func], dict, dict, dict]:
+    """(funcs in producer-first order, inputs, params, dims), each dict keyed by name."""
+    names, inputs, params, dims = {}, {}, {}, {}
+    order, state = [], {}
+
+    def visit(f: Func, path: list):
+        if state.get(f.name) == "done":
+            return
+        if state.get(f.name) == "active":
+            cycle = " -> ".join([p.name for p in path[path.index(f):]] + [f.name])
+            raise errors.TypeError(f"recursive Funcs: {cycle}; a Func may refer to itself only "
+                                   "in its own update definitions")
+        state[f.name] = "active"
+        for src in sources_of(f):
+            if isinstance(src, Input):
+                _register(names, src, "Input")
+                inputs[src.name] = src
+                for s in src.shape:
+                    _collect_leaves(s, params, dims)
+            elif src is not f:
+                visit(src, path + [f])
+        for e in exprs_of(f):
+            _collect_leaves(e, params, dims)
+        state[f.name] = "done"
+        _register(names, f, "Func")
+        order.append(f)
+
+    for out in outputs:
+        if not isinstance(out, Func):
+            raise errors.TypeError(f"Pipeline outputs must be vx.Func, got {out!r}")
+        if not out.defined:
+            raise errors.TypeError(f"output Func {out.name!r} has no definition; write "
+                                   f"{out.name}[y, x] = ... before building the Pipeline")
+        if out.shape is None:
+            raise errors.TypeError(f"output Func {out.name!r} needs a declared domain: "
+                                   f"vx.Func({out.name!r}, shape=(H, W))")
+        visit(out, [])
+    for f in order:
+        check_definitions(f)
+    return order, inputs, params, dims
+
+
+def _collect_leaves(e: Expr, params: dict, dims: dict):
+    for leaf in find(e, lambda x: isinstance(x, (Param, Dim))):
+        (params if isinstance(leaf, Param) else dims)[leaf.name] = leaf
+
+
+def check_definitions(f: Func):
+    pure = f.definitions[0]
+    stray = rvars_in(pure.value)
+    if stray:
+        raise errors.TypeError(
+            f"RDom {stray[0].rdom_name!r} is used outside a reduction in the pure definition of "
+            f"{f.name!r}: wrap it in vx.sum/vx.maximum/… or move it to an update definition "
+            f"({f.name}[...] = {f.name}[...] + ...)")
+    if f.updates and f.shape is None:
+        raise errors.TypeError(f"Func {f.name!r} has update definitions, so it needs a declared "
+                               f"domain: vx.Func({f.name!r}, shape=(...))")
+    for n, d in enumerate(f.updates, 1):
+        rdoms = {v.rdom_name for e in (*d.lhs, d.value) for v in rvars_in(e)}
+        if len(rdoms) > 1:
+            raise errors.TypeError(f"update {n} of {f.name!r} iterates over several RDoms "
+                                   f"{sorted(rdoms)}; use one multi-dimensional RDom")
+        for ld in find(d.value, lambda x: isinstance(x, Load) and x.source is f):
+            for pos, (a, own) in enumerate(zip(ld.args, d.lhs)):
+                if isinstance(own, Var) and not same(a, own):
+                    raise errors.TypeError(
+                        f"update {n} of {f.name!r} reads {ld} at index {pos} = {a}, not at the "
+                        f"pure Var {own.name}; updates are parallel in pure Vars — iterate with "
+                        "an RDom for scans")

@@ -1,0 +1,140 @@
+"""Public expression functions: select, cast, min/max/clamp/abs, math intrinsics, inline reductions.
+
+All follow numpy's type rules (NEP 50). Math intrinsics on integers give numpy's float type
+(``np.sqrt(int32)`` is float64, ``np.sqrt(int8)`` float16); ``rsqrt(x)`` is ``1 / sqrt(x)``.
+
+Inline reductions (Halide's ``sum``, ``maximum``, ``minimum``, ``product``, ``argmax``, ``argmin``)
+reduce over every RVar that appears free in their argument; the result has the argument's type
+(cast the argument to accumulate wider, e.g. ``vx.sum(vx.cast(vx.float32, a_f16) * b)``).
+Empty domains give the identity: 0 for sum, 1 for product, the type's lowest/highest value
+(−inf/+inf for floats) for maximum/minimum, and 0 for argmax/argmin. ``argmax``/``argmin`` return
+the (int32) RDom coordinate of the first extreme point — for a multi-dimensional RDom, the
+row-major flat position, as ``numpy.argmax`` on the flattened domain.
+
+Source: Halide ``inline_reductions.h``; NumPy ufunc type resolution.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import errors
+from . import dtypes as T
+from .construct import binary, cast, lift, promote, to_type, unary
+from .expr import BinaryOp, Call, Expr, Intrinsic, Reduce, ReduceOp, RVar, Select, UnaryOp
+from .walk import find
+
+__all__ = ["select", "cast", "min", "max", "clamp", "abs", "exp", "log", "sqrt", "rsqrt", "sin",
+           "cos", "tan", "tanh", "erf", "floor", "ceil", "round", "pow", "sum", "product",
+           "maximum", "minimum", "argmax", "argmin"]
+
+
+def select(cond, true_value, false_value) -> Expr:
+    """Elementwise ``cond ? true_value : false_value`` (numpy ``where``); cond must be bool."""
+    c = lift(cond)
+    if not c.dtype.is_bool:
+        raise errors.TypeError(f"vx.select condition {c} has type {c.dtype}; it must be bool "
+                               "(compare it, e.g. x > 0)")
+    t = promote(np.maximum, true_value, false_value)
+    return Select(c, to_type(true_value, t), to_type(false_value, t), t)
+
+
+def min(a, b, *rest) -> Expr:  # noqa: A001 - vx.min by contract
+    """Elementwise minimum (numpy ``minimum``), of two or more values."""
+    out = binary(BinaryOp.MIN, a, b)
+    for r in rest:
+        out = binary(BinaryOp.MIN, out, r)
+    return out
+
+
+def max(a, b, *rest) -> Expr:  # noqa: A001 - vx.max by contract
+    """Elementwise maximum (numpy ``maximum``), of two or more values."""
+    out = binary(BinaryOp.MAX, a, b)
+    for r in rest:
+        out = binary(BinaryOp.MAX, out, r)
+    return out
+
+
+def clamp(e, lo, hi) -> Expr:
+    """``min(max(e, lo), hi)``, typed like ``e`` when ``lo``/``hi`` are Python scalars."""
+    return min(max(e, lo), hi)
+
+
+def abs(e) -> Expr:  # noqa: A001 - vx.abs by contract
+    """Absolute value, numpy semantics (same type; abs(int8 -128) == -128)."""
+    return unary(UnaryOp.ABS, e)
+
+
+def _math(fn: Intrinsic, *args) -> Expr:
+    ufunc = np.sqrt if fn is Intrinsic.RSQRT else getattr(np, fn.value, np.sqrt)
+    t = promote(ufunc, *args)
+    if not t.is_float:  # np.floor/ceil/round keep integer types: the value is already integral
+        return lift(args[0]) if len(args) == 1 else cast(t, args[0])
+    return Call(fn, tuple(to_type(a, t) for a in args), t)
+
+
+def exp(e): return _math(Intrinsic.EXP, e)
+def log(e): return _math(Intrinsic.LOG, e)
+def sqrt(e): return _math(Intrinsic.SQRT, e)
+def rsqrt(e): return _math(Intrinsic.RSQRT, e)
+def sin(e): return _math(Intrinsic.SIN, e)
+def cos(e): return _math(Intrinsic.COS, e)
+def tan(e): return _math(Intrinsic.TAN, e)
+def tanh(e): return _math(Intrinsic.TANH, e)
+def erf(e): return _math(Intrinsic.ERF, e)
+def floor(e): return _math(Intrinsic.FLOOR, e)
+def ceil(e): return _math(Intrinsic.CEIL, e)
+def round(e): return _math(Intrinsic.ROUND, e)  # noqa: A001 - half to even, as numpy
+
+
+def pow(a, b) -> Expr:  # noqa: A001
+    """``a ** b`` (numpy ``power``)."""
+    return binary(BinaryOp.POW, a, b)
+
+
+def _reduce(op: ReduceOp, e) -> Expr:
+    body = lift(e)
+    rdoms = {v.rdom_name: v.rdom for v in find(body, lambda x: isinstance(x, RVar),
+                                                 skip_reductions=True)}
+    if len(rdoms) != 1:
+        what = "no RDom" if not rdoms else f"RDoms {sorted(rdoms)}"
+        raise errors.TypeError(f"vx.{op.value}({body}) must reduce over exactly one RDom, found "
+                               f"{what}; e.g. k = vx.RDom(K, name='k'); vx.{op.value}(A[i, k])")
+    (rdom,) = rdoms.values()
+    if op in (ReduceOp.ARGMAX, ReduceOp.ARGMIN):
+        if body.dtype.is_bool:
+            body = cast(T.int8, body)
+        return Reduce(op, body, rdom.name, T.int32, rdom)
+    if op in (ReduceOp.SUM, ReduceOp.PRODUCT) and body.dtype.is_bool:
+        raise errors.TypeError(f"vx.{op.value} of the bool {body}: cast it, "
+                               f"vx.{op.value}(vx.cast(vx.int32, …))")
+    return Reduce(op, body, rdom.name, body.dtype, rdom)
+
+
+def sum(e) -> Expr:  # noqa: A001
+    """Sum of ``e`` over its RDom, accumulated in ``e``'s type."""
+    return _reduce(ReduceOp.SUM, e)
+
+
+def product(e) -> Expr:
+    """Product of ``e`` over its RDom."""
+    return _reduce(ReduceOp.PRODUCT, e)
+
+
+def maximum(e) -> Expr:
+    """Maximum of ``e`` over its RDom."""
+    return _reduce(ReduceOp.MAXIMUM, e)
+
+
+def minimum(e) -> Expr:
+    """Minimum of ``e`` over its RDom."""
+    return _reduce(ReduceOp.MINIMUM, e)
+
+
+def argmax(e) -> Expr:
+    """int32 RDom coordinate (flat, row-major for multi-dim RDoms) of the first maximum of ``e``."""
+    return _reduce(ReduceOp.ARGMAX, e)
+
+
+def argmin(e) -> Expr:
+    """int32 RDom coordinate (flat, row-major for multi-dim RDoms) of the first minimum of ``e``."""
+    return _reduce(ReduceOp.ARGMIN, e)

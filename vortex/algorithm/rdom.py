@@ -1,0 +1,86 @@
+"""Reduction domains (Halide's ``RDom``): the iteration space of reductions and update definitions.
+
+``vx.RDom(K, name="k")`` iterates k over 0 … K-1. ``vx.RDom((H, W), name="rr")`` is two-dimensional;
+``rr[0]`` ranges over H and ``rr[1]`` over W, and the **last dimension is innermost** (numpy/C order,
+the one deviation from Halide, whose first RDom dimension is innermost). A dimension may also be
+given as ``(min, extent)``: ``vx.RDom([(1, N - 1)], name="r")``. ``rr.where(cond)`` restricts the
+domain to the points where ``cond`` holds (Halide's ``RDom::where``; predicates accumulate, in place).
+
+Source: Halide tutorial lesson 9 (update definitions and RDoms), ``Halide::RDom``.
+"""
+from __future__ import annotations
+
+from .. import errors
+from .construct import lift
+from .expr import Expr, RVar, check_name
+
+
+class RDom:
+    """A (possibly multi-dimensional) reduction domain; a handle found by ``name``.
+
+    Attributes: ``name``; ``bounds``: tuple of (min, extent) Exprs (int32); ``predicates``: tuple of
+    bool Exprs. Raises vx.TypeError for non-integer bounds or a non-bool predicate.
+    """
+
+    def __init__(self, extents, name: str):
+        self.name = check_name(name, "RDom")
+        dims = extents if isinstance(extents, (tuple, list)) else (extents,)
+        if not dims:
+            raise errors.TypeError(f"RDom {name!r} needs at least one dimension")
+        bounds = []
+        for d in dims:
+            lo, ext = d if isinstance(d, (tuple, list)) else (0, d)
+            lo, ext = lift(lo), lift(ext)
+            for what, e in (("min", lo), ("extent", ext)):
+                if not e.dtype.is_int:
+                    raise errors.TypeError(f"RDom {name!r}: {what} {e} must be an integer, "
+                                           f"not {e.dtype}")
+            bounds.append((lo, ext))
+        self.bounds = tuple(bounds)
+        self.predicates: tuple = ()
+        self.vars = tuple(RVar(self.name, i, self) for i in range(len(self.bounds)))
+
+    @property
+    def ndim(self) -> int:
+        return len(self.bounds)
+
+    def var_name(self, index: int) -> str:
+        return self.name if self.ndim == 1 else f"{self.name}_{index}"
+
+    def __getitem__(self, index: int) -> RVar:
+        if not isinstance(index, int) or not 0 <= index < self.ndim:
+            raise errors.TypeError(f"RDom {self.name!r} has {self.ndim} dimension(s); "
+                                   f"index it with 0 … {self.ndim - 1}, not {index!r}")
+        return self.vars[index]
+
+    def where(self, cond) -> "RDom":
+        """Restrict the domain to points where ``cond`` (bool Expr) holds; returns self."""
+        c = lift(cond)
+        if not c.dtype.is_bool:
+            raise errors.TypeError(f"RDom {self.name!r}.where(...) needs a bool condition, got "
+                                   f"{c} of type {c.dtype}; compare it, e.g. (... ) > 0")
+        self.predicates = self.predicates + (c,)
+        return self
+
+    def _as_expr(self) -> Expr:
+        if self.ndim != 1:
+            raise errors.TypeError(f"RDom {self.name!r} is {self.ndim}-dimensional; use "
+                                   f"{self.name}[0] … {self.name}[{self.ndim - 1}]")
+        return self.vars[0]
+
+    def __repr__(self) -> str:
+        dims = ", ".join(f"({lo}, {ext})" for lo, ext in self.bounds)
+        return f"RDom([{dims}], name={self.name!r})"
+
+
+def _delegate(opname):
+    def method(self, *args):
+        return getattr(self._as_expr(), opname)(*args)
+    method.__name__ = opname
+    return method
+
+
+# A 1-D RDom can be used directly as its single RVar: A[i, k] with k = vx.RDom(K, name="k").
+for _op in ("add radd sub rsub mul rmul truediv rtruediv floordiv rfloordiv mod rmod pow rpow "
+            "lshift rlshift rshift rrshift and rand or ror xor rxor lt le gt ge neg invert abs").split():
+    setattr(RDom, f"__{_op}__", _delegate(f"__{_op}__"))

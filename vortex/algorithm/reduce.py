@@ -1,0 +1,92 @@
+"""Inline reductions in the reference evaluator: chunked over the RDom's first dimension.
+
+Per op: the identity (value of an empty reduction), the reduction of one chunk over the RDom
+axes (masked by ``where`` predicates), and how two partial results combine. Accumulation is in
+the reduction's type.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .expr import Reduce, ReduceOp
+
+
+def _lowest(dt: np.dtype):
+    return -np.inf if dt.kind == "f" else (False if dt.kind == "b" else np.iinfo(dt).min)
+
+
+def _highest(dt: np.dtype):
+    return np.inf if dt.kind == "f" else (True if dt.kind == "b" else np.iinfo(dt).max)
+
+
+_MONOIDS = {
+    # op: (identity(dt), reduce(values, axes, dt), combine(acc, part))
+    ReduceOp.SUM: (lambda dt: 0, lambda v, ax, dt: np.sum(v, axis=ax, dtype=dt), np.add),
+    ReduceOp.PRODUCT: (lambda dt: 1, lambda v, ax, dt: np.prod(v, axis=ax, dtype=dt), np.multiply),
+    ReduceOp.MAXIMUM: (_lowest, lambda v, ax, dt: np.max(v, axis=ax), np.maximum),
+    ReduceOp.MINIMUM: (_highest, lambda v, ax, dt: np.min(v, axis=ax), np.minimum),
+}
+
+
+class ReduceRun:
+    """One evaluation of a :class:`Reduce` node over a Scope."""
+
+    def __init__(self, ev, e: Reduce, scope):
+        self.ev, self.e, self.scope = ev, e, scope
+        self.rdom = e.rdom
+        self.names = [v.name for v in self.rdom.vars]
+        self.bounds = ev.rdom_bounds(self.rdom, scope)
+
+    def chunks(self):
+        """(sub-scope, values, mask, flat offset of the chunk) with RDom axes last."""
+        per_row = math.prod(n for _, n in self.bounds[1:])
+        lo0 = self.bounds[0][0]
+        for sub in self.ev._chunks(self.scope, self.names, self.bounds):
+            vals = np.broadcast_to(self.ev.eval(self.e.body, sub), sub.shape)
+            mask = self.ev.mask(self.rdom, sub)
+            first = int(np.ravel(sub.values[self.names[0]])[0]) - lo0
+            yield sub, vals, mask, first * per_row
+
+    def run(self):
+        if self.e.op in (ReduceOp.ARGMAX, ReduceOp.ARGMIN):
+            return self._arg()
+        body_dt = self.e.body.dtype.np
+        identity, red, combine = _MONOIDS[self.e.op]
+        k = self.rdom.ndim
+        acc = None
+        for sub, vals, mask, _ in self.chunks():
+            if mask is not None:
+                vals = np.where(mask, vals, np.asarray(identity(body_dt), dtype=body_dt))
+            part = red(vals, tuple(range(-k, 0)), body_dt)
+            acc = part if acc is None else combine(acc, part)
+        if acc is None:
+            return np.full(self.scope.shape, identity(body_dt), dtype=body_dt)
+        return np.asarray(acc).astype(body_dt, copy=False)
+
+    def _arg(self):
+        body_dt = self.e.body.dtype.np
+        is_max = self.e.op is ReduceOp.ARGMAX
+        sentinel = _lowest(body_dt) if is_max else _highest(body_dt)
+        better = np.greater if is_max else np.less
+        nd = len(self.scope.shape)
+        best_v = np.full(self.scope.shape, sentinel, dtype=body_dt)
+        best_i = np.zeros(self.scope.shape, dtype=np.int64)
+        found = np.zeros(self.scope.shape, dtype=bool)
+        for sub, vals, mask, offset in self.chunks():
+            flat = vals.reshape(vals.shape[:nd] + (-1,))
+            m = np.ones(flat.shape, bool) if mask is None else \
+                np.broadcast_to(mask, vals.shape).reshape(flat.shape)
+            masked = np.where(m, flat, sentinel)
+            ext = (np.max if is_max else np.min)(masked, axis=-1)
+            hit = (flat == ext[..., None]) & m
+            pos = np.argmax(hit, axis=-1)
+            any_hit = hit.any(axis=-1)
+            take = any_hit & (~found | better(ext, best_v))
+            best_v = np.where(take, ext, best_v)
+            best_i = np.where(take, pos + offset, best_i)
+            found |= any_hit
+        if self.rdom.ndim == 1:
+            best_i = best_i + self.bounds[0][0]
+        return best_i.astype(np.int32)

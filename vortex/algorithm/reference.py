@@ -1,0 +1,213 @@
+"""The numpy reference evaluator: the executable specification every backend is tested against.
+
+Each Func is computed over its inferred region in producer-first order, vectorized over the
+pure Vars (each Var is an ``arange`` broadcast along its own axis). Inline reductions add trailing
+axes for their RDom and are evaluated in chunks (≤ ``CHUNK_ELEMENTS`` values at once). Update
+definitions run in RDom order (last RDom dimension innermost), vectorized over pure Vars; an
+update of the form ``f[L] = f[L] op v`` (op in +, *, min, max) uses ``ufunc.at``, which applies
+the points in the same sequential order.
+
+Semantics pinned here (and documented in docs/semantics.md): integer ``//`` and ``%`` floor as in
+Python, division or modulo by zero gives 0, shift counts are taken modulo the bit width, integer
+overflow wraps, float→int casts truncate toward zero.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from .. import errors
+from .expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Expr, Intrinsic, Load, Param, Reduce,
+                   ReduceOp, RVar, Select, UnaryOp, UnOp, Var, same)
+from .func import Func, Input, rvars_in
+from .walk import find
+
+CHUNK_ELEMENTS = 1 << 24
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+INTRINSICS = {
+    Intrinsic.EXP: np.exp, Intrinsic.LOG: np.log, Intrinsic.SQRT: np.sqrt,
+    Intrinsic.RSQRT: lambda x: np.reciprocal(np.sqrt(x)), Intrinsic.SIN: np.sin,
+    Intrinsic.COS: np.cos, Intrinsic.TAN: np.tan, Intrinsic.TANH: np.tanh,
+    Intrinsic.ERF: lambda x: _erf(x).astype(np.asarray(x).dtype), Intrinsic.FLOOR: np.floor,
+    Intrinsic.CEIL: np.ceil, Intrinsic.ROUND: np.rint,
+}
+UNARY = {UnaryOp.NEG: np.negative, UnaryOp.INVERT: np.invert, UnaryOp.ABS: np.abs}
+UPDATE_UFUNCS = {BinaryOp.ADD: np.add, BinaryOp.MUL: np.multiply, BinaryOp.MIN: np.minimum,
+                 BinaryOp.MAX: np.maximum}
+
+
+class Scope:
+    """Values of Vars/RVars as arrays broadcast over ``shape`` (one axis per variable)."""
+
+    def __init__(self, shape: tuple, values: dict):
+        self.shape, self.values = tuple(shape), values
+
+    def extend(self, names: list[str], ranges: list[tuple[int, int]]) -> "Scope":
+        k = len(names)
+        values = {n: (v.reshape(v.shape + (1,) * k) if np.ndim(v) else v)
+                  for n, v in self.values.items()}
+        nd = len(self.shape) + k
+        for i, (name, (lo, n)) in enumerate(zip(names, ranges)):
+            axis_shape = [1] * nd
+            axis_shape[len(self.shape) + i] = n
+            values[name] = np.arange(lo, lo + n, dtype=np.int32).reshape(axis_shape)
+        return Scope(self.shape + tuple(n for _, n in ranges), values)
+
+    def bind(self, names: list[str], point: tuple) -> "Scope":
+        return Scope(self.shape, {**self.values, **{n: np.int32(p) for n, p in zip(names, point)}})
+
+
+class Evaluator:
+    """Evaluates a Pipeline for one Binding; ``run()`` returns the outputs as numpy arrays."""
+
+    def __init__(self, pipe, binding):
+        self.pipe, self.b = pipe, binding
+        self.buffers: dict[str, tuple[np.ndarray, tuple]] = {}
+
+    def run(self) -> tuple:
+        with np.errstate(all="ignore"):
+            for f in self.pipe.funcs:
+                self.compute(f)
+        return tuple(self.buffers[o.name][0] for o in self.pipe.outputs)
+
+    # --- Funcs -------------------------------------------------------------------------------
+    def compute(self, f: Func):
+        box = [(self.b.evaluate(lo), self.b.evaluate(hi)) for lo, hi in self.pipe.regions[f.name]]
+        origin = tuple(lo for lo, _ in box)
+        shape = tuple(max(0, hi - lo + 1) for lo, hi in box)
+        scope = Scope((), {}).extend([v.name for v in f.pure_vars], [(lo, n) for lo, n in zip(origin, shape)])
+        value = self.eval(f.definitions[0].value, scope)
+        arr = np.array(np.broadcast_to(value, shape), dtype=f.dtype.np)
+        self.buffers[f.name] = (arr, origin)
+        for d in f.updates:
+            self.update(f, d, arr, origin)
+
+    def update(self, f: Func, d, arr: np.ndarray, origin: tuple):
+        pure = {i: a for i, a in enumerate(d.lhs) if isinstance(a, Var)}
+        names = [a.name for a in pure.values()]
+        ranges = [(origin[i], arr.shape[i]) for i in pure]
+        scope = Scope((), {}).extend(names, ranges)
+        rvars = [v for e in (*d.lhs, d.value) for v in rvars_in(e)]
+        if not rvars:
+            return self._assign(f, d, arr, origin, scope, None)
+        rdom = rvars[0].rdom
+        bounds = self.rdom_bounds(rdom, scope)
+        rnames = [v.name for v in rdom.vars]
+        op = self._accumulate_op(f, d)
+        if op is not None:
+            self._update_at(f, d, arr, origin, scope, rdom, bounds, op)
+            return
+        for point in itertools.product(*(range(lo, lo + n) for lo, n in bounds)):
+            s = scope.bind(rnames, point)
+            self._assign(f, d, arr, origin, s, self.mask(rdom, s))
+
+    def _assign(self, f, d, arr, origin, scope, mask):
+        idx = self.index(d.lhs, origin, scope)
+        value = self.eval(d.value, scope)
+        if mask is not None:
+            value = np.where(mask, value, arr[idx])
+        arr[idx] = value
+
+    def _accumulate_op(self, f: Func, d):
+        v = d.value
+        if not isinstance(v, BinOp) or v.op not in UPDATE_UFUNCS:
+            return None
+        for own, other in ((v.a, v.b), (v.b, v.a)):
+            if isinstance(own, Load) and own.source is f and all(
+                    same(a, b) for a, b in zip(own.args, d.lhs)) and not find(
+                    other, lambda x: isinstance(x, Load) and x.source is f):
+                return UPDATE_UFUNCS[v.op], other
+        return None
+
+    def _update_at(self, f, d, arr, origin, scope, rdom, bounds, op):
+        ufunc, other = op
+        rnames = [v.name for v in rdom.vars]
+        for sub in self._chunks(scope, rnames, bounds):
+            full = sub.shape
+            idx = [np.broadcast_to(i, full).ravel() for i in self.index(d.lhs, origin, sub)]
+            vals = np.broadcast_to(self.eval(other, sub), full).ravel()
+            mask = self.mask(rdom, sub)
+            if mask is not None:
+                m = np.broadcast_to(mask, full).ravel()
+                idx, vals = [i[m] for i in idx], vals[m]
+            ufunc.at(arr, tuple(idx), vals.astype(arr.dtype, copy=False))
+
+    # --- helpers -----------------------------------------------------------------------------
+    def index(self, args, origin, scope) -> tuple:
+        return tuple(np.asarray(self.eval(a, scope)).astype(np.intp) - o
+                     for a, o in zip(args, origin))
+
+    def rdom_bounds(self, rdom, scope) -> list[tuple[int, int]]:
+        out = []
+        for lo, ext in rdom.bounds:
+            lo_v, ext_v = self.eval(lo, scope), self.eval(ext, scope)
+            if np.ndim(lo_v) or np.ndim(ext_v):
+                raise errors.TypeError(f"RDom {rdom.name!r} bounds ({lo}, {ext}) depend on a Var; "
+                                       "RDom bounds may use only Dims, Params and constants")
+            out.append((int(lo_v), max(0, int(ext_v))))
+        return out
+
+    def mask(self, rdom, scope):
+        m = None
+        for p in rdom.predicates:
+            v = self.eval(p, scope)
+            m = v if m is None else np.logical_and(m, v)
+        return m
+
+    def _chunks(self, scope: Scope, names: list[str], bounds: list[tuple[int, int]]):
+        outer = math.prod(scope.shape) * math.prod(n for _, n in bounds[1:])
+        step = max(1, CHUNK_ELEMENTS // max(1, outer))
+        lo0, n0 = bounds[0]
+        for start in range(0, n0, step):
+            yield scope.extend(names, [(lo0 + start, min(step, n0 - start))] + bounds[1:])
+
+    # --- expressions -------------------------------------------------------------------------
+    def eval(self, e: Expr, scope: Scope):
+        t = type(e)
+        if t is Const:
+            return np.array(e.value, dtype=e.dtype.np)[()]
+        if t in (Var, RVar):
+            return scope.values[e.name]
+        if t is Dim:
+            return np.int32(self.b.dims[e.name])
+        if t is Param:
+            return self.b.params[e.name]
+        if t is BinOp:
+            return self._binop(e, scope)
+        if t is UnOp:
+            return UNARY[e.op](self.eval(e.a, scope))
+        if t is Select:
+            return np.where(self.eval(e.cond, scope), self.eval(e.true_value, scope),
+                            self.eval(e.false_value, scope)).astype(e.dtype.np, copy=False)
+        if t is Cast:
+            return np.asarray(self.eval(e.value, scope)).astype(e.dtype.np)
+        if t is Call:
+            return INTRINSICS[e.fn](*(self.eval(a, scope) for a in e.args))
+        if t is Load:
+            return self._load(e, scope)
+        if t is Reduce:
+            return self._reduce(e, scope)
+        raise errors.TypeError(f"the reference evaluator cannot evaluate {type(e).__name__}")
+
+    def _binop(self, e: BinOp, scope: Scope):
+        a, b = self.eval(e.a, scope), self.eval(e.b, scope)
+        if e.op in (BinaryOp.SHL, BinaryOp.SHR):
+            b = np.bitwise_and(b, e.a.dtype.bits - 1)
+        out = e.op.ufunc(a, b)
+        return np.asarray(out).astype(e.dtype.np, copy=False)
+
+    def _load(self, e: Load, scope: Scope):
+        src = e.source
+        if isinstance(src, Input):
+            arr, origin = np.asarray(self.b.arrays[e.name]), (0,) * src.ndim
+        else:
+            arr, origin = self.buffers[e.name]
+        return arr[self.index(e.args, origin, scope)]
+
+    def _reduce(self, e: Reduce, scope: Scope):
+        from .reduce import ReduceRun
+        return ReduceRun(self, e, scope).run()

@@ -1,0 +1,119 @@
+"""Symbolic integers on sympy: Dims as positive integer symbols, min/max that simplify when the
+order is provable, and a prover for ``e >= 0`` over every size.
+
+The prover is sound, not complete: it answers True only when ``e >= 0`` holds for all positive
+integer values of the Dims. It relaxes ``floor(p/q)`` and ``Mod`` terms to rational bounds and
+splits ``Min``/``Max`` terms by the sign of their coefficient; since the expressions it is asked
+about are integer-valued, a relaxed ``e > -1`` proves ``e >= 0``.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sympy as sp
+
+
+@lru_cache(maxsize=None)
+def dim_symbol(name: str) -> sp.Symbol:
+    """The sympy symbol of a Dim: an integer >= 1."""
+    return sp.Symbol(name, integer=True, positive=True)
+
+
+def _relax_once(e: sp.Expr):
+    """Replace one floor/Mod atom by its bound in the direction that lowers ``e``; None if none."""
+    for atom in sorted(e.atoms(sp.floor, sp.Mod), key=sp.default_sort_key):
+        d = sp.Dummy()
+        coeff = sp.diff(e.subs(atom, d), d)
+        if coeff.has(d):
+            return None
+        inc = _is_nonneg(coeff)
+        dec = _is_nonneg(-coeff)
+        if isinstance(atom, sp.floor):
+            p, q = sp.fraction(sp.together(atom.args[0]))
+            exact = q.is_Integer and q > 0 and p.is_integer
+            low = (p - q + 1) / q if exact else atom.args[0] - 1
+            high = atom.args[0]
+        else:
+            q = atom.args[1]
+            if not _is_positive(q):
+                return None
+            low, high = sp.Integer(0), q - 1
+        if inc:
+            return e.subs(atom, low)
+        if dec:
+            return e.subs(atom, high)
+        return None
+    return None
+
+
+def _is_nonneg(e: sp.Expr) -> bool:
+    e = sp.sympify(e)
+    if e.is_number:
+        return bool(e >= 0)
+    return bool(e.is_nonnegative or sp.factor(e).is_nonnegative)
+
+
+def _is_positive(e: sp.Expr) -> bool:
+    e = sp.sympify(e)
+    if e.is_number:
+        return bool(e > 0)
+    r = e.is_positive
+    if r is None:
+        r = sp.factor(e).is_positive
+    return bool(r)
+
+
+@lru_cache(maxsize=65536)
+def _gt_minus_one(e: sp.Expr) -> bool:
+    """Prove e > -1 for all Dim values (e integer-valued, possibly relaxed to rationals)."""
+    if _is_positive(e + 1):
+        return True
+    minmax = sorted(e.atoms(sp.Min, sp.Max), key=sp.default_sort_key)
+    if minmax:
+        m = minmax[0]
+        d = sp.Dummy()
+        coeff = sp.diff(e.subs(m, d), d)
+        if coeff.has(d):
+            return False
+        branches = [_gt_minus_one(sp.expand(e.subs(m, a))) for a in m.args]
+        increasing = _is_nonneg(coeff)
+        decreasing = _is_nonneg(-coeff)
+        if not (increasing or decreasing):
+            return False
+        # e is increasing in m: e(Min) = min of branches (need all), e(Max) = max (need any).
+        need_all = isinstance(m, sp.Min) == increasing
+        return all(branches) if need_all else any(branches)
+    relaxed = _relax_once(e)
+    if relaxed is not None:
+        return _gt_minus_one(sp.expand(relaxed))
+    return False
+
+
+def prove_nonneg(e) -> bool:
+    """True when the integer expression ``e`` is >= 0 for every positive value of its Dims."""
+    return _gt_minus_one(sp.expand(sp.sympify(e)))
+
+
+def smin(a, b):
+    """min(a, b), simplified to one side when the order is provable."""
+    if prove_nonneg(b - a):
+        return a
+    if prove_nonneg(a - b):
+        return b
+    return sp.Min(a, b)
+
+
+def smax(a, b):
+    """max(a, b), simplified to one side when the order is provable."""
+    if prove_nonneg(a - b):
+        return a
+    if prove_nonneg(b - a):
+        return b
+    return sp.Max(a, b)
+
+
+def show(e) -> str:
+    """Sympy expression printed in Python syntax (floor(x/2) as x // 2)."""
+    e = sp.sympify(e)
+    return str(e.replace(lambda a: isinstance(a, sp.floor), lambda a: sp.Symbol(
+        f"({sp.fraction(a.args[0])[0]}) // {sp.fraction(a.args[0])[1]}")))

@@ -1,0 +1,62 @@
+"""Generic traversal of expression trees: children, search and rebuilding (pure functions)."""
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from typing import Callable
+
+from .expr import Expr, Reduce
+
+
+def children(e: Expr) -> list[Expr]:
+    """Direct sub-expressions of ``e`` (tuple fields flattened), in field order."""
+    out = []
+    for f in fields(e):
+        if not f.compare:
+            continue
+        v = getattr(e, f.name)
+        if isinstance(v, Expr):
+            out.append(v)
+        elif isinstance(v, tuple):
+            out.extend(x for x in v if isinstance(x, Expr))
+    return out
+
+
+def find(e: Expr, pred: Callable[[Expr], bool], skip_reductions: bool = False) -> list[Expr]:
+    """All nodes of ``e`` (pre-order) satisfying ``pred``; optionally not looking inside Reduce."""
+    out, stack = [], [e]
+    while stack:
+        n = stack.pop()
+        if pred(n):
+            out.append(n)
+        if skip_reductions and isinstance(n, Reduce):
+            continue
+        stack.extend(reversed(children(n)))
+    return out
+
+
+def rebuild(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
+    """Bottom-up rewrite: children first, then ``fn(node)``; ``fn`` returns a replacement or None.
+
+    Nodes whose children did not change are kept (no copies), so rewriting is cheap.
+    """
+    changes = {}
+    for f in fields(e):
+        if not f.compare:
+            continue
+        v = getattr(e, f.name)
+        if isinstance(v, Expr):
+            nv = rebuild(v, fn)
+            if nv is not v:
+                changes[f.name] = nv
+        elif isinstance(v, tuple) and any(isinstance(x, Expr) for x in v):
+            nt = tuple(rebuild(x, fn) if isinstance(x, Expr) else x for x in v)
+            if any(a is not b for a, b in zip(nt, v)):
+                changes[f.name] = nt
+    node = replace(e, **changes) if changes else e
+    out = fn(node)
+    return node if out is None else out
+
+
+def substitute(e: Expr, mapping: dict[str, Expr], kinds: tuple) -> Expr:
+    """Replace nodes of the given kinds (e.g. (Var,)) by name with ``mapping[name]``."""
+    return rebuild(e, lambda n: mapping.get(n.name) if isinstance(n, kinds) else None)
