@@ -130,7 +130,8 @@ def ufunc_result(ufunc, types: list[DType | None], weak_values: list) -> DType:
     value is taken from ``weak_values``). Raises vx.TypeError when numpy refuses the combination."""
     ops = [_probe(t, w) for t, w in zip(types, weak_values)]
     try:
-        out = ufunc(*ops)
+        with np.errstate(all="ignore"):  # a probe on empty arrays, not a computation
+            out = ufunc(*ops)
     except (OverflowError, ValueError, TypeError) as exc:  # builtin TypeError: numpy refused
         raise errors.TypeError(str(exc)) from None
     res = from_numpy(np.asarray(out).dtype)

@@ -159,12 +159,13 @@ class Func:
                     f"update of {self.name!r} has type {v.dtype} but {self.name!r} is {t}; "
                     f"wrap the value in vx.cast(vx.{t}, …)")
             v = to_type(value, t)
-        pure = self.pure_vars
+        pure = [p.name for p in self.pure_vars]
         for pos, a in enumerate(args):
-            if isinstance(a, Var) and a.name in [p.name for p in pure] and pure[pos].name != a.name:
+            if isinstance(a, Var) and a.name in pure and pure[pos] != a.name:
                 raise errors.TypeError(
-                    f"update of {self.name!r}: pure Var {a.name!r} must stay in position {pos} "
-                    f"as in the pure definition [{', '.join(p.name for p in pure)}]")
+                    f"update of {self.name!r}: pure Var {a.name!r} is at position {pos} but must "
+                    f"stay at position {pure.index(a.name)}, as in the pure definition "
+                    f"[{', '.join(pure)}]")
         lhs_vars = {a.name for a in args if isinstance(a, Var)}
         free = {x.name for x in find(v, lambda e: isinstance(e, Var))}
         for a in args:

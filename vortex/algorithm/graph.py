@@ -2,7 +2,7 @@
 
 Checks done here (all raise vx.TypeError naming the Func): duplicate names, outputs without a
 declared shape, recursive Funcs (a cycle through update definitions), RDoms used outside a
-reduction in a pure definition, an update reading its own Func at another point of a pure
+reduction in a pure definition, RDom bounds that depend on Vars or data, an update reading its own Func at another point of a pure
 dimension, more than one RDom in one update.
 """
 from __future__ import annotations
@@ -70,7 +70,7 @@ def collect(outputs) -> tuple[list[Func], dict, dict, dict]:
                     _collect_leaves(s, params, dims)
             elif src is not f:
                 visit(src, path + [f])
-        for e in exprs_of(f):
+        for e in (*exprs_of(f), *(f.shape or ())):
             _collect_leaves(e, params, dims)
         state[f.name] = "done"
         _register(names, f, "Func")
@@ -104,6 +104,13 @@ def check_definitions(f: Func):
             f"RDom {stray[0].rdom_name!r} is used outside a reduction in the pure definition of "
             f"{f.name!r}: wrap it in vx.sum/vx.maximum/… or move it to an update definition "
             f"({f.name}[...] = {f.name}[...] + ...)")
+    for rd in rdoms_of(f).values():
+        bad = [v for b in rd.bounds for e in b
+               for v in find(e, lambda x: isinstance(x, (Var, RVar, Load)))]
+        if bad:
+            raise errors.TypeError(f"RDom {rd.name!r} of {f.name!r} has bounds depending on {bad[0]}; "
+                                   "RDom bounds may use only Dims, Params and constants (restrict "
+                                   "the domain with .where(...) instead)")
     if f.updates and f.shape is None:
         raise errors.TypeError(f"Func {f.name!r} has update definitions, so it needs a declared "
                                f"domain: vx.Func({f.name!r}, shape=(...))")

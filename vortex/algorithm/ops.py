@@ -7,7 +7,8 @@ Inline reductions (Halide's ``sum``, ``maximum``, ``minimum``, ``product``, ``ar
 reduce over every RVar that appears free in their argument; the result has the argument's type
 (cast the argument to accumulate wider, e.g. ``vx.sum(vx.cast(vx.float32, a_f16) * b)``).
 Empty domains give the identity: 0 for sum, 1 for product, the type's lowest/highest value
-(−inf/+inf for floats) for maximum/minimum, and 0 for argmax/argmin. ``argmax``/``argmin`` return
+(−inf/+inf for floats) for maximum/minimum, and the first point of the domain for argmax/argmin
+(the RDom's min in 1-D, flat position 0 otherwise). ``argmax``/``argmin`` return
 the (int32) RDom coordinate of the first extreme point — for a multi-dimensional RDom, the
 row-major flat position, as ``numpy.argmax`` on the flattened domain.
 

@@ -46,8 +46,11 @@ class Pipeline:
         rank), every Param (a scalar), and sizes not fixed by any input (``N=128``).
 
         Returns the output array, or a tuple of arrays for several outputs, each of the output
-        Func's dtype and declared shape. Raises vx.InputError for bad arguments.
+        Func's dtype and declared shape. Raises vx.InputError for bad arguments, vx.TypeError
+        for bfloat16 values (numpy has no bfloat16).
         """
+        for obj in (*self.inputs.values(), *self.funcs):
+            obj.dtype.np  # noqa: B018 - vx.TypeError for bfloat16, which numpy cannot hold
         binding = bind(self, kwargs)
         outs = Evaluator(self, binding).run()
         return outs[0] if len(outs) == 1 else outs

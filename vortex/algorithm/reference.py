@@ -9,7 +9,8 @@ the points in the same sequential order.
 
 Semantics pinned here (and documented in docs/semantics.md): integer ``//`` and ``%`` floor as in
 Python, division or modulo by zero gives 0, shift counts are taken modulo the bit width, integer
-overflow wraps, float→int casts truncate toward zero.
+overflow wraps, float→int casts truncate toward zero, an integer ``**`` with a negative exponent
+gives ``trunc(1 / a ** -b)``.
 """
 from __future__ import annotations
 
@@ -32,12 +33,21 @@ INTRINSICS = {
     Intrinsic.EXP: np.exp, Intrinsic.LOG: np.log, Intrinsic.SQRT: np.sqrt,
     Intrinsic.RSQRT: lambda x: np.reciprocal(np.sqrt(x)), Intrinsic.SIN: np.sin,
     Intrinsic.COS: np.cos, Intrinsic.TAN: np.tan, Intrinsic.TANH: np.tanh,
-    Intrinsic.ERF: lambda x: _erf(x).astype(np.asarray(x).dtype), Intrinsic.FLOOR: np.floor,
+    Intrinsic.ERF: lambda x: np.asarray(_erf(x)).astype(np.asarray(x).dtype), Intrinsic.FLOOR: np.floor,
     Intrinsic.CEIL: np.ceil, Intrinsic.ROUND: np.rint,
 }
 UNARY = {UnaryOp.NEG: np.negative, UnaryOp.INVERT: np.invert, UnaryOp.ABS: np.abs}
 UPDATE_UFUNCS = {BinaryOp.ADD: np.add, BinaryOp.MUL: np.multiply, BinaryOp.MIN: np.minimum,
                  BinaryOp.MAX: np.maximum}
+
+
+def _int_power(a, b):
+    """Integer ``a ** b`` (wraps on overflow). numpy refuses negative exponents; here they give
+    ``trunc(1 / a ** -b)``: 1 for a == 1, ±1 for a == -1, otherwise 0 (0 ** -n too, as x // 0)."""
+    a, b = np.asarray(a), np.asarray(b)
+    positive = np.power(a, np.where(b < 0, 0, b).astype(b.dtype))
+    unit = np.where(a == 1, 1, np.where(a == -1, 1 - 2 * (b & 1), 0))
+    return np.where(b < 0, unit, positive)
 
 
 class Scope:
@@ -197,6 +207,8 @@ class Evaluator:
         a, b = self.eval(e.a, scope), self.eval(e.b, scope)
         if e.op in (BinaryOp.SHL, BinaryOp.SHR):
             b = np.bitwise_and(b, e.a.dtype.bits - 1)
+        if e.op is BinaryOp.POW and e.dtype.is_int:
+            return _int_power(a, b).astype(e.dtype.np, copy=False)
         out = e.op.ufunc(a, b)
         return np.asarray(out).astype(e.dtype.np, copy=False)
 

@@ -1,0 +1,151 @@
+"""Bounds inference is symbolic (regions are sympy expressions of the Dims, valid for every size)
+and runs once, when the Pipeline is built — never again at a call."""
+import numpy as np
+import pytest
+import sympy as sp
+
+import vortex as vx
+import vortex.algorithm.infer as infer_module
+import vortex.algorithm.pipeline as pipeline_module
+from vortex.algorithm.symbolic import dim_symbol
+
+H_, W_ = dim_symbol("H"), dim_symbol("W")
+
+
+def _blur():
+    W, H = vx.dims("W H")
+    x, y = vx.vars("x y")
+    img = vx.Input("img", vx.float32, (H, W))
+    src = vx.repeat_edge(img)
+    blur_x = vx.Func("blur_x")
+    blur_x[y, x] = (src[y, x - 1] + src[y, x] + src[y, x + 1]) / 3
+    blur = vx.Func("blur", shape=(H, W))
+    blur[y, x] = (blur_x[y - 1, x] + blur_x[y, x] + blur_x[y + 1, x]) / 3
+    return vx.Pipeline(blur)
+
+
+def _same(region, want):
+    assert len(region) == len(want)
+    for (lo, hi), (wlo, whi) in zip(region, want):
+        assert sp.simplify(lo - wlo) == 0 and sp.simplify(hi - whi) == 0, (region, want)
+
+
+def test_blur_regions_are_symbolic():
+    pipe = _blur()
+    _same(pipe.regions["blur"], [(0, H_ - 1), (0, W_ - 1)])
+    _same(pipe.regions["blur_x"], [(-1, H_), (0, W_ - 1)])
+    _same(pipe.regions["img_repeat_edge"], [(-1, H_), (-1, W_)])
+    assert pipe.regions["blur_x"][0][1].free_symbols == {H_}
+    assert [f.name for f in pipe.funcs] == ["img_repeat_edge", "blur_x", "blur"]
+
+
+def test_reference_does_not_rerun_inference(monkeypatch):
+    pipe = _blur()
+
+    def boom(*_):
+        raise AssertionError("bounds inference ran during a call")
+    with monkeypatch.context() as m:
+        for name in ("infer_regions", "_check", "_visit_load", "interval"):
+            m.setattr(infer_module, name, boom)
+        m.setattr(pipeline_module, "infer_regions", boom)
+        a = np.random.default_rng(0).random((5, 6), dtype=np.float32)
+        first = pipe.reference(img=a)
+        second = pipe.reference(img=a[:4, :3].copy())  # other sizes: same symbolic regions
+    assert first.shape == (5, 6) and second.shape == (4, 3)
+    calls = []
+    real = pipeline_module.infer_regions
+    monkeypatch.setattr(pipeline_module, "infer_regions", lambda *a: calls.append(a) or real(*a))
+    _blur()  # building a Pipeline is what runs it, once
+    assert len(calls) == 1
+
+
+def test_strided_and_intermediate_regions():
+    W, H = vx.dims("W H")
+    x, y = vx.vars("x y")
+    img = vx.Input("img", vx.float32, (H, W))
+    mid = vx.Func("mid")
+    mid[y, x] = img[vx.min(y, H - 1), vx.min(x, W - 1)] * 2
+    out = vx.Func("out", shape=(H // 2, W))
+    out[y, x] = mid[2 * y + 1, x // 2]
+    pipe = vx.Pipeline(out)
+    _same(pipe.regions["out"], [(0, sp.floor(H_ / 2) - 1), (0, W_ - 1)])
+    _same(pipe.regions["mid"], [(1, 2 * sp.floor(H_ / 2) - 1), (0, sp.floor((W_ - 1) / 2))])
+    a = np.arange(7 * 5, dtype=np.float32).reshape(7, 5)
+    np.testing.assert_array_equal(pipe.reference(img=a), 2 * a[1:7:2][:, [0, 0, 1, 1, 2]])
+
+
+def test_data_dependent_region_uses_value_range():
+    """A Func read at a uint8 value is computed on [0, 255]; through clamp on [0, 9]."""
+    H = vx.Dim("H")
+    x, y = vx.vars("x y")
+    idx = vx.Input("idx", vx.uint8, (H,))
+    sq = vx.Func("sq")
+    sq[x] = x * x
+    small = vx.Func("small")
+    small[x] = x + 1
+    out = vx.Func("out", shape=(H,))
+    out[y] = sq[idx[y]] + small[vx.clamp(vx.cast(vx.int32, idx[y]), 0, 9)]
+    pipe = vx.Pipeline(out)
+    assert pipe.regions["sq"] == [(0, 255)]
+    assert pipe.regions["small"] == [(0, 9)]
+    iv = np.array([0, 3, 200, 255], np.uint8)
+    want = iv.astype(np.int32) ** 2 + np.minimum(iv, 9) + 1
+    np.testing.assert_array_equal(pipe.reference(idx=iv), want)
+
+
+def test_param_range_bounds_an_index():
+    N = vx.Dim("N")
+    x = vx.Var("x")
+    a = vx.Input("a", vx.float32, (N,))
+    shift = vx.Param("shift", vx.int32, range=(0, 2))
+    src = vx.repeat_edge(a)
+    out = vx.Func("out", shape=(N,))
+    out[x] = src[x + shift]
+    pipe = vx.Pipeline(out)
+    _same(pipe.regions["a_repeat_edge"], [(0, dim_symbol("N") + 1)])
+    av = np.arange(5, dtype=np.float32)
+    np.testing.assert_array_equal(pipe.reference(a=av, shift=2), [2, 3, 4, 4, 4])
+
+
+def test_unproven_access_is_rejected_for_every_size():
+    """x + 1 < W fails only for the last column, so no size makes it provable: BoundsError."""
+    W = vx.Dim("W")
+    x = vx.Var("x")
+    a = vx.Input("a", vx.float32, (W,))
+    out = vx.Func("out", shape=(W - 1,))
+    out[x] = a[x + 1] - a[x]  # fine: the output is one shorter
+    pipe = vx.Pipeline(out)
+    np.testing.assert_array_equal(pipe.reference(a=np.array([1, 4, 9], np.float32)), [3, 5])
+    bad = vx.Func("bad", shape=(W,))
+    bad[x] = a[x + 1] - a[x]
+    with pytest.raises(vx.BoundsError, match=r"\[1, W\]"):
+        vx.Pipeline(bad)
+
+
+def stencil_chain(n_stages: int):
+    """``n_stages`` Funcs, each the 3-tap vertical average of the previous; the first reads the
+    input through repeat_edge; the last is the output of shape (H, W)."""
+    W, H = vx.dims("W H")
+    x, y = vx.vars("x y")
+    img = vx.Input("img", vx.float32, (H, W))
+    prev = vx.repeat_edge(img)
+    for s in range(n_stages):
+        f = vx.Func(f"s{s}", shape=(H, W) if s == n_stages - 1 else None)
+        f[y, x] = (prev[y - 1, x] + prev[y, x] + prev[y + 1, x]) / 3
+        prev = f
+    return vx.Pipeline(prev)
+
+
+def test_twenty_stage_chain_regions_grow_by_one_per_stage():
+    n = 20
+    pipe = stencil_chain(n)
+    for s in range(n):
+        k = n - 1 - s  # stages between s and the output
+        _same(pipe.regions[f"s{s}"], [(-k, H_ - 1 + k), (0, W_ - 1)])
+    _same(pipe.regions["img_repeat_edge"], [(-n, H_ - 1 + n), (0, W_ - 1)])
+    a = np.random.default_rng(1).random((6, 3), dtype=np.float32)
+    # numpy version of the chain: pad by n once (edge), then n "valid" 3-tap averages
+    p = np.pad(a, ((n, n), (0, 0)), mode="edge").astype(np.float64)
+    for _ in range(n):
+        p = (p[:-2] + p[1:-1] + p[2:]) / 3
+    np.testing.assert_allclose(pipe.reference(img=a), p, rtol=1e-5)

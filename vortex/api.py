@@ -1,0 +1,109 @@
+"""``vx.compile``: algorithm + schedule → generated source → a callable, timeable kernel.
+
+``schedule=`` is a Schedule, a path to a schedule file, or ``"auto"``: the file
+``schedules/<pipeline>/<device>.toml`` for the device the kernel will run on (searched in
+``$VORTEX_SCHEDULES`` (os.pathsep-separated), ``./schedules`` and the source checkout's
+``schedules/``), else the default schedule. ``kernel.schedule_origin`` says which was used.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import errors
+from .algorithm.binding import bind
+from .codegen import generate
+from .lower import lower
+from .schedule import Schedule
+from .target import Target
+
+
+def schedule_dirs() -> list[Path]:
+    env = [Path(p) for p in os.environ.get("VORTEX_SCHEDULES", "").split(os.pathsep) if p]
+    return env + [Path.cwd() / "schedules", Path(__file__).resolve().parent.parent / "schedules"]
+
+
+def _device_slug(target: Target, device):
+    if target is Target.OPENCL:
+        from .runtime.opencl_device import device_slug, select_device
+        return device_slug(select_device(device))
+    return None
+
+
+def resolve_schedule(pipe, schedule, target: Target, device=None) -> tuple[Schedule, str]:
+    """(Schedule, origin) for the ``schedule=`` argument of :func:`compile`."""
+    if isinstance(schedule, Schedule):
+        return schedule, "given"
+    if schedule is None:
+        return Schedule.default(pipe), "default"
+    if isinstance(schedule, (str, Path)) and str(schedule) != "auto":
+        return Schedule.load(schedule, pipe), f"file:{schedule}"
+    if schedule != "auto":
+        raise errors.ScheduleError(f"schedule= must be a vx.Schedule, a file path or 'auto', "
+                                   f"got {schedule!r}")
+    slug = _device_slug(target, device)
+    if slug is not None:
+        for d in schedule_dirs():
+            path = d / pipe.name / f"{slug}.toml"
+            if path.is_file():
+                return Schedule.load(path, pipe), f"file:{path}"
+    return Schedule.default(pipe), "default"
+
+
+class Kernel:
+    """A compiled pipeline. Call it with the pipeline's Inputs and Params by name.
+
+    Attributes: ``source`` (generated code, str), ``kernel_source`` (KernelSource),
+    ``schedule`` and ``schedule_origin`` ("given", "default" or "file:<path>"), ``target``.
+    Raises vx.InputError for bad arguments (names, dtype, rank, sizes, non-contiguous arrays)
+    before any launch.
+    """
+
+    def __init__(self, pipe, schedule, origin, kernel_source, executable):
+        self.pipe, self.schedule, self.schedule_origin = pipe, schedule, origin
+        self.kernel_source, self._exe = kernel_source, executable
+        self.target = kernel_source.target
+
+    @property
+    def source(self) -> str:
+        return self.kernel_source.code
+
+    def _bind(self, kwargs):
+        return bind(self.pipe, kwargs, contiguous=True)
+
+    def __call__(self, out=None, **kwargs):
+        """Run once. numpy in → numpy out (one array, or a tuple for several outputs)."""
+        outs = self._exe.run(self._bind(kwargs), out=out)
+        return outs[0] if len(outs) == 1 else outs
+
+    def time(self, warmup: int = 3, repeat: int = 10, **kwargs) -> float:
+        """Median device time of one run in milliseconds (all launches, no transfers)."""
+        return self._exe.time(self._bind(kwargs), warmup=warmup, repeat=repeat)
+
+    def launch_config(self, **kwargs) -> list[dict]:
+        """Grid/block/shared memory of each launch for these arguments."""
+        return self._exe.launch_config(self._bind(kwargs))
+
+    def __repr__(self) -> str:
+        return (f"Kernel({self.pipe.name!r}, target={self.target.value!r}, "
+                f"schedule={self.schedule_origin!r})")
+
+
+def compile(pipe, schedule="auto", target="opencl", device=None, **options) -> Kernel:  # noqa: A001
+    """Lower ``pipe`` with ``schedule``, print it for ``target`` and compile it for ``device``.
+
+    Raises vx.ScheduleError (the schedule cannot be applied), vx.CompileError (the target
+    compiler rejected the source), vx.DeviceError (no device/driver for the target).
+    """
+    t = Target.parse(target)
+    sched, origin = resolve_schedule(pipe, schedule, t, device)
+    ks = generate(lower(pipe, sched), t)
+    from .runtime.base import load
+    return Kernel(pipe, sched, origin, ks, load(ks, device=device, **options))
+
+
+def source(pipe, schedule="auto", target="opencl") -> str:
+    """The generated source only (no compiler, no device needed)."""
+    t = Target.parse(target)
+    sched, _ = resolve_schedule(pipe, schedule if schedule != "auto" else None, t)
+    return generate(lower(pipe, sched), t).code

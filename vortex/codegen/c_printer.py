@@ -1,0 +1,190 @@
+"""One C printer for OpenCL C, CUDA C++ and HIP C++; target differences come from a Dialect.
+
+Integer ``//`` and ``%`` print as small helper functions with Python's floor semantics (and
+x // 0 == x % 0 == 0, as the reference); shift counts are masked to the bit width; casts are
+explicit; float math is called with the precision-specific names of the dialect.
+"""
+from __future__ import annotations
+
+from ..algorithm.expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Intrinsic, Param, Select,
+                              UnaryOp, UnOp, Var)
+from ..lower.ir import (Allocate, Assign, Barrier, Block, BufferLoad, Comment, Declare, For,
+                        ForKind, GpuIndex, If, Kernel, MemorySpace, Ref, Store)
+from .dialect import Dialect
+
+_C_OPS = {BinaryOp.ADD: "+", BinaryOp.SUB: "-", BinaryOp.MUL: "*", BinaryOp.DIV: "/",
+          BinaryOp.AND: "&", BinaryOp.OR: "|", BinaryOp.XOR: "^", BinaryOp.EQ: "==",
+          BinaryOp.NE: "!=", BinaryOp.LT: "<", BinaryOp.LE: "<=", BinaryOp.GT: ">",
+          BinaryOp.GE: ">=", BinaryOp.SHL: "<<", BinaryOp.SHR: ">>"}
+_BOOL_OPS = {BinaryOp.AND: "&&", BinaryOp.OR: "||", BinaryOp.XOR: "!="}
+
+
+def helper_source(d: Dialect, ctype: str, signed: bool) -> str:
+    """Floor division and modulo for one integer C type."""
+    t, q = ctype, d.helper_qual
+    tag = ctype.replace(" ", "_")
+    if not signed:
+        return (f"{q} {t} vx_fdiv_{tag}({t} a, {t} b) {{ return b == 0 ? ({t})0 : ({t})(a / b); }}\n"
+                f"{q} {t} vx_fmod_{tag}({t} a, {t} b) {{ return b == 0 ? ({t})0 : ({t})(a % b); }}\n")
+    return (f"{q} {t} vx_fdiv_{tag}({t} a, {t} b) {{ if (b == 0) return 0; {t} r = ({t})(a / b); "
+            f"return (r * b != a && ((a < 0) != (b < 0))) ? ({t})(r - 1) : r; }}\n"
+            f"{q} {t} vx_fmod_{tag}({t} a, {t} b) {{ if (b == 0) return 0; {t} r = ({t})(a % b); "
+            f"return (r != 0 && ((r < 0) != (b < 0))) ? ({t})(r + b) : r; }}\n")
+
+
+class CPrinter:
+    """Prints loop-IR kernels in one dialect. ``helpers`` collects the integer helper
+    functions the printed code needs (emitted once, before the kernels)."""
+
+    def __init__(self, dialect: Dialect):
+        self.d = dialect
+        self.helpers: dict[str, str] = {}
+        self.uses_half = False
+        self._expr = {Const: self._const, Var: self._name, Ref: self._name, Dim: self._name,
+                      Param: self._name, BinOp: self._binop, UnOp: self._unop,
+                      Select: self._select, Cast: self._cast, Call: self._call,
+                      BufferLoad: self._load, GpuIndex: lambda e: self.d.index[e.axis]}
+        self._stmt = {Block: self._block, For: self._for, If: self._if, Store: self._store,
+                      Assign: self._assign, Declare: self._declare, Allocate: self._allocate,
+                      Barrier: lambda s, ind: [ind + self.d.barrier],
+                      Comment: lambda s, ind: [f"{ind}// {s.text}"]}
+
+    # --- expressions -------------------------------------------------------------------------
+    def expr(self, e) -> str:
+        if e.dtype.name == "float16":
+            self.uses_half = True
+        return self._expr[type(e)](e)
+
+    def ctype(self, t) -> str:
+        return self.d.ctype(t)
+
+    def _name(self, e) -> str:
+        return e.name
+
+    def _const(self, e: Const) -> str:
+        t = e.dtype
+        if t.is_bool:
+            return "true" if e.value else "false"
+        if t.is_float:
+            v = float(e.value)
+            if v != v:
+                return f"({self.d.inf.get(t.name, 'INFINITY')} - {self.d.inf.get(t.name, 'INFINITY')})"
+            if v in (float("inf"), float("-inf")):
+                return ("-" if v < 0 else "") + self.d.inf[t.name]
+            lit = repr(v)
+            return f"{lit}f" if t.name == "float32" else (
+                lit if t.name == "float64" else f"(({self.ctype(t)})({lit}f))")
+        v = int(e.value)
+        if t.bits == 64:
+            suffix = "ULL" if t.kind.value == "u" else "LL"
+            return f"({v - 1}{suffix} + 1)" if v == -(2 ** 63) else f"{v}{suffix}"
+        if t.name == "uint32":
+            return f"{v}u"
+        if t.name == "int32":
+            return "(-2147483647 - 1)" if v == -(2 ** 31) else str(v)
+        return f"(({self.ctype(t)}){v})"
+
+    def _binop(self, e: BinOp) -> str:
+        a, b = self.expr(e.a), self.expr(e.b)
+        t = e.a.dtype
+        if e.op in (BinaryOp.FLOORDIV, BinaryOp.MOD):
+            if t.is_float:
+                q = self._math("floor", t, f"{a} / {b}")
+                return f"({q})" if e.op is BinaryOp.FLOORDIV else f"({a} - {b} * {q})"
+            name = self.ctype(t)
+            tag = name.replace(" ", "_")
+            self.helpers[name] = helper_source(self.d, name, t.kind.value == "i")
+            return f"vx_{'fdiv' if e.op is BinaryOp.FLOORDIV else 'fmod'}_{tag}({a}, {b})"
+        if e.op in (BinaryOp.MIN, BinaryOp.MAX):
+            if t.is_float:
+                return self._math("fmin" if e.op is BinaryOp.MIN else "fmax", t, a, b)
+            return f"{'min' if e.op is BinaryOp.MIN else 'max'}({a}, {b})"
+        if e.op is BinaryOp.POW:
+            return self._math("pow", t, a, b)
+        if e.op in (BinaryOp.SHL, BinaryOp.SHR):
+            return f"({a} {_C_OPS[e.op]} ({b} & {t.bits - 1}))"
+        if t.is_bool and e.op in _BOOL_OPS:
+            return f"({a} {_BOOL_OPS[e.op]} {b})"
+        return f"({a} {_C_OPS[e.op]} {b})"
+
+    def _unop(self, e: UnOp) -> str:
+        a = self.expr(e.a)
+        if e.op is UnaryOp.NEG:
+            return f"(-{a})"
+        if e.op is UnaryOp.INVERT:
+            return f"(!{a})" if e.dtype.is_bool else f"(~{a})"
+        if e.dtype.is_float:
+            return self._math("fabs", e.dtype, a)
+        return f"(({self.ctype(e.dtype)})abs({a}))"
+
+    def _select(self, e: Select) -> str:
+        return f"({self.expr(e.cond)} ? {self.expr(e.true_value)} : {self.expr(e.false_value)})"
+
+    def _cast(self, e: Cast) -> str:
+        v = self.expr(e.value)
+        if e.dtype.is_bool:
+            return f"({v} != 0)"
+        return f"(({self.ctype(e.dtype)})({v}))"
+
+    def _call(self, e: Call) -> str:
+        args = [self.expr(a) for a in e.args]
+        return self._math(e.fn.value, e.dtype, *args)
+
+    def _math(self, name: str, t, *args) -> str:
+        if t.name in ("float16", "bfloat16") and self.d.half_via_float:
+            inner = ", ".join(f"(float)({a})" for a in args)
+            return f"(({self.ctype(t)})({self.d.math_f32.get(name, name)}({inner})))"
+        table = self.d.math_f64 if t.name == "float64" else self.d.math_f32
+        return f"{table.get(name, name)}({', '.join(args)})"
+
+    def _load(self, e: BufferLoad) -> str:
+        v = f"{e.buffer}[{self.expr(e.index)}]"
+        return f"({v} != 0)" if e.dtype.is_bool else v
+
+    # --- statements --------------------------------------------------------------------------
+    def stmt(self, s, ind: str = "  ") -> list[str]:
+        return self._stmt[type(s)](s, ind)
+
+    def _block(self, s: Block, ind):
+        return [line for x in s.stmts for line in self.stmt(x, ind)]
+
+    def _for(self, s: For, ind):
+        lo, ext = self.expr(s.min), self.expr(s.extent)
+        end = ext if lo == "0" else f"{lo} + {ext}"
+        head = [f"{ind}{self.d.unroll}"] if s.kind is not ForKind.SERIAL else []
+        return head + [f"{ind}for (int {s.var} = {lo}; {s.var} < {end}; ++{s.var}) {{",
+                       *self.stmt(s.body, ind + "  "), f"{ind}}}"]
+
+    def _if(self, s: If, ind):
+        out = [f"{ind}if ({self.expr(s.cond)}) {{", *self.stmt(s.then, ind + "  ")]
+        if s.otherwise is not None:
+            out += [f"{ind}}} else {{", *self.stmt(s.otherwise, ind + "  ")]
+        return out + [f"{ind}}}"]
+
+    def _store(self, s: Store, ind):
+        return [f"{ind}{s.buffer}[{self.expr(s.index)}] = {self.expr(s.value)};"]
+
+    def _assign(self, s: Assign, ind):
+        return [f"{ind}{s.name} = {self.expr(s.value)};"]
+
+    def _declare(self, s: Declare, ind):
+        init = "" if s.value is None else f" = {self.expr(s.value)}"
+        return [f"{ind}{self.ctype(s.dtype)} {s.name}{init};"]
+
+    def _allocate(self, s: Allocate, ind):
+        qual = f"{self.d.shared_qual} " if s.memory is MemorySpace.SHARED else ""
+        return [f"{ind}{qual}{self.d.ctype(s.dtype, storage=True)} {s.name}[{s.size}];"]
+
+    # --- kernels -----------------------------------------------------------------------------
+    def kernel(self, k: Kernel) -> str:
+        params = []
+        for p in k.params:
+            if p.is_buffer:
+                const = "" if p.writable else "const "
+                params.append(f"{self.d.buffer_qual}{const}{self.d.ctype(p.dtype, storage=True)}"
+                              f"* {self.d.restrict} {p.name}")
+            else:
+                params.append(f"const {self.ctype(p.dtype)} {p.name}")
+        body = self.stmt(k.body)
+        sig = f"{self.d.kernel_prefix} {k.name}({', '.join(params)})"
+        return "\n".join([sig + " {", *body, "}"]) + "\n"

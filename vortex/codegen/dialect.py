@@ -1,0 +1,125 @@
+"""Dialect tables: everything that differs between OpenCL C 1.2, CUDA C++ and HIP C++ as data.
+
+One :class:`~vortex.codegen.c_printer.CPrinter` prints all three from these tables (the
+tinygrad ``CStyleLanguage`` pattern); nothing here is logic.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..lower.ir import GpuAxis
+from ..target import Target
+
+_CL_TYPES = {
+    "bool": "bool", "int8": "char", "int16": "short", "int32": "int", "int64": "long",
+    "uint8": "uchar", "uint16": "ushort", "uint32": "uint", "uint64": "ulong",
+    "float16": "half", "float32": "float", "float64": "double",
+}
+_CUDA_TYPES = {
+    "bool": "bool", "int8": "signed char", "int16": "short", "int32": "int",
+    "int64": "long long", "uint8": "unsigned char", "uint16": "unsigned short",
+    "uint32": "unsigned int", "uint64": "unsigned long long", "float16": "__half",
+    "bfloat16": "__nv_bfloat16", "float32": "float", "float64": "double",
+}
+_MATH_F32_SUFFIXED = {"exp": "expf", "log": "logf", "sqrt": "sqrtf", "rsqrt": "rsqrtf",
+                      "sin": "sinf", "cos": "cosf", "tan": "tanf", "tanh": "tanhf",
+                      "erf": "erff", "floor": "floorf", "ceil": "ceilf", "round": "rintf",
+                      "fmin": "fminf", "fmax": "fmaxf", "fabs": "fabsf", "pow": "powf"}
+_MATH_F64 = {"round": "rint"}
+_MATH_CL = {"round": "rint"}
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The strings a target needs. ``math_f32``/``math_f64`` map generic math names (exp, fmin,
+    …) to the target's function for that precision; missing keys print the generic name."""
+
+    target: Target
+    prelude: str
+    kernel_prefix: str
+    buffer_qual: str
+    restrict: str
+    shared_qual: str
+    barrier: str
+    index: dict
+    types: dict
+    storage_types: dict
+    helper_qual: str
+    unroll: str
+    inf: dict
+    math_f32: dict = field(default_factory=dict)
+    math_f64: dict = field(default_factory=dict)
+    half_via_float: bool = False    # __half math goes through float (CUDA/HIP)
+
+    def ctype(self, dtype, storage: bool = False) -> str:
+        table = self.storage_types if storage else self.types
+        name = table.get(dtype.name) or self.types.get(dtype.name)
+        if name is None:
+            from .. import errors
+            raise errors.CompileError(f"{dtype} is not available on target {self.target.value}")
+        return name
+
+
+OPENCL = Dialect(
+    target=Target.OPENCL,
+    prelude="",
+    kernel_prefix="__kernel void",
+    buffer_qual="__global ",
+    restrict="restrict",
+    shared_qual="__local",
+    barrier="barrier(CLK_LOCAL_MEM_FENCE);",
+    index={GpuAxis.BLOCK_X: "(int)get_group_id(0)", GpuAxis.BLOCK_Y: "(int)get_group_id(1)",
+           GpuAxis.BLOCK_Z: "(int)get_group_id(2)", GpuAxis.THREAD_X: "(int)get_local_id(0)",
+           GpuAxis.THREAD_Y: "(int)get_local_id(1)", GpuAxis.THREAD_Z: "(int)get_local_id(2)"},
+    types=_CL_TYPES,
+    storage_types={"bool": "uchar"},
+    helper_qual="inline",
+    unroll="#pragma unroll",
+    inf={"float16": "((half)INFINITY)", "float32": "INFINITY", "float64": "((double)INFINITY)"},
+    math_f32=_MATH_CL, math_f64=_MATH_CL,
+)
+
+_CUDA_INDEX = {GpuAxis.BLOCK_X: "(int)blockIdx.x", GpuAxis.BLOCK_Y: "(int)blockIdx.y",
+               GpuAxis.BLOCK_Z: "(int)blockIdx.z", GpuAxis.THREAD_X: "(int)threadIdx.x",
+               GpuAxis.THREAD_Y: "(int)threadIdx.y", GpuAxis.THREAD_Z: "(int)threadIdx.z"}
+_CUDA_INF = {"float16": "__float2half(__int_as_float(0x7f800000))",
+             "float32": "__int_as_float(0x7f800000)",
+             "float64": "__longlong_as_double(0x7ff0000000000000LL)"}
+
+CUDA = Dialect(
+    target=Target.CUDA,
+    prelude="#include <cuda_fp16.h>\n#include <cuda_bf16.h>\n",
+    kernel_prefix='extern "C" __global__ void',
+    buffer_qual="",
+    restrict="__restrict__",
+    shared_qual="__shared__",
+    barrier="__syncthreads();",
+    index=_CUDA_INDEX,
+    types=_CUDA_TYPES,
+    storage_types={},
+    helper_qual="static __device__ __forceinline__",
+    unroll="#pragma unroll",
+    inf=_CUDA_INF,
+    math_f32=_MATH_F32_SUFFIXED, math_f64=_MATH_F64,
+    half_via_float=True,
+)
+
+HIP = Dialect(
+    target=Target.HIP,
+    prelude="#include <hip/hip_runtime.h>\n#include <hip/hip_fp16.h>\n",
+    kernel_prefix='extern "C" __global__ void',
+    buffer_qual="",
+    restrict="__restrict__",
+    shared_qual="__shared__",
+    barrier="__syncthreads();",
+    index=_CUDA_INDEX,
+    types={**_CUDA_TYPES, "bfloat16": "hip_bfloat16"},
+    storage_types={},
+    helper_qual="static __device__ __forceinline__",
+    unroll="#pragma unroll",
+    inf=_CUDA_INF,
+    math_f32=_MATH_F32_SUFFIXED, math_f64=_MATH_F64,
+    half_via_float=True,
+)
+
+DIALECTS = {Target.OPENCL: OPENCL, Target.CUDA: CUDA, Target.HIP: HIP}

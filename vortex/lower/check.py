@@ -1,0 +1,60 @@
+"""IR invariants, checked between passes when ``VORTEX_DEBUG=1``: every local is declared
+before use in an enclosing scope, every buffer is a parameter or an allocation, and no barrier
+sits under a condition (a divergent barrier deadlocks a GPU block)."""
+from __future__ import annotations
+
+from ..algorithm.walk import find
+from .ir import (Allocate, Assign, Barrier, Block, BufferLoad, Declare, For, GpuIndex, If, Kernel,
+                 Ref, Stmt, Store)
+from .walk import stmt_exprs
+
+
+class InvariantError(AssertionError):
+    """The lowering produced malformed IR (a Vortex bug, not a user error)."""
+
+
+def check_kernel(k: Kernel):
+    names = {p.name for p in k.params}
+    _check(k.body, set(names), set(names), conditional=False, kernel=k.name)
+
+
+def _uses(s: Stmt):
+    for e in stmt_exprs(s) if not isinstance(s, (Block, For, If)) else _own_exprs(s):
+        yield from find(e, lambda x: isinstance(x, (Ref, BufferLoad)))
+
+
+def _own_exprs(s):
+    if isinstance(s, For):
+        return [s.min, s.extent]
+    if isinstance(s, If):
+        return [s.cond]
+    return []
+
+
+def _check(s: Stmt, scope: set, buffers: set, conditional: bool, kernel: str):
+    for u in _uses(s):
+        name = u.name if isinstance(u, Ref) else u.buffer
+        if name not in (scope if isinstance(u, Ref) else buffers | scope):
+            raise InvariantError(f"{kernel}: {name!r} used outside its scope in {s}")
+    if isinstance(s, Store) and s.buffer not in buffers | scope:
+        raise InvariantError(f"{kernel}: store to unknown buffer {s.buffer!r}")
+    if isinstance(s, Assign) and s.name not in scope:
+        raise InvariantError(f"{kernel}: assignment to undeclared {s.name!r}")
+    if isinstance(s, Barrier) and conditional:
+        raise InvariantError(f"{kernel}: barrier under a condition")
+    if isinstance(s, Block):
+        inner = set(scope)
+        for x in s.stmts:
+            _check(x, inner, buffers, conditional, kernel)
+            if isinstance(x, (Declare, Allocate)):
+                inner.add(x.name)
+    elif isinstance(s, For):
+        _check(s.body, scope | {s.var}, buffers, conditional, kernel)
+    elif isinstance(s, If):  # a condition on sizes/params only is uniform across the block
+        divergent = conditional or bool(find(s.cond, lambda x: isinstance(
+            x, (Ref, BufferLoad, GpuIndex))))
+        _check(s.then, set(scope), buffers, divergent, kernel)
+        if s.otherwise is not None:
+            _check(s.otherwise, set(scope), buffers, divergent, kernel)
+    elif isinstance(s, (Declare, Allocate)):
+        scope.add(s.name)

@@ -1,0 +1,141 @@
+"""From (Pipeline, Schedule) to a list of kernels in launch order: ``lower(pipe, schedule)``.
+
+Root Funcs get one kernel for their pure definition (two versions under ``specialize``) and one
+single-thread kernel per update definition; inlined Funcs are substituted; ``compute_at``
+Funcs are emitted inside their consumer's kernel. With ``VORTEX_DEBUG=1`` the IR invariants
+are checked after lowering.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import sympy as sp
+
+from .. import errors
+from ..algorithm.bounds import to_sympy
+from ..algorithm.construct import binary
+from ..algorithm.expr import BinaryOp, Const, Dim
+from ..algorithm import dtypes as T
+from ..codegen.kernel_source import BufferArg, BufferRole
+from .check import check_kernel
+from .exprs import Layout, inline
+from .ir import If, Kernel, block
+from .params import kernel_params
+from .plan import Level, assumptions, make_plans
+from .simplify import simplify_stmt
+from .sites import site_stmts
+from .stage import StageLowering
+from .sym import from_sympy
+from .update import lower_update
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """The lowered pipeline: kernels in launch order plus the global buffers they use."""
+
+    pipeline: str
+    kernels: tuple
+    buffers: tuple
+    outputs: tuple
+
+
+class LowerContext:
+    def __init__(self, pipe, plans):
+        self.pipe, self.plans = pipe, plans
+        self.inlined = {n: p.func for n, p in plans.items() if p.level is Level.INLINE}
+        self.layouts = {}
+        self.shared = []
+        for name, inp in pipe.inputs.items():
+            self.layouts[name] = Layout(name, tuple(Const.make(0, T.int32) for _ in inp.shape),
+                                        inp.shape)
+        for name, plan in plans.items():
+            if plan.level is Level.ROOT:
+                self.layouts[name] = Layout(name, tuple(from_sympy(lo) for lo, _ in plan.box),
+                                            tuple(from_sympy(e) for _, e in plan.box))
+        self._values = {}
+
+    def value(self, f):
+        if f.name not in self._values:
+            self._values[f.name] = inline(f.definitions[0].value, self.inlined)
+        return self._values[f.name]
+
+    def sited(self, consumer: str, var: str):
+        return [p for p in self.plans.values() if p.level is Level.AT and p.at == (consumer, var)]
+
+    def site_stmts(self, stage, var: str):
+        return site_stmts(self, stage, var)
+
+
+def _check_sites(plans):
+    for p in plans.values():
+        if p.level is not Level.AT:
+            continue
+        consumer = plans.get(p.at[0])
+        if consumer is None or consumer.level is not Level.ROOT:
+            raise errors.ScheduleError(
+                f"compute_at({p.at[0]}, {p.at[1]}) on Func {p.name!r}: the consumer must be "
+                "computed at root (nested compute_at is not supported yet)")
+        if p.at[1] not in [lp.name for lp in consumer.nest().loops]:
+            raise errors.ScheduleError(
+                f"compute_at({p.at[0]}, {p.at[1]}) on Func {p.name!r}: {p.at[0]!r} has no loop "
+                f"{p.at[1]!r}; its loops are {[lp.name for lp in consumer.nest().loops]}")
+
+
+def _stage_kernel(ctx, plan) -> Kernel:
+    ctx.shared = []
+    general = StageLowering(plan, ctx, plan.nest())
+    grid, blk = general.launch()
+    if plan.specialize:
+        fast = StageLowering(plan, ctx, plan.nest(assumptions(plan)))
+        cond = None
+        for dim, n in plan.specialize:
+            c = binary(BinaryOp.EQ, binary(BinaryOp.MOD, Dim(dim), n), 0)
+            cond = c if cond is None else binary(BinaryOp.AND, cond, c)
+        body = If(cond, fast.body(), general.body())
+    else:
+        body = general.body()
+    shared = tuple({a.name: a for a in ctx.shared}.values())
+    body = simplify_stmt(block(*shared, body))
+    nbytes = sum(a.size * a.dtype.itemsize for a in shared)
+    return Kernel(f"{plan.name}_kernel", (), body, grid, blk, nbytes)
+
+
+def lower(pipe, schedule) -> Lowered:
+    """Lower ``pipe`` under ``schedule``; raises vx.ScheduleError for directives that cannot be
+    realised (non-constant thread extents, footprints, unsupported nesting)."""
+    schedule.validate()
+    plans = make_plans(pipe, schedule)
+    _check_sites(plans)
+    ctx = LowerContext(pipe, plans)
+    kernels = []
+    for f in pipe.funcs:
+        plan = plans[f.name]
+        if plan.level is not Level.ROOT:
+            continue
+        kernels.append(_stage_kernel(ctx, plan))
+        for n, d in enumerate(f.updates):
+            kernels.append(simplify_stmt_kernel(lower_update(ctx, plan, d, n)))
+    buffers = _buffers(pipe, plans)
+    kernels = [kernel_params(k, pipe, buffers) for k in kernels]
+    if os.environ.get("VORTEX_DEBUG"):
+        for k in kernels:
+            check_kernel(k)
+    return Lowered(pipe.name, tuple(kernels), buffers, tuple(o.name for o in pipe.outputs))
+
+
+def simplify_stmt_kernel(k: Kernel) -> Kernel:
+    from dataclasses import replace
+    return replace(k, body=simplify_stmt(k.body))
+
+
+def _buffers(pipe, plans) -> tuple:
+    outs = {o.name for o in pipe.outputs}
+    bufs = [BufferArg(n, i.dtype, BufferRole.INPUT, tuple(to_sympy(s) for s in i.shape),
+                      (sp.Integer(0),) * i.ndim) for n, i in pipe.inputs.items()]
+    for name, p in plans.items():
+        if p.level is Level.ROOT:
+            role = BufferRole.OUTPUT if name in outs else BufferRole.INTERMEDIATE
+            bufs.append(BufferArg(name, p.func.dtype, role, tuple(e for _, e in p.box),
+                                  tuple(lo for lo, _ in p.box)))
+    return tuple(bufs)

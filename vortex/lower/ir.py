@@ -1,0 +1,180 @@
+"""The loop IR: statements (frozen dataclasses) over algorithm expressions plus a few
+lowering-only expression nodes (buffer loads, GPU indices, named locals).
+
+A lowered pipeline is a list of :class:`Kernel` s, each a statement tree run by every GPU
+thread of its launch grid. Passes are pure functions returning new trees.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from ..algorithm import dtypes as T
+from ..algorithm.expr import Expr, node
+
+
+class ForKind(Enum):
+    SERIAL = "serial"
+    UNROLLED = "unrolled"
+    VECTORIZED = "vectorized"
+
+
+class GpuAxis(Enum):
+    """A hardware index: (is_block, dimension 0=x 1=y 2=z)."""
+
+    BLOCK_X = (True, 0)
+    BLOCK_Y = (True, 1)
+    BLOCK_Z = (True, 2)
+    THREAD_X = (False, 0)
+    THREAD_Y = (False, 1)
+    THREAD_Z = (False, 2)
+
+    @property
+    def is_block(self) -> bool:
+        return self.value[0]
+
+    @property
+    def dim(self) -> int:
+        return self.value[1]
+
+
+class MemorySpace(Enum):
+    GLOBAL = "global"
+    SHARED = "shared"
+    LOCAL = "local"  # per-thread (registers / private memory)
+
+
+# --- expressions -------------------------------------------------------------------------------
+@node
+class GpuIndex(Expr):
+    """blockIdx/threadIdx (CUDA) = get_group_id/get_local_id (OpenCL) along ``axis``."""
+
+    axis: GpuAxis
+
+    @property
+    def dtype(self) -> T.DType:
+        return T.int32
+
+
+@node
+class Ref(Expr):
+    """A named local scalar (loop variable, accumulator, let-bound value)."""
+
+    name: str
+    dtype: T.DType
+
+
+@node
+class BufferLoad(Expr):
+    """``buffer[index]`` with a flat element index."""
+
+    buffer: str
+    index: Expr
+    dtype: T.DType
+
+
+# --- statements --------------------------------------------------------------------------------
+class Stmt:
+    """Base of statements."""
+
+
+stmt = dataclass(frozen=True)
+
+
+@stmt
+class For(Stmt):
+    var: str
+    min: Expr
+    extent: Expr
+    kind: ForKind
+    body: Stmt
+
+
+@stmt
+class Block(Stmt):
+    stmts: tuple
+
+
+@stmt
+class If(Stmt):
+    cond: Expr
+    then: Stmt
+    otherwise: Stmt | None = None
+
+
+@stmt
+class Store(Stmt):
+    buffer: str
+    index: Expr
+    value: Expr
+
+
+@stmt
+class Assign(Stmt):
+    """``name = value`` for a local declared by :class:`Declare`."""
+
+    name: str
+    value: Expr
+
+
+@stmt
+class Declare(Stmt):
+    """A local scalar, optionally initialised: ``T name = value;``."""
+
+    name: str
+    dtype: T.DType
+    value: Expr | None = None
+
+
+@stmt
+class Allocate(Stmt):
+    """A fixed-size array in ``memory`` (shared per block, or local per thread)."""
+
+    name: str
+    dtype: T.DType
+    size: int
+    memory: MemorySpace
+
+
+@stmt
+class Barrier(Stmt):
+    """Block-wide barrier for shared memory (``__syncthreads`` / ``barrier(CLK_LOCAL_MEM_FENCE)``)."""
+
+
+@stmt
+class Comment(Stmt):
+    text: str
+
+
+@dataclass(frozen=True)
+class KernelParam:
+    """A kernel argument: a global buffer (``is_buffer``) or a scalar, with its dtype."""
+
+    name: str
+    dtype: T.DType
+    is_buffer: bool
+    writable: bool = False
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One GPU kernel: ``body`` runs in every thread; ``grid`` (sympy, blocks per axis x, y, z)
+    and ``block`` (ints) give the launch."""
+
+    name: str
+    params: tuple
+    body: Stmt
+    grid: tuple
+    block: tuple
+    shared_bytes: int = 0
+    notes: tuple = field(default=())
+
+
+def block(*stmts) -> Stmt:
+    """A Block of the non-None statements, flattened; a single statement stays itself."""
+    flat = []
+    for s in stmts:
+        if s is None:
+            continue
+        flat.extend(s.stmts if isinstance(s, Block) else (s,))
+    return flat[0] if len(flat) == 1 else Block(tuple(flat))

@@ -1,0 +1,94 @@
+"""Where and how each Func is computed: the schedule read into a per-Func plan.
+
+Defaults (Halide's): outputs and Funcs with update definitions are computed at root (their own
+kernels, global buffers); every other Func is inlined into its consumers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import sympy as sp
+
+from .. import errors
+from ..algorithm.bounds import to_sympy
+from ..algorithm.expr import Reduce
+from ..algorithm.func import Func
+from ..algorithm.symbolic import dim_symbol
+from ..algorithm.walk import find
+from ..schedule import directives as D
+from .loops import Loop, LoopNest
+
+
+class Level(Enum):
+    INLINE = "inline"
+    ROOT = "root"
+    AT = "at"
+
+
+@dataclass
+class FuncPlan:
+    func: Func
+    level: Level
+    at: tuple | None = None            # (consumer name, loop var name)
+    memory: D.MemoryType | None = None
+    box: list = field(default_factory=list)   # per pure dim: (lo sympy, extent sympy)
+    directives: tuple = ()
+    specialize: list = field(default_factory=list)  # [(Dim name, multiple)]
+
+    @property
+    def name(self) -> str:
+        return self.func.name
+
+    def primary_reduce(self) -> Reduce | None:
+        found = find(self.func.definitions[0].value, lambda e: isinstance(e, Reduce))
+        return found[0] if found else None
+
+    def nest(self, assume: dict | None = None) -> LoopNest:
+        """The loop nest after this Func's loop directives (``assume``: Dim symbol → multiple)."""
+        loops = [Loop(v.name, ext) for v, (_, ext) in zip(self.func.pure_vars, self.box)]
+        r = self.primary_reduce()
+        if r is not None:
+            loops += [Loop(v.name, to_sympy(ext), True) for v, (_, ext) in zip(r.rdom.vars, r.rdom.bounds)]
+        nest = LoopNest(self.name, loops, assume=dict(assume or {}))
+        for d in self.directives:
+            nest.apply(d)
+        return nest
+
+
+_LEVELS = {D.ComputeRoot: Level.ROOT, D.ComputeInline: Level.INLINE, D.ComputeAt: Level.AT}
+
+
+def make_plans(pipe, schedule) -> dict:
+    """Func name → FuncPlan, in the pipeline's producer-first order."""
+    plans = {}
+    outputs = {o.name for o in pipe.outputs}
+    for f in pipe.funcs:
+        root = f.name in outputs or bool(f.updates)
+        plan = FuncPlan(f, Level.ROOT if root else Level.INLINE,
+                        directives=tuple(schedule.stage_directives(f.name)))
+        plan.box = [(lo, sp.simplify(hi - lo + 1)) for lo, hi in pipe.regions[f.name]]
+        for d in plan.directives:
+            if type(d) in _LEVELS:
+                plan.level = _LEVELS[type(d)]
+                plan.at = (d.func, d.var) if isinstance(d, D.ComputeAt) else None
+            elif isinstance(d, D.StoreIn):
+                plan.memory = d.memory
+            elif isinstance(d, D.Bound):
+                _bound(plan, d)
+            elif isinstance(d, D.Specialize):
+                plan.specialize.append((d.condition[1], int(d.condition[2])))
+        plans[f.name] = plan
+    return plans
+
+
+def _bound(plan: FuncPlan, d):
+    names = [v.name for v in plan.func.pure_vars]
+    if d.var not in names:
+        raise errors.ScheduleError(f"bound({d.var}, {d.min}, {d.extent}) on Func {plan.name!r}: "
+                                   f"{d.var!r} is not one of its pure Vars {names}")
+    plan.box[names.index(d.var)] = (sp.Integer(d.min), sp.Integer(d.extent))
+
+
+def assumptions(plan: FuncPlan) -> dict:
+    return {dim_symbol(name): n for name, n in plan.specialize}

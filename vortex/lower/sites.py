@@ -1,0 +1,130 @@
+"""``compute_at``: a producer computed per iteration of a consumer loop (Halide's compute_at).
+
+The producer's footprint for one iteration of the site loop comes from interval arithmetic over
+the consumer's accesses with the loops inside the site ranging over their extents; it must have
+a constant size. At a block-bound site the block's threads fill it cooperatively in shared
+memory, then synchronise; at a thread-bound or serial site each thread fills its own array.
+Points outside the producer's own required region are skipped, so edge tiles never read out of
+bounds.
+"""
+from __future__ import annotations
+
+import math
+
+import sympy as sp
+
+from .. import errors
+from ..algorithm import dtypes as T
+from ..algorithm.bounds import Context, interval
+from ..algorithm.construct import binary
+from ..algorithm.expr import BinaryOp, Const, Load, RVar, Var
+from ..algorithm.walk import find, rebuild
+from ..schedule.directives import MemoryType
+from .exprs import ExprLowerer, Layout
+from .ir import (Allocate, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace,
+                 Ref, Store, block)
+from .sym import from_sympy, loop_symbol
+
+I32 = T.int32
+
+
+def _c(v):
+    return Const.make(int(v), I32)
+
+
+def _as_vars(e):
+    return rebuild(e, lambda n: Var(n.name) if isinstance(n, Ref) else None)
+
+
+def footprint(stage, producer: str, site: str) -> list:
+    """[(lo sympy, extent int)] per producer dimension for one iteration of loop ``site``."""
+    loops = stage.nest.loops
+    site_loop = next(lp for lp in loops if lp.name == site)
+    if site_loop.axis is not None and site_loop.axis.is_block:
+        fixed = {lp.name for lp in loops if lp.axis is not None and lp.axis.is_block}
+    elif site_loop.axis is not None:
+        fixed = {lp.name for lp in loops if lp.axis is not None}
+    else:
+        serial = [lp.name for lp in loops if lp.axis is None]
+        fixed = {lp.name for lp in loops if lp.axis is not None} | set(serial[:serial.index(site) + 1])
+    env = {lp.name: (loop_symbol(lp.name),) * 2 if lp.name in fixed
+           else (sp.Integer(0), sp.sympify(lp.extent) - 1) for lp in loops}
+    ctx = Context(env)
+    box = None
+    for ld in find(stage.value, lambda e: isinstance(e, Load) and e.name == producer):
+        rngs = [interval(_as_vars(_subst(a, stage.coords)), ctx) for a in ld.args]
+        box = rngs if box is None else [(sp.Min(a[0], b[0]), sp.Max(a[1], b[1]))
+                                        for a, b in zip(box, rngs)]
+    out = []
+    for d, (lo, hi) in enumerate(box):
+        ext = sp.simplify(hi - lo + 1)
+        if not ext.is_Integer:
+            raise errors.ScheduleError(
+                f"compute_at({stage.plan.name}, {site}) of Func {producer!r}: its footprint per "
+                f"iteration is not a constant size in dimension {d} (extent {ext}); tile/split "
+                f"the consumer loops inside {site!r} by constant factors")
+        out.append((sp.simplify(lo), int(ext)))
+    return out
+
+
+def _subst(e, coords):
+    return rebuild(e, lambda n: coords.get(n.name) if isinstance(n, (Var, RVar)) else None)
+
+
+def site_stmts(ctx, stage, site: str):
+    """Statements computing every producer scheduled ``compute_at(stage's Func, site)``."""
+    out = []
+    for plan in ctx.sited(stage.plan.name, site):
+        out.append(_compute(ctx, stage, plan, site))
+    return block(*out) if out else None
+
+
+def _compute(ctx, stage, plan, site: str):
+    p = plan.func
+    fp = footprint(stage, p.name, site)
+    site_loop = next(lp for lp in stage.nest.loops if lp.name == site)
+    shared = site_loop.axis is not None and site_loop.axis.is_block
+    if plan.memory is MemoryType.SHARED and not shared:
+        raise errors.ScheduleError(
+            f"store_in(\"shared\") on Func {p.name!r}: its compute_at loop {site!r} is not bound "
+            "to gpu_blocks, so there is no block to share with; compute it at a block loop")
+    if plan.memory is MemoryType.GLOBAL:
+        raise errors.ScheduleError(f"store_in(\"global\") on Func {p.name!r} with compute_at: use "
+                                   "compute_root() for a global intermediate")
+    size = math.prod(e for _, e in fp)
+    buf = f"{p.name}_{'sh' if shared else 'loc'}"
+    los = [Ref(f"{p.name}_lo{d}", I32) for d in range(len(fp))]
+    stage.layouts[p.name] = Layout(buf, tuple(los), tuple(_c(e) for _, e in fp))
+    decls = [Declare(r.name, I32, from_sympy(lo)) for r, (lo, _) in zip(los, fp)]
+    t = Ref(f"{p.name}_t", I32)
+    coords, inside, decls_c = {}, [], []
+    stride = size
+    for v, r, (lo_s, ext), (rlo, rhi) in zip(p.pure_vars, los, fp, ctx.pipe.regions[p.name]):
+        stride //= ext
+        c = binary(BinaryOp.ADD, r, binary(BinaryOp.MOD, binary(BinaryOp.FLOORDIV, t, _c(stride)),
+                                           _c(ext)))
+        name = f"{p.name}_{v.name}"
+        decls_c.append(Declare(name, I32, c))
+        c = Ref(name, I32)
+        coords[v.name] = c
+        inside += [binary(BinaryOp.GE, c, from_sympy(rlo)), binary(BinaryOp.LE, c, from_sympy(rhi))]
+    pre, value = ExprLowerer(coords, stage.layouts).lower(ctx.value(p))
+    cond = inside[0]
+    for c in inside[1:]:
+        cond = binary(BinaryOp.AND, cond, c)
+    store = block(*decls_c, If(cond, block(pre, Store(buf, t, value))))
+    if shared:
+        ctx.shared.append(Allocate(buf, p.dtype, size, MemorySpace.SHARED))
+        nthreads = math.prod(stage.launch()[1])
+        bx, by, _ = stage.launch()[1]
+        tid = binary(BinaryOp.ADD, GpuIndex(GpuAxis.THREAD_X), binary(
+            BinaryOp.MUL, binary(BinaryOp.ADD, GpuIndex(GpuAxis.THREAD_Y), binary(
+                BinaryOp.MUL, GpuIndex(GpuAxis.THREAD_Z), _c(by))), _c(bx)))
+        it = Ref(f"{p.name}_it", I32)
+        flat = binary(BinaryOp.ADD, binary(BinaryOp.MUL, it, _c(nthreads)), tid)
+        body = block(Declare(t.name, I32, flat),
+                     If(binary(BinaryOp.LT, t, _c(size)), store))
+        loop = For(it.name, _c(0), _c(-(-size // nthreads)), ForKind.SERIAL, body)
+        return block(*decls, loop, Barrier())
+    loop = For(t.name, _c(0), _c(size), ForKind.SERIAL, store)
+    return block(Allocate(buf, p.dtype, size, MemorySpace.LOCAL), *decls, loop)

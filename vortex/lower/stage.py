@@ -1,0 +1,200 @@
+"""Lowering one root Func stage to a kernel body (Halide's ``build_provide_loop_nest``).
+
+GPU-bound loops become hardware indices; the remaining loops nest in schedule order. Producers
+computed ``compute_at`` this Func are emitted at their site. With a reduction the structure is
+init / update / finalize around the first reduction loop, with one accumulator per pure point
+left inside it (a per-thread array when there are several: register tiling).
+"""
+from __future__ import annotations
+
+import math
+
+import sympy as sp
+
+from .. import errors
+from ..algorithm import dtypes as T
+from ..algorithm.construct import binary
+from ..algorithm.expr import BinaryOp, Const, Expr, Reduce
+from ..algorithm.walk import find
+from .exprs import Accumulator, ExprLowerer, rdom_position
+from .ir import Declare, For, ForKind, GpuIndex, If, Ref, Store, block
+from .simplify import simplify_expr
+from .loops import FuseRecord, LoopNest
+from .sym import from_sympy
+
+I32 = T.int32
+
+
+def _c(v: int) -> Expr:
+    return Const.make(int(v), I32)
+
+
+def counters(nest: LoopNest) -> tuple[dict, list]:
+    """(loop-var name → IR expression of leaf counters, [(guard, is_reduction)]) by replaying
+    the splits and fuses backwards from the leaves."""
+    env = {lp.name: Ref(lp.name, I32) for lp in nest.loops}
+    reduction = {lp.name: lp.reduction for lp in nest.loops}
+    guards = []
+    for rec in reversed(nest.records):
+        if isinstance(rec, FuseRecord):
+            fused, n = env[rec.fused], from_sympy(rec.inner_extent)
+            env[rec.outer] = binary(BinaryOp.FLOORDIV, fused, n)
+            env[rec.inner] = binary(BinaryOp.MOD, fused, n)
+            reduction[rec.outer] = reduction[rec.inner] = reduction[rec.fused]
+            continue
+        value = binary(BinaryOp.ADD, binary(BinaryOp.MUL, env[rec.outer], _c(rec.factor)),
+                       env[rec.inner])
+        if not rec.exact:
+            guards.append((binary(BinaryOp.LT, value, from_sympy(rec.old_extent)),
+                           reduction[rec.inner]))
+        env[rec.old] = value
+        reduction[rec.old] = reduction[rec.inner]
+    return env, guards
+
+
+def conj(conds: list[Expr]) -> Expr | None:
+    out = None
+    for c in conds:
+        out = c if out is None else binary(BinaryOp.AND, out, c)
+    return out
+
+
+def guarded(conds: list[Expr], s):
+    c = conj(conds)
+    return s if c is None else If(c, s)
+
+
+class StageLowering:
+    """Lowers the pure stage of one root Func. ``ctx`` supplies layouts and compute_at sites."""
+
+    def __init__(self, plan, ctx, nest: LoopNest):
+        self.plan, self.ctx, self.nest = plan, ctx, nest
+        self.layouts = dict(ctx.layouts)
+        f = plan.func
+        self.value = ctx.value(f)
+        self.env, guards = counters(nest)
+        self.pure_guards = [g for g, red in guards if not red]
+        self.red_guards = [g for g, red in guards if red]
+        self.coords = {v.name: binary(BinaryOp.ADD, from_sympy(lo), self.env[v.name])
+                       for v, (lo, _) in zip(f.pure_vars, plan.box)}
+        raw = plan.primary_reduce()
+        self.reduce = None if raw is None else next(
+            r for r in find(self.value, lambda e: isinstance(e, Reduce)) if r.rdom_name == raw.rdom_name)
+        if self.reduce is not None:
+            for v, (lo, _) in zip(self.reduce.rdom.vars, self.reduce.rdom.bounds):
+                self.coords[v.name] = binary(BinaryOp.ADD, lo, self.env[v.name])
+        self.coords = {k: simplify_expr(v) for k, v in self.coords.items()}
+        leaves = {lp.name for lp in nest.loops}
+        self.names = {k: k if k not in leaves else f"{k}_c" for k in self.coords}
+
+    def declared(self, keys) -> tuple:
+        """(Declare statements for the coordinates ``keys``, name → IR expr to use for them)."""
+        decls, use = [], {}
+        for k in keys:
+            e = self.coords[k]
+            if isinstance(e, Ref):
+                use[k] = e
+                continue
+            decls.append(Declare(self.names[k], I32, e))
+            use[k] = Ref(self.names[k], I32)
+        return decls, use
+
+    # --- launch shape ------------------------------------------------------------------------
+    def launch(self) -> tuple[tuple, tuple]:
+        grid, blk = [sp.Integer(1)] * 3, [1] * 3
+        seen = set()
+        for lp in self.nest.loops:
+            if lp.axis is None:
+                continue
+            if lp.axis in seen:
+                raise errors.ScheduleError(f"Func {self.plan.name!r}: two loops are bound to "
+                                           f"{lp.axis.name.lower()}; bind each GPU axis once")
+            seen.add(lp.axis)
+            if lp.axis.is_block:
+                grid[lp.axis.dim] = sp.sympify(lp.extent)
+            else:
+                ext = sp.sympify(lp.extent)
+                if not ext.is_Integer:
+                    raise errors.ScheduleError(
+                        f"gpu_threads({lp.name}) on Func {self.plan.name!r}: the thread extent {ext} "
+                        "is not a constant; split the loop with a constant factor first "
+                        "(e.g. gpu_tile)")
+                blk[lp.axis.dim] = int(ext)
+        return tuple(grid), tuple(blk)
+
+    # --- body --------------------------------------------------------------------------------
+    def body(self):
+        f = self.plan.func
+        gpu = [lp for lp in self.nest.loops if lp.axis is not None]
+        serial = [lp for lp in self.nest.loops if lp.axis is None]
+        decls = [Declare(lp.name, I32, GpuIndex(lp.axis)) for lp in gpu]
+        self._sites = {lp.name: self.ctx.site_stmts(self, lp.name) for lp in self.nest.loops}
+        sites = [self._sites[lp.name] for lp in gpu]
+        pure_decls, pure = self.declared([v.name for v in f.pure_vars])
+        lowerer = ExprLowerer(pure, self.layouts)
+        layout = self.layouts[f.name]
+        out_index = layout.flat([pure[v.name] for v in f.pure_vars])
+        if self.reduce is None:
+            pre, value = lowerer.lower(self.value)
+            core = guarded(self.pure_guards, block(pre, Store(layout.buffer, out_index, value)))
+            return block(*decls, *sites, self._nest(serial, block(*pure_decls, core)))
+        first = next((i for i, lp in enumerate(serial) if lp.reduction), len(serial))
+        core = self._reduction(serial[first:], lowerer, layout.buffer, out_index, pure_decls)
+        return block(*decls, *sites, self._nest(serial[:first], core))
+
+    def _nest(self, loops, inner):
+        for lp in reversed(loops):
+            inner = For(lp.name, _c(0), from_sympy(lp.extent), lp.kind,
+                        block(self._sites.get(lp.name), inner))
+        return inner
+
+    def _reduction(self, loops, lowerer, out_buffer, out_index, pure_decls):
+        f, r = self.plan.func, self.reduce
+        pure_in = [lp for lp in loops if not lp.reduction]
+        size, idx = None, None
+        if pure_in:
+            exts = [sp.sympify(lp.extent) for lp in pure_in]
+            if not all(e.is_Integer for e in exts):
+                raise errors.ScheduleError(
+                    f"reorder on Func {self.plan.name!r}: pure loops {[lp.name for lp in pure_in]} "
+                    "inside the reduction loop need constant extents (split them by a constant) "
+                    "to keep one accumulator per point")
+            size = math.prod(int(e) for e in exts)
+            idx = None
+            for lp, e in zip(pure_in, exts):
+                idx = Ref(lp.name, I32) if idx is None else binary(
+                    BinaryOp.ADD, binary(BinaryOp.MUL, idx, _c(int(e))), Ref(lp.name, I32))
+        acc = Accumulator(r.op, r.body.dtype, f"{f.name}_acc", size)
+        all_decls, use = self.declared(list(self.coords))
+        inner = ExprLowerer(use, self.layouts)
+        pre_b, body = inner.lower(r.body)
+        coords = [use[v.name] for v in r.rdom.vars]
+        exts = [e for _, e in r.rdom.bounds]
+        pos = rdom_position(r.rdom, coords, exts) if acc.has_pos else None
+        step = block(pre_b, acc.update(body, pos, idx))
+        for p in r.rdom.predicates:
+            pre_p, cond = inner.lower(p)
+            step = block(pre_p, If(cond, step))
+        update = self._nest(loops, block(*all_decls,
+                                         guarded(self.pure_guards + self.red_guards, step)))
+        default = r.rdom.bounds[0][0] if r.rdom.ndim == 1 else _c(0)
+        value = _replace_reduce(self.value, r, acc.result(default, idx))
+        pre_v, out_value = lowerer.lower(value)
+        final = block(*pure_decls, guarded(self.pure_guards,
+                                           block(pre_v, Store(out_buffer, out_index, out_value))))
+        if size is None:
+            return block(acc.declare(), update, final)
+        init = self._serial(pure_in, acc.init(idx))
+        return block(acc.declare(), init, update, self._serial(pure_in, final))
+
+    @staticmethod
+    def _serial(loops, inner):
+        for lp in reversed(loops):
+            inner = For(lp.name, _c(0), from_sympy(lp.extent), ForKind.UNROLLED
+                        if lp.kind is not ForKind.SERIAL else ForKind.SERIAL, inner)
+        return inner
+
+
+def _replace_reduce(e: Expr, r, replacement: Expr) -> Expr:
+    from ..algorithm.walk import rebuild
+    return rebuild(e, lambda n: replacement if n is r else None)

@@ -1,0 +1,67 @@
+"""Between sympy (where bounds are reasoned about) and IR expressions (what gets printed).
+
+``from_sympy`` turns a symbolic size or bound (Dims, loop-variable symbols, +, *, floor division,
+Mod, Min, Max, ceiling) into an int32 IR expression; ``to_sympy`` goes the other way for
+index expressions built by the lowering.
+"""
+from __future__ import annotations
+
+from functools import reduce
+
+import sympy as sp
+
+from .. import errors
+from ..algorithm import dtypes as T
+from ..algorithm.construct import binary
+from ..algorithm.expr import BinaryOp, Const, Dim, Expr
+from .ir import Ref
+
+
+def loop_symbol(name: str) -> sp.Symbol:
+    """The sympy symbol of a loop counter (an integer >= 0)."""
+    return sp.Symbol(f"loop_{name}", integer=True, nonnegative=True)
+
+
+def _int(v: int) -> Expr:
+    return Const.make(int(v), T.int32)
+
+
+def _fold(op: BinaryOp, args: list[Expr]) -> Expr:
+    return reduce(lambda a, b: binary(op, a, b), args)
+
+
+def from_sympy(e) -> Expr:
+    """An int32 IR expression equal to the sympy integer expression ``e``."""
+    e = sp.sympify(e)
+    if e.is_Integer:
+        return _int(int(e))
+    if e.is_Symbol:
+        name = e.name
+        return Ref(name[5:], T.int32) if name.startswith("loop_") else Dim(name)
+    if isinstance(e, sp.Add):
+        terms = sorted(e.args, key=lambda a: (a.is_number, sp.default_sort_key(a)))
+        return _fold(BinaryOp.ADD, [from_sympy(a) for a in terms])
+    if isinstance(e, sp.Mul):
+        num, den = sp.fraction(e)
+        if den != 1:
+            return binary(BinaryOp.FLOORDIV, from_sympy(num), from_sympy(den))
+        coeff, rest = e.as_coeff_Mul()
+        factors = [from_sympy(a) for a in sp.Mul.make_args(rest)]
+        body = _fold(BinaryOp.MUL, factors)
+        return body if coeff == 1 else binary(BinaryOp.MUL, _int(coeff), body) if coeff != -1 \
+            else binary(BinaryOp.SUB, _int(0), body)
+    if isinstance(e, sp.floor):
+        num, den = sp.fraction(sp.together(e.args[0]))
+        return binary(BinaryOp.FLOORDIV, from_sympy(num), from_sympy(den))
+    if isinstance(e, sp.ceiling):
+        num, den = sp.fraction(sp.together(e.args[0]))
+        return binary(BinaryOp.FLOORDIV, binary(BinaryOp.ADD, from_sympy(num), from_sympy(den - 1)),
+                      from_sympy(den))
+    if isinstance(e, sp.Mod):
+        return binary(BinaryOp.MOD, from_sympy(e.args[0]), from_sympy(e.args[1]))
+    if isinstance(e, (sp.Min, sp.Max)):
+        op = BinaryOp.MIN if isinstance(e, sp.Min) else BinaryOp.MAX
+        return _fold(op, [from_sympy(a) for a in e.args])
+    if isinstance(e, sp.Pow) and e.exp.is_Integer and e.exp > 0:
+        return _fold(BinaryOp.MUL, [from_sympy(e.base)] * int(e.exp))
+    raise errors.ScheduleError(f"cannot express the size {e} in generated code")

@@ -1,0 +1,139 @@
+"""Runtimes: compile a :class:`~vortex.codegen.kernel_source.KernelSource` for one device, launch it
+with a :class:`~vortex.algorithm.binding.Binding`, and time it with device events.
+
+One runtime per :class:`~vortex.target.Target`, found in the :data:`RUNTIMES` registry. Each entry
+is a zero-argument *factory* that imports its driver module only when first used, so
+``import vortex`` never imports pyopencl, cuda-bindings or hip-python.
+
+The launch model is the same for every target (DESIGN §3): ``KernelSource.launches`` run in
+order on one in-order stream/queue; launch *i* has ``grid`` blocks of ``block`` threads per axis
+(x, y, z), i.e. an OpenCL global size of ``grid * block`` and a local size of ``block``.
+Intermediate (``compute_root``) buffers are allocated for each call from ``BufferArg.shape``.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Callable
+
+import numpy as np
+
+from .. import errors
+from ..target import Target
+
+__all__ = ["Runtime", "Executable", "RUNTIMES", "register", "runtime", "load",
+           "buffer_shape", "launch_sizes", "scalar_value"]
+
+
+class Executable(ABC):
+    """A KernelSource compiled for one device, ready to launch.
+
+    Attributes: ``kernel_source`` (the KernelSource), ``device`` (the runtime's device object).
+    """
+
+    kernel_source = None
+    device = None
+
+    @abstractmethod
+    def run(self, binding, out=None) -> tuple:
+        """Launch every kernel once and return the outputs, in ``kernel_source.outputs`` order.
+
+        ``binding``: a Binding (``vortex.algorithm.binding.bind(pipe, kwargs, contiguous=True)``).
+        ``out``: optional mapping output name → array to write into in place (returned as is).
+        numpy inputs give numpy outputs; device arrays stay on the device.
+        Raises vx.InputError (an argument the kernels need is missing or mismatched) and
+        vx.DeviceError (the launch does not fit the device).
+        """
+
+    @abstractmethod
+    def time(self, binding, warmup: int = 3, repeat: int = 10) -> float:
+        """Median over ``repeat`` runs (after ``warmup`` runs) of the device-timed sum of all
+        launches of one run, in milliseconds. Uploads and read-backs are not timed."""
+
+    def launch_config(self, binding) -> list[dict]:
+        """Per launch, in order: ``entry``, ``grid`` (blocks per axis), ``block`` (threads per
+        block per axis), ``global_size`` (grid * block), ``shared_bytes`` — all ints."""
+        return [launch_sizes(launch, binding) for launch in self.kernel_source.launches]
+
+
+class Runtime(ABC):
+    """Compiles KernelSources of one ``target`` into Executables."""
+
+    target: Target
+
+    @abstractmethod
+    def load(self, kernel_source, device=None, **options) -> Executable:
+        """Compile ``kernel_source`` for ``device`` (runtime-specific selector; None: the default
+        device) and return an Executable. Raises vx.CompileError, vx.DeviceError."""
+
+
+def _opencl() -> Runtime:
+    try:
+        from .opencl import OpenCLRuntime
+    except ImportError as e:
+        raise errors.DeviceError(f"the OpenCL runtime needs pyopencl ({e}); install it with "
+                                 'pip install "vortex[opencl]" or pip install "pyopencl[pocl]"'
+                                 ) from None
+    return OpenCLRuntime()
+
+
+RUNTIMES: dict[Target, Callable[[], Runtime]] = {Target.OPENCL: _opencl}
+_INSTANCES: dict[Target, Runtime] = {}
+
+
+def register(target: Target, factory: Callable[[], Runtime]) -> None:
+    """Register (or replace) the runtime factory of ``target``."""
+    RUNTIMES[target] = factory
+    _INSTANCES.pop(target, None)
+
+
+def runtime(target) -> Runtime:
+    """The Runtime of ``target`` (a Target or its name), created on first use.
+    Raises vx.DeviceError when no runtime exists for it or its driver package is missing."""
+    t = Target.parse(target)
+    if t not in _INSTANCES:
+        if t not in RUNTIMES:
+            raise errors.DeviceError(f"no runtime for target {t.value!r} in this version; "
+                                     f"runtimes: {sorted(k.value for k in RUNTIMES)}")
+        _INSTANCES[t] = RUNTIMES[t]()
+    return _INSTANCES[t]
+
+
+def load(kernel_source, device=None, **options) -> Executable:
+    """Compile ``kernel_source`` with the runtime of its target; see :meth:`Runtime.load`."""
+    return runtime(kernel_source.target).load(kernel_source, device=device, **options)
+
+
+# ---- helpers shared by every runtime ------------------------------------------------------
+
+def buffer_shape(buf, binding) -> tuple:
+    """Concrete shape of a BufferArg at this binding (ints, row-major)."""
+    return tuple(binding.evaluate(s) for s in buf.shape)
+
+
+def launch_sizes(launch, binding) -> dict:
+    """Concrete sizes of one Launch; grid and block are padded with 1s to the same rank."""
+    grid = [binding.evaluate(g) for g in launch.grid]
+    block = [int(b) for b in launch.block]
+    rank = max(len(grid), len(block))
+    grid += [1] * (rank - len(grid))
+    block += [1] * (rank - len(block))
+    return {"entry": launch.entry, "grid": tuple(grid), "block": tuple(block),
+            "global_size": tuple(g * b for g, b in zip(grid, block)),
+            "shared_bytes": int(launch.shared_bytes)}
+
+
+_INT32 = np.iinfo(np.int32)
+
+
+def scalar_value(arg, binding):
+    """The by-value argument ``arg`` (a ScalarArg): a Param from ``binding.params`` cast to its
+    dtype, or a Dim from ``binding.dims`` as np.int32. Raises vx.InputError if it is neither."""
+    if arg.name in binding.params:
+        return np.asarray(binding.params[arg.name]).astype(arg.dtype.np)[()]
+    if arg.name in binding.dims:
+        v = binding.dims[arg.name]
+        if not _INT32.min <= v <= _INT32.max:
+            raise errors.InputError(f"size {arg.name}={v} does not fit the kernel's int32 index")
+        return np.int32(v)
+    raise errors.InputError(f"kernel argument {arg.name!r} is neither a Param nor a Dim of this "
+                            f"call (params {sorted(binding.params)}, dims {sorted(binding.dims)})")

@@ -1,0 +1,150 @@
+"""OpenCL devices: listing, selection, identity (cache keys, schedule-file names), one context and
+one profiling queue per device.
+
+Selection order: the ``device=`` argument, else the ``VORTEX_OPENCL_DEVICE`` environment variable,
+else the first usable GPU, else the first usable PoCL CPU device, else the first usable device.
+A selector is a ``pyopencl.Device``, an int index into :func:`all_devices`, or a string matched
+case-insensitively as a substring of ``"<platform name>: <device name>"``. "Usable" means a
+one-line kernel builds: some driver builds cannot compile for the host (e.g. an old PoCL whose
+LLVM does not know the CPU and fails with "unknown target CPU 'generic'"); an explicit selector
+is taken as is.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+import pyopencl as cl
+
+from .. import errors
+
+ENV_VAR = "VORTEX_OPENCL_DEVICE"
+INSTALL_HINT = ('install an OpenCL driver: pip install "pyopencl[pocl]" (PoCL, CPU), or on '
+                "Debian/Ubuntu apt-get install pocl-opencl-icd, or your GPU vendor's OpenCL ICD")
+_POCL = "portable computing language"
+_PROBE = "__kernel void vortex_probe(__global int *a) { a[get_global_id(0)] = 1; }"
+
+_queues: dict = {}    # device_key -> (Context, CommandQueue)
+_usable: dict = {}    # device_key -> bool
+
+
+def all_devices() -> list:
+    """Every device of every OpenCL platform, in platform order (empty if there is no driver)."""
+    try:
+        platforms = cl.get_platforms()
+    except cl.Error:
+        return []
+    devices = []
+    for p in platforms:
+        try:
+            devices.extend(p.get_devices())
+        except cl.Error:  # a platform without devices raises DEVICE_NOT_FOUND
+            continue
+    return devices
+
+
+def describe(device) -> str:
+    """``"<platform name>: <device name>"``, the string selectors are matched against."""
+    return f"{device.platform.name.strip()}: {device.name.strip()}"
+
+
+def list_devices() -> list[tuple[str, str, str, str]]:
+    """(platform, device name, type such as "GPU"/"CPU", OpenCL version) of every device."""
+    return [(d.platform.name.strip(), d.name.strip(), _kind(d), d.version.strip())
+            for d in all_devices()]
+
+
+def _kind(device) -> str:
+    for kind in ("GPU", "CPU", "ACCELERATOR"):
+        if device.type & getattr(cl.device_type, kind):
+            return kind
+    return cl.device_type.to_string(device.type)
+
+
+def device_key(device) -> str:
+    """Stable identity ``"platform|device|driver_version|opencl_version"`` for compile caches,
+    tuning databases and schedule lookup."""
+    return "|".join(s.strip() for s in (device.platform.name, device.name,
+                                        device.driver_version, device.version))
+
+
+def is_pocl_cpu(device) -> bool:
+    return _POCL in device.platform.name.lower() and bool(device.type & cl.device_type.CPU)
+
+
+def device_slug(device) -> str:
+    """Filesystem-safe lowercase name for ``schedules/<pipeline>/<slug>.toml``: ``"pocl-cpu"`` for
+    every PoCL CPU device (one committed file serves any CPU machine), else the device name
+    slugified (``"NVIDIA GeForce RTX 4090"`` → ``"nvidia-geforce-rtx-4090"``)."""
+    if is_pocl_cpu(device):
+        return "pocl-cpu"
+    name = re.sub(r"\((r|tm|c)\)", " ", device.name.lower())
+    return re.sub(r"[^a-z0-9]+", "-", name).strip("-") or "opencl-device"
+
+
+def context_queue(device):
+    """The (Context, CommandQueue with profiling) Vortex uses for ``device``, made once."""
+    key = device_key(device)
+    if key not in _queues:
+        ctx = cl.Context([device])
+        queue = cl.CommandQueue(ctx, device,
+                                properties=cl.command_queue_properties.PROFILING_ENABLE)
+        _queues[key] = (ctx, queue)
+    return _queues[key]
+
+
+def select_device(device=None):
+    """The pyopencl.Device for a selector (see the module docstring).
+    Raises vx.DeviceError when there is no device, or none matches (listing the devices)."""
+    if isinstance(device, cl.Device):
+        return device
+    devices = all_devices()
+    if not devices:
+        raise errors.DeviceError(f"no OpenCL device found; {INSTALL_HINT}")
+    where = "device="
+    if device is None and os.environ.get(ENV_VAR, "").strip():
+        device, where = os.environ[ENV_VAR].strip(), f"${ENV_VAR}"
+    if device is None:
+        return _default(devices)
+    return _match(device, devices, where)
+
+
+def _match(selector, devices, where):
+    if isinstance(selector, str) and selector.isdigit():
+        selector = int(selector)
+    if isinstance(selector, int) and not isinstance(selector, bool):
+        if 0 <= selector < len(devices):
+            return devices[selector]
+    elif isinstance(selector, str):
+        s = selector.lower()
+        exact = [d for d in devices if s in (describe(d).lower(), d.name.strip().lower())]
+        partial = [d for d in devices if s in describe(d).lower()]
+        if exact or partial:
+            return (exact or partial)[0]
+    else:
+        raise errors.DeviceError(f"{where} must be a pyopencl.Device, an index or a name, "
+                                 f"got {type(selector).__name__}")
+    listing = "\n".join(f"  {i}: {describe(d)} ({_kind(d)})"
+                        for i, d in enumerate(devices))
+    raise errors.DeviceError(f"no OpenCL device matches {where}{selector!r}; available devices "
+                             f"(select by index or by a part of the name):\n{listing}")
+
+
+def _default(devices):
+    def rank(d):
+        return 0 if d.type & cl.device_type.GPU else 1 if is_pocl_cpu(d) else 2
+    ordered = sorted(devices, key=rank)  # stable: platform order within a rank
+    return next((d for d in ordered if usable(d)), ordered[0])
+
+
+def usable(device) -> bool:
+    """Whether ``device`` builds a one-line kernel (probed once per process)."""
+    key = device_key(device)
+    if key not in _usable:
+        try:
+            ctx, _ = context_queue(device)
+            cl.Program(ctx, _PROBE).build(devices=[device])
+            _usable[key] = True
+        except cl.Error:
+            _usable[key] = False
+    return _usable[key]

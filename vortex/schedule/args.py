@@ -1,0 +1,59 @@
+"""Checking directive arguments: names, ints and counts (``ArgError`` carries no context; the
+caller adds the Func, file and entry)."""
+from __future__ import annotations
+
+import keyword
+
+from .. import errors
+
+
+class ArgError(errors.ScheduleError):
+    """Bad arguments of one directive; the caller adds the Func / file / entry context."""
+
+
+# Words that would make a loop variable an invalid C/CUDA/OpenCL identifier.
+C_KEYWORDS = frozenset(
+    "auto break case char const continue default do double else enum extern float for goto if "
+    "inline int long register restrict return short signed sizeof static struct switch typedef "
+    "union unsigned void volatile while bool half size_t kernel global local constant private "
+    "threadIdx blockIdx blockDim gridDim".split())
+
+
+def is_name(value) -> bool:
+    """A valid Vortex name: a Python identifier, not a keyword, no leading '_', not a C word."""
+    return (isinstance(value, str) and value.isidentifier() and not keyword.iskeyword(value)
+            and not value.startswith("_") and value not in C_KEYWORDS)
+
+
+def check_name(value, what: str = "name") -> str:
+    if not is_name(value):
+        raise ArgError(f"{value!r} is not a valid {what} (letters, digits and '_', not leading; "
+                       "no Python or C keyword)")
+    return value
+
+
+def check_int(value, what: str, positive: bool = False) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or (positive and value < 1):
+        raise ArgError(f"{what} must be {'a positive' if positive else 'an'} int, got {value!r}")
+    return value
+
+
+def check_count(args: list, lo: int, hi: int | None = None) -> list:
+    hi = lo if hi is None else hi
+    if not isinstance(args, (list, tuple)):
+        raise ArgError(f"arguments must be a list, got {args!r}")
+    if not lo <= len(args) <= hi:
+        want = str(lo) if lo == hi else f"{lo} to {hi}"
+        raise ArgError(f"takes {want} arguments, got {len(args)}")
+    return list(args)
+
+
+def py_args(args) -> str:
+    return ", ".join(f'"{a}"' if isinstance(a, str) else repr(a) for a in args)
+
+
+def format_call(name: str, args) -> str:
+    """``split(x, xo, xi, 8)``: a directive as it reads in messages (odd strings quoted)."""
+    shown = [a if is_name(a) else repr(a) for a in args] if isinstance(args, (list, tuple)) \
+        else [repr(args)]
+    return f"{name}({', '.join(map(str, shown))})"

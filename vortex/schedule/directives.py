@@ -1,0 +1,292 @@
+"""Schedule directives: one frozen dataclass per Halide scheduling call, referring to Funcs and
+loop variables by name.
+
+A directive is plain data. ``to_args()`` gives its positional arguments as TOML values (tuple
+fields flattened, enums as their string), ``from_args(list)`` checks and rebuilds it, and
+``DIRECTIVES`` maps the method/TOML name to the class. What a directive *does* to a Func's loop
+nest (and when it cannot be applied) is in :mod:`vortex.schedule.replay`.
+
+Loop variables are listed **outermost first** everywhere (numpy order). Where Halide lists
+innermost first (``reorder``) Vortex deviates, on purpose, so that ``reorder(ko, yi, xi, ki)``
+reads like the loop nest it produces.
+
+Source: Halide's ``Func``/``Stage`` scheduling API (split, tile, reorder, fuse, gpu_*, vectorize,
+unroll, compute_at, compute_root, store_in, bound, specialize); TVM's trace of frozen records.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from enum import Enum
+from typing import ClassVar
+
+from .args import ArgError, check_count, check_int, check_name, py_args
+
+
+class MemoryType(Enum):
+    """Where a Func's buffer lives: ``store_in("shared")`` / ``"register"`` / ``"global"``."""
+
+    GLOBAL = "global"
+    SHARED = "shared"
+    REGISTER = "register"
+
+
+class Directive:
+    """Base of all directives: ``name`` (method / TOML key), ``to_args``, ``from_args``."""
+
+    name: ClassVar[str]
+    kinds: ClassVar[tuple] = ()   # fixed-arity directives: "name" | "int" | "pos" per field
+
+    def to_args(self) -> list:
+        out = []
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, tuple):
+                out.extend(v)
+            elif isinstance(v, MemoryType):
+                out.append(v.value)
+            elif v is not None:
+                out.append(v)
+        return out
+
+    @classmethod
+    def from_args(cls, args) -> "Directive":
+        args = check_count(args, len(cls.kinds))
+        checks = {"name": lambda v, w: check_name(v), "int": check_int,
+                  "pos": lambda v, w: check_int(v, w, positive=True)}
+        return cls(*(checks[k](a, f.name) for k, a, f in zip(cls.kinds, args, fields(cls))))
+
+    def python_args(self) -> str:
+        """The arguments as Python source (for ``Schedule.to_python``)."""
+        return py_args(self.to_args())
+
+    def __str__(self) -> str:
+        return f"{self.name}({', '.join(map(str, self.to_args()))})"
+
+
+def _directive(name: str):
+    def wrap(cls):
+        cls = dataclass(frozen=True)(cls)
+        cls.name = name
+        return cls
+    return wrap
+
+
+@_directive("split")
+class Split(Directive):
+    """Split loop ``var`` into ``outer`` × ``inner`` (inner has extent ``factor``).
+    Before: ``for x`` — after: ``for xo: for xi in [0, factor): x = xo*factor + xi``."""
+
+    var: str
+    outer: str
+    inner: str
+    factor: int
+    kinds = ("name", "name", "name", "pos")
+
+
+@_directive("tile")
+class Tile(Directive):
+    """``split(y, yo, yi, fy)``, ``split(x, xo, xi, fx)``, then ``reorder(yo, xo, yi, xi)``.
+    Before: ``for y: for x`` — after: ``for yo: for xo: for yi: for xi``."""
+
+    y: str
+    x: str
+    yo: str
+    xo: str
+    yi: str
+    xi: str
+    fy: int
+    fx: int
+    kinds = ("name",) * 6 + ("pos", "pos")
+
+
+@_directive("reorder")
+class Reorder(Directive):
+    """Put the listed loops in the listed order, **outermost first** (Halide: innermost first);
+    the positions they occupy are refilled in that order, unlisted loops stay where they are.
+    Before: ``for y: for x: for k`` — ``reorder(k, y)`` — after: ``for k: for x: for y``."""
+
+    vars: tuple
+
+    @classmethod
+    def from_args(cls, args):
+        args = check_count(args, 1, 64)
+        return cls(tuple(check_name(a) for a in args))
+
+
+@_directive("fuse")
+class Fuse(Directive):
+    """Merge adjacent loops ``outer`` (directly outside) and ``inner`` into ``fused``, which takes
+    ``outer``'s place. Before: ``for y: for x`` — after: ``for yx: y = yx / X; x = yx % X``."""
+
+    outer: str
+    inner: str
+    fused: str
+    kinds = ("name", "name", "name")
+
+
+class _Bind(Directive):
+    """Binding of 1 to 3 loops to a GPU grid axis; the LAST var listed maps to ``.x``, then
+    ``.y``, ``.z``. Several binding calls on one Func accumulate in call order (at most three vars
+    in all) and the combined list follows the same rule."""
+
+    vars: tuple
+
+    @classmethod
+    def from_args(cls, args):
+        args = check_count(args, 1, 3)
+        return cls(tuple(check_name(a) for a in args))
+
+
+@_directive("gpu_blocks")
+class GpuBlocks(_Bind):
+    __doc__ = "Run the listed loops as the grid of blocks (blockIdx). " + _Bind.__doc__
+    vars: tuple
+
+
+@_directive("gpu_threads")
+class GpuThreads(_Bind):
+    __doc__ = "Run the listed loops as the threads of a block (threadIdx). " + _Bind.__doc__
+    vars: tuple
+
+
+@_directive("gpu_tile")
+class GpuTile(Directive):
+    """For k = 1..3 loops: split each ``vars[i]`` into ``blocks[i]`` × ``threads[i]`` by
+    ``factors[i]``, reorder all blocks outside all threads, bind them with gpu_blocks/gpu_threads.
+    Arguments flattened: vars, then blocks, then threads, then factors (``gpu_tile(x, bx, tx, 64)``)."""
+
+    vars: tuple
+    blocks: tuple
+    threads: tuple
+    factors: tuple
+
+    @classmethod
+    def from_args(cls, args):
+        args = check_count(args, 4, 12)
+        k = len(args) // 4
+        if len(args) != 4 * k:
+            raise ArgError(f"takes 4, 8 or 12 arguments (k vars, k block vars, k thread vars, "
+                           f"k factors), got {len(args)}")
+        names = tuple(check_name(a) for a in args[:3 * k])
+        factors = tuple(check_int(a, "factor", positive=True) for a in args[3 * k:])
+        return cls(names[:k], names[k:2 * k], names[2 * k:], factors)
+
+
+class _Inner(Directive):
+    """With ``factor``: first split ``var`` into the outer loop (keeping the name ``var``) and a
+    fresh inner loop of extent ``factor`` named ``var + suffix``; the inner loop is then the one
+    transformed. Without: ``var`` itself is transformed (its extent should be a constant)."""
+
+    var: str
+    factor: int | None = None
+    suffix: ClassVar[str] = ""
+
+    @classmethod
+    def from_args(cls, args):
+        args = check_count(args, 1, 2)
+        factor = check_int(args[1], "factor", positive=True) if len(args) == 2 else None
+        return cls(check_name(args[0]), factor)
+
+    @property
+    def target(self) -> str:
+        """The loop that is vectorized/unrolled (``var`` or ``var + suffix``)."""
+        return self.var if self.factor is None else self.var + self.suffix
+
+
+@_directive("vectorize")
+class Vectorize(_Inner):
+    __doc__ = "Vectorize a loop (SIMD lanes / vector loads). " + _Inner.__doc__
+    var: str
+    factor: int | None = None
+    suffix: ClassVar[str] = "_vi"
+
+
+@_directive("unroll")
+class Unroll(_Inner):
+    __doc__ = "Fully unroll a loop. " + _Inner.__doc__
+    var: str
+    factor: int | None = None
+    suffix: ClassVar[str] = "_ui"
+
+
+@_directive("compute_at")
+class ComputeAt(Directive):
+    """Compute this Func inside loop ``var`` of its consumer ``func`` (fusion: the region that
+    one iteration of ``var`` needs is computed there; with store_in("shared") the block shares it)."""
+
+    func: str
+    var: str
+    kinds = ("name", "name")
+
+
+@_directive("compute_root")
+class ComputeRoot(Directive):
+    """Compute this Func entirely, in its own kernel(s), before its consumers."""
+
+
+@_directive("compute_inline")
+class ComputeInline(Directive):
+    """Substitute this Func's definition into its consumers (the default for intermediates)."""
+
+
+@_directive("store_in")
+class StoreIn(Directive):
+    """Where this Func's buffer lives: ``"global"``, ``"shared"`` (needs compute_at), ``"register"``."""
+
+    memory: MemoryType
+
+    @classmethod
+    def from_args(cls, args):
+        (value,) = check_count(args, 1)
+        try:
+            return cls(MemoryType(value))
+        except (ValueError, TypeError):
+            raise ArgError(f"memory must be one of {[m.value for m in MemoryType]}, "
+                           f"got {value!r}") from None
+
+
+@_directive("bound")
+class Bound(Directive):
+    """Assert that pure var ``var`` ranges over ``[min, min + extent)`` (constant loop bounds)."""
+
+    var: str
+    min: int
+    extent: int
+    kinds = ("name", "int", "pos")
+
+
+def divisible(dim, n: int) -> tuple:
+    """``s[C].specialize(vx.divisible(M, 64))``: the condition "Dim M is a multiple of n"."""
+    return ("divisible", getattr(dim, "name", dim), n)
+
+
+# Specialization conditions: kind -> argument kinds after the kind.
+CONDITIONS = {"divisible": ("dim", "pos")}
+
+
+@_directive("specialize")
+class Specialize(Directive):
+    """Generate an unguarded version of the kernel for inputs meeting ``condition`` (e.g.
+    ``("divisible", "M", 64)``) next to the general, guarded one."""
+
+    condition: tuple
+
+    @classmethod
+    def from_args(cls, args):
+        args = check_count(args, 1, 8)
+        kind = args[0]
+        if not isinstance(kind, str) or kind not in CONDITIONS:
+            raise ArgError(f"unknown condition {kind!r} (known: {', '.join(CONDITIONS)})")
+        rest = check_count(args[1:], len(CONDITIONS[kind]))
+        checks = {"dim": lambda v: check_name(v, "Dim name"),
+                  "pos": lambda v: check_int(v, "condition value", positive=True)}
+        return cls((kind, *(checks[k](v) for k, v in zip(CONDITIONS[kind], rest))))
+
+    def python_args(self) -> str:
+        kind, *rest = self.condition
+        return f"vx.{kind}({py_args(rest)})"
+
+
+DIRECTIVES: dict[str, type[Directive]] = {cls.name: cls for cls in (
+    Split, Tile, Reorder, Fuse, GpuBlocks, GpuThreads, GpuTile, Vectorize, Unroll, ComputeAt,
+    ComputeRoot, ComputeInline, StoreIn, Bound, Specialize)}

@@ -1,0 +1,210 @@
+"""``vx.Schedule``: how a Pipeline is computed, as an ordered list of directives per Func.
+
+```python
+s = vx.Schedule(pipe)
+s[C].tile(i, j, yo, xo, yi, xi, 64, 64).gpu_blocks(yo, xo).gpu_threads(yi, xi)
+s[blur_x].compute_at(blur, xo).store_in("shared")
+s.save("schedules/matmul/h100.toml"); s2 = vx.Schedule.load("schedules/matmul/h100.toml", pipe)
+```
+Every Stage method appends exactly one directive (:mod:`vortex.schedule.directives`) and checks
+it at once; ``validate()`` replays them all from scratch (:mod:`vortex.schedule.replay`). The
+schedule is data: two schedules are equal when their pipeline name, directives and metadata are.
+
+Source: Halide's Func scheduling API; TVM's traces (round trip to data and to Python).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import errors
+from ..algorithm.func import Func
+from ..algorithm.pipeline import Pipeline
+from ..algorithm.rdom import RDom
+from . import directives as D
+from .args import ArgError, format_call
+from .replay import LoopNest, PipelineInfo, replay
+
+
+def _plain(value):
+    """A Var, RVar, 1-D RDom, Dim, Func or MemoryType as the plain name a directive holds."""
+    if isinstance(value, D.MemoryType):
+        return value.value
+    if isinstance(value, RDom) and value.ndim != 1:
+        raise errors.ScheduleError(f"RDom {value.name!r} is {value.ndim}-dimensional; schedule "
+                                   f"its vars {value.name}[0] … {value.name}[{value.ndim - 1}] "
+                                   "one by one")
+    name = getattr(value, "name", None)
+    return name if isinstance(name, str) else value
+
+
+@dataclass
+class Schedule:
+    """The schedule of ``pipe``: ``directives`` maps a Func name to its list of directives (in
+    application order); ``meta`` holds a file's metadata (``target``, ``device``, ``measured``).
+
+    ``s[func]`` (a Func or its name) gives the :class:`Stage` to schedule it. Raises
+    vx.ScheduleError for an unknown Func and for any directive that cannot be applied.
+    """
+
+    pipe: Pipeline = field(compare=False, repr=False)
+    directives: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+    pipeline: str = field(init=False, default="")
+
+    def __post_init__(self):
+        if not isinstance(self.pipe, Pipeline):
+            raise errors.ScheduleError(f"vx.Schedule needs a vx.Pipeline, got {self.pipe!r}")
+        self.pipeline = self.pipe.name
+        self._info = PipelineInfo(self.pipe)
+
+    def __getitem__(self, func) -> "Stage":
+        return Stage(self, self.func_name(func))
+
+    def func_name(self, func) -> str:
+        """The name of ``func`` (a Func or str) after checking the pipeline has it."""
+        name = func.name if isinstance(func, Func) else func
+        if name not in self._info.funcs:
+            what = "an Input, not a Func" if name in self.pipe.inputs else "unknown Func"
+            raise errors.ScheduleError(f"{name!r} is {what} of pipeline {self.pipeline!r} "
+                                       f"(Funcs: {', '.join(self._info.funcs)})")
+        return name
+
+    def stage_directives(self, name) -> tuple:
+        """The directives of one Func, in order (empty tuple when it has none)."""
+        return tuple(self.directives.get(self.func_name(name), ()))
+
+    def add(self, func, directive: D.Directive) -> "Schedule":
+        """Append one directive object to ``func``'s list and check it (the Stage methods call
+        this). On vx.ScheduleError the schedule is left unchanged."""
+        name = self.func_name(func)
+        if type(directive) not in D.DIRECTIVES.values():
+            raise errors.ScheduleError(f"not a schedule directive: {directive!r}")
+        ds = self.directives.setdefault(name, [])
+        ds.append(directive)
+        try:
+            replay(self._info, self.directives, strict=False)
+        except errors.ScheduleError:
+            ds.pop()
+            if not ds:
+                del self.directives[name]
+            raise
+        return self
+
+    def validate(self) -> dict[str, LoopNest]:
+        """Replay every directive from scratch with all checks, including those a later directive
+        could have satisfied (store_in("shared") needs compute_at; an inlined Func has no loops;
+        block loops enclose thread loops). Returns {Func name: LoopNest} for the lowering."""
+        return replay(self._info, self.directives, strict=True)
+
+    def loop_vars(self, func) -> list[str]:
+        """The loop vars of ``func`` after all its directives, outermost first."""
+        return list(replay(self._info, self.directives, strict=False)[self.func_name(func)].loops)
+
+    def ordered(self) -> list[tuple[str, list]]:
+        """(Func name, directives) for the Funcs with directives, consumers first: the order in
+        which files and ``to_python`` list them, so compute_at targets are scheduled first."""
+        return [(n, self.directives[n]) for n in self._info.order if self.directives.get(n)]
+
+    @classmethod
+    def default(cls, pipe: Pipeline) -> "Schedule":
+        """A schedule valid for every pipeline (see :mod:`vortex.schedule.default`)."""
+        from .default import default_schedule
+        return default_schedule(cls(pipe))
+
+    @classmethod
+    def load(cls, path: str | Path, pipe: Pipeline) -> "Schedule":
+        """Read a ``.toml`` schedule file and validate it against ``pipe``; vx.ScheduleError
+        names the file and the entry (``x.toml: [[blur]] entry 3: …``)."""
+        from .files import load
+        return load(cls(pipe), path)
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``to_toml()`` to ``path`` (parent directories created); returns the Path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_toml(), encoding="utf-8")
+        return path
+
+    def to_toml(self) -> str:
+        from .files import to_toml
+        return to_toml(self)
+
+    def to_python(self) -> str:
+        """Python that rebuilds this schedule with ``vx`` and ``pipe`` in scope."""
+        from .files import to_python
+        return to_python(self)
+
+
+class Stage:
+    """Handle on one Func of a Schedule; each method appends one directive and returns the
+    handle. Vars may be given as vx.Var, RVar, 1-D RDom or str; Funcs as vx.Func or str.
+    Directive semantics (before → after loop nests) are in :mod:`vortex.schedule.directives`."""
+
+    def __init__(self, schedule: Schedule, name: str):
+        self.schedule, self.name = schedule, name
+
+    def _add(self, cls, *args) -> "Stage":
+        args = [_plain(a) for a in args]
+        try:
+            directive = cls.from_args(args)
+        except ArgError as why:
+            raise errors.ScheduleError(f"{format_call(cls.name, args)} on Func {self.name!r}: "
+                                       f"{why}") from None
+        self.schedule.add(self.name, directive)
+        return self
+
+    def split(self, var, outer, inner, factor: int) -> "Stage":
+        return self._add(D.Split, var, outer, inner, factor)
+
+    def tile(self, y, x, yo, xo, yi, xi, fy: int, fx: int) -> "Stage":
+        return self._add(D.Tile, y, x, yo, xo, yi, xi, fy, fx)
+
+    def reorder(self, *vars) -> "Stage":
+        """Loops listed outermost first (numpy order; Halide lists innermost first)."""
+        return self._add(D.Reorder, *vars)
+
+    def fuse(self, outer, inner, fused) -> "Stage":
+        return self._add(D.Fuse, outer, inner, fused)
+
+    def gpu_blocks(self, *vars) -> "Stage":
+        return self._add(D.GpuBlocks, *vars)
+
+    def gpu_threads(self, *vars) -> "Stage":
+        return self._add(D.GpuThreads, *vars)
+
+    def gpu_tile(self, *args) -> "Stage":
+        """``gpu_tile(x, bx, tx, 64)`` or ``gpu_tile(y, x, by, bx, ty, tx, 16, 16)`` (k ≤ 3)."""
+        return self._add(D.GpuTile, *args)
+
+    def vectorize(self, var, factor: int | None = None) -> "Stage":
+        return self._add(D.Vectorize, var, *(() if factor is None else (factor,)))
+
+    def unroll(self, var, factor: int | None = None) -> "Stage":
+        return self._add(D.Unroll, var, *(() if factor is None else (factor,)))
+
+    def compute_at(self, func, var) -> "Stage":
+        return self._add(D.ComputeAt, func, var)
+
+    def compute_root(self) -> "Stage":
+        return self._add(D.ComputeRoot)
+
+    def compute_inline(self) -> "Stage":
+        return self._add(D.ComputeInline)
+
+    def store_in(self, memory) -> "Stage":
+        """``"global"``, ``"shared"`` or ``"register"`` (or a vx.MemoryType)."""
+        return self._add(D.StoreIn, memory)
+
+    def bound(self, var, min: int, extent: int) -> "Stage":  # noqa: A002 - Halide's name
+        return self._add(D.Bound, var, min, extent)
+
+    def specialize(self, condition: tuple) -> "Stage":
+        """``specialize(vx.divisible(M, 64))``."""
+        if not isinstance(condition, (tuple, list)):
+            raise errors.ScheduleError(f"specialize({condition!r}) on Func {self.name!r}: the "
+                                       "condition is a tuple such as vx.divisible(M, 64)")
+        return self._add(D.Specialize, *condition)
+
+    def __repr__(self) -> str:
+        return f"Stage({self.name!r}, {list(map(str, self.schedule.stage_directives(self.name)))})"
