@@ -149,3 +149,68 @@ def test_twenty_stage_chain_regions_grow_by_one_per_stage():
     for _ in range(n):
         p = (p[:-2] + p[1:-1] + p[2:]) / 3
     np.testing.assert_allclose(pipe.reference(img=a), p, rtol=1e-5)
+
+
+# --- soundness: whatever vx.Pipeline accepts stays in bounds for every size ----------------------
+# (conftest.py checks every load of the reference against the array it reads)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_N = vx.Dim("N")
+_X = vx.Var("x")
+_SMALL = st.integers(-4, 4)
+
+
+def _or_first(fn):
+    """fn(p), or p[0] when the combination is ill-typed (e.g. uint8 * -3)."""
+    def build(p):
+        try:
+            return fn(p)
+        except vx.TypeError:
+            return p[0]
+    return build
+
+
+def _index_exprs():
+    """Integer index expressions of x and N, including uint8/int8/int16 ones, which wrap."""
+    leaves = st.one_of(st.just(_X), st.just(_N), _SMALL.map(vx.int32),
+                       st.sampled_from([vx.uint8, vx.int8, vx.int16]).map(lambda t: vx.cast(t, _X)))
+    binary = [lambda p: p[0] + p[1], lambda p: p[0] - p[1], lambda p: vx.min(p[0], p[1]),
+              lambda p: vx.max(p[0], p[1])]
+    with_const = [lambda p: p[0] * p[1], lambda p: p[0] // p[1], lambda p: p[0] % p[1],
+                  lambda p: p[0] >> abs(p[1]), lambda p: p[0] + p[1], lambda p: p[0] & p[1]]
+    unary = [lambda e: -e, lambda e: ~e, abs, lambda e: vx.cast(vx.int32, e),
+             lambda e: vx.cast(vx.uint8, e)]
+
+    def grow(s):
+        return st.one_of(
+            st.tuples(s, s, st.sampled_from(binary)).map(lambda p: _or_first(p[2])(p[:2])),
+            st.tuples(s, st.integers(-4, 4).filter(bool), st.sampled_from(with_const)).map(
+                lambda p: _or_first(p[2])(p[:2])),
+            st.tuples(s, st.sampled_from(unary)).map(lambda p: p[1](p[0])),
+            st.tuples(s, s, s).map(lambda p: _or_first(lambda q: vx.clamp(*q))(p)),
+            st.tuples(s, s, s).map(lambda p: _or_first(
+                lambda q: vx.select(q[0] < q[1], q[1], q[2]))(p)))
+    return st.recursive(leaves, grow, max_leaves=6)
+
+
+_OUT_SHAPES = [(_N,), (_N - 1,), (_N // 2,), (2 * _N,), (_N + 3,)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(idx=_index_exprs(), shape=st.sampled_from(_OUT_SHAPES), through_func=st.booleans())
+def test_accepted_accesses_are_in_bounds_for_every_size(idx, shape, through_func):
+    a = vx.Input("a", vx.int32, (_N,))
+    src = a
+    if through_func:  # an intermediate Func gets its region from this read
+        src = vx.Func("mid")
+        src[_X] = a[vx.clamp(_X, 0, _N - 1)] * 2
+    out = vx.Func("out", shape=shape)
+    out[_X] = src[idx]
+    try:
+        pipe = vx.Pipeline(out)
+    except vx.BoundsError:
+        return
+    for n in (1, 2, 3, 7, 16):
+        pipe.reference(a=np.arange(n, dtype=np.int32))

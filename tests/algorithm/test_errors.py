@@ -365,6 +365,12 @@ def test_boundary_condition_needs_input():
         vx.repeat_edge(vx.Func("f"))
 
 
+def test_constant_exterior_value_does_not_fit():
+    u8 = vx.Input("u8", vx.uint8, (vx.Dim("N"),))
+    with raises(vx.TypeError, "0.5 is not an integer", "uint8", "vx.cast"):
+        vx.constant_exterior(u8, 0.5)
+
+
 def test_param_range_needs_integer_dtype():
     with raises(vx.TypeError, "Param 'g'", "range=(lo, hi)", "integer dtype"):
         vx.Param("g", vx.float32, range=(0, 1))

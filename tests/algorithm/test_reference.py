@@ -65,6 +65,17 @@ def test_boundary_conditions_match_np_pad(boundary, pad, shape):
     np.testing.assert_allclose(vx.Pipeline(out).reference(img=a), want, rtol=1e-6)
 
 
+def test_constant_exterior_keeps_input_dtype():
+    N = vx.Dim("N")
+    x = vx.Var("x")
+    u8 = vx.Input("u8", vx.uint8, (N,))
+    src = vx.constant_exterior(u8, 255)
+    out = vx.Func("out", shape=(N,))
+    out[x] = src[x - 1]
+    got = vx.Pipeline(out).reference(u8=np.array([3, 4, 5], np.uint8))
+    assert got.dtype == np.uint8 and got.tolist() == [255, 3, 4]
+
+
 # --- linear algebra and normalizations -------------------------------------------------------
 
 def test_matmul():

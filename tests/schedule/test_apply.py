@@ -1,4 +1,5 @@
 """Applying directives through ``s[func]``: the loop nest each one produces and what it records."""
+import numpy as np
 import pytest
 
 import vortex as vx
@@ -67,7 +68,7 @@ def test_gpu_blocks_and_threads(mm):
 
 
 def test_vectorize_and_unroll_with_factor_keep_outer_name(mm):
-    mm["C"].vectorize("j", 4).unroll("k", 2)
+    mm["C"].vectorize("j", 4).unroll("k", np.int64(2))
     assert mm.loop_vars("C") == ["i", "j", "j_vi", "k", "k_ui"]
     assert mm.validate()["C"].rvars == {"k", "k_ui"}
 
@@ -131,7 +132,7 @@ def test_chaining_returns_the_stage(mm):
 
 def test_failed_directive_leaves_schedule_unchanged(mm):
     mm["C"].split("i", "io", "ii", 2)
-    before = dict(mm.directives)
+    before = {k: list(v) for k, v in mm.directives.items()}
     with pytest.raises(vx.ScheduleError):
         mm["C"].split("nope", "a", "b", 2)
     with pytest.raises(vx.ScheduleError):
@@ -158,3 +159,14 @@ def test_equality_is_by_pipeline_directives_and_meta():
 def test_add_directive_objects(mm):
     mm.add("C", D.Split("i", "io", "ii", 2))
     assert mm.loop_vars("C") == ["io", "ii", "j", "k"]
+
+
+def test_copy_is_independent(mm):
+    mm["C"].split("i", "io", "ii", 2)
+    mm.meta["measured"] = {"ms": 1.0}
+    c = mm.copy()
+    assert c == mm
+    c["C"].split("j", "jo", "ji", 2)
+    c.meta["measured"]["ms"] = 2.0
+    assert c != mm and mm.loop_vars("C") == ["io", "ii", "j", "k"]
+    assert mm.meta["measured"]["ms"] == 1.0

@@ -121,6 +121,11 @@ def test_vectorize_bound_var(mm):
         mm["C"].vectorize("j")
 
 
+def test_vectorize_reduction_var(mm):
+    with raises("vectorize(k, 4) on Func 'C'", "var 'k_vi' iterates a reduction domain"):
+        mm["C"].vectorize("k", 4)
+
+
 def test_tile_same_var(mm):
     with raises("tile(i, i, a, b, c, d, 4, 4) on Func 'C'", "two different vars, got 'i'"):
         mm["C"].tile("i", "i", "a", "b", "c", "d", 4, 4)

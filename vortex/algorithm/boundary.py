@@ -10,8 +10,8 @@ mirror_interior).
 from __future__ import annotations
 
 from .. import errors
-from .construct import lift
-from .expr import Var
+from .construct import is_weak, lift
+from .expr import Const, Var
 from .func import Func, Input
 from .ops import clamp, select
 
@@ -33,8 +33,9 @@ def repeat_edge(src: Input) -> Func:
 
 
 def constant_exterior(src: Input, value) -> Func:
-    """Reads outside the shape return ``value`` (converted to the input's dtype)."""
-    v = lift(value) if not isinstance(value, (int, float, bool)) else value
+    """Reads outside the shape return ``value``: a Python number becomes a constant of the input's
+    dtype (vx.TypeError if it does not fit, e.g. 0.5 for uint8); an Expr promotes as usual."""
+    v = Const.make(value, src.dtype) if is_weak(value) else lift(value)
 
     def body(xs):
         inside = None

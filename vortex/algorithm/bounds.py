@@ -2,8 +2,9 @@
 
 ``interval(e, ctx)`` returns inclusive (lo, hi) bounds of an integer expression for all values of
 its Vars/RVars (ranges from ``ctx.env``), all Dim values, and all data (a load is bounded by its
-source's value range, e.g. [0, 255] for uint8). Bounds are sound, possibly loose; integer
-overflow is assumed not to happen (as in Halide).
+source's value range, e.g. [0, 255] for uint8). Bounds are sound, possibly loose; overflow of
+32/64-bit signed integers is assumed not to happen (as in Halide), while unsigned and narrower
+signed types wrap, so a result not proven to fit its type gets the type's whole range.
 """
 from __future__ import annotations
 
@@ -175,6 +176,15 @@ def _leaf(e: Expr, ctx: Context) -> Interval:
 _RULES = {BinOp: _binop, UnOp: _unop, Cast: _cast, Reduce: _reduce}
 
 
+def _wrapped(r: Interval, t: T.DType) -> Interval:
+    """Unsigned and narrower-than-32-bit signed arithmetic wraps (as in Halide, only 32/64-bit
+    signed overflow is assumed not to happen): a result not proven to fit is the whole type."""
+    if r is None or t.kind is T.Kind.BOOL or (t.kind is T.Kind.INT and t.bits >= 32):
+        return r
+    lo, hi = type_range(t)
+    return r if prove_nonneg(r[0] - lo) and prove_nonneg(hi - r[1]) else (lo, hi)
+
+
 def interval(e: Expr, ctx: Context) -> Interval | None:
     """Inclusive sympy bounds of integer/bool expression ``e``; None for floating-point values."""
     if e.dtype.is_float:
@@ -183,7 +193,7 @@ def interval(e: Expr, ctx: Context) -> Interval | None:
         return sp.Integer(0), sp.Integer(1)
     rule = _RULES.get(type(e))
     if rule is not None:
-        return rule(e, ctx)
+        return _wrapped(rule(e, ctx), e.dtype)
     if isinstance(e, Select):
         a, b = interval(e.true_value, ctx), interval(e.false_value, ctx)
         return smin(a[0], b[0]), smax(a[1], b[1])

@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from .. import errors
 from . import dtypes as T
 from .construct import lift, to_type
-from .expr import Expr, Load, Param, RVar, Var, check_name
+from .expr import Const, Expr, Load, Param, RVar, Var, check_name
 from .walk import find
 
 
 def _shape(shape, owner: str) -> tuple:
     if shape is None:
         return None
-    dims = tuple(lift(d) for d in (shape if isinstance(shape, (tuple, list)) else (shape,)))
+    dims = tuple(Const.make(d, T.int32) if isinstance(d, int) and not isinstance(d, bool)
+                 else lift(d) for d in (shape if isinstance(shape, (tuple, list)) else (shape,)))
     for d in dims:
         bad = find(d, lambda e: isinstance(e, (Var, RVar, Load, Param)))
         if not d.dtype.is_int or bad:

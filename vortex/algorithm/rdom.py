@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from .. import errors
 from .construct import lift
-from .expr import Expr, RVar, check_name
+from .dtypes import int32
+from .expr import Const, Expr, RVar, check_name
+
+
+def _index_value(v):
+    """Python ints in RDom bounds are int32, like the RVars they bound."""
+    return Const.make(v, int32) if isinstance(v, int) and not isinstance(v, bool) else lift(v)
 
 
 class RDom:
@@ -30,7 +36,7 @@ class RDom:
         bounds = []
         for d in dims:
             lo, ext = d if isinstance(d, (tuple, list)) else (0, d)
-            lo, ext = lift(lo), lift(ext)
+            lo, ext = _index_value(lo), _index_value(ext)
             for what, e in (("min", lo), ("extent", ext)):
                 if not e.dtype.is_int:
                     raise errors.TypeError(f"RDom {name!r}: {what} {e} must be an integer, "

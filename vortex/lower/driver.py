@@ -7,6 +7,7 @@ are checked after lowering.
 """
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 
@@ -45,7 +46,7 @@ class LowerContext:
         self.pipe, self.plans = pipe, plans
         self.inlined = {n: p.func for n, p in plans.items() if p.level is Level.INLINE}
         self.layouts = {}
-        self.shared = []
+        self.new_kernel()
         for name, inp in pipe.inputs.items():
             self.layouts[name] = Layout(name, tuple(Const.make(0, T.int32) for _ in inp.shape),
                                         inp.shape)
@@ -54,6 +55,11 @@ class LowerContext:
                 self.layouts[name] = Layout(name, tuple(from_sympy(lo) for lo, _ in plan.box),
                                             tuple(from_sympy(e) for _, e in plan.box))
         self._values = {}
+
+    def new_kernel(self):
+        """Start a kernel: no shared allocations yet, fresh local names counted from 0."""
+        self.shared = []
+        self.names = itertools.count()
 
     def value(self, f):
         if f.name not in self._values:
@@ -83,7 +89,7 @@ def _check_sites(plans):
 
 
 def _stage_kernel(ctx, plan) -> Kernel:
-    ctx.shared = []
+    ctx.new_kernel()
     general = StageLowering(plan, ctx, plan.nest())
     grid, blk = general.launch()
     if plan.specialize:
@@ -115,6 +121,7 @@ def lower(pipe, schedule) -> Lowered:
             continue
         kernels.append(_stage_kernel(ctx, plan))
         for n, d in enumerate(f.updates):
+            ctx.new_kernel()
             kernels.append(simplify_stmt_kernel(lower_update(ctx, plan, d, n)))
     buffers = _buffers(pipe, plans)
     kernels = [kernel_params(k, pipe, buffers) for k in kernels]

@@ -19,8 +19,6 @@ from ..algorithm.walk import rebuild, substitute
 from .ir import (Allocate, Assign, BufferLoad, Declare, For, ForKind, If, MemorySpace, Ref, Store,
                  block)
 
-_counter = itertools.count()
-
 
 def inline(e: Expr, inlined: dict) -> Expr:
     """``e`` with every Load of a Func in ``inlined`` (name → Func) replaced by its definition."""
@@ -127,10 +125,12 @@ def rdom_position(rdom, coords: list[Expr], extents: list[Expr]) -> Expr:
 
 class ExprLowerer:
     """Lowers algorithm expressions for one site. ``coords``: Var/RVar name → IR Expr;
-    ``layouts``: source name → Layout."""
+    ``layouts``: source name → Layout; ``names``: the kernel's counter for fresh local names
+    (one per kernel, so that lowering twice prints the same source)."""
 
-    def __init__(self, coords: dict, layouts: dict):
+    def __init__(self, coords: dict, layouts: dict, names=None):
         self.coords, self.layouts = coords, layouts
+        self.names = itertools.count() if names is None else names
 
     def lower(self, e: Expr):
         """(statements to run first, IR expression)."""
@@ -152,9 +152,9 @@ class ExprLowerer:
         return block(*pre), out
 
     def reduce(self, r: Reduce):
-        acc = Accumulator(r.op, r.body.dtype, f"{r.rdom_name}_acc{next(_counter)}")
-        names = [f"{v.name}_{next(_counter)}" for v in r.rdom.vars]
-        inner = ExprLowerer(dict(self.coords), self.layouts)
+        acc = Accumulator(r.op, r.body.dtype, f"{r.rdom_name}_acc{next(self.names)}")
+        names = [f"{v.name}_{next(self.names)}" for v in r.rdom.vars]
+        inner = ExprLowerer(dict(self.coords), self.layouts, self.names)
         lo_ext = []
         for (lo, ext) in r.rdom.bounds:
             (_, lo_ir), (_, ext_ir) = self.lower(lo), self.lower(ext)
@@ -165,7 +165,7 @@ class ExprLowerer:
             inner.coords[v.name] = c
             coords.append(c)
         pre_body, body = inner.lower(r.body)
-        pos = rdom_position(r.rdom, coords, [e for _, e in lo_ext]) if acc.pos is not None else None
+        pos = rdom_position(r.rdom, coords, [e for _, e in lo_ext]) if acc.has_pos else None
         stmt = block(pre_body, acc.update(body, pos))
         for p in r.rdom.predicates:
             pre_p, cond = inner.lower(p)

@@ -102,7 +102,14 @@ class LoopNest:
         self.records.append(FuseRecord(outer, inner, fused, li.extent))
 
     def bind(self, names, is_block: bool):
-        for n, axis in zip(reversed(list(names)), _AXES[is_block]):
+        """The last name gets the lowest free axis (x); a later call binds further out (y, z)."""
+        used = sum(1 for lp in self.loops if lp.axis is not None and lp.axis.is_block == is_block)
+        free = _AXES[is_block][used:]
+        if len(free) < len(names):
+            raise errors.ScheduleError(
+                f"{'gpu_blocks' if is_block else 'gpu_threads'}({', '.join(names)}) on Func "
+                f"{self.func!r}: at most 3 {'block' if is_block else 'thread'} axes, {used} used")
+        for n, axis in zip(reversed(list(names)), free):
             i = self.index(n)
             if self.loops[i].reduction:
                 raise errors.ScheduleError(

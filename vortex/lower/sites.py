@@ -108,7 +108,7 @@ def _compute(ctx, stage, plan, site: str):
         c = Ref(name, I32)
         coords[v.name] = c
         inside += [binary(BinaryOp.GE, c, from_sympy(rlo)), binary(BinaryOp.LE, c, from_sympy(rhi))]
-    pre, value = ExprLowerer(coords, stage.layouts).lower(ctx.value(p))
+    pre, value = ExprLowerer(coords, stage.layouts, ctx.names).lower(ctx.value(p))
     cond = inside[0]
     for c in inside[1:]:
         cond = binary(BinaryOp.AND, cond, c)

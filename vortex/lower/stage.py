@@ -131,7 +131,7 @@ class StageLowering:
         self._sites = {lp.name: self.ctx.site_stmts(self, lp.name) for lp in self.nest.loops}
         sites = [self._sites[lp.name] for lp in gpu]
         pure_decls, pure = self.declared([v.name for v in f.pure_vars])
-        lowerer = ExprLowerer(pure, self.layouts)
+        lowerer = ExprLowerer(pure, self.layouts, self.ctx.names)
         layout = self.layouts[f.name]
         out_index = layout.flat([pure[v.name] for v in f.pure_vars])
         if self.reduce is None:
@@ -166,7 +166,7 @@ class StageLowering:
                     BinaryOp.ADD, binary(BinaryOp.MUL, idx, _c(int(e))), Ref(lp.name, I32))
         acc = Accumulator(r.op, r.body.dtype, f"{f.name}_acc", size)
         all_decls, use = self.declared(list(self.coords))
-        inner = ExprLowerer(use, self.layouts)
+        inner = ExprLowerer(use, self.layouts, self.ctx.names)
         pre_b, body = inner.lower(r.body)
         coords = [use[v.name] for v in r.rdom.vars]
         exts = [e for _, e in r.rdom.bounds]

@@ -34,7 +34,7 @@ def lower_update(ctx, plan, d, n: int) -> Kernel:
         for v, (lo, ext) in zip(rdom.vars, rdom.bounds):
             coords[v.name] = binary(BinaryOp.ADD, lo, Ref(v.name, I32))
             loops.append((v.name, from_sympy(to_sympy(ext))))
-    lowerer = ExprLowerer(coords, ctx.layouts)
+    lowerer = ExprLowerer(coords, ctx.layouts, ctx.names)
     value = inline(d.value, ctx.inlined)
     pre, val = lowerer.lower(value)
     lhs = [lowerer.lower(inline(a, ctx.inlined))[1] for a in d.lhs]

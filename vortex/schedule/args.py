@@ -3,6 +3,9 @@ caller adds the Func, file and entry)."""
 from __future__ import annotations
 
 import keyword
+import numbers
+
+import numpy as np
 
 from .. import errors
 
@@ -33,9 +36,11 @@ def check_name(value, what: str = "name") -> str:
 
 
 def check_int(value, what: str, positive: bool = False) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or (positive and value < 1):
+    """An int (numpy integers accepted and converted; bools and floats rejected)."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) \
+            or (positive and value < 1):
         raise ArgError(f"{what} must be {'a positive' if positive else 'an'} int, got {value!r}")
-    return value
+    return int(value)
 
 
 def check_count(args: list, lo: int, hi: int | None = None) -> list:

@@ -7,7 +7,8 @@ Each root Func is mapped onto the GPU by its pure vars:
 - 1 pure dim ``x``: ``gpu_tile(x, x_o, x_i, 64)``;
 - 2 pure dims ``y, x``: ``gpu_tile(y, x, y_o, x_o, y_i, x_i, 16, 16)``;
 - more: the outer dims are fused pairwise into one var ``F`` (``fuse(a, b, a_b)`` …), then
-  ``tile(y, x, y_o, x_o, y_i, x_i, 16, 16)``, ``gpu_blocks(F, y_o, x_o)``, ``gpu_threads(y_i, x_i)``.
+  ``tile(y, x, y_o, x_o, y_i, x_i, 16, 16)``, ``gpu_blocks(F, y_o, x_o)``,
+  ``gpu_threads(y_i, x_i)`` (so at most 3 block dims).
 
 Reduction loops stay serial and innermost, inside each thread. Names that would collide with a
 loop var or a pipeline name get a numeric suffix (``x_o2``).

@@ -153,7 +153,8 @@ class GpuThreads(_Bind):
 class GpuTile(Directive):
     """For k = 1..3 loops: split each ``vars[i]`` into ``blocks[i]`` × ``threads[i]`` by
     ``factors[i]``, reorder all blocks outside all threads, bind them with gpu_blocks/gpu_threads.
-    Arguments flattened: vars, then blocks, then threads, then factors (``gpu_tile(x, bx, tx, 64)``)."""
+    Arguments flattened: vars, blocks, threads, factors (``gpu_tile(x, bx, tx, 64)``).
+    Before: ``for y: for x`` — after: ``blockIdx.y, blockIdx.x, threadIdx.y, threadIdx.x``."""
 
     vars: tuple
     blocks: tuple
@@ -211,8 +212,9 @@ class Unroll(_Inner):
 
 @_directive("compute_at")
 class ComputeAt(Directive):
-    """Compute this Func inside loop ``var`` of its consumer ``func`` (fusion: the region that
-    one iteration of ``var`` needs is computed there; with store_in("shared") the block shares it)."""
+    """Compute this Func inside loop ``var`` of its (transitive) consumer ``func``: the region
+    one iteration of ``var`` needs. Before: ``for y, x: p[y, x] = …`` then ``for yo, xo, yi, xi:
+    c[…] = p[…]`` — after: ``for yo, xo: {for the tile's y, x: p = …}; for yi, xi: c = p``."""
 
     func: str
     var: str
@@ -221,17 +223,20 @@ class ComputeAt(Directive):
 
 @_directive("compute_root")
 class ComputeRoot(Directive):
-    """Compute this Func entirely, in its own kernel(s), before its consumers."""
+    """Compute this Func entirely, in its own kernel(s), before its consumers. Before (inline):
+    ``c[y, x] = f(p-expr)`` — after: ``for y, x: p[y, x] = …`` then ``for y, x: c = f(p[y, x])``."""
 
 
 @_directive("compute_inline")
 class ComputeInline(Directive):
-    """Substitute this Func's definition into its consumers (the default for intermediates)."""
+    """Substitute this Func's definition into its consumers (the default for intermediates);
+    the inverse of compute_root. Not for outputs or Funcs with update definitions."""
 
 
 @_directive("store_in")
 class StoreIn(Directive):
-    """Where this Func's buffer lives: ``"global"``, ``"shared"`` (needs compute_at), ``"register"``."""
+    """Where this Func's buffer lives: ``"global"``, ``"shared"`` (needs compute_at: one
+    buffer per block, filled cooperatively) or ``"register"`` (per thread)."""
 
     memory: MemoryType
 

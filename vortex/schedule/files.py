@@ -20,7 +20,6 @@ with the file path and the entry (``x.toml: [[blur]] entry 3: unknown directive 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import tomli_w
 

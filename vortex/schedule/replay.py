@@ -31,8 +31,8 @@ def _list(names) -> str:
 @dataclass
 class LoopNest:
     """The state of one Func after its directives: ``loops`` outermost first; ``rvars`` the loops
-    iterating a reduction domain; ``blocks``/``threads`` bound vars in binding order (the combined
-    list's last var is ``.x``); ``compute`` the last compute_* directive (None: the default — root
+    iterating a reduction domain; ``blocks``/``threads`` bound vars in binding order (within one
+    call the last var is ``.x``; a later call binds the next axes out, y then z); ``compute`` the last compute_* directive (None: the default — root
     for outputs and Funcs with updates, inline otherwise); ``store`` the MemoryType or None."""
 
     func: Func
@@ -184,6 +184,9 @@ def _inner(d, nest, info, nests, i):
     if d.factor is not None:
         split(nest, info, d.var, d.var, d.target, d.factor, keep_outer=True)
     nest.unbound(d.target, d.name)
+    if isinstance(d, D.Vectorize) and d.target in nest.rvars:
+        raise Reject(f"var {d.target!r} iterates a reduction domain; vector lanes would race on "
+                     "one accumulator (unroll it, or vectorize a pure var)")
 
 
 def _compute_at(d, nest, info, nests, i):
@@ -208,10 +211,6 @@ def _compute_inline(d, nest, info, nests, i):
     if nest.func.updates:
         raise Reject(f"{nest.name!r} has update definitions; only pure Funcs can be inlined")
     nest.compute = d
-
-
-def _store_in(d, nest, info, nests, i):
-    nest.store, nest.store_entry = d.memory, i
 
 
 def _bound(d, nest, info, nests, i):
@@ -239,7 +238,7 @@ APPLY = {
     D.ComputeAt: _compute_at,
     D.ComputeRoot: lambda d, nest, info, nests, i: setattr(nest, "compute", d),
     D.ComputeInline: _compute_inline,
-    D.StoreIn: _store_in,
+    D.StoreIn: lambda d, nest, info, nests, i: setattr(nest, "store", d.memory),
     D.Bound: _bound,
     D.Specialize: _specialize,
 }
@@ -265,7 +264,7 @@ def _finish(nest: LoopNest, nests: dict):
                                  "at root or inline has no block to share it")
     if isinstance(nest.compute, D.ComputeAt) and nests[nest.compute.func].inlined:
         yield nest.compute_entry, (f"{nest.compute.func!r} is computed inline, so it has "
-                                           "no loops; compute it at root first")
+                                   "no loops; compute it at root first")
     for t in nest.threads:
         for b in nest.blocks:
             if nest.loops.index(b) > nest.loops.index(t):
@@ -290,6 +289,8 @@ def replay(info: PipelineInfo, directives: dict, strict: bool = True) -> dict:
                 nest.loop_entry = i
             if isinstance(d, (D.ComputeAt, D.ComputeRoot, D.ComputeInline)):
                 nest.compute_entry = i
+            if isinstance(d, D.StoreIn):
+                nest.store_entry = i
     for name in info.order if strict else ():
         ds = directives.get(name, [])
         for entry, why in _finish(nests[name], nests):

@@ -14,6 +14,7 @@ Source: Halide's Func scheduling API; TVM's traces (round trip to data and to Py
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,6 +91,11 @@ class Schedule:
                 del self.directives[name]
             raise
         return self
+
+    def copy(self) -> "Schedule":
+        """An independent copy (same pipeline; directives are immutable, lists and meta copied)."""
+        return Schedule(self.pipe, {k: list(v) for k, v in self.directives.items()},
+                        copy.deepcopy(self.meta))
 
     def validate(self) -> dict[str, LoopNest]:
         """Replay every directive from scratch with all checks, including those a later directive

@@ -1,0 +1,53 @@
+"""A 5×5 Gaussian blur of a colour photograph, written once as a separable algorithm.
+
+Run it:  vortex run examples/blur.py [--image photo.png] [--schedule FILE] [--show-source]
+
+The schedule is not here: it lives in schedules/blur/<device>.toml, one file per GPU.
+"""
+import numpy as np
+
+import vortex as vx
+
+TAPS = (1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16)  # binomial approximation of a Gaussian, σ≈1
+
+
+def pipeline() -> vx.Pipeline:
+    C, H, W = vx.dims("C H W")
+    c, y, x = vx.vars("c y x")
+    img = vx.Input("img", vx.float32, (C, H, W))        # planar float image, values in [0, 1]
+    src = vx.repeat_edge(img)
+
+    blur_x = vx.Func("blur_x")                            # horizontal pass
+    blur_x[c, y, x] = sum(vx.float32(t) * src[c, y, x + d - 2] for d, t in enumerate(TAPS))
+    blur = vx.Func("blur", shape=(C, H, W))               # vertical pass
+    blur[c, y, x] = sum(vx.float32(t) * blur_x[c, y + d - 2, x] for d, t in enumerate(TAPS))
+    return vx.Pipeline(blur)
+
+
+def load_image(path=None) -> np.ndarray:
+    """(C, H, W) float32 in [0, 1]: the file at ``path``, else scikit-image's astronaut."""
+    if path is None:
+        from skimage import data
+        rgb = data.astronaut()
+    else:
+        from skimage import io
+        rgb = io.imread(path)
+    rgb = np.atleast_3d(rgb)[..., :3]
+    return np.ascontiguousarray(np.moveaxis(rgb, -1, 0), dtype=np.float32) / 255.0
+
+
+def inputs(image=None) -> dict:
+    return {"img": load_image(image)}
+
+
+def numpy_version(img):
+    """The same blur written directly in numpy (the peer vortex run compares against)."""
+    p = np.pad(img, ((0, 0), (2, 2), (2, 2)), mode="edge")
+    h = sum(np.float32(t) * p[:, :, d:d + img.shape[2]] for d, t in enumerate(TAPS))
+    return sum(np.float32(t) * h[:, d:d + img.shape[1], :] for d, t in enumerate(TAPS))
+
+
+def save(output, path):
+    from skimage import io
+    rgb = np.clip(np.moveaxis(output, 0, -1) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    io.imsave(str(path), rgb, check_contrast=False)

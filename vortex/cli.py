@@ -1,0 +1,86 @@
+"""The ``vortex`` command: ``vortex run`` an example, ``vortex info`` on the targets here."""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import errors
+
+
+def _median_ms(fn, repeat: int = 5) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def cmd_run(args) -> int:
+    import vortex as vx
+    from .examples import load_example
+    ex = load_example(args.example)
+    pipe = ex.pipeline()
+    kernel = vx.compile(pipe, schedule=args.schedule or "auto", target=args.target)
+    print(f"pipeline {pipe.name!r} on {args.target}, schedule: {kernel.schedule_origin}")
+    if args.show_source:
+        print(kernel.source)
+    inputs = ex.inputs(image=args.image)
+    out = kernel(**inputs)
+    ref = pipe.reference(**inputs)
+    outs, refs = (out, ref) if isinstance(out, tuple) else ((out,), (ref,))
+    for o, r, f in zip(outs, refs, pipe.outputs):
+        tol = 1e-4 if o.dtype.kind == "f" else 0
+        if not np.allclose(o, r, rtol=tol, atol=tol):
+            print(f"MISMATCH in {f.name!r}: max |error| = {np.max(np.abs(o - r))}", file=sys.stderr)
+            return 1
+        print(f"verified {f.name!r} {o.shape} {o.dtype} against pipe.reference")
+    ms = kernel.time(**inputs, repeat=args.repeat)
+    line = f"kernel time: {ms:.3f} ms (median of {args.repeat}, device-timed)"
+    if hasattr(ex, "numpy_version"):
+        np_ms = _median_ms(lambda: ex.numpy_version(**inputs), args.repeat)
+        line += f"; numpy: {np_ms:.3f} ms; speed-up vs numpy: {np_ms / ms:.2f}x"
+    print(line)
+    if hasattr(ex, "save"):
+        path = Path(args.out or f"{pipe.name}_out.png")
+        ex.save(out, path)
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .info import report
+    print(report())
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="vortex", description="Vortex: GPU kernels the Halide way")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="compile, verify, time and run an example file")
+    r.add_argument("example", help="example .py file (see vortex.examples for the convention)")
+    r.add_argument("--schedule", help="schedule .toml file (default: schedules/<pipeline>/<device>.toml)")
+    r.add_argument("--target", default="opencl", choices=["opencl", "cuda", "hip"])
+    r.add_argument("--show-source", action="store_true", help="print the generated kernel source")
+    r.add_argument("--image", help="input image path (default: the example's own photograph)")
+    r.add_argument("--out", help="output file (default: <pipeline>_out.png)")
+    r.add_argument("--repeat", type=int, default=10, help="timed runs (median reported)")
+    r.set_defaults(fn=cmd_run)
+    i = sub.add_parser("info", help="list the targets and devices usable on this machine")
+    i.set_defaults(fn=cmd_info)
+    args = p.parse_args(argv)
+    try:
+        return args.fn(args)
+    except errors.VortexError as e:
+        print(f"vortex: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
