@@ -21,6 +21,7 @@ The schedule is not in the file: ``vortex run`` uses ``--schedule FILE`` or, by 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -34,6 +35,9 @@ def load_example(path: str | Path) -> ModuleType:
     path = Path(path)
     if not path.is_file():
         raise errors.InputError(f"example file {str(path)!r} does not exist")
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:  # examples may import their siblings (unsharp uses blur's loader)
+        sys.path.insert(0, folder)
     spec = importlib.util.spec_from_file_location(f"vortex_example_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -91,6 +91,8 @@ class CPrinter:
             if t.is_float:
                 q = self._math("floor", t, f"{a} / {b}")
                 return f"({q})" if e.op is BinaryOp.FLOORDIV else f"({a} - {b} * {q})"
+            if t.kind.value == "u" and isinstance(e.b, Const) and e.b.value > 0:
+                return f"({a} {'/' if e.op is BinaryOp.FLOORDIV else '%'} {b})"
             name = self.ctype(t)
             tag = name.replace(" ", "_")
             self.helpers[name] = helper_source(self.d, name, t.kind.value == "i")

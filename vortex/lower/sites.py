@@ -17,7 +17,7 @@ from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.bounds import Context, interval
 from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Const, Load, RVar, Var
+from ..algorithm.expr import BinaryOp, Cast, Const, Load, RVar, Var
 from ..algorithm.walk import find, rebuild
 from ..schedule.directives import MemoryType
 from .exprs import ExprLowerer, Layout
@@ -101,8 +101,10 @@ def _compute(ctx, stage, plan, site: str):
     stride = size
     for v, r, (lo_s, ext), (rlo, rhi) in zip(p.pure_vars, los, fp, ctx.pipe.regions[p.name]):
         stride //= ext
-        c = binary(BinaryOp.ADD, r, binary(BinaryOp.MOD, binary(BinaryOp.FLOORDIV, t, _c(stride)),
-                                           _c(ext)))
+        tu = Cast(T.uint32, t)  # t >= 0: unsigned division is exact and cheap
+        part = binary(BinaryOp.MOD, binary(BinaryOp.FLOORDIV, tu, Const.make(stride, T.uint32)),
+                      Const.make(ext, T.uint32))
+        c = binary(BinaryOp.ADD, r, Cast(I32, part))
         name = f"{p.name}_{v.name}"
         decls_c.append(Declare(name, I32, c))
         c = Ref(name, I32)
