@@ -193,7 +193,7 @@ def interval(e: Expr, ctx: Context) -> Interval | None:
         return sp.Integer(0), sp.Integer(1)
     rule = _RULES.get(type(e))
     if rule is not None:
-        return rule(e, ctx)
+        return _wrapped(rule(e, ctx), e.dtype)
     if isinstance(e, Select):
         a, b = interval(e.true_value, ctx), interval(e.false_value, ctx)
         return smin(a[0], b[0]), smax(a[1], b[1])

@@ -117,11 +117,18 @@ class LoopNest:
                     f"{self.func!r}: {n!r} is a reduction loop and cannot run in parallel")
             self.loops[i] = replace(self.loops[i], axis=axis)
 
-    def mark(self, var: str, factor, kind: ForKind, suffix: str):
-        if factor:  # the outer part keeps the name, as in Halide's vectorize(x, n)
-            self.split(var, var, var + suffix, factor)
-            var = var + suffix
-        i = self.index(var)
+    def mark(self, d, kind: ForKind):
+        """vectorize/unroll ``d``: with a factor the outer part keeps the name (Halide's
+        ``vectorize(x, n)``) and the inner loop ``d.target`` is marked; its extent must be
+        a constant."""
+        if d.factor:
+            self.split(d.var, d.var, d.target, d.factor)
+        i = self.index(d.target)
+        ext = sp.sympify(self.loops[i].extent)
+        if not ext.is_Integer:
+            raise errors.ScheduleError(
+                f"{d} on Func {self.func!r}: the extent {ext} of {d.target!r} is not a constant; "
+                f"give a factor ({d.name}({d.var}, 4)) or split {d.target!r} by a constant first")
         self.loops[i] = replace(self.loops[i], kind=kind)
 
     def apply(self, d):
@@ -153,6 +160,6 @@ _HANDLERS = {
     D.GpuBlocks: lambda n, d: n.bind(d.vars, True),
     D.GpuThreads: lambda n, d: n.bind(d.vars, False),
     D.GpuTile: _gpu_tile,
-    D.Vectorize: lambda n, d: n.mark(d.var, d.factor, ForKind.VECTORIZED, "_vi"),
-    D.Unroll: lambda n, d: n.mark(d.var, d.factor, ForKind.UNROLLED, "_ui"),
+    D.Vectorize: lambda n, d: n.mark(d, ForKind.VECTORIZED),
+    D.Unroll: lambda n, d: n.mark(d, ForKind.UNROLLED),
 }

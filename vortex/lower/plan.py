@@ -32,7 +32,8 @@ class FuncPlan:
     level: Level
     at: tuple | None = None            # (consumer name, loop var name)
     memory: D.MemoryType | None = None
-    box: list = field(default_factory=list)   # per pure dim: (lo sympy, extent sympy)
+    box: list = field(default_factory=list)   # per pure dim: (lo, extent) consumers need (sympy)
+    loop_box: list = field(default_factory=list)  # per pure dim: (lo, extent) the loops cover
     directives: tuple = ()
     specialize: list = field(default_factory=list)  # [(Dim name, multiple)]
 
@@ -44,9 +45,22 @@ class FuncPlan:
         found = find(self.func.definitions[0].value, lambda e: isinstance(e, Reduce))
         return found[0] if found else None
 
+    def region_guards(self) -> list:
+        """[(pure Var name, lo, hi)]: the needed region [lo, hi) of each dimension whose loops
+        (under ``bound``) may run outside it; ``lo``/``hi`` is None on a side they provably
+        stay inside. The stage skips the points outside."""
+        out = []
+        for v, (lo, ext), (blo, bext) in zip(self.func.pure_vars, self.box, self.loop_box):
+            hi = sp.simplify(lo + ext)
+            below = None if sp.simplify(blo - lo).is_nonnegative else lo
+            above = None if sp.simplify(hi - blo - bext).is_nonnegative else hi
+            if below is not None or above is not None:
+                out.append((v.name, below, above))
+        return out
+
     def nest(self, assume: dict | None = None) -> LoopNest:
         """The loop nest after this Func's loop directives (``assume``: Dim symbol → multiple)."""
-        loops = [Loop(v.name, ext) for v, (_, ext) in zip(self.func.pure_vars, self.box)]
+        loops = [Loop(v.name, ext) for v, (_, ext) in zip(self.func.pure_vars, self.loop_box)]
         r = self.primary_reduce()
         if r is not None:
             loops += [Loop(v.name, to_sympy(ext), True) for v, (_, ext) in zip(r.rdom.vars, r.rdom.bounds)]
@@ -68,6 +82,7 @@ def make_plans(pipe, schedule) -> dict:
         plan = FuncPlan(f, Level.ROOT if root else Level.INLINE,
                         directives=tuple(schedule.stage_directives(f.name)))
         plan.box = [(lo, sp.simplify(hi - lo + 1)) for lo, hi in pipe.regions[f.name]]
+        plan.loop_box = list(plan.box)
         for d in plan.directives:
             if type(d) in _LEVELS:
                 plan.level = _LEVELS[type(d)]
@@ -83,11 +98,22 @@ def make_plans(pipe, schedule) -> dict:
 
 
 def _bound(plan: FuncPlan, d):
+    """The loops over ``d.var`` cover [min, min + extent) (a constant extent, as Halide's
+    bound); the buffer stays the region consumers need, and points of the bound outside it are
+    skipped (:meth:`FuncPlan.region_guards`). A bound that provably misses needed points is an
+    error."""
     names = [v.name for v in plan.func.pure_vars]
     if d.var not in names:
         raise errors.ScheduleError(f"bound({d.var}, {d.min}, {d.extent}) on Func {plan.name!r}: "
                                    f"{d.var!r} is not one of its pure Vars {names}")
-    plan.box[names.index(d.var)] = (sp.Integer(d.min), sp.Integer(d.extent))
+    i = names.index(d.var)
+    lo, ext = plan.box[i]
+    if sp.simplify(lo - d.min).is_negative or sp.simplify(d.min + d.extent - lo - ext).is_negative:
+        raise errors.ScheduleError(
+            f"bound({d.var}, {d.min}, {d.extent}) on Func {plan.name!r}: its consumers need "
+            f"{d.var} in [{lo}, {sp.simplify(lo + ext - 1)}], which [{d.min}, "
+            f"{d.min + d.extent - 1}] does not cover; widen the bound")
+    plan.loop_box[i] = (sp.Integer(d.min), sp.Integer(d.extent))
 
 
 def assumptions(plan: FuncPlan) -> dict:

@@ -76,7 +76,10 @@ class StageLowering:
         self.pure_guards = [g for g, red in guards if not red]
         self.red_guards = [g for g, red in guards if red]
         self.coords = {v.name: binary(BinaryOp.ADD, from_sympy(lo), self.env[v.name])
-                       for v, (lo, _) in zip(f.pure_vars, plan.box)}
+                       for v, (lo, _) in zip(f.pure_vars, plan.loop_box)}
+        for v, lo, hi in plan.region_guards():
+            self.pure_guards += [binary(op, self.coords[v], from_sympy(b)) for op, b in
+                                 ((BinaryOp.GE, lo), (BinaryOp.LT, hi)) if b is not None]
         raw = plan.primary_reduce()
         self.reduce = None if raw is None else next(
             r for r in find(self.value, lambda e: isinstance(e, Reduce)) if r.rdom_name == raw.rdom_name)
