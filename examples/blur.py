@@ -49,5 +49,5 @@ def numpy_version(img):
 
 def save(output, path):
     from skimage import io
-    rgb = np.clip(np.moveaxis(output, 0, -1) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    io.imsave(str(path), rgb, check_contrast=False)
+    pixels = np.clip(np.moveaxis(output, 0, -1) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    io.imsave(str(path), pixels[..., 0] if pixels.shape[-1] == 1 else pixels, check_contrast=False)

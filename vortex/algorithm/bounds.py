@@ -71,6 +71,8 @@ def _mod(a: Interval, b: Interval, t: T.DType) -> Interval:
         if b[0] == b[1] and prove_nonneg(a[0]) and prove_nonneg(b[0] - 1 - a[1]):
             return a
         return sp.Integer(0), b[1] - 1
+    if prove_nonneg(-b[1] - 1):  # floor modulo by a negative divisor is in (divisor, 0]
+        return b[0] + 1, sp.Integer(0)
     return type_range(t)
 
 

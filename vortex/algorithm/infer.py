@@ -6,7 +6,8 @@ without a declared shape computes the union of what its consumers read (its *reg
 in the Dims). The result, a region per Func, is computed once per Pipeline, not per call.
 
 Raises :class:`vx.BoundsError` naming the Func, the access, the index's inferred range, the
-extent and a hint.
+extent and a hint — also when a Func without a declared shape is read at an index that may take
+any 32-bit value (its region could not be allocated).
 """
 from __future__ import annotations
 
@@ -69,6 +70,21 @@ def _check(f: Func, ld: Load, rngs: list, box: list, src):
             + _hint(ld, pos, rng, src))
 
 
+UNBOUNDED = 2 ** 31  # an inferred extent this large comes from a type's range, not from sizes
+
+
+def _check_bounded(f: Func, ld: Load, rngs: list, src: Func):
+    """A Func without a declared shape is computed over what is read of it: refuse a read whose
+    index may be any 32-bit value (e.g. an int32 load used as an index), which no one can allocate."""
+    for pos, (lo, hi) in enumerate(rngs):
+        if prove_nonneg(hi - lo + 1 - UNBOUNDED):
+            raise errors.BoundsError(
+                f"Func {f.name!r} reads {ld} with index {pos} ({ld.args[pos]}) ranging over "
+                f"[{show(lo)}, {show(hi)}], and {src.name!r} has no declared shape, so it would be "
+                f"computed over that whole range. Hint: clamp the index with vx.clamp, or declare "
+                f"the domain: vx.Func({src.name!r}, shape=(...))")
+
+
 def infer_regions(order: list[Func]) -> dict:
     """Map Func name → list of (lo, hi) sympy bounds per dimension (inclusive)."""
     values = _ValueRanges()
@@ -95,6 +111,7 @@ def _visit_load(f: Func, ld: Load, ctx: Context, pending: dict, regions: dict):
     elif src.shape is not None:
         _check(f, ld, rngs, regions.get(src.name) or declared_box(src), src)
     else:
+        _check_bounded(f, ld, rngs, src)
         old = pending.get(src.name)
         pending[src.name] = rngs if old is None else [
             (smin(a[0], b[0]), smax(a[1], b[1])) for a, b in zip(old, rngs)]

@@ -16,7 +16,8 @@ import sympy as sp
 from .. import errors
 from ..algorithm.bounds import to_sympy
 from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Const, Dim
+from ..algorithm.expr import BinaryOp, Const, Dim, Load
+from ..algorithm.walk import find
 from ..algorithm import dtypes as T
 from ..codegen.kernel_source import BufferArg, BufferRole
 from .check import check_kernel
@@ -73,10 +74,28 @@ class LowerContext:
         return site_stmts(self, stage, var)
 
 
-def _check_sites(plans):
+def _definitions(ctx, f):
+    """(name, expression) of every definition of a non-inlined Func, inlined Funcs substituted;
+    update definitions are named ``"f (update n)"``."""
+    out = [(f.name, ctx.value(f))]
+    for n, d in enumerate(f.updates):
+        out += [(f"{f.name} (update {n})", inline(e, ctx.inlined)) for e in (*d.lhs, d.value)]
+    return out
+
+
+def _check_sites(ctx):
+    plans = ctx.plans
     for p in plans.values():
         if p.level is not Level.AT:
             continue
+        readers = [q for q in plans.values() if q.level is not Level.INLINE and q.at != p.at]
+        for q in readers:
+            for where, e in _definitions(ctx, q.func):
+                if where != p.at[0] and find(e, lambda n: isinstance(n, Load) and n.name == p.name):
+                    raise errors.ScheduleError(
+                        f"compute_at({p.at[0]}, {p.at[1]}) on Func {p.name!r}: {where!r} also "
+                        f"reads {p.name!r}, outside loop {p.at[1]!r} of {p.at[0]!r}; compute "
+                        f"{p.name!r} at root (compute_root()) or inline it")
         consumer = plans.get(p.at[0])
         if consumer is None or consumer.level is not Level.ROOT:
             raise errors.ScheduleError(
@@ -112,8 +131,8 @@ def lower(pipe, schedule) -> Lowered:
     realised (non-constant thread extents, footprints, unsupported nesting)."""
     schedule.validate()
     plans = make_plans(pipe, schedule)
-    _check_sites(plans)
     ctx = LowerContext(pipe, plans)
+    _check_sites(ctx)
     kernels = []
     for f in pipe.funcs:
         plan = plans[f.name]

@@ -37,7 +37,8 @@ def _as_vars(e):
 
 
 def footprint(stage, producer: str, site: str) -> list:
-    """[(lo sympy, extent int)] per producer dimension for one iteration of loop ``site``."""
+    """[(lo sympy, extent int)] per producer dimension for one iteration of loop ``site``: what
+    the consumer reads, and what other Funcs computed at the same site read of it."""
     loops = stage.nest.loops
     site_loop = next(lp for lp in loops if lp.name == site)
     if site_loop.axis is not None and site_loop.axis.is_block:
@@ -49,12 +50,21 @@ def footprint(stage, producer: str, site: str) -> list:
         fixed = {lp.name for lp in loops if lp.axis is not None} | set(serial[:serial.index(site) + 1])
     env = {lp.name: (loop_symbol(lp.name),) * 2 if lp.name in fixed
            else (sp.Integer(0), sp.sympify(lp.extent) - 1) for lp in loops}
-    ctx = Context(env)
-    box = None
-    for ld in find(stage.value, lambda e: isinstance(e, Load) and e.name == producer):
-        rngs = [interval(_as_vars(_subst(a, stage.coords)), ctx) for a in ld.args]
-        box = rngs if box is None else [(sp.Min(a[0], b[0]), sp.Max(a[1], b[1]))
-                                        for a, b in zip(box, rngs)]
+
+    def loads(e):
+        return find(e, lambda n: isinstance(n, Load) and n.name == producer)
+
+    ranges = [[interval(_as_vars(_subst(a, stage.coords)), Context(env)) for a in ld.args]
+              for ld in loads(stage.value)]
+    for q in stage.ctx.sited(stage.plan.name, site):   # siblings computed here that read it
+        q_loads = loads(stage.ctx.value(q.func))
+        if q_loads:
+            q_env = Context({v.name: (lo, lo + ext - 1) for v, (lo, ext) in
+                             zip(q.func.pure_vars, footprint(stage, q.name, site))})
+            ranges += [[interval(a, q_env) for a in ld.args] for ld in q_loads]
+    box = ranges[0]
+    for rngs in ranges[1:]:
+        box = [(sp.Min(a[0], b[0]), sp.Max(a[1], b[1])) for a, b in zip(box, rngs)]
     out = []
     for d, (lo, hi) in enumerate(box):
         ext = sp.simplify(hi - lo + 1)
