@@ -1,17 +1,21 @@
-"""5×5 separable binomial blur of one 2048×2048 float32 image: Vortex against its peers, one run.
+"""5×5 separable binomial blur of one 2048×2048 float32 image: Vortex and its peers, in one run.
 
-Usage: ``python benchmarks/blur.py [--size 2048] [--repeat 20]``. Needs ``pip install -e .[bench]``
-(Halide from PyPI); a peer that cannot run prints its reason in its row instead of a time.
+Usage: ``python benchmarks/blur.py [--size 2048] [--repeat 20]``; needs ``pip install -e .[bench]``
+(Halide from PyPI). A peer that cannot run here prints the reason in its row instead of a time.
 
-Rows (every output is checked against numpy, max |error| < 1e-5, before it is timed):
-  Vortex      examples/blur.py with schedules/blur/pocl-cpu.toml; median of OpenCL profiling events
-              (kernel.time); "+transfers" is the wall time of ``kernel(img=...)`` (copies included).
-  numpy       examples/blur.numpy_version (np.pad edge + weighted slices), wall time.
-  Halide CPU  the same algorithm, JIT-compiled once; wall time of ``realize`` into a preallocated Buffer.
-  Halide OCL  the same algorithm with a gpu_tile schedule on the same PoCL device; input copied once,
+Every output is checked against numpy (max |error| < 1e-5) before it is timed. Rows:
+  Vortex      examples/blur.py + schedules/blur/pocl-cpu.toml. First row: median of the OpenCL
+              profiling events of one run (``kernel.time``); "+transfers" is the wall time of
+              ``kernel(img=numpy_array)``. Second row: wall time of one call on arrays already
+              on the device (launch overhead included, no copies).
+  numpy       examples/blur.py ``numpy_version`` (np.pad edge + weighted slices), wall time.
+  Halide CPU  the same algorithm, JIT-compiled once; wall time of ``realize`` into a preallocated
+              Buffer.
+  Halide OCL  the same algorithm, gpu_tile schedule, on the same PoCL device; input copied once;
               wall time of ``realize`` + ``device_sync``; "+transfers" re-uploads and reads back.
-Medians of ``--repeat`` runs after 3 warm-up runs. GB/s counts the compulsory traffic only (one read,
-one write of the image). "×Vortex" is a row's median over Vortex's device-timed median (>1: slower).
+Times are medians of ``--repeat`` runs after 3 warm-up runs. GB/s counts compulsory traffic only
+(the image read once, written once). "×Vortex" is a row's median over Vortex's device-timed median
+(above 1: slower than Vortex).
 """
 import argparse
 import ctypes
@@ -27,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "examples"))
-import blur as example  # noqa: E402  (examples/blur.py: the algorithm and the numpy peer)
+from vortex.examples import load_example
 
+ROOT = Path(__file__).resolve().parents[1]
+example = load_example(ROOT / "examples" / "blur.py")    # the algorithm and the numpy peer
 SCHEDULE = ROOT / "schedules" / "blur" / "pocl-cpu.toml"
 TOLERANCE = 1e-5
 
@@ -39,9 +43,9 @@ TOLERANCE = 1e-5
 class Row:
     name: str
     timed_by: str
-    ms: float | None = None
-    transfers_ms: float | None = None
-    note: str = ""
+    ms: float | None = None             # median milliseconds
+    transfers_ms: float | None = None   # the same with host↔device copies, where that applies
+    note: str = ""                      # why there is no time
 
 
 def median_ms(fn, repeat: int, warmup: int = 3) -> float:
@@ -64,19 +68,29 @@ def load_image(size: int) -> np.ndarray:
 
 
 def check(name: str, out: np.ndarray, ref: np.ndarray) -> None:
+    """Print the max |error| of ``out`` against numpy; raise AssertionError above TOLERANCE."""
     err = float(np.max(np.abs(out.reshape(ref.shape) - ref)))
-    print(f"  check {name:<22} max |error| vs numpy = {err:.2e}  {'ok' if err < TOLERANCE else 'FAIL'}")
-    if not err < TOLERANCE:
+    verdict = "ok" if err < TOLERANCE else "FAIL"
+    print(f"  check {name:<16} max |error| vs numpy = {err:.2e}  {verdict}")
+    if verdict != "ok":
         raise AssertionError(f"output differs from numpy (max |error| {err:.2e})")
 
 
-# ---- the peers ------------------------------------------------------------------------------------
-def bench_vortex(img, ref, repeat) -> Row:
+# ---- the peers ------------------------------------------------------------------------------
+def bench_vortex(img, ref, repeat) -> list[Row]:
+    import pyopencl.array as cla
+
     import vortex as vx
+    from vortex.runtime.opencl_device import context_queue, select_device
     kernel = vx.compile(example.pipeline(), schedule=str(SCHEDULE), target="opencl")
     check("Vortex", kernel(img=img), ref)
-    return Row("Vortex (PoCL)", "device events", kernel.time(img=img, warmup=3, repeat=repeat),
-               median_ms(lambda: kernel(img=img), repeat))
+    _, queue = context_queue(select_device())            # the queue Vortex launches on
+    img_dev, out_dev = cla.to_device(queue, img), cla.empty(queue, img.shape, np.float32)
+    resident = median_ms(lambda: kernel(img=img_dev, out={"blur": out_dev}), repeat)
+    device = kernel.time(img=img, warmup=3, repeat=repeat)
+    with_copies = median_ms(lambda: kernel(img=img), repeat)
+    return [Row("Vortex (PoCL)", "device events", device, with_copies),
+            Row("Vortex (PoCL)", "wall, on device", resident)]
 
 
 def bench_numpy(img, ref, repeat) -> Row:
@@ -84,7 +98,7 @@ def bench_numpy(img, ref, repeat) -> Row:
 
 
 def halide_blur(inp):
-    """The algorithm of examples/blur.py in Halide; returns (blur_x, blur_y, x, y)."""
+    """examples/blur.py's algorithm in Halide: (blur_x, blur_y, x, y); x is numpy's last axis."""
     import halide as hl
     x, y = hl.Var("x"), hl.Var("y")
     src = hl.BoundaryConditions.repeat_edge(inp)
@@ -96,7 +110,7 @@ def halide_blur(inp):
 
 def bench_halide_cpu(img, ref, repeat) -> Row:
     import halide as hl
-    inp = hl.Buffer(img[0])                      # Halide's x is numpy's last axis
+    inp = hl.Buffer(img[0])
     blur_x, blur_y, x, y = halide_blur(inp)
     yo, yi = hl.Var("yo"), hl.Var("yi")
     blur_y.split(y, yo, yi, 32).parallel(yo).vectorize(x, 8)
@@ -110,12 +124,12 @@ def bench_halide_cpu(img, ref, repeat) -> Row:
 
 
 def expose_opencl_to_halide() -> None:
-    """Halide's runtime finds clGetPlatformIDs in the process or dlopens "libOpenCL.so", which a
-    pip-only setup lacks (pyopencl bundles its ICD loader, loaded RTLD_LOCAL). Load that loader
-    RTLD_GLOBAL so Halide sees the same platforms as Vortex."""
+    """Halide's runtime looks up clGetPlatformIDs in the process, then dlopens "libOpenCL.so",
+    which a pip-only setup lacks: pyopencl bundles its own ICD loader and loads it RTLD_LOCAL.
+    Loading that loader RTLD_GLOBAL lets Halide see the platforms Vortex sees."""
     import pyopencl
-    libs = glob.glob(os.path.join(os.path.dirname(pyopencl.__file__), ".libs", "libOpenCL*"))
-    for lib in libs + ["libOpenCL.so.1", "libOpenCL.so"]:
+    bundled = glob.glob(os.path.join(os.path.dirname(pyopencl.__file__), ".libs", "libOpenCL*"))
+    for lib in bundled + ["libOpenCL.so.1", "libOpenCL.so"]:
         try:
             ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
             return
@@ -125,67 +139,70 @@ def expose_opencl_to_halide() -> None:
 
 def bench_halide_opencl(img, ref, repeat, platform: str) -> Row:
     import halide as hl
-    os.environ.setdefault("HL_OCL_PLATFORM_NAME", platform)   # first platform containing it
+    os.environ.setdefault("HL_OCL_PLATFORM_NAME", platform)  # first platform containing it
     os.environ.setdefault("HL_OCL_DEVICE_TYPE", "cpu")
     expose_opencl_to_halide()
     target = hl.get_jit_target_from_environment().with_feature(hl.TargetFeature.OpenCL)
     inp = hl.Buffer(img[0])
     blur_x, blur_y, x, y = halide_blur(inp)
     xo, yo, xi, yi = hl.Var("xo"), hl.Var("yo"), hl.Var("xi"), hl.Var("yi")
-    blur_y.gpu_tile(x, y, xo, yo, xi, yi, 64, 4)           # same 4×64 blocks as pocl-cpu.toml
+    blur_y.gpu_tile(x, y, xo, yo, xi, yi, 64, 4)            # the 4×64 blocks of pocl-cpu.toml
     blur_x.compute_root().gpu_tile(x, y, xo, yo, xi, yi, 64, 4)
     blur_y.compile_jit(target)
     out = hl.Buffer(hl.Float(32), [img.shape[2], img.shape[1]])
-    inp.copy_to_device(target)
-    blur_y.realize(out, target)
-    out.copy_to_host()
+    blur_y.realize(out, target)        # the first OpenCL call: raises (not aborts) on failure;
+    out.copy_to_host()                 # it leaves the input on the device, host copy clean
     check("Halide OpenCL", np.asarray(out), ref)
 
-    def run():
+    def resident():
         blur_y.realize(out, target)
         out.device_sync()
 
-    def run_with_transfers():
+    def with_copies():
         inp.set_host_dirty(True)
         blur_y.realize(out, target)
         out.copy_to_host()
-    return Row("Halide OpenCL (PoCL)", "wall", median_ms(run, repeat),
-               median_ms(run_with_transfers, repeat))
+    return Row("Halide OpenCL (PoCL)", "wall, on device", median_ms(resident, repeat),
+               median_ms(with_copies, repeat))
 
 
-# ---- report ---------------------------------------------------------------------------------------
-def header(args) -> tuple[str, str]:
+# ---- report ---------------------------------------------------------------------------------
+def version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def header(size: int, repeat: int) -> tuple[str, str]:
+    """The lines printed above the table, and the OpenCL platform name Vortex runs on."""
     from vortex.runtime.opencl_device import describe, select_device
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), "unknown CPU")
+    with open("/proc/cpuinfo") as f:
+        cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "?")
     dev = select_device()
-
-    def version(pkg):
-        try:
-            return importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            return "not installed"
-    return "\n".join([
-        f"blur 5×5 separable, (1, {args.size}, {args.size}) float32, median of {args.repeat}",
-        f"date     {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"cpu      {cpu} ({os.cpu_count()} logical cores)",
-        f"opencl   {describe(dev)} (driver {dev.driver_version.strip()}, {dev.version.strip()})",
-        "versions " + ", ".join(f"{p} {version(p)}" for p in ("vortex", "numpy", "halide", "pyopencl")),
-    ]), dev.platform.name.strip()
+    packages = ("vortex", "numpy", "halide", "pyopencl")
+    lines = [
+        f"blur 5×5 separable, (1, {size}, {size}) float32, median of {repeat} runs",
+        f"date      {datetime.datetime.now().isoformat(timespec='seconds')}",
+        f"cpu       {cpu} ({os.cpu_count()} logical cores)",
+        f"opencl    {describe(dev)} (driver {dev.driver_version.strip()})",
+        "versions  " + ", ".join(f"{p} {version(p)}" for p in packages),
+    ]
+    return "\n".join(lines), dev.platform.name.strip()
 
 
-def table(rows, pixels: int) -> str:
+def table(rows: list[Row], pixels: int) -> str:
     base = rows[0].ms
-    lines = [f"{'implementation':<22}{'timed by':<15}{'median ms':>10}{'+transfers':>12}"
-             f"{'MPix/s':>9}{'GB/s':>7}{'×Vortex':>9}"]
+    lines = [f"{'implementation':<22}{'timed by':<17}{'median ms':>10}{'+transfers':>12}"
+             f"{'MPix/s':>8}{'GB/s':>7}{'×Vortex':>9}"]
     for r in rows:
         if r.ms is None:
-            lines.append(f"{r.name:<22}{r.timed_by:<15}  n/a: {r.note}")
+            lines.append(f"{r.name:<22}{'-':<17}n/a: {r.note}")
             continue
-        extra = f"{r.transfers_ms:.2f}" if r.transfers_ms is not None else "-"
+        copies = f"{r.transfers_ms:.2f}" if r.transfers_ms is not None else "-"
         ratio = f"{r.ms / base:.2f}" if base else "-"
-        lines.append(f"{r.name:<22}{r.timed_by:<15}{r.ms:>10.2f}{extra:>12}"
-                     f"{pixels / r.ms / 1e3:>9.0f}{2 * 4 * pixels / r.ms / 1e6:>7.1f}{ratio:>9}")
+        lines.append(f"{r.name:<22}{r.timed_by:<17}{r.ms:>10.2f}{copies:>12}"
+                     f"{pixels / r.ms / 1e3:>8.0f}{8 * pixels / r.ms / 1e6:>7.1f}{ratio:>9}")
     return "\n".join(lines)
 
 
@@ -194,20 +211,21 @@ def main(argv=None) -> int:
     p.add_argument("--size", type=int, default=2048, help="image side in pixels")
     p.add_argument("--repeat", type=int, default=20, help="timed runs per row (median reported)")
     args = p.parse_args(argv)
-    text, platform = header(args)
+    text, platform = header(args.size, args.repeat)
     print(text)
     img = load_image(args.size)
     ref = example.numpy_version(img)
-    peers = [("Vortex (PoCL)", bench_vortex), ("numpy", bench_numpy),
-             ("Halide CPU JIT", bench_halide_cpu),
-             ("Halide OpenCL (PoCL)", lambda *a: bench_halide_opencl(*a, platform=platform))]
+    peers = {"Vortex (PoCL)": bench_vortex, "numpy": bench_numpy,
+             "Halide CPU JIT": bench_halide_cpu,
+             "Halide OpenCL (PoCL)": lambda *a: bench_halide_opencl(*a, platform=platform)}
     rows = []
-    for name, bench in peers:
+    for name, bench in peers.items():
         try:
-            rows.append(bench(img, ref, args.repeat))
-        except Exception as e:  # a peer that cannot run here reports why, the others still run
-            reason = f"{type(e).__name__}: {e}".strip().splitlines()[0][:90]
-            rows.append(Row(name, "-", note=reason))
+            result = bench(img, ref, args.repeat)
+        except Exception as e:  # noqa: BLE001 - a peer that cannot run reports why; others go on
+            reason = (str(e).strip().splitlines() or [""])[0][:80]
+            result = Row(name, "-", note=f"{type(e).__name__}: {reason}")
+        rows.extend(result if isinstance(result, list) else [result])
     print(table(rows, args.size * args.size))
     return 0
 

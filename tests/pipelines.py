@@ -138,3 +138,38 @@ BUILDERS = {"blur": blur, "matmul": matmul, "softmax": softmax, "histogram": his
 def inputs(name: str, shape, seed: int = 0) -> dict:
     """Call arguments of pipeline ``name`` for ``shape`` = (h, w), deterministic in ``seed``."""
     return INPUTS[name](np.random.default_rng(seed), *shape)
+
+
+# --- shared objects and checks ----------------------------------------------------------------
+_PIPES: dict = {}        # name -> Pipeline: one object per name for a whole test session
+_REFERENCES: dict = {}   # (name, shape) -> (call arguments, reference outputs as a tuple)
+
+
+def pipe(name: str) -> vx.Pipeline:
+    """The session's Pipeline object for ``name`` (built once by ``BUILDERS[name]``)."""
+    if name not in _PIPES:
+        _PIPES[name] = BUILDERS[name]()
+    return _PIPES[name]
+
+
+def reference(name: str, shape, make=None):
+    """(call arguments, reference outputs tuple) of ``pipe(name)`` for ``shape``, cached;
+    ``make(shape)`` overrides :func:`inputs` (its shape key must then be unique)."""
+    key = (name, tuple(shape))
+    if key not in _REFERENCES:
+        args = make(shape) if make else inputs(name, shape)
+        ref = pipe(name).reference(**args)
+        _REFERENCES[key] = args, ref if isinstance(ref, tuple) else (ref,)
+    return _REFERENCES[key]
+
+
+def assert_matches(out, ref: tuple):
+    """Exact for integers and bools; rtol 1e-5 (atol 1e-7 for values near 0) for floats."""
+    outs = out if isinstance(out, tuple) else (out,)
+    assert len(outs) == len(ref)
+    for o, r in zip(outs, ref):
+        assert o.shape == r.shape and o.dtype == r.dtype, (o.shape, o.dtype, r.shape, r.dtype)
+        if np.issubdtype(r.dtype, np.floating):
+            np.testing.assert_allclose(o, r, rtol=1e-5, atol=1e-7)
+        else:
+            np.testing.assert_array_equal(o, r)

@@ -122,6 +122,38 @@ def test_unproven_access_is_rejected_for_every_size():
         vx.Pipeline(bad)
 
 
+def test_narrow_integer_arithmetic_wraps():
+    """uint8 + 200 wraps, so lut[int32(u8 + 200) - 200] may read at negative indices: rejected;
+    the same arithmetic in int32 is accepted (32-bit signed overflow is assumed not to happen)."""
+    N = vx.Dim("N")
+    x = vx.Var("x")
+    u8 = vx.Input("u8", vx.uint8, (N,))
+    lut = vx.Input("lut", vx.float32, (456,))
+    bad = vx.Func("bad", shape=(N,))
+    bad[x] = lut[vx.cast(vx.int32, u8[x] + 200) - 200]
+    with pytest.raises(vx.BoundsError, match=r"\[-200, 55\]"):
+        vx.Pipeline(bad)
+    good = vx.Func("good", shape=(N,))
+    good[x] = lut[vx.cast(vx.int32, u8[x]) + 200]
+    table = np.arange(456, dtype=np.float32)
+    uv = np.array([0, 55, 56, 255], np.uint8)
+    np.testing.assert_array_equal(vx.Pipeline(good).reference(u8=uv, lut=table), uv + 200.0)
+
+
+def test_floor_mod_by_negative_constant():
+    N = vx.Dim("N")
+    x = vx.Var("x")
+    a = vx.Input("a", vx.int32, (N,))
+    mid = vx.Func("mid")
+    mid[x] = x * 10
+    out = vx.Func("out", shape=(N,))
+    out[x] = mid[x % -3] + a[x]
+    pipe = vx.Pipeline(out)
+    assert pipe.regions["mid"] == [(-2, 0)]
+    got = pipe.reference(a=np.zeros(5, np.int32))
+    np.testing.assert_array_equal(got, [10 * (i % -3) for i in range(5)])
+
+
 def stencil_chain(n_stages: int):
     """``n_stages`` Funcs, each the 3-tap vertical average of the previous; the first reads the
     input through repeat_edge; the last is the output of shape (H, W)."""
@@ -198,12 +230,15 @@ def _index_exprs():
 _OUT_SHAPES = [(_N,), (_N - 1,), (_N // 2,), (2 * _N,), (_N + 3,)]
 
 
-@settings(max_examples=200, deadline=None)
-@given(idx=_index_exprs(), shape=st.sampled_from(_OUT_SHAPES), through_func=st.booleans())
-def test_accepted_accesses_are_in_bounds_for_every_size(idx, shape, through_func):
-    a = vx.Input("a", vx.int32, (_N,))
+@settings(max_examples=300, deadline=None)
+@given(idx=_index_exprs(), shape=st.sampled_from(_OUT_SHAPES), source=st.sampled_from(
+    ["sized", "fixed", "func"]))
+def test_accepted_accesses_are_in_bounds_for_every_size(idx, shape, source):
+    """source: an Input of size N, an Input of fixed size 300 (a table: narrow types must wrap),
+    or an intermediate Func whose region is inferred from this read."""
+    a = vx.Input("a", vx.int32, (300,) if source == "fixed" else (_N,))
     src = a
-    if through_func:  # an intermediate Func gets its region from this read
+    if source == "func":
         src = vx.Func("mid")
         src[_X] = a[vx.clamp(_X, 0, _N - 1)] * 2
     out = vx.Func("out", shape=shape)
@@ -212,5 +247,8 @@ def test_accepted_accesses_are_in_bounds_for_every_size(idx, shape, through_func
         pipe = vx.Pipeline(out)
     except vx.BoundsError:
         return
-    for n in (1, 2, 3, 7, 16):
-        pipe.reference(a=np.arange(n, dtype=np.int32))
+    for n in (1, 2, 3, 7, 16, 40):
+        if source == "fixed":
+            pipe.reference(a=np.arange(300, dtype=np.int32), N=n)
+        else:
+            pipe.reference(a=np.arange(n, dtype=np.int32))

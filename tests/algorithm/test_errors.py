@@ -78,6 +78,19 @@ def test_update_writes_outside_declared_domain():
         vx.Pipeline(hist)
 
 
+def test_shapeless_func_read_at_unbounded_index():
+    N = vx.Dim("N")
+    x = vx.Var("x")
+    idx = vx.Input("idx", vx.int32, (N,))
+    table = vx.Func("table")
+    table[x] = x * 2
+    out = vx.Func("out", shape=(N,))
+    out[x] = table[idx[x]]
+    with raises(vx.BoundsError, "'out' reads table[idx[x]]", "[-2147483648, 2147483647]",
+                "'table' has no declared shape", "vx.clamp", "vx.Func('table', shape=(...))"):
+        vx.Pipeline(out)
+
+
 # --- types -----------------------------------------------------------------------------------
 
 def test_arithmetic_on_bool(hw):

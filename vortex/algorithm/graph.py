@@ -2,8 +2,8 @@
 
 Checks done here (all raise vx.TypeError naming the Func): duplicate names, outputs without a
 declared shape, recursive Funcs (a cycle through update definitions), RDoms used outside a
-reduction in a pure definition, RDom bounds that depend on Vars or data, an update reading its own Func at another point of a pure
-dimension, more than one RDom in one update.
+reduction in a pure definition, RDom bounds that depend on Vars or data, an update reading its
+own Func at another point of a pure dimension, more than one RDom in one update.
 """
 from __future__ import annotations
 
@@ -108,9 +108,9 @@ def check_definitions(f: Func):
         bad = [v for b in rd.bounds for e in b
                for v in find(e, lambda x: isinstance(x, (Var, RVar, Load)))]
         if bad:
-            raise errors.TypeError(f"RDom {rd.name!r} of {f.name!r} has bounds depending on {bad[0]}; "
-                                   "RDom bounds may use only Dims, Params and constants (restrict "
-                                   "the domain with .where(...) instead)")
+            raise errors.TypeError(
+                f"RDom {rd.name!r} of {f.name!r} has bounds depending on {bad[0]}; RDom bounds "
+                "may use only Dims, Params and constants (restrict the domain with .where(...))")
     if f.updates and f.shape is None:
         raise errors.TypeError(f"Func {f.name!r} has update definitions, so it needs a declared "
                                f"domain: vx.Func({f.name!r}, shape=(...))")

@@ -75,7 +75,7 @@ UNBOUNDED = 2 ** 31  # an inferred extent this large comes from a type's range, 
 
 def _check_bounded(f: Func, ld: Load, rngs: list, src: Func):
     """A Func without a declared shape is computed over what is read of it: refuse a read whose
-    index may be any 32-bit value (e.g. an int32 load used as an index), which no one can allocate."""
+    index may be any 32-bit value (e.g. an int32 load as an index); no one could allocate it."""
     for pos, (lo, hi) in enumerate(rngs):
         if prove_nonneg(hi - lo + 1 - UNBOUNDED):
             raise errors.BoundsError(

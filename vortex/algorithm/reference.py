@@ -33,8 +33,8 @@ INTRINSICS = {
     Intrinsic.EXP: np.exp, Intrinsic.LOG: np.log, Intrinsic.SQRT: np.sqrt,
     Intrinsic.RSQRT: lambda x: np.reciprocal(np.sqrt(x)), Intrinsic.SIN: np.sin,
     Intrinsic.COS: np.cos, Intrinsic.TAN: np.tan, Intrinsic.TANH: np.tanh,
-    Intrinsic.ERF: lambda x: np.asarray(_erf(x)).astype(np.asarray(x).dtype), Intrinsic.FLOOR: np.floor,
-    Intrinsic.CEIL: np.ceil, Intrinsic.ROUND: np.rint,
+    Intrinsic.ERF: lambda x: np.asarray(_erf(x)).astype(np.asarray(x).dtype),
+    Intrinsic.FLOOR: np.floor, Intrinsic.CEIL: np.ceil, Intrinsic.ROUND: np.rint,
 }
 UNARY = {UnaryOp.NEG: np.negative, UnaryOp.INVERT: np.invert, UnaryOp.ABS: np.abs}
 UPDATE_UFUNCS = {BinaryOp.ADD: np.add, BinaryOp.MUL: np.multiply, BinaryOp.MIN: np.minimum,

@@ -6,6 +6,10 @@ from ..target import Target
 from .c_printer import CPrinter
 from .dialect import DIALECTS, Dialect
 from .kernel_source import BufferArg, BufferRole, KernelSource, Launch, ScalarArg
+from .opencl_vector import OpenCLPrinter
+
+# A printer subclass only where the logic differs (OpenCL has native vector arithmetic).
+PRINTERS = {Target.OPENCL: OpenCLPrinter}
 
 __all__ = ["generate", "CPrinter", "Dialect", "DIALECTS", "KernelSource", "Launch", "BufferArg",
            "BufferRole", "ScalarArg"]
@@ -14,7 +18,7 @@ __all__ = ["generate", "CPrinter", "Dialect", "DIALECTS", "KernelSource", "Launc
 def generate(lowered, target) -> KernelSource:
     """Print every kernel of ``lowered`` (a :class:`vortex.lower.Lowered`) for ``target``."""
     target = Target.parse(target)
-    printer = CPrinter(DIALECTS[target])
+    printer = PRINTERS.get(target, CPrinter)(DIALECTS[target])
     kernels = [printer.kernel(k) for k in lowered.kernels]
     head = [DIALECTS[target].prelude]
     if printer.uses_half and target is Target.OPENCL:

@@ -1,0 +1,352 @@
+"""Schedules under test: one or more per directive, each with a check of its lowered loop nest.
+
+A :class:`Case` names a pipeline of ``tests/pipelines.py``, a function filling an empty
+``vx.Schedule`` of it, and ``check(lowered)`` asserting what the directive must have done to the
+loop IR (loops, kinds, GPU indices, allocations, barriers, kernel count, specialization).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import vortex as vx
+from vortex.algorithm.expr import BinaryOp, BinOp, Dim
+from vortex.algorithm.symbolic import dim_symbol
+from vortex.algorithm.walk import find
+from vortex.lower.ir import (Allocate, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If,
+                             MemorySpace)
+from vortex.lower.walk import stmt_exprs, stmts
+
+W, H = dim_symbol("W"), dim_symbol("H")
+x, y, z, i, j, b = vx.vars("x y z i j b")
+xo, xi, yo, yi, zo, zi, xv = vx.vars("xo xi yo yi zo zi xv")
+bo, bi, yx, ko, ki, xt, xii = vx.vars("bo bi yx ko ki xt xii")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    pipeline: str
+    schedule: Callable
+    check: Callable = lambda low: None
+
+    def build(self, pipe) -> vx.Schedule:
+        s = vx.Schedule(pipe)
+        self.schedule(s)
+        return s
+
+
+# --- queries on a lowered kernel ---------------------------------------------------------------
+def loops(k) -> list:
+    """[(var, kind, extent)] of every For, pre-order (outer first)."""
+    return [(s.var, s.kind, s.extent) for s in stmts(k.body) if isinstance(s, For)]
+
+
+def loop_kinds(k) -> dict:
+    return {v: kind for v, kind, _ in loops(k)}
+
+
+def gpu_vars(k) -> dict:
+    """Loop var → GpuAxis for every ``Declare(var, GpuIndex(axis))``."""
+    return {s.name: s.value.axis for s in stmts(k.body)
+            if isinstance(s, Declare) and isinstance(s.value, GpuIndex)}
+
+
+def allocations(k) -> dict:
+    return {s.name: (s.memory, s.size) for s in stmts(k.body) if isinstance(s, Allocate)}
+
+
+def count(k, cls) -> int:
+    return sum(isinstance(s, cls) for s in stmts(k.body))
+
+
+def const_extent(k, var) -> int:
+    (ext,) = [e for v, _, e in loops(k) if v == var]
+    return ext.value
+
+
+def only(low):
+    (k,) = low.kernels
+    return k
+
+
+def uses_op(k, op) -> bool:
+    return any(find(e, lambda n: isinstance(n, BinOp) and n.op is op) for e in stmt_exprs(k.body))
+
+
+# --- checks -----------------------------------------------------------------------------------
+def _split(low):
+    k = only(low)
+    assert gpu_vars(k) == {"y": GpuAxis.BLOCK_X}
+    assert [v for v, *_ in loops(k)] == ["xo", "xi"] and const_extent(k, "xi") == 8
+    assert count(k, If) == 1                      # GuardWithIf: xo * 8 + xi < W
+
+
+def _tile(low):
+    k = only(low)
+    assert gpu_vars(k) == {"yo": GpuAxis.BLOCK_Y, "xo": GpuAxis.BLOCK_X}
+    assert [(v, e.value) for v, _, e in loops(k)] == [("yi", 8), ("xi", 16)]
+    assert k.grid[2] == 1 and k.block == (1, 1, 1)
+
+
+def _reorder(low):
+    assert [v for v, *_ in loops(only(low))] == ["x", "y"]
+
+
+def _fuse(low):
+    k = only(low)
+    assert gpu_vars(k) == {"bo": GpuAxis.BLOCK_X, "bi": GpuAxis.THREAD_X}
+    assert not loops(k) and k.block == (64, 1, 1)
+    assert uses_op(k, BinaryOp.FLOORDIV) and uses_op(k, BinaryOp.MOD)   # yx // W, yx % W
+
+
+def _gpu_blocks(low):
+    k = only(low)
+    assert gpu_vars(k) == {"y": GpuAxis.BLOCK_Y, "x": GpuAxis.BLOCK_X}
+    assert not loops(k) and k.block == (1, 1, 1) and k.grid == (W, H, 1)
+
+
+def _gpu_threads(low):
+    k = only(low)
+    assert gpu_vars(k) == {"y": GpuAxis.BLOCK_Y, "xo": GpuAxis.BLOCK_X, "xi": GpuAxis.THREAD_X}
+    assert k.block == (16, 1, 1)
+
+
+def _gpu_tile_2d(low):
+    k = only(low)
+    assert gpu_vars(k) == {"yo": GpuAxis.BLOCK_Y, "xo": GpuAxis.BLOCK_X,
+                           "yi": GpuAxis.THREAD_Y, "xi": GpuAxis.THREAD_X}
+    assert not loops(k) and k.block == (16, 8, 1)
+
+
+def _gpu_tile_3d(low):
+    k = only(low)
+    assert set(gpu_vars(k).values()) == set(GpuAxis) and k.block == (8, 2, 2)
+
+
+def _gpu_tile_1d(low):
+    pure, update = low.kernels
+    assert gpu_vars(pure) == {"bo": GpuAxis.BLOCK_X, "bi": GpuAxis.THREAD_X}
+    assert pure.block == (64, 1, 1) and update.block == (1, 1, 1)
+    assert [v for v, *_ in loops(update)] == ["r"]           # the update runs r in order
+
+
+def _vectorize_factor(low):
+    k = only(low)
+    assert loop_kinds(k) == {"xi_vi": ForKind.VECTORIZED} and const_extent(k, "xi_vi") == 4
+    assert gpu_vars(k)["xi"] is GpuAxis.THREAD_X and k.block == (8, 1, 1)
+
+
+def _vectorize(low):
+    k = only(low)
+    assert loop_kinds(k) == {"xv": ForKind.VECTORIZED} and const_extent(k, "xv") == 4
+
+
+def _unroll_factor(low):
+    kinds = loop_kinds(only(low))
+    assert kinds == {"k": ForKind.SERIAL, "k_ui": ForKind.UNROLLED}
+    assert const_extent(only(low), "k_ui") == 4
+
+
+def _unroll(low):
+    assert loop_kinds(only(low)) == {"ko": ForKind.SERIAL, "ki": ForKind.UNROLLED}
+
+
+def _matmul_tiled(low):
+    k = only(low)
+    assert gpu_vars(k) == {"yo": GpuAxis.BLOCK_Y, "xo": GpuAxis.BLOCK_X,
+                           "yi": GpuAxis.THREAD_Y, "xt": GpuAxis.THREAD_X}
+    order = [v for v, *_ in loops(k)]
+    assert order[order.index("ko"):order.index("ko") + 3] == ["ko", "xii", "ki"]
+    assert loop_kinds(k)["ki"] is ForKind.UNROLLED
+    assert allocations(k) == {"C_acc": (MemorySpace.LOCAL, 4)}   # one accumulator per xii
+
+
+def _shared(low):
+    k = only(low)
+    assert allocations(k) == {"blur_x_sh": (MemorySpace.SHARED, 10 * 16)}   # 8+2 rows × 16
+    assert count(k, Barrier) == 1 and k.shared_bytes == 640
+
+
+def _shared_both(low):
+    k = only(low)
+    assert allocations(k) == {"blur_x_sh": (MemorySpace.SHARED, 10 * 16),
+                              "img_repeat_edge_sh": (MemorySpace.SHARED, 10 * 18)}
+    assert count(k, Barrier) == 2
+
+
+def _local_at_thread(low):
+    k = only(low)
+    assert allocations(k) == {"blur_x_loc": (MemorySpace.LOCAL, 3)} and count(k, Barrier) == 0
+
+
+def _register(low):
+    k = only(low)
+    assert allocations(k) == {"blur_x_loc": (MemorySpace.LOCAL, 6 * 4)} and count(k, Barrier) == 0
+    assert [v for v, *_ in loops(k)][0] == "xo"                 # computed per xo iteration
+
+
+def _root(low):
+    assert [k.name for k in low.kernels] == ["blur_x_kernel", "blur_kernel"]
+    assert "blur_x" in {buf.name for buf in low.buffers}
+    assert gpu_vars(low.kernels[0]) == {"yo": GpuAxis.BLOCK_Y, "xo": GpuAxis.BLOCK_X,
+                                        "yi": GpuAxis.THREAD_Y, "xi": GpuAxis.THREAD_X}
+
+
+def _root_serial(low):
+    first, second = low.kernels
+    assert [v for v, *_ in loops(first)] == ["y", "x"] and first.block == (1, 1, 1)
+    (buf,) = [b for b in low.buffers if b.name == "blur_x"]
+    assert buf.origin == (-1, 0) and buf.shape == (H + 2, W)
+
+
+def _inline(low):
+    assert len(low.kernels) == 1 and "blur_x" not in {b.name for b in low.buffers}
+    assert not allocations(only(low))
+
+
+def _bound(low):
+    weights, taps = low.kernels
+    assert weights.block == (4, 1, 1) and gpu_vars(weights) == {"i": GpuAxis.THREAD_X}
+    (buf,) = [b for b in low.buffers if b.name == "weights"]
+    assert buf.shape == (3,)                        # the buffer is what taps needs
+    assert count(weights, If) == 1                  # the 4th point is skipped
+
+
+def _bound_output(low):
+    k = only(low)
+    assert k.grid[0] == 256 and gpu_vars(k)["i"] is GpuAxis.BLOCK_X
+    conds = [s.cond for s in stmts(k.body) if isinstance(s, If)]
+    assert any(find(c, lambda n: isinstance(n, Dim) and n.name == "M") for c in conds)
+
+
+def _specialize(low):
+    k = only(low)
+    top = [s for s in stmts(k.body) if isinstance(s, If)][0]
+    dims = {n.name for n in find(top.cond, lambda n: isinstance(n, Dim))}
+    assert dims == {"W", "H"} and top.otherwise is not None
+    assert count_in(top.then, If) == 0 and count_in(top.otherwise, If) == 1
+
+
+def _specialize_k(low):
+    k = only(low)
+    top = [s for s in stmts(k.body) if isinstance(s, If)][0]
+    assert {n.name for n in find(top.cond, lambda n: isinstance(n, Dim))} == {"M", "K"}
+    assert guards(top.then) == {"N"} and guards(top.otherwise) == {"N", "M", "K"}
+
+
+def count_in(s, cls) -> int:
+    return sum(isinstance(t, cls) for t in stmts(s))
+
+
+def guards(s) -> set:
+    """Names of the Dims that the ``If`` conditions inside ``s`` compare against with ``<``."""
+    lts = [n for t in stmts(s) if isinstance(t, If)
+           for n in find(t.cond, lambda n: isinstance(n, BinOp) and n.op is BinaryOp.LT)]
+    return {n.b.name for n in lts if isinstance(n.b, Dim)}
+
+
+def _softmax_root(low):
+    assert [k.name for k in low.kernels] == ["row_max_kernel", "row_sum_kernel", "softmax_kernel"]
+
+
+def _softmax_fused(low):
+    k = only(low)
+    assert {n: m for n, (m, _) in allocations(k).items()} == {
+        "row_max_sh": MemorySpace.SHARED, "row_sum_sh": MemorySpace.SHARED}
+
+
+def _kernels(n):
+    def check(low):
+        assert len(low.kernels) == n
+    return check
+
+
+def _default_3d(low):
+    k = only(low)
+    assert set(gpu_vars(k).values()) == {GpuAxis.BLOCK_Z, GpuAxis.BLOCK_Y, GpuAxis.BLOCK_X,
+                                         GpuAxis.THREAD_Y, GpuAxis.THREAD_X}
+
+
+def default(s):
+    """The default schedule's directives (the same as ``vx.compile(schedule=None)``)."""
+    s.directives.update(vx.Schedule.default(s.pipe).directives)
+
+
+def _blur_tile(s):
+    return s["blur"].gpu_tile(y, x, yo, xo, yi, xi, 8, 16)
+
+
+# --- the cases --------------------------------------------------------------------------------
+CASES = [
+    Case("split", "blur", lambda s: s["blur"].split(x, xo, xi, 8).gpu_blocks(y), _split),
+    Case("tile", "blur", lambda s: s["blur"].tile(y, x, yo, xo, yi, xi, 8, 16).gpu_blocks(yo, xo),
+         _tile),
+    Case("reorder", "blur", lambda s: s["blur"].reorder(x, y), _reorder),
+    Case("fuse", "blur", lambda s: s["blur"].fuse(y, x, yx).split(yx, bo, bi, 64).gpu_blocks(bo)
+         .gpu_threads(bi), _fuse),
+    Case("gpu_blocks", "blur", lambda s: s["blur"].gpu_blocks(y, x), _gpu_blocks),
+    Case("gpu_threads", "blur", lambda s: s["blur"].split(x, xo, xi, 16).gpu_blocks(y, xo)
+         .gpu_threads(xi), _gpu_threads),
+    Case("gpu_tile", "blur", _blur_tile, _gpu_tile_2d),
+    Case("gpu_tile_1d", "histogram", lambda s: s["hist"].gpu_tile(b, bo, bi, 64), _gpu_tile_1d),
+    Case("gpu_tile_3d", "volume", lambda s: s["vol"].gpu_tile(z, y, x, zo, yo, xo, zi, yi, xi,
+                                                              2, 2, 8), _gpu_tile_3d),
+    Case("vectorize_factor", "blur", lambda s: s["blur"].split(x, xo, xi, 32).vectorize(xi, 4)
+         .gpu_blocks(y, xo).gpu_threads(xi), _vectorize_factor),
+    Case("vectorize", "blur", lambda s: s["blur"].split(x, xo, xv, 4).vectorize(xv)
+         .gpu_blocks(y, xo), _vectorize),
+    Case("unroll_factor", "matmul", lambda s: s["C"].gpu_tile(i, j, yo, xo, yi, xi, 4, 8)
+         .unroll("k", 4), _unroll_factor),
+    Case("unroll", "matmul", lambda s: s["C"].gpu_tile(i, j, yo, xo, yi, xi, 4, 8)
+         .split("k", ko, ki, 4).unroll(ki), _unroll),
+    Case("matmul_tiled", "matmul", lambda s: s["C"].tile(i, j, yo, xo, yi, xi, 8, 16)
+         .gpu_blocks(yo, xo).split(xi, xt, xii, 4).gpu_threads(yi, xt).split("k", ko, ki, 4)
+         .reorder(ko, xii, ki).unroll(ki), _matmul_tiled),
+    Case("compute_at", "blur", lambda s: (_blur_tile(s), s["blur_x"].compute_at("blur", xo)),
+         _shared),
+    Case("store_in_shared", "blur", lambda s: (_blur_tile(s), s["blur_x"].compute_at("blur", xo)
+                                              .store_in("shared")), _shared),
+    Case("compute_at_two", "blur", lambda s: (
+        _blur_tile(s), s["blur_x"].compute_at("blur", xo).store_in("shared"),
+        s["img_repeat_edge"].compute_at("blur", xo).store_in("shared")), _shared_both),
+    Case("compute_at_thread", "blur", lambda s: (_blur_tile(s),
+                                                 s["blur_x"].compute_at("blur", xi)),
+         _local_at_thread),
+    Case("store_in_register", "blur", lambda s: (
+        s["blur"].tile(y, x, yo, xo, yi, xi, 4, 4).gpu_blocks(yo),
+        s["blur_x"].compute_at("blur", xo).store_in("register")), _register),
+    Case("compute_root", "blur", lambda s: (
+        _blur_tile(s), s["blur_x"].compute_root().gpu_tile(y, x, yo, xo, yi, xi, 4, 8)), _root),
+    Case("compute_root_serial", "blur", lambda s: (_blur_tile(s), s["blur_x"].compute_root()),
+         _root_serial),
+    Case("compute_inline", "blur", lambda s: (_blur_tile(s), s["blur_x"].compute_inline()),
+         _inline),
+    Case("bound", "taps", lambda s: (
+        s["taps"].gpu_tile(y, x, yo, xo, yi, xi, 8, 8),
+        s["weights"].compute_root().bound("i", 0, 4).gpu_threads("i")), _bound),
+    Case("bound_output", "matmul", lambda s: s["C"].bound(i, 0, 256).gpu_blocks(i)
+         .split(j, xo, xi, 8).gpu_threads(xi), _bound_output),
+    Case("specialize", "blur", lambda s: _blur_tile(s).specialize(vx.schedule.divisible("W", 16))
+         .specialize(("divisible", "H", 8)), _specialize),
+    Case("specialize_k", "matmul", lambda s: s["C"].gpu_tile(i, j, yo, xo, yi, xi, 8, 16)
+         .split("k", ko, ki, 4).specialize(vx.divisible(vx.Dim("M"), 8))
+         .specialize(("divisible", "K", 4)), _specialize_k),
+    Case("softmax_root", "softmax", lambda s: (
+        s["softmax"].gpu_tile("r", "c", yo, xo, yi, xi, 4, 32),
+        s["row_max"].compute_root().gpu_tile("r", bo, bi, 16),
+        s["row_sum"].compute_root().gpu_tile("r", bo, bi, 16)), _softmax_root),
+    Case("softmax_fused", "softmax", lambda s: (
+        s["softmax"].gpu_tile("r", "c", yo, xo, yi, xi, 4, 32),
+        s["row_max"].compute_at("softmax", xo), s["row_sum"].compute_at("softmax", xo)),
+        _softmax_fused),
+    Case("histogram_default", "histogram", default, _kernels(2)),
+    Case("intops", "intops", lambda s: s["ints"].gpu_tile(y, x, yo, xo, yi, xi, 8, 8),
+         _kernels(1)),
+    Case("intops_default", "intops", default, _kernels(1)),
+    Case("volume_default", "volume", default, _default_3d),
+    Case("matmul_default", "matmul", default, _kernels(1)),
+]
+
+BY_ID = {c.id: c for c in CASES}
+assert len(BY_ID) == len(CASES)

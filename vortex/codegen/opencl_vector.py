@@ -1,0 +1,222 @@
+"""Native vector code for ``vectorize`` on OpenCL C: the lane loop becomes one ``floatN`` body.
+
+Why a printer subclass: OpenCL C has vector types with elementwise arithmetic, comparisons,
+``?:``, ``min``/``fmin``/math overloads, ``vloadN``/``vstoreN`` and ``all()``; CUDA and HIP do
+not (their ``float4`` has no operators), so there the lane loop stays an unrolled scalar loop.
+
+A vectorized loop ``for (l = 0; l < N; ++l)`` (N in 2, 3, 4, 8, 16) whose body is straight-line
+code (declarations, a guarded store) prints as: every lane-dependent value becomes an N-vector;
+a load/store whose index steps by 1 per lane becomes ``vloadN``/``vstoreN``, other lane-varying
+indices gather/scatter lane by lane; a lane-dependent guard becomes ``if (all(cond))`` around
+the vector body with the scalar loop as the fallback (the edge of the image). Anything else
+(nested loops, integer floor division by a lane value, …) falls back to the scalar loop.
+
+Source: OpenCL C 1.2 specification §6.1.2 (vector data types), §6.12.7 (vloadn/vstoren).
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..algorithm.expr import BinaryOp, BinOp, Cast, Const, Dim, Select, UnOp
+from ..lower.ir import Block, BufferLoad, Declare, For, ForKind, If, Ref, Store
+from .c_printer import CPrinter
+
+WIDTHS = (2, 3, 4, 8, 16)
+
+
+class NotVectorizable(Exception):
+    """The loop body uses something the vector printer does not handle; print it scalar."""
+
+
+def _affine(e, defs: dict):
+    """sympy form of an integer index expression (Refs/Dims/+,-,*), or None."""
+    if isinstance(e, Const):
+        return sp.Integer(int(e.value))
+    if isinstance(e, Ref):
+        return defs.get(e.name, sp.Symbol(e.name))
+    if isinstance(e, Dim):
+        return sp.Symbol("dim_" + e.name)
+    if isinstance(e, BinOp) and e.op in (BinaryOp.ADD, BinaryOp.SUB, BinaryOp.MUL):
+        a, b = _affine(e.a, defs), _affine(e.b, defs)
+        if a is None or b is None:
+            return None
+        return {BinaryOp.ADD: a + b, BinaryOp.SUB: a - b, BinaryOp.MUL: a * b}[e.op]
+    return None
+
+
+class OpenCLPrinter(CPrinter):
+    """CPrinter plus native vector code for vectorized loops (see module docstring)."""
+
+    def _for(self, s: For, ind):
+        n = s.extent.value if isinstance(s.extent, Const) else None
+        if s.kind is ForKind.VECTORIZED and n in WIDTHS and _is_zero(s.min):
+            try:
+                return _VectorBody(self, s.var, n).stmt(s.body, ind, fallback=super()._for(s, ind + "  "))
+            except NotVectorizable:
+                pass
+        return super()._for(s, ind)
+
+
+def _is_zero(e) -> bool:
+    return isinstance(e, Const) and e.value == 0
+
+
+class _VectorBody:
+    def __init__(self, printer: CPrinter, lane: str, n: int):
+        self.p, self.lane, self.n = printer, lane, n
+        self.vec = {lane}                          # names holding N-vectors
+        self.defs = {lane: sp.Symbol("lane")}      # affine forms of integer locals
+        self.declared = set()                      # locals declared inside the lane loop
+
+    # --- statements --------------------------------------------------------------------------
+    def stmt(self, s, ind, fallback):
+        """The vector body; under a lane-dependent guard, the scalar loop is the else branch."""
+        self._guard = None
+        lines = self._stmt(s, ind + "  ")
+        if self._guard is None:
+            return [f"{ind}{{", *lines, f"{ind}}}"]
+        return [f"{ind}if (all({self._guard})) {{", *lines, f"{ind}}} else {{", *fallback,
+                f"{ind}}}"]
+
+    def _stmt(self, s, ind):
+        if isinstance(s, Block):
+            return [line for x in s.stmts for line in self._stmt(x, ind)]
+        if isinstance(s, Declare) and s.value is not None:
+            self.declared.add(s.name)
+            text, is_vec = self.expr(s.value)
+            if s.dtype.is_int:
+                form = _affine(s.value, self.defs)
+                if form is not None:
+                    self.defs[s.name] = form
+            if is_vec:
+                self.vec.add(s.name)
+                out = [f"{ind}{self._vtype(s.dtype)} {s.name} = {text};"]
+                if s.dtype.is_int:  # its lane-0 value, the base of dense vloadN/vstoreN
+                    out.append(f"{ind}{self.p.ctype(s.dtype)} {s.name}_l0 = "
+                               f"{self.p.expr(self._at_lane0(s.value))};")
+                return out
+            return [f"{ind}{self.p.ctype(s.dtype)} {s.name} = {text};"]
+        if isinstance(s, If) and s.otherwise is None and self._guard is None:
+            cond, is_vec = self.expr(s.cond)
+            if is_vec:
+                from ..algorithm.walk import find
+                if find(s.cond, lambda x: isinstance(x, Ref) and x.name in self.declared):
+                    raise NotVectorizable("the guard reads a value computed in the lane loop")
+                self._guard = cond
+                return self._stmt(s.then, ind + "  ")
+            return [f"{ind}if ({cond}) {{", *self._stmt(s.then, ind + "  "), f"{ind}}}"]
+        if isinstance(s, Store):
+            return [f"{ind}{line}" for line in self._store(s)]
+        raise NotVectorizable(type(s).__name__)
+
+    def _store(self, s: Store):
+        value, v_vec = self.expr(s.value)
+        kind, base = self._index(s.index)
+        if kind == "uniform":
+            raise NotVectorizable("all lanes store to one location")
+        t = self.p.d.ctype(s.value.dtype, storage=True)
+        if kind == "dense":
+            value = value if v_vec else f"(({t}{self.n})({value}))"
+            return [f"vstore{self.n}({value}, 0, {s.buffer} + {base});"]
+        idx, _ = self.expr(s.index)
+        return [f"{s.buffer}[({idx}).s{i:x}] = " + (f"({value}).s{i:x};" if v_vec else f"{value};")
+                for i in range(self.n)]
+
+    def _index(self, index):
+        form = _affine(index, self.defs)
+        lane = sp.Symbol("lane")
+        if form is None:
+            return "gather", None
+        form = sp.expand(form)
+        if not form.has(lane):
+            return "uniform", None
+        if sp.diff(form, lane) == 1:
+            base_text, _ = self.expr_at_lane0(index)
+            return "dense", base_text
+        return "gather", None
+
+    def expr_at_lane0(self, e):
+        return self.p.expr(self._at_lane0(e)), False
+
+    def _at_lane0(self, e):
+        """``e`` at lane 0: the lane is 0 and vector locals read their ``_l0`` copies."""
+        from ..algorithm.walk import rebuild
+
+        def fn(n):
+            if isinstance(n, Ref) and n.name == self.lane:
+                return Const.make(0, n.dtype)
+            if isinstance(n, Ref) and n.name in self.vec:
+                return Ref(n.name + "_l0", n.dtype)
+            return None
+        return rebuild(e, fn)
+
+    # --- expressions -------------------------------------------------------------------------
+    def _vtype(self, t) -> str:
+        return f"{self.p.ctype(t)}{self.n}" if not t.is_bool else f"int{self.n}"
+
+    def expr(self, e):
+        """(OpenCL text, is it an N-vector)."""
+        if isinstance(e, Ref):
+            if e.name == self.lane:
+                return f"(({self._vtype(e.dtype)})({', '.join(map(str, range(self.n)))}))", True
+            return e.name, e.name in self.vec
+        if isinstance(e, BufferLoad):
+            kind, base = self._index(e.index)
+            if kind == "uniform":
+                return self.p.expr(e), False
+            if e.dtype.is_bool or e.dtype.name == "float16":
+                raise NotVectorizable("vector load of bool/half")
+            if kind == "dense":
+                return f"vload{self.n}(0, {e.buffer} + {base})", True
+            idx, _ = self.expr(e.index)
+            lanes = ", ".join(f"{e.buffer}[({idx}).s{i:x}]" for i in range(self.n))
+            return f"(({self._vtype(e.dtype)})({lanes}))", True
+        if isinstance(e, BinOp):
+            (a, va), (b, vb) = self.expr(e.a), self.expr(e.b)
+            if not (va or vb):
+                return self.p.expr(e), False
+            if e.op in (BinaryOp.FLOORDIV, BinaryOp.MOD, BinaryOp.POW, BinaryOp.SHL, BinaryOp.SHR):
+                raise NotVectorizable(e.op.name)
+            t = e.a.dtype
+            a = a if va else f"(({self._vtype(t)})({a}))"
+            b = b if vb else f"(({self._vtype(t)})({b}))"
+            return self._vector_binop(e, a, b), True
+        if isinstance(e, (UnOp, Select, Cast)) or hasattr(e, "args"):
+            return self._other(e)
+        return self.p.expr(e), False
+
+    def _vector_binop(self, e, a, b):
+        from .c_printer import _C_OPS
+        t = e.a.dtype
+        if e.op in (BinaryOp.MIN, BinaryOp.MAX):
+            fn = ("fmin" if e.op is BinaryOp.MIN else "fmax") if t.is_float else e.op.symbol
+            return f"{fn}({a}, {b})"
+        if t.is_bool and e.op in (BinaryOp.AND, BinaryOp.OR):
+            return f"({a} {'&&' if e.op is BinaryOp.AND else '||'} {b})"
+        return f"({a} {_C_OPS[e.op]} {b})"
+
+    def _other(self, e):
+        kids = [self.expr(c) for c in _children(e)]
+        if not any(v for _, v in kids):
+            return self.p.expr(e), False
+        if isinstance(e, Cast):
+            if e.dtype.is_bool:
+                raise NotVectorizable("cast to bool")
+            return f"convert_{self._vtype(e.dtype)}({kids[0][0]})", True
+        if isinstance(e, Select):
+            (c, vc), (a, va), (b, vb) = kids
+            vt = self._vtype(e.dtype)
+            a = a if va else f"(({vt})({a}))"
+            b = b if vb else f"(({vt})({b}))"
+            return f"({c} ? {a} : {b})", True
+        if isinstance(e, UnOp):
+            if e.op.name != "NEG":
+                raise NotVectorizable(e.op.name)
+            return f"(-{kids[0][0]})", True
+        args = [t if v else f"(({self._vtype(e.dtype)})({t}))" for t, v in kids]
+        return self.p._math(e.fn.value, e.dtype, *args), True
+
+
+def _children(e):
+    from ..algorithm.walk import children
+    return children(e)
