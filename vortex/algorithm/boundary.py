@@ -9,6 +9,8 @@ mirror_interior).
 """
 from __future__ import annotations
 
+import weakref
+
 from .. import errors
 from .construct import is_weak, lift
 from .expr import Const, Var
@@ -16,14 +18,23 @@ from .func import Func, Input
 from .ops import clamp, select
 
 
-def _wrap(src: Input, kind: str, body) -> Func:
+_MADE: "weakref.WeakKeyDictionary[Input, dict]" = weakref.WeakKeyDictionary()
+
+
+def _wrap(src: Input, kind: str, body, key=()) -> Func:
+    """The Func for (src, kind, key), made once: wrapping one input twice gives the same Func,
+    so a pipeline never holds two Funcs with the name ``<input>_<kind>``."""
     if not isinstance(src, Input):
         raise errors.TypeError(f"vx.{kind} needs a vx.Input, got {src!r}; boundary conditions "
                                "wrap inputs, whose extents are known")
-    f = Func(f"{src.name}_{kind}")
-    xs = tuple(Var(f"{src.name}_d{i}") for i in range(src.ndim))
-    f[xs] = body(xs)
-    return f
+    made = _MADE.setdefault(src, {})
+    if (kind, key) not in made:
+        twins = sum(1 for k, _ in made if k == kind)  # another value of constant_exterior
+        f = Func(f"{src.name}_{kind}" + (str(twins + 1) if twins else ""))
+        xs = tuple(Var(f"{src.name}_d{i}") for i in range(src.ndim))
+        f[xs] = body(xs)
+        made[(kind, key)] = f
+    return made[(kind, key)]
 
 
 def repeat_edge(src: Input) -> Func:
@@ -44,7 +55,7 @@ def constant_exterior(src: Input, value) -> Func:
             inside = c if inside is None else inside & c
         safe = src[tuple(clamp(x, 0, n - 1) for x, n in zip(xs, src.shape))]
         return select(inside, safe, v)
-    return _wrap(src, "constant_exterior", body)
+    return _wrap(src, "constant_exterior", body, key=(repr(value),))
 
 
 def mirror_image(src: Input) -> Func:

@@ -126,12 +126,20 @@ class Evaluator:
         v = d.value
         if not isinstance(v, BinOp) or v.op not in UPDATE_UFUNCS:
             return None
+        reads_f = lambda e: find(e, lambda x: isinstance(x, Load) and x.source is f)  # noqa: E731
+        if any(reads_f(a) for a in d.lhs) or any(reads_f(p) for p in self._predicates(d)):
+            return None  # indices or predicates that read f must see each point's update
         for own, other in ((v.a, v.b), (v.b, v.a)):
             if isinstance(own, Load) and own.source is f and all(
                     same(a, b) for a, b in zip(own.args, d.lhs)) and not find(
                     other, lambda x: isinstance(x, Load) and x.source is f):
                 return UPDATE_UFUNCS[v.op], other
         return None
+
+    @staticmethod
+    def _predicates(d) -> tuple:
+        rv = [v for e in (*d.lhs, d.value) for v in rvars_in(e)]
+        return rv[0].rdom.predicates if rv else ()
 
     def _update_at(self, f, d, arr, origin, scope, rdom, bounds, op):
         ufunc, other = op
