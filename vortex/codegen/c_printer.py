@@ -186,7 +186,7 @@ class CPrinter:
                 params.append(f"{self.d.buffer_qual}{const}{self.d.ctype(p.dtype, storage=True)}"
                               f"* {self.d.restrict} {p.name}")
             else:
-                params.append(f"const {self.ctype(p.dtype)} {p.name}")
+                params.append(f"const {self.d.ctype(p.dtype, storage=True)} {p.name}")
         body = self.stmt(k.body)
         sig = f"{self.d.kernel_prefix} {k.name}({', '.join(params)})"
         return "\n".join([sig + " {", *body, "}"]) + "\n"
