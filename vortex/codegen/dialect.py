@@ -5,7 +5,7 @@ tinygrad ``CStyleLanguage`` pattern); nothing here is logic.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..lower.ir import GpuAxis
 from ..target import Target
@@ -104,22 +104,12 @@ CUDA = Dialect(
     half_via_float=True,
 )
 
-HIP = Dialect(
+# HIP C++ is CUDA C++ with its own headers and bfloat16 type.
+HIP = replace(
+    CUDA,
     target=Target.HIP,
     prelude="#include <hip/hip_runtime.h>\n#include <hip/hip_fp16.h>\n",
-    kernel_prefix='extern "C" __global__ void',
-    buffer_qual="",
-    restrict="__restrict__",
-    shared_qual="__shared__",
-    barrier="__syncthreads();",
-    index=_CUDA_INDEX,
     types={**_CUDA_TYPES, "bfloat16": "hip_bfloat16"},
-    storage_types={},
-    helper_qual="static __device__ __forceinline__",
-    unroll="#pragma unroll",
-    inf=_CUDA_INF,
-    math_f32=_MATH_F32_SUFFIXED, math_f64=_MATH_F64,
-    half_via_float=True,
 )
 
 DIALECTS = {Target.OPENCL: OPENCL, Target.CUDA: CUDA, Target.HIP: HIP}
