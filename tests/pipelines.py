@@ -82,6 +82,32 @@ def intops() -> vx.Pipeline:
     return vx.Pipeline(out)
 
 
+def narrow() -> vx.Pipeline:
+    """8-bit integer arithmetic that wraps (uint8 and int8), and a bool output: three outputs."""
+    W, H = vx.dims("W H")
+    x, y = vx.vars("x y")
+    a = vx.Input("a", vx.uint8, (H, W))
+    s = vx.Input("s", vx.int8, (H, W))
+    u = vx.Func("u8", shape=(H, W))
+    u[y, x] = vx.max((a[y, x] * 3) // 2, (a[y, x] - 200) % 7) + ~a[y, x] // 3
+    i = vx.Func("i8", shape=(H, W))
+    i[y, x] = ((s[y, x] << 2) >> 1) + (-s[y, x]) // 3 + vx.abs(s[y, x])
+    big = vx.Func("big", shape=(H, W))
+    big[y, x] = (s[y, x] + 100) > 50
+    return vx.Pipeline(u, i, big)
+
+
+def rowstats() -> vx.Pipeline:
+    """Per row: argmax (the stage's reduction) and argmin (an inline one) of a float image."""
+    W, H = vx.dims("W H")
+    y = vx.Var("y")
+    img = vx.Input("img", vx.float32, (H, W))
+    k = vx.RDom(W, name="k")
+    out = vx.Func("rowstats", shape=(H,))
+    out[y] = vx.argmax(img[y, k]) * 10000 + vx.argmin(img[y, k])
+    return vx.Pipeline(out)
+
+
 def taps() -> vx.Pipeline:
     """A 3-tap filter whose weights are a Func over a constant domain (a place for bound())."""
     W, H = vx.dims("W H")
@@ -126,13 +152,17 @@ INPUTS = {
     "histogram": lambda rng, h, w: {"v": rng.integers(0, 256, h * w, dtype=np.uint8)},
     "intops": lambda rng, h, w: {"a": rng.integers(-1000, 1000, (h, w), dtype=np.int32),
                                  "b": rng.integers(-9, 10, (h, w), dtype=np.int32)},
+    "narrow": lambda rng, h, w: {"a": rng.integers(0, 256, (h, w), dtype=np.uint8),
+                                 "s": rng.integers(-128, 128, (h, w), dtype=np.int8)},
+    "rowstats": lambda rng, h, w: {"img": rng.integers(0, 5, (h, w)).astype(np.float32)},
     "taps": lambda rng, h, w: {"img": _f32(rng, h, w)},
     "volume": lambda rng, h, w: {"t": _f32(rng, 2, h, w)},
     "scale": lambda rng, h, w: {"img": _f32(rng, h, w)},
 }
 
 BUILDERS = {"blur": blur, "matmul": matmul, "softmax": softmax, "histogram": histogram,
-            "intops": intops, "taps": taps, "volume": volume, "scale": scale}
+            "intops": intops, "narrow": narrow, "rowstats": rowstats, "taps": taps,
+            "volume": volume, "scale": scale}
 
 
 def inputs(name: str, shape, seed: int = 0) -> dict:

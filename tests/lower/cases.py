@@ -344,6 +344,9 @@ CASES = [
     Case("intops", "intops", lambda s: s["ints"].gpu_tile(y, x, yo, xo, yi, xi, 8, 8),
          _kernels(1)),
     Case("intops_default", "intops", default, _kernels(1)),
+    Case("narrow_default", "narrow", default, _kernels(3)),
+    Case("narrow", "narrow", lambda s: s["u8"].gpu_tile(y, x, yo, xo, yi, xi, 4, 4), _kernels(3)),
+    Case("rowstats", "rowstats", lambda s: s["rowstats"].gpu_tile(y, yo, yi, 16), _kernels(1)),
     Case("volume_default", "volume", default, _default_3d),
     Case("matmul_default", "matmul", default, _kernels(1)),
 ]

@@ -1,7 +1,8 @@
 """One C printer for OpenCL C, CUDA C++ and HIP C++; target differences come from a Dialect.
 
 Integer ``//`` and ``%`` print as small helper functions with Python's floor semantics (and
-x // 0 == x % 0 == 0, as the reference); shift counts are masked to the bit width; casts are
+x // 0 == x % 0 == 0, as the reference); shift counts are masked to the bit width; 8- and 16-bit
+integer results are cast back to their type (C's integer promotion would not wrap); casts are
 explicit; float math is called with the precision-specific names of the dialect.
 """
 from __future__ import annotations
@@ -17,6 +18,9 @@ _C_OPS = {BinaryOp.ADD: "+", BinaryOp.SUB: "-", BinaryOp.MUL: "*", BinaryOp.DIV:
           BinaryOp.NE: "!=", BinaryOp.LT: "<", BinaryOp.LE: "<=", BinaryOp.GT: ">",
           BinaryOp.GE: ">=", BinaryOp.SHL: "<<", BinaryOp.SHR: ">>"}
 _BOOL_OPS = {BinaryOp.AND: "&&", BinaryOp.OR: "||", BinaryOp.XOR: "!="}
+# Expressions C evaluates in (at least) int: an 8/16-bit result is cast back to its type, so
+# it wraps as in the reference and overloads such as max(uchar, uchar) stay unambiguous.
+_PROMOTED = (BinOp, UnOp, Select)
 
 
 def helper_source(d: Dialect, ctype: str, signed: bool) -> str:
@@ -53,7 +57,10 @@ class CPrinter:
     def expr(self, e) -> str:
         if e.dtype.name == "float16":
             self.uses_half = True
-        return self._expr[type(e)](e)
+        text = self._expr[type(e)](e)
+        if isinstance(e, _PROMOTED) and e.dtype.is_int and e.dtype.bits < 32:
+            return f"(({self.ctype(e.dtype)}){text})"   # C computes in int: wrap back
+        return text
 
     def ctype(self, t) -> str:
         return self.d.ctype(t)
