@@ -18,10 +18,8 @@ _KERNELS: dict = {}      # (pipeline name, schedule key) -> vx.Kernel
 
 @pytest.fixture(scope="session")
 def opencl_device():
-    try:
-        import pyopencl  # noqa: F401
-    except ImportError:
-        pytest.skip('pyopencl is not installed: pip install "pyopencl[pocl]"')
+    pytest.importorskip("pyopencl", reason='pyopencl is not installed: pip install '
+                        '"pyopencl[pocl]"')
     from vortex.runtime.opencl_device import select_device, usable
     try:
         dev = select_device()

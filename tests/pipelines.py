@@ -108,6 +108,22 @@ def rowstats() -> vx.Pipeline:
     return vx.Pipeline(out)
 
 
+def box() -> vx.Pipeline:
+    """3x3 sum of squares (the stage's 2-D reduction, RDom rr) plus the 3x3 maximum (an inline
+    reduction) over a repeat_edge image: box[y, x]."""
+    W, H = vx.dims("W H")
+    x, y = vx.vars("x y")
+    img = vx.Input("img", vx.float32, (H, W))
+    src = vx.repeat_edge(img)
+    sq = vx.Func("sq")
+    sq[y, x] = src[y, x] * src[y, x]
+    rr = vx.RDom((3, 3), name="rr")
+    out = vx.Func("box", shape=(H, W))
+    out[y, x] = (vx.sum(sq[y + rr[0] - 1, x + rr[1] - 1])
+                 + vx.maximum(src[y + rr[0] - 1, x + rr[1] - 1]))
+    return vx.Pipeline(out)
+
+
 def taps() -> vx.Pipeline:
     """A 3-tap filter whose weights are a Func over a constant domain (a place for bound())."""
     W, H = vx.dims("W H")
@@ -156,13 +172,14 @@ INPUTS = {
                                  "s": rng.integers(-128, 128, (h, w), dtype=np.int8)},
     "rowstats": lambda rng, h, w: {"img": rng.integers(0, 5, (h, w)).astype(np.float32)},
     "taps": lambda rng, h, w: {"img": _f32(rng, h, w)},
+    "box": lambda rng, h, w: {"img": _f32(rng, h, w)},
     "volume": lambda rng, h, w: {"t": _f32(rng, 2, h, w)},
     "scale": lambda rng, h, w: {"img": _f32(rng, h, w)},
 }
 
 BUILDERS = {"blur": blur, "matmul": matmul, "softmax": softmax, "histogram": histogram,
             "intops": intops, "narrow": narrow, "rowstats": rowstats, "taps": taps,
-            "volume": volume, "scale": scale}
+            "box": box, "volume": volume, "scale": scale}
 
 
 def inputs(name: str, shape, seed: int = 0) -> dict:

@@ -228,6 +228,26 @@ def _specialize(low):
     assert count_in(top.then, If) == 0 and count_in(top.otherwise, If) == 1
 
 
+def _specialize_shared(low):
+    k = only(low)
+    (top,) = [s for s in stmts(k.body) if isinstance(s, If) and s.otherwise is not None]
+    assert count(k, Barrier) == 1 and count_in(top, Barrier) == 0   # filled once, before the If
+    assert allocations(k) == {"blur_x_sh": (MemorySpace.SHARED, 160)}
+
+
+def _box_shared(low):
+    k = only(low)
+    assert allocations(k) == {"img_repeat_edge_sh": (MemorySpace.SHARED, 10 * 10),
+                              "sq_sh": (MemorySpace.SHARED, 10 * 10)}   # 8x8 tile + halo
+
+
+def _box_at_rdom(low):
+    k = only(low)
+    assert allocations(k) == {"sq_loc": (MemorySpace.LOCAL, 3)}    # one row of taps per rr_0
+    (site,) = [s for s in stmts(k.body) if isinstance(s, For) and s.var == "rr_0"]
+    assert count_in(site.body, Allocate) == 1
+
+
 def _specialize_k(low):
     k = only(low)
     top = [s for s in stmts(k.body) if isinstance(s, If)][0]
@@ -329,6 +349,15 @@ CASES = [
          .split(j, xo, xi, 8).gpu_threads(xi), _bound_output),
     Case("specialize", "blur", lambda s: _blur_tile(s).specialize(vx.schedule.divisible("W", 16))
          .specialize(("divisible", "H", 8)), _specialize),
+    Case("specialize_shared", "blur", lambda s: (
+        _blur_tile(s).specialize(vx.divisible("W", 16)),
+        s["blur_x"].compute_at("blur", xo).store_in("shared")), _specialize_shared),
+    Case("box_shared", "box", lambda s: (
+        s["box"].gpu_tile(y, x, yo, xo, yi, xi, 8, 8),
+        s["sq"].compute_at("box", xo).store_in("shared"),
+        s["img_repeat_edge"].compute_at("box", xo).store_in("shared")), _box_shared),
+    Case("box_at_rdom", "box", lambda s: (s["box"].gpu_tile(y, x, yo, xo, yi, xi, 8, 8),
+                                          s["sq"].compute_at("box", "rr_0")), _box_at_rdom),
     Case("specialize_k", "matmul", lambda s: s["C"].gpu_tile(i, j, yo, xo, yi, xi, 8, 16)
          .split("k", ko, ki, 4).specialize(vx.divisible(vx.Dim("M"), 8))
          .specialize(("divisible", "K", 4)), _specialize_k),

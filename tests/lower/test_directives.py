@@ -73,6 +73,17 @@ def test_compute_inline_is_the_default():
     assert vx.source(pipe, BY_ID["compute_inline"].build(pipe)) == vx.source(pipe, plain)
 
 
+@pytest.mark.parametrize("shape", [(3, 48), (9, 16), (1, 16), (8, 32)],
+                         ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("case_id", ["specialize", "specialize_shared"])
+def test_specialized_fast_path_with_edge_rows(case_id, shape, compiled):
+    """W is a multiple of 16 (the fast version runs) while H is not always one of 8."""
+    case = BY_ID[case_id]
+    kernel = compiled(case.pipeline, case.id, schedule_of(case))
+    args, ref = P.reference(case.pipeline, shape)
+    P.assert_matches(kernel(**args), ref)
+
+
 # --- matmul sizes beyond the shared shapes ------------------------------------------------------
 MATMUL_SIZES = [(100, 70, 37), (1, 1, 1), (5, 9, 1), (33, 17, 1), (64, 64, 64)]
 

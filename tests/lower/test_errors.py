@@ -76,6 +76,14 @@ def test_compute_at_producer_read_at_another_loop():
           "outside loop 'xi' of 'blur'")
 
 
+def test_compute_at_a_reduction_loop_read_after_the_reduction():
+    fails("box", lambda s: (s["box"].gpu_tile(y, x, yo, xo, yi, xi, 8, 8),
+                            s["img_repeat_edge"].compute_at("box", "rr_0")),
+          r"compute_at\(box, rr_0\) of Func 'img_repeat_edge'",
+          "'rr_0' is a loop of the reduction over 'rr'", "also reads 'img_repeat_edge' outside",
+          r"\['yo', 'xo', 'yi', 'xi'\]")
+
+
 @pytest.mark.parametrize("directive", ["unroll", "vectorize"])
 def test_unroll_or_vectorize_a_non_constant_loop(directive):
     fails("blur", lambda s: getattr(s["blur"].gpu_blocks(y), directive)(x),

@@ -117,7 +117,9 @@ def _stage_kernel(ctx, plan) -> Kernel:
         for dim, n in plan.specialize:
             c = binary(BinaryOp.EQ, binary(BinaryOp.MOD, Dim(dim), n), 0)
             cond = c if cond is None else binary(BinaryOp.AND, cond, c)
-        body = If(cond, fast.body(), general.body())
+        head = general.prologue()
+        fast.prologue()   # the same statements; it registers the sited producers' layouts
+        body = block(head, If(cond, fast.computation(), general.computation()))
     else:
         body = general.body()
     shared = tuple({a.name: a for a in ctx.shared}.values())

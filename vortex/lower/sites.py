@@ -23,6 +23,7 @@ from ..schedule.directives import MemoryType
 from .exprs import ExprLowerer, Layout
 from .ir import (Allocate, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace,
                  Ref, Store, block)
+from .stage import replace_reduce
 from .sym import from_sympy, loop_symbol
 
 I32 = T.int32
@@ -89,8 +90,24 @@ def site_stmts(ctx, stage, site: str):
     return block(*out) if out else None
 
 
+def _check_in_update(stage, producer: str, site: str):
+    """A site among the consumer's update loops runs only while its reduction does: the rest
+    of the consumer's value (inline reductions, the final expression) must not read it."""
+    update = {lp.name for lp in stage.serial_loops()[1]}
+    if site not in update:
+        return
+    rest = replace_reduce(stage.value, stage.reduce, Const.make(0, stage.reduce.dtype))
+    if find(rest, lambda e: isinstance(e, Load) and e.name == producer):
+        raise errors.ScheduleError(
+            f"compute_at({stage.plan.name}, {site}) of Func {producer!r}: {site!r} is a loop of "
+            f"the reduction over {stage.reduce.rdom_name!r}, but {stage.plan.name!r} also reads "
+            f"{producer!r} outside that reduction; compute it at one of the loops outside it "
+            f"{[lp.name for lp in stage.nest.loops if lp.name not in update]}")
+
+
 def _compute(ctx, stage, plan, site: str):
     p = plan.func
+    _check_in_update(stage, p.name, site)
     fp = footprint(stage, p.name, site)
     site_loop = next(lp for lp in stage.nest.loops if lp.name == site)
     shared = site_loop.axis is not None and site_loop.axis.is_block

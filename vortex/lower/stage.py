@@ -127,12 +127,30 @@ class StageLowering:
 
     # --- body --------------------------------------------------------------------------------
     def body(self):
-        f = self.plan.func
+        """The kernel body: :meth:`prologue`, then :meth:`computation`."""
+        return block(self.prologue(), self.computation())
+
+    def prologue(self):
+        """GPU indices and the producers computed at GPU-bound loops (shared memory filled
+        before a barrier). It does not depend on specialization, so a specialized kernel keeps
+        it outside the ``If`` of its versions: no barrier sits in a branch (legal for a uniform
+        condition, but PoCL 3.1 crashes on some such kernels)."""
         gpu = [lp for lp in self.nest.loops if lp.axis is not None]
-        serial = [lp for lp in self.nest.loops if lp.axis is None]
-        decls = [Declare(lp.name, I32, GpuIndex(lp.axis)) for lp in gpu]
         self._sites = {lp.name: self.ctx.site_stmts(self, lp.name) for lp in self.nest.loops}
-        sites = [self._sites[lp.name] for lp in gpu]
+        return block(*(Declare(lp.name, I32, GpuIndex(lp.axis)) for lp in gpu),
+                     *(self._sites[lp.name] for lp in gpu))
+
+    def serial_loops(self) -> tuple[list, list]:
+        """(serial loops outside the reduction, the first reduction loop and those inside it:
+        the update nest, whose sites exist only while the reduction runs)."""
+        serial = [lp for lp in self.nest.loops if lp.axis is None]
+        first = next((i for i, lp in enumerate(serial) if lp.reduction), len(serial))
+        return (serial, []) if self.reduce is None else (serial[:first], serial[first:])
+
+    def computation(self):
+        """The serial loop nest computing the Func (after :meth:`prologue`)."""
+        f = self.plan.func
+        outer, inner = self.serial_loops()
         pure_decls, pure = self.declared([v.name for v in f.pure_vars])
         lowerer = ExprLowerer(pure, self.layouts, self.ctx.names)
         layout = self.layouts[f.name]
@@ -140,10 +158,9 @@ class StageLowering:
         if self.reduce is None:
             pre, value = lowerer.lower(self.value)
             core = guarded(self.pure_guards, block(pre, Store(layout.buffer, out_index, value)))
-            return block(*decls, *sites, self._nest(serial, block(*pure_decls, core)))
-        first = next((i for i, lp in enumerate(serial) if lp.reduction), len(serial))
-        core = self._reduction(serial[first:], lowerer, layout.buffer, out_index, pure_decls)
-        return block(*decls, *sites, self._nest(serial[:first], core))
+            return self._nest(outer, block(*pure_decls, core))
+        core = self._reduction(inner, lowerer, layout.buffer, out_index, pure_decls)
+        return self._nest(outer, core)
 
     def _nest(self, loops, inner):
         for lp in reversed(loops):
@@ -181,7 +198,7 @@ class StageLowering:
         update = self._nest(loops, block(*all_decls,
                                          guarded(self.pure_guards + self.red_guards, step)))
         default = r.rdom.bounds[0][0] if r.rdom.ndim == 1 else _c(0)
-        value = _replace_reduce(self.value, r, acc.result(default, idx))
+        value = replace_reduce(self.value, r, acc.result(default, idx))
         pre_v, out_value = lowerer.lower(value)
         final = block(*pure_decls, guarded(self.pure_guards,
                                            block(pre_v, Store(out_buffer, out_index, out_value))))
@@ -198,6 +215,7 @@ class StageLowering:
         return inner
 
 
-def _replace_reduce(e: Expr, r, replacement: Expr) -> Expr:
+def replace_reduce(e: Expr, r, replacement: Expr) -> Expr:
+    """``e`` with the Reduce node ``r`` (by identity) replaced."""
     from ..algorithm.walk import rebuild
     return rebuild(e, lambda n: replacement if n is r else None)
