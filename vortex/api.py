@@ -59,8 +59,9 @@ class Kernel:
     before any launch.
     """
 
-    def __init__(self, pipe, schedule, origin, kernel_source, executable):
+    def __init__(self, pipe, schedule, origin, kernel_source, executable, requirements=()):
         self.pipe, self.schedule, self.schedule_origin = pipe, schedule, origin
+        self.requirements = requirements
         self.kernel_source, self._exe = kernel_source, executable
         self.target = kernel_source.target
 
@@ -69,7 +70,12 @@ class Kernel:
         return self.kernel_source.code
 
     def _bind(self, kwargs):
-        return bind(self.pipe, kwargs, contiguous=True)
+        binding = bind(self.pipe, kwargs, contiguous=True)
+        for expr, message in self.requirements:  # e.g. a schedule's bound() vs these sizes
+            if binding.evaluate(expr) < 0:
+                raise errors.InputError(f"{message} (sizes {binding.dims}); use a schedule "
+                                        "without this bound for such inputs")
+        return binding
 
     def __call__(self, out=None, **kwargs):
         """Run once. numpy in → numpy out (one array, or a tuple for several outputs)."""
@@ -97,9 +103,11 @@ def compile(pipe, schedule="auto", target="opencl", device=None, **options) -> K
     """
     t = Target.parse(target)
     sched, origin = resolve_schedule(pipe, schedule, t, device)
-    ks = generate(lower(pipe, sched), t)
+    lowered = lower(pipe, sched)
+    ks = generate(lowered, t)
     from .runtime.base import load
-    return Kernel(pipe, sched, origin, ks, load(ks, device=device, **options))
+    return Kernel(pipe, sched, origin, ks, load(ks, device=device, **options),
+                  lowered.requirements)
 
 
 def source(pipe, schedule="auto", target="opencl") -> str:

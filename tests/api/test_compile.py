@@ -84,3 +84,21 @@ def test_source_without_a_device_for_every_target():
     assert "__kernel void blur_kernel" in vx.source(pipe, target="opencl")
     assert 'extern "C" __global__ void blur_kernel' in vx.source(pipe, target="cuda")
     assert "#include <hip/hip_runtime.h>" in vx.source(pipe, target="hip")
+
+
+def test_bound_smaller_than_the_call_is_an_input_error_before_launch(opencl):
+    M, N, K = vx.dims("M N K")
+    A = vx.Input("A", vx.float32, (M, K))
+    B = vx.Input("B", vx.float32, (K, N))
+    i, j = vx.vars("i j")
+    k = vx.RDom(K, name="k")
+    C = vx.Func("C", shape=(M, N))
+    C[i, j] = vx.sum(A[i, k] * B[k, j])
+    pipe = vx.Pipeline(C)
+    s = vx.Schedule.default(pipe)
+    s["C"].bound("i", 0, 256)
+    kern = vx.compile(pipe, schedule=s)
+    a, b = np.ones((200, 3), np.float32), np.ones((3, 4), np.float32)
+    np.testing.assert_array_equal(kern(A=a, B=b), a @ b)
+    with pytest.raises(vx.InputError, match=r"bound\(i, 0, 256\) on Func 'C' covers i in \[0, 255\]"):
+        kern(A=np.ones((300, 3), np.float32), B=b)

@@ -40,6 +40,7 @@ class Lowered:
     kernels: tuple
     buffers: tuple
     outputs: tuple
+    requirements: tuple = ()   # (sympy expression that must be >= 0 at a call, message)
 
 
 class LowerContext:
@@ -149,7 +150,9 @@ def lower(pipe, schedule) -> Lowered:
     if os.environ.get("VORTEX_DEBUG"):
         for k in kernels:
             check_kernel(k)
-    return Lowered(pipe.name, tuple(kernels), buffers, tuple(o.name for o in pipe.outputs))
+    requirements = tuple(r for p in plans.values() for r in p.requirements)
+    return Lowered(pipe.name, tuple(kernels), buffers, tuple(o.name for o in pipe.outputs),
+                   requirements)
 
 
 def simplify_stmt_kernel(k: Kernel) -> Kernel:

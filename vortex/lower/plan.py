@@ -36,6 +36,7 @@ class FuncPlan:
     loop_box: list = field(default_factory=list)  # per pure dim: (lo, extent) the loops cover
     directives: tuple = ()
     specialize: list = field(default_factory=list)  # [(Dim name, multiple)]
+    requirements: list = field(default_factory=list)  # [(sympy expr >= 0 at every call, message)]
 
     @property
     def name(self) -> str:
@@ -114,6 +115,9 @@ def _bound(plan: FuncPlan, d):
             f"{d.var} in [{lo}, {sp.simplify(lo + ext - 1)}], which [{d.min}, "
             f"{d.min + d.extent - 1}] does not cover; widen the bound")
     plan.loop_box[i] = (sp.Integer(d.min), sp.Integer(d.extent))
+    need = f"bound({d.var}, {d.min}, {d.extent}) on Func {plan.name!r} covers {d.var} in " \
+           f"[{d.min}, {d.min + d.extent - 1}], but this call needs [{lo}, {lo + ext - 1}]"
+    plan.requirements += [(lo - d.min, need), (d.min + d.extent - lo - ext, need)]
 
 
 def assumptions(plan: FuncPlan) -> dict:
