@@ -11,7 +11,7 @@ import vortex as vx
 x, y, xo, xi, yo, yi, bo, bi, yx = vx.vars("x y xo xi yo yi bo bi yx")
 
 
-def fails(name, schedule, *parts):
+def check_fails(name, schedule, *parts):
     pipe = P.pipe(name)
     s = vx.Schedule(pipe)
     schedule(s)
@@ -23,45 +23,45 @@ def fails(name, schedule, *parts):
 
 
 def test_gpu_threads_on_a_non_constant_extent():
-    fails("blur", lambda s: s["blur"].gpu_threads(x),
+    check_fails("blur", lambda s: s["blur"].gpu_threads(x),
           r"gpu_threads\(x\) on Func 'blur'", "thread extent W is not a constant",
           "split the loop with a constant factor")
 
 
 def test_gpu_threads_on_an_outer_split_loop():
-    fails("blur", lambda s: s["blur"].split(x, xo, xi, 8).gpu_threads(xo),
+    check_fails("blur", lambda s: s["blur"].split(x, xo, xi, 8).gpu_threads(xo),
           r"gpu_threads\(xo\) on Func 'blur'", r"ceiling\(W/8\) is not a constant")
 
 
 def test_compute_at_footprint_not_constant():
-    fails("blur", lambda s: (s["blur"].split(x, xo, xi, 8),
+    check_fails("blur", lambda s: (s["blur"].split(x, xo, xi, 8),
                              s["blur_x"].compute_at("blur", y)),
           r"compute_at\(blur, y\) of Func 'blur_x'", "not a constant size in dimension 1",
           "split the consumer loops inside 'y' by constant factors")
 
 
 def test_store_in_shared_at_a_thread_loop():
-    fails("blur", lambda s: (s["blur"].gpu_tile(y, x, yo, xo, yi, xi, 8, 8),
+    check_fails("blur", lambda s: (s["blur"].gpu_tile(y, x, yo, xo, yi, xi, 8, 8),
                              s["blur_x"].compute_at("blur", xi).store_in("shared")),
           r"store_in\(\"shared\"\) on Func 'blur_x'", "loop 'xi' is not bound to gpu_blocks",
           "compute it at a block loop")
 
 
 def test_store_in_shared_at_a_serial_loop():
-    fails("blur", lambda s: (s["blur"].split(x, xo, xi, 8).gpu_blocks(y),
+    check_fails("blur", lambda s: (s["blur"].split(x, xo, xi, 8).gpu_blocks(y),
                              s["blur_x"].compute_at("blur", xo).store_in("shared")),
           r"store_in\(\"shared\"\) on Func 'blur_x'", "loop 'xo' is not bound to gpu_blocks")
 
 
 def test_compute_at_into_a_consumer_that_is_not_root():
-    fails("softmax", lambda s: (s["softmax"].gpu_tile("r", "c", yo, xo, yi, xi, 4, 32),
+    check_fails("softmax", lambda s: (s["softmax"].gpu_tile("r", "c", yo, xo, yi, xi, 4, 32),
                                 s["e"].compute_at("softmax", xo),
                                 s["row_max"].compute_at("e", "c")),
           r"compute_at\(e, c\) on Func 'row_max'", "consumer must be computed at root")
 
 
 def test_compute_at_producer_read_by_another_func():
-    fails("softmax", lambda s: (s["softmax"].gpu_tile("r", "c", yo, xo, yi, xi, 4, 32),
+    check_fails("softmax", lambda s: (s["softmax"].gpu_tile("r", "c", yo, xo, yi, xi, 4, 32),
                                 s["e"].compute_at("softmax", xo),
                                 s["row_max"].compute_root(), s["row_sum"].compute_root()),
           r"compute_at\(softmax, xo\) on Func 'e'", "'row_sum' also reads 'e'",
@@ -69,7 +69,7 @@ def test_compute_at_producer_read_by_another_func():
 
 
 def test_compute_at_producer_read_at_another_loop():
-    fails("blur", lambda s: (s["blur"].gpu_tile(y, x, yo, xo, yi, xi, 8, 16),
+    check_fails("blur", lambda s: (s["blur"].gpu_tile(y, x, yo, xo, yi, xi, 8, 16),
                              s["blur_x"].compute_at("blur", xo),
                              s["img_repeat_edge"].compute_at("blur", xi)),
           r"compute_at\(blur, xi\) on Func 'img_repeat_edge'", "'blur_x' also reads",
@@ -77,7 +77,7 @@ def test_compute_at_producer_read_at_another_loop():
 
 
 def test_compute_at_a_reduction_loop_read_after_the_reduction():
-    fails("box", lambda s: (s["box"].gpu_tile(y, x, yo, xo, yi, xi, 8, 8),
+    check_fails("box", lambda s: (s["box"].gpu_tile(y, x, yo, xo, yi, xi, 8, 8),
                             s["img_repeat_edge"].compute_at("box", "rr_0")),
           r"compute_at\(box, rr_0\) of Func 'img_repeat_edge'",
           "'rr_0' is a loop of the reduction over 'rr'", "also reads 'img_repeat_edge' outside",
@@ -86,19 +86,19 @@ def test_compute_at_a_reduction_loop_read_after_the_reduction():
 
 @pytest.mark.parametrize("directive", ["unroll", "vectorize"])
 def test_unroll_or_vectorize_a_non_constant_loop(directive):
-    fails("blur", lambda s: getattr(s["blur"].gpu_blocks(y), directive)(x),
+    check_fails("blur", lambda s: getattr(s["blur"].gpu_blocks(y), directive)(x),
           rf"{directive}\(x\) on Func 'blur'", "extent W of 'x' is not a constant",
           rf"give a factor \({directive}\(x, 4\)\)")
 
 
 def test_bound_smaller_than_needed():
-    fails("taps", lambda s: s["weights"].compute_root().bound("i", 0, 2),
+    check_fails("taps", lambda s: s["weights"].compute_root().bound("i", 0, 2),
           r"bound\(i, 0, 2\) on Func 'weights'", r"need i in \[0, 2\]",
           r"\[0, 1\] does not cover", "widen the bound")
 
 
 def test_bound_starting_above_what_is_needed():
-    fails("taps", lambda s: s["weights"].compute_root().bound("i", 1, 8),
+    check_fails("taps", lambda s: s["weights"].compute_root().bound("i", 1, 8),
           r"bound\(i, 1, 8\) on Func 'weights'", r"need i in \[0, 2\]")
 
 
