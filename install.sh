@@ -10,7 +10,9 @@ cd "$(dirname "$0")"
 extras="opencl,examples"
 [ "${1:-}" = "--test" ] && extras="opencl,examples,test"
 python3 -m pip install -q --disable-pip-version-check -e ".[$extras]"
-if ! python3 -c "from vortex.runtime.opencl_device import select_device; select_device()" 2>/dev/null; then
+probe='import sys; from vortex.runtime.opencl_device import select_device, usable
+sys.exit(0 if usable(select_device()) else 1)'
+if ! python3 -c "$probe" 2>/dev/null; then
   echo "install.sh: pip's PoCL cannot build kernels on this CPU; installing Debian's pocl-opencl-icd"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

@@ -1,30 +1,36 @@
-"""Pipelines shared by the lowering, codegen and runtime tests, each with an input maker.
+"""Pipelines shared by every test directory (and ``benchmarks/check_time.py``).
 
-Every builder returns a fresh ``vx.Pipeline``; ``inputs(name, shape, seed)`` gives the keyword
-arguments of a call for a 2-D "shape" ``(h, w)`` (each pipeline maps it onto its own sizes:
-matmul ``M, N = h, w``; histogram ``N = h * w``; softmax rows × cols; 3-D ``(2, h, w)``).
+Every builder returns a fresh ``vx.Pipeline``. Those in ``BUILDERS`` have an input maker:
+``inputs(name, shape, seed)`` gives the keyword arguments of a call for a 2-D "shape" ``(h, w)``
+(each pipeline maps it onto its own sizes: matmul ``M, N = h, w``; histogram ``N = h * w``;
+softmax rows × cols; 3-D ``(2, h, w)``). The others serve the schedule and algorithm tests.
 """
 from __future__ import annotations
+
+import types
 
 import numpy as np
 
 import vortex as vx
+from vortex.schedule import MemoryType, Schedule, divisible
 
 SHAPES = [(1, 1), (7, 13), (37, 1023), (256, 256)]
 MATMUL_K = 19
 
 
-def blur() -> vx.Pipeline:
-    """Separable 3x3 box blur with repeat_edge and a runtime gain: blur_x → blur[y, x]."""
+def blur(boundary=vx.repeat_edge, gain: bool = True) -> vx.Pipeline:
+    """Separable 3x3 box blur of img through ``boundary``: blur_x (inlined by default) →
+    blur[y, x]; with ``gain``, a runtime Param ``gain`` scales the output."""
     W, H = vx.dims("W H")
     x, y = vx.vars("x y")
     img = vx.Input("img", vx.float32, (H, W))
-    gain = vx.Param("gain", vx.float32)
-    src = vx.repeat_edge(img)
+    g = vx.Param("gain", vx.float32) if gain else None
+    src = boundary(img)
     blur_x = vx.Func("blur_x")
     blur_x[y, x] = (src[y, x - 1] + src[y, x] + src[y, x + 1]) / 3
     out = vx.Func("blur", shape=(H, W))
-    out[y, x] = gain * (blur_x[y - 1, x] + blur_x[y, x] + blur_x[y + 1, x]) / 3
+    total = blur_x[y - 1, x] + blur_x[y, x] + blur_x[y + 1, x]
+    out[y, x] = (total if g is None else g * total) / 3
     return vx.Pipeline(out)
 
 
@@ -57,16 +63,30 @@ def softmax() -> vx.Pipeline:
     return vx.Pipeline(out)
 
 
-def histogram() -> vx.Pipeline:
-    """hist[b] = 0; hist[v[r]] += 1 over a uint8 vector (an update definition)."""
+def _hist(bins: int) -> vx.Func:
     N = vx.Dim("N")
     v = vx.Input("v", vx.uint8, (N,))
     r = vx.RDom(N, name="r")
     b = vx.Var("b")
-    hist = vx.Func("hist", shape=(256,))
+    hist = vx.Func("hist", shape=(bins,))
     hist[b] = vx.cast(vx.int32, 0)
     hist[v[r]] += 1
-    return vx.Pipeline(hist)
+    return hist
+
+
+def histogram(bins: int = 256) -> vx.Pipeline:
+    """hist[b] = 0; hist[v[r]] += 1 over a uint8 vector (an update definition). With fewer than
+    256 ``bins`` the update writes outside hist: a vx.BoundsError here."""
+    return vx.Pipeline(_hist(bins))
+
+
+def histogram_consumer() -> vx.Pipeline:
+    """An intermediate with updates (hist, computed at root by default) read by an output."""
+    hist = _hist(256)
+    b = vx.Var("b")
+    cdf = vx.Func("scaled_hist", shape=(256,))
+    cdf[b] = hist[b] * 2
+    return vx.Pipeline(cdf)
 
 
 def intops() -> vx.Pipeline:
@@ -157,6 +177,62 @@ def scale() -> vx.Pipeline:
     return vx.Pipeline(out)
 
 
+def scale1d() -> vx.Pipeline:
+    """scaled[x] = v[x] * 2 over a vector: loop vars [x]."""
+    N = vx.Dim("N")
+    x = vx.Var("x")
+    v = vx.Input("v", vx.float32, (N,))
+    out = vx.Func("scaled", shape=(N,))
+    out[x] = v[x] * 2
+    return vx.Pipeline(out)
+
+
+def nd(rank: int) -> vx.Pipeline:
+    """An elementwise pipeline of the given rank (3-D: vars [z, y, x]; more: a, b, … first)."""
+    names = ["a", "b", "c", "w"][: max(rank - 3, 0)] + ["z", "y", "x"][-rank:]
+    sizes = vx.dims(" ".join(n.upper() + "S" for n in names))
+    vs = vx.vars(" ".join(names))
+    t = vx.Input("t", vx.float32, sizes)
+    out = vx.Func(f"out{rank}d", shape=sizes)
+    out[vs] = t[vs] + 1
+    return vx.Pipeline(out)
+
+
+def branches() -> vx.Pipeline:
+    """f and g both read img; out = f + g. g does not consume f. Chain: pre → f → out."""
+    W, H = vx.dims("W H")
+    x, y = vx.vars("x y")
+    img = vx.Input("img", vx.float32, (H, W))
+    pre = vx.Func("pre")
+    pre[y, x] = img[y, x] * 2
+    f = vx.Func("f")
+    f[y, x] = pre[y, x] + 1
+    g = vx.Func("g")
+    g[y, x] = img[y, x] - 1
+    out = vx.Func("out", shape=(H, W))
+    out[y, x] = f[y, x] + g[y, x]
+    return vx.Pipeline(out)
+
+
+def stencil_chain_output(n_stages: int) -> vx.Func:
+    """``n_stages`` Funcs, each the 3-tap vertical average of the previous; the first reads the
+    input through repeat_edge; the last, returned, is the output of shape (H, W)."""
+    W, H = vx.dims("W H")
+    x, y = vx.vars("x y")
+    img = vx.Input("img", vx.float32, (H, W))
+    prev = vx.repeat_edge(img)
+    for s in range(n_stages):
+        f = vx.Func(f"s{s}", shape=(H, W) if s == n_stages - 1 else None)
+        f[y, x] = (prev[y - 1, x] + prev[y, x] + prev[y + 1, x]) / 3
+        prev = f
+    return prev
+
+
+def stencil_chain(n_stages: int) -> vx.Pipeline:
+    """The pipeline of :func:`stencil_chain_output`."""
+    return vx.Pipeline(stencil_chain_output(n_stages))
+
+
 def _f32(rng, *shape):
     return rng.random(shape, dtype=np.float32)
 
@@ -220,3 +296,14 @@ def assert_matches(out, ref: tuple):
             np.testing.assert_allclose(o, r, rtol=1e-5, atol=1e-7)
         else:
             np.testing.assert_array_equal(o, r)
+
+
+# What ``to_python()`` output needs in scope as ``vx`` (independent of vortex/__init__ exports).
+VX = types.SimpleNamespace(Schedule=Schedule, divisible=divisible, MemoryType=MemoryType)
+
+
+def replay_python(s: Schedule) -> Schedule:
+    """exec ``s.to_python()`` with ``vx`` and ``pipe`` in scope; returns the rebuilt schedule."""
+    scope = {"vx": VX, "pipe": s.pipe}
+    exec(s.to_python(), scope)  # noqa: S102 - the round trip under test
+    return scope["s"]

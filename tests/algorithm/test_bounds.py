@@ -4,24 +4,13 @@ import numpy as np
 import pytest
 import sympy as sp
 
+import pipelines as P
 import vortex as vx
 import vortex.algorithm.infer as infer_module
 import vortex.algorithm.pipeline as pipeline_module
 from vortex.algorithm.symbolic import dim_symbol
 
 H_, W_ = dim_symbol("H"), dim_symbol("W")
-
-
-def _blur():
-    W, H = vx.dims("W H")
-    x, y = vx.vars("x y")
-    img = vx.Input("img", vx.float32, (H, W))
-    src = vx.repeat_edge(img)
-    blur_x = vx.Func("blur_x")
-    blur_x[y, x] = (src[y, x - 1] + src[y, x] + src[y, x + 1]) / 3
-    blur = vx.Func("blur", shape=(H, W))
-    blur[y, x] = (blur_x[y - 1, x] + blur_x[y, x] + blur_x[y + 1, x]) / 3
-    return vx.Pipeline(blur)
 
 
 def _same(region, want):
@@ -31,7 +20,7 @@ def _same(region, want):
 
 
 def test_blur_regions_are_symbolic():
-    pipe = _blur()
+    pipe = P.blur(gain=False)
     _same(pipe.regions["blur"], [(0, H_ - 1), (0, W_ - 1)])
     _same(pipe.regions["blur_x"], [(-1, H_), (0, W_ - 1)])
     _same(pipe.regions["img_repeat_edge"], [(-1, H_), (-1, W_)])
@@ -40,7 +29,7 @@ def test_blur_regions_are_symbolic():
 
 
 def test_reference_does_not_rerun_inference(monkeypatch):
-    pipe = _blur()
+    pipe = P.blur(gain=False)
 
     def boom(*_):
         raise AssertionError("bounds inference ran during a call")
@@ -55,7 +44,7 @@ def test_reference_does_not_rerun_inference(monkeypatch):
     calls = []
     real = pipeline_module.infer_regions
     monkeypatch.setattr(pipeline_module, "infer_regions", lambda *a: calls.append(a) or real(*a))
-    _blur()  # building a Pipeline is what runs it, once
+    P.blur(gain=False)  # building a Pipeline is what runs it, once
     assert len(calls) == 1
 
 
@@ -154,23 +143,9 @@ def test_floor_mod_by_negative_constant():
     np.testing.assert_array_equal(got, [10 * (i % -3) for i in range(5)])
 
 
-def stencil_chain(n_stages: int):
-    """``n_stages`` Funcs, each the 3-tap vertical average of the previous; the first reads the
-    input through repeat_edge; the last is the output of shape (H, W)."""
-    W, H = vx.dims("W H")
-    x, y = vx.vars("x y")
-    img = vx.Input("img", vx.float32, (H, W))
-    prev = vx.repeat_edge(img)
-    for s in range(n_stages):
-        f = vx.Func(f"s{s}", shape=(H, W) if s == n_stages - 1 else None)
-        f[y, x] = (prev[y - 1, x] + prev[y, x] + prev[y + 1, x]) / 3
-        prev = f
-    return vx.Pipeline(prev)
-
-
 def test_twenty_stage_chain_regions_grow_by_one_per_stage():
     n = 20
-    pipe = stencil_chain(n)
+    pipe = P.stencil_chain(n)
     for s in range(n):
         k = n - 1 - s  # stages between s and the output
         _same(pipe.regions[f"s{s}"], [(-k, H_ - 1 + k), (0, W_ - 1)])

@@ -4,6 +4,7 @@ access, all inline reductions, and multiple outputs."""
 import numpy as np
 import pytest
 
+import pipelines as P
 import vortex as vx
 from vortex.algorithm import reference
 
@@ -16,25 +17,13 @@ def _rand(*shape, dtype=np.float32):
 
 # --- stencils and boundary conditions --------------------------------------------------------
 
-def _blur(boundary):
-    W, H = vx.dims("W H")
-    x, y = vx.vars("x y")
-    img = vx.Input("img", vx.float32, (H, W))
-    src = boundary(img)
-    blur_x = vx.Func("blur_x")
-    blur_x[y, x] = (src[y, x - 1] + src[y, x] + src[y, x + 1]) / 3
-    blur = vx.Func("blur", shape=(H, W))
-    blur[y, x] = (blur_x[y - 1, x] + blur_x[y, x] + blur_x[y + 1, x]) / 3
-    return vx.Pipeline(blur)
-
-
 @pytest.mark.parametrize("shape", [(1, 1), (7, 13), (64, 65)])
 def test_separable_blur_repeat_edge(shape):
     a = _rand(*shape)
     p = np.pad(a, 1, mode="edge")
     bx = (p[:, :-2] + p[:, 1:-1] + p[:, 2:]) / np.float32(3)
     want = (bx[:-2] + bx[1:-1] + bx[2:]) / np.float32(3)
-    got = _blur(vx.repeat_edge).reference(img=a)
+    got = P.blur(vx.repeat_edge, gain=False).reference(img=a)
     assert got.dtype == np.float32 and got.shape == shape
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
@@ -79,14 +68,7 @@ def test_constant_exterior_keeps_input_dtype():
 # --- linear algebra and normalizations -------------------------------------------------------
 
 def test_matmul():
-    M, N, K = vx.dims("M N K")
-    A = vx.Input("A", vx.float32, (M, K))
-    B = vx.Input("B", vx.float32, (K, N))
-    i, j = vx.vars("i j")
-    k = vx.RDom(K, name="k")
-    C = vx.Func("C", shape=(M, N))
-    C[i, j] = vx.sum(A[i, k] * B[k, j])
-    pipe = vx.Pipeline(C)
+    pipe = P.matmul()
     for m, n, kk in [(1, 1, 1), (5, 3, 7), (33, 17, 64)]:
         a, b = _rand(m, kk), _rand(kk, n)
         got = pipe.reference(A=a, B=b)
@@ -95,22 +77,10 @@ def test_matmul():
 
 
 def test_softmax():
-    W, H = vx.dims("W H")
-    x, y = vx.vars("x y")
-    img = vx.Input("logits", vx.float32, (H, W))
-    r = vx.RDom(W, name="r")
-    mx = vx.Func("mx")
-    mx[y] = vx.maximum(img[y, r])
-    e = vx.Func("e")
-    e[y, x] = vx.exp(img[y, x] - mx[y])
-    total = vx.Func("total")
-    total[y] = vx.sum(e[y, r])
-    sm = vx.Func("softmax", shape=(H, W))
-    sm[y, x] = e[y, x] / total[y]
     a = _rand(6, 11) * 10
     z = np.exp(a - a.max(axis=1, keepdims=True))
     want = z / z.sum(axis=1, keepdims=True)
-    got = vx.Pipeline(sm).reference(logits=a)
+    got = P.softmax().reference(x=a)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(got.sum(axis=1), 1, rtol=1e-5)
@@ -159,14 +129,7 @@ def test_conv2d_nchw_3d_rdom():
 # --- update definitions ----------------------------------------------------------------------
 
 def test_histogram_update():
-    N = vx.Dim("N")
-    v = vx.Input("v", vx.uint8, (N,))
-    r = vx.RDom(N, name="r")
-    b = vx.Var("b")
-    hist = vx.Func("hist", shape=(256,))
-    hist[b] = vx.cast(vx.int32, 0)
-    hist[v[r]] += 1
-    pipe = vx.Pipeline(hist)
+    pipe = P.histogram()
     for n in (1, 1000):
         vals = RNG.integers(0, 256, n).astype(np.uint8)
         got = pipe.reference(v=vals)

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import pipelines as P
 import vortex as vx
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,14 +88,7 @@ def test_source_without_a_device_for_every_target():
 
 
 def test_bound_smaller_than_the_call_is_an_input_error_before_launch(opencl):
-    M, N, K = vx.dims("M N K")
-    A = vx.Input("A", vx.float32, (M, K))
-    B = vx.Input("B", vx.float32, (K, N))
-    i, j = vx.vars("i j")
-    k = vx.RDom(K, name="k")
-    C = vx.Func("C", shape=(M, N))
-    C[i, j] = vx.sum(A[i, k] * B[k, j])
-    pipe = vx.Pipeline(C)
+    pipe = P.matmul()
     s = vx.Schedule.default(pipe)
     s["C"].bound("i", 0, 256)
     kern = vx.compile(pipe, schedule=s)

@@ -42,9 +42,7 @@ def test_round_trip_gives_identical_source(case_id, tmp_path):
     pipe, s = P.pipe(case.pipeline), schedule_of(case)
     source = vx.source(pipe, s, target="opencl")
     loaded = vx.Schedule.load(s.save(tmp_path / f"{case.id}.toml"), pipe)
-    scope = {"vx": vx, "pipe": pipe}
-    exec(s.to_python(), scope)  # noqa: S102 - the round trip under test
-    for again in (loaded, scope["s"]):
+    for again in (loaded, P.replay_python(s)):
         assert again.directives == s.directives
         assert vx.source(pipe, again, target="opencl") == source
 

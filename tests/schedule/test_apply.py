@@ -2,11 +2,10 @@
 import numpy as np
 import pytest
 
+import pipelines as P
 import vortex as vx
 from vortex.schedule import MemoryType, Schedule, divisible
 from vortex.schedule import directives as D
-
-from . import pipelines as P
 
 
 @pytest.fixture
@@ -16,7 +15,7 @@ def mm():
 
 def test_initial_loops_are_pure_vars_then_reduction_vars(mm):
     assert mm.loop_vars("C") == ["i", "j", "k"]
-    assert Schedule(P.box2d()).loop_vars("box") == ["y", "x", "rr_0", "rr_1"]
+    assert Schedule(P.box()).loop_vars("box") == ["y", "x", "rr_0", "rr_1"]
     assert Schedule(P.histogram()).loop_vars("hist") == ["b"]
 
 

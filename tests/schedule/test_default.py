@@ -1,13 +1,12 @@
 """``Schedule.default``: valid for every pipeline, pure data, round-trips like any schedule."""
 import pytest
 
+import pipelines as P
 import vortex as vx
 from vortex.schedule import ComputeRoot, GpuTile, Schedule
 
-from . import pipelines as P
-
 PIPELINES = {
-    "blur": P.blur, "matmul": P.matmul, "box2d": P.box2d, "1d": P.scale1d,
+    "blur": P.blur, "matmul": P.matmul, "box": P.box, "1d": P.scale1d,
     "3d": lambda: P.nd(3), "4d": lambda: P.nd(4), "5d": lambda: P.nd(5),
     "histogram": P.histogram, "histogram_consumer": P.histogram_consumer,
     "branches": P.branches,

@@ -3,11 +3,10 @@ import re
 
 import pytest
 
+import pipelines as P
 import vortex as vx
 from vortex.schedule import Schedule
 from vortex.schedule import directives as D
-
-from . import pipelines as P
 
 
 def raises(*parts):
@@ -58,7 +57,7 @@ def test_condition_not_a_tuple(mm):
 
 
 def test_multidimensional_rdom_as_var():
-    s = Schedule(P.box2d())
+    s = Schedule(P.box())
     with raises("RDom 'rr' is 2-dimensional", "rr[0]"):
         s["box"].split(vx.RDom((3, 3), name="rr"), "a", "b", 2)
 

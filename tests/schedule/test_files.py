@@ -4,10 +4,9 @@ import textwrap
 
 import pytest
 
+import pipelines as P
 import vortex as vx
 from vortex.schedule import DIRECTIVES, Schedule, divisible
-
-from . import pipelines as P
 
 
 def every_directive() -> Schedule:
