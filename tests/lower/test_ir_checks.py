@@ -6,11 +6,11 @@ import pipelines as P
 import vortex as vx
 from vortex.algorithm import dtypes as T
 from vortex.algorithm.construct import binary
-from vortex.algorithm.expr import BinaryOp, Const, Dim
+from vortex.algorithm.expr import BinaryOp, Dim
 from vortex.lower import driver, lower
 from vortex.lower.check import InvariantError, check_kernel
 from vortex.lower.ir import (Allocate, Assign, Barrier, Block, Declare, For, ForKind, GpuAxis,
-                             GpuIndex, If, Kernel, KernelParam, MemorySpace, Ref, Store)
+                             GpuIndex, If, Kernel, KernelParam, MemorySpace, Ref, Store, i32)
 
 from .cases import CASES
 
@@ -53,13 +53,9 @@ def test_no_check_without_debug(monkeypatch):
 
 
 # --- hand-made kernels ---------------------------------------------------------------------------
-def c(v):
-    return Const.make(v, I32)
-
-
 def kernel(*body) -> Kernel:
     params = (KernelParam("out", I32, True, writable=True), KernelParam("N", I32, False))
-    one = (c(1), c(1), c(1))
+    one = (i32(1), i32(1), i32(1))
     return Kernel("hand_kernel", params, Block(tuple(body)), one, (64, 1, 1))
 
 
@@ -71,24 +67,24 @@ def test_well_formed_kernel_passes():
     check_kernel(kernel(
         Allocate("tile", I32, 64, MemorySpace.SHARED),
         Store("tile", tid(), tid()),
-        If(binary(BinaryOp.GT, Dim("N"), c(0)), Barrier()),   # uniform: sizes only
-        For("i", c(0), Dim("N"), ForKind.SERIAL, Block((
+        If(binary(BinaryOp.GT, Dim("N"), i32(0)), Barrier()),   # uniform: sizes only
+        For("i", i32(0), Dim("N"), ForKind.SERIAL, Block((
             Declare("t", I32, Ref("i", I32)),
-            Assign("t", binary(BinaryOp.ADD, Ref("t", I32), c(1))),
+            Assign("t", binary(BinaryOp.ADD, Ref("t", I32), i32(1))),
             Store("out", Ref("t", I32), Ref("i", I32)))))))
 
 
 @pytest.mark.parametrize("body, message", [
-    ((For("i", c(0), c(4), ForKind.SERIAL, Declare("t", I32, Ref("i", I32))),
-      Store("out", Ref("t", I32), c(0))), "'t' used outside its scope"),
-    ((Store("out", Ref("i", I32), c(0)),), "'i' used outside its scope"),
-    ((If(binary(BinaryOp.LT, tid(), c(4)), Barrier()),), "barrier under a condition"),
-    ((If(binary(BinaryOp.LT, tid(), c(4)), Block((Store("out", tid(), c(1)),
-                                                   If(binary(BinaryOp.GT, Dim("N"), c(0)),
-                                                      Barrier()))),),),
+    ((For("i", i32(0), i32(4), ForKind.SERIAL, Declare("t", I32, Ref("i", I32))),
+      Store("out", Ref("t", I32), i32(0))), "'t' used outside its scope"),
+    ((Store("out", Ref("i", I32), i32(0)),), "'i' used outside its scope"),
+    ((If(binary(BinaryOp.LT, tid(), i32(4)), Barrier()),), "barrier under a condition"),
+    ((If(binary(BinaryOp.LT, tid(), i32(4)), Block((Store("out", tid(), i32(1)),
+                                                     If(binary(BinaryOp.GT, Dim("N"), i32(0)),
+                                                        Barrier()))),),),
      "barrier under a condition"),
-    ((Store("nowhere", c(0), c(1)),), "store to unknown buffer 'nowhere'"),
-    ((Assign("acc", c(1)),), "assignment to undeclared 'acc'"),
+    ((Store("nowhere", i32(0), i32(1)),), "store to unknown buffer 'nowhere'"),
+    ((Assign("acc", i32(1)),), "assignment to undeclared 'acc'"),
 ], ids=["ref-after-loop", "undeclared-ref", "divergent-barrier", "nested-divergent-barrier",
         "unknown-buffer", "undeclared-assign"])
 def test_malformed_kernel_raises(body, message):
@@ -104,7 +100,7 @@ def test_malformed_lowering_is_caught_by_debug_mode(monkeypatch):
 
     def broken(s):
         s = real(s)
-        return If(binary(BinaryOp.LT, tid(), c(1)), s)
+        return If(binary(BinaryOp.LT, tid(), i32(1)), s)
     monkeypatch.setattr(driver, "simplify_stmt", broken)
     pipe = P.pipe("blur")
     with pytest.raises(InvariantError, match="barrier under a condition"):

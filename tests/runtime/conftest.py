@@ -79,6 +79,12 @@ SCALARS = (ScalarArg("gain", vx.float32), ScalarArg("H", vx.int32), ScalarArg("W
 
 
 @pytest.fixture(scope="session")
+def scale_code():
+    """The OpenCL C of the ``scale`` kernel (out = img * gain), for tests that edit it."""
+    return SCALE
+
+
+@pytest.fixture(scope="session")
 def scale_source():
     """``scale_source(code=SCALE, block=(8, 4))``: out = img * gain, one 2-D launch."""
     return _scale_source

@@ -85,20 +85,10 @@ def test_launch_config(device, scale_source, make_binding, image):
          "shared_bytes": 0}]
 
 
-BROKEN = """\
-__kernel void scale(__global const float *img, __global float *out,
-                    const float gain, const int H, const int W)
-{
-    const int x = get_global_id(0), y = get_global_id(1);
-    if (x < W && y < H)
-        out[y * W + x] = img[y * W + x] * gian;
-}
-"""
-
-
-def test_compile_error_shows_log_and_offending_line(device, scale_source):
+def test_compile_error_shows_log_and_offending_line(device, scale_source, scale_code):
+    broken = scale_code.replace("* gain;", "* gian;")
     with pytest.raises(vx.CompileError) as e:
-        load(scale_source(code=BROKEN), device=device)
+        load(scale_source(code=broken), device=device)
     msg = str(e.value)
     assert "gian" in msg and "compiler log" in msg       # the log
     assert ">    6 |         out[y * W + x] = img[y * W + x] * gian;" in msg   # the line, marked
@@ -115,8 +105,8 @@ def test_missing_entry_is_a_compile_error(device, scale_source):
 SCALE_RENAMED = "__kernel void other(__global float *a) { a[0] = 1.0f; }\n"
 
 
-def test_second_load_of_same_source_does_not_rebuild(device, scale_source):
-    code = "// cache test %d\n" % id(object()) + BROKEN.replace("gian", "gain")
+def test_second_load_of_same_source_does_not_rebuild(device, scale_source, scale_code):
+    code = "// cache test %d\n" % id(object()) + scale_code
     builds, hits = PROGRAM_CACHE.builds, PROGRAM_CACHE.hits
     a = load(scale_source(code=code), device=device)
     b = load(scale_source(code=code), device=device)
@@ -131,10 +121,10 @@ def test_block_larger_than_the_device_allows(device, scale_source):
         load(scale_source(block=(8192, 8192)), device=device)
 
 
-def test_half_arithmetic_needs_cl_khr_fp16(device, scale_source):
+def test_half_arithmetic_needs_cl_khr_fp16(device, scale_source, scale_code):
     if "cl_khr_fp16" in device.extensions.split():
         pytest.skip(f"{device.name} has cl_khr_fp16: nothing to refuse")
-    code = "#pragma OPENCL EXTENSION cl_khr_fp16 : enable\n" + BROKEN.replace("gian", "gain")
+    code = "#pragma OPENCL EXTENSION cl_khr_fp16 : enable\n" + scale_code
     with pytest.raises(vx.DeviceError, match="half-precision arithmetic.*cl_khr_fp16"):
         load(scale_source(code=code), device=device)
 

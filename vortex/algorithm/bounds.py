@@ -47,20 +47,20 @@ def _mul(a: Interval, b: Interval) -> Interval:
             return c * lo, c * hi
         if prove_nonneg(-c):
             return c * hi, c * lo
-    prods = [x * y for x in a for y in b]
-    lo, hi = prods[0], prods[0]
-    for p in prods[1:]:
+    return _hull([x * y for x in a for y in b])
+
+
+def _hull(points: list) -> Interval:
+    """The smallest interval holding all ``points`` (sympy expressions), as far as provable."""
+    lo = hi = points[0]
+    for p in points[1:]:
         lo, hi = smin(lo, p), smax(hi, p)
     return lo, hi
 
 
 def _floordiv(a: Interval, b: Interval, t: T.DType) -> Interval:
     if prove_nonneg(b[0] - 1):  # divisor >= 1
-        cands = [sp.floor(x / y) for x in a for y in b]
-        lo, hi = cands[0], cands[0]
-        for c in cands[1:]:
-            lo, hi = smin(lo, c), smax(hi, c)
-        return lo, hi
+        return _hull([sp.floor(x / y) for x in a for y in b])
     if prove_nonneg(-b[1] - 1):  # divisor <= -1
         return _floordiv((-a[1], -a[0]), (-b[1], -b[0]), t)
     return type_range(t)

@@ -34,25 +34,31 @@ def find(e: Expr, pred: Callable[[Expr], bool], skip_reductions: bool = False) -
     return out
 
 
-def rebuild(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
-    """Bottom-up rewrite: children first, then ``fn(node)``; ``fn`` returns a replacement or None.
-
-    Nodes whose children did not change are kept (no copies), so rewriting is cheap.
-    """
+def map_children(e: Expr, fn: Callable[[Expr], Expr]) -> Expr:
+    """``e`` with ``fn`` applied to each direct child expression; ``e`` itself (no copy) when
+    every child comes back unchanged."""
     changes = {}
     for f in fields(e):
         if not f.compare:
             continue
         v = getattr(e, f.name)
         if isinstance(v, Expr):
-            nv = rebuild(v, fn)
+            nv = fn(v)
             if nv is not v:
                 changes[f.name] = nv
         elif isinstance(v, tuple) and any(isinstance(x, Expr) for x in v):
-            nt = tuple(rebuild(x, fn) if isinstance(x, Expr) else x for x in v)
+            nt = tuple(fn(x) if isinstance(x, Expr) else x for x in v)
             if any(a is not b for a, b in zip(nt, v)):
                 changes[f.name] = nt
-    node = replace(e, **changes) if changes else e
+    return replace(e, **changes) if changes else e
+
+
+def rebuild(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
+    """Bottom-up rewrite: children first, then ``fn(node)``; ``fn`` returns a replacement or None.
+
+    Nodes whose children did not change are kept (no copies), so rewriting is cheap.
+    """
+    node = map_children(e, lambda c: rebuild(c, fn))
     out = fn(node)
     return node if out is None else out
 

@@ -29,6 +29,11 @@ _MATH_F64 = {"round": "rint"}
 _MATH_CL = {"round": "rint"}
 
 
+def _index(block: str, thread: str, axes: str) -> dict:
+    """GpuAxis → index expression: the ``block`` or ``thread`` pattern, ``{}`` the axis name."""
+    return {a: (block if a.is_block else thread).format(axes[a.dim]) for a in GpuAxis}
+
+
 @dataclass(frozen=True)
 class Dialect:
     """The strings a target needs. ``math_f32``/``math_f64`` map generic math names (exp, fmin,
@@ -68,9 +73,7 @@ OPENCL = Dialect(
     restrict="restrict",
     shared_qual="__local",
     barrier="barrier(CLK_LOCAL_MEM_FENCE);",
-    index={GpuAxis.BLOCK_X: "(int)get_group_id(0)", GpuAxis.BLOCK_Y: "(int)get_group_id(1)",
-           GpuAxis.BLOCK_Z: "(int)get_group_id(2)", GpuAxis.THREAD_X: "(int)get_local_id(0)",
-           GpuAxis.THREAD_Y: "(int)get_local_id(1)", GpuAxis.THREAD_Z: "(int)get_local_id(2)"},
+    index=_index("(int)get_group_id({})", "(int)get_local_id({})", "012"),
     types=_CL_TYPES,
     storage_types={"bool": "uchar"},
     helper_qual="inline",
@@ -79,9 +82,7 @@ OPENCL = Dialect(
     math_f32=_MATH_CL, math_f64=_MATH_CL,
 )
 
-_CUDA_INDEX = {GpuAxis.BLOCK_X: "(int)blockIdx.x", GpuAxis.BLOCK_Y: "(int)blockIdx.y",
-               GpuAxis.BLOCK_Z: "(int)blockIdx.z", GpuAxis.THREAD_X: "(int)threadIdx.x",
-               GpuAxis.THREAD_Y: "(int)threadIdx.y", GpuAxis.THREAD_Z: "(int)threadIdx.z"}
+_CUDA_INDEX = _index("(int)blockIdx.{}", "(int)threadIdx.{}", "xyz")
 _CUDA_INF = {"float16": "__float2half(__int_as_float(0x7f800000))",
              "float32": "__int_as_float(0x7f800000)",
              "float64": "__longlong_as_double(0x7ff0000000000000LL)"}

@@ -16,13 +16,12 @@ import sympy as sp
 from .. import errors
 from ..algorithm.bounds import to_sympy
 from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Const, Dim, Load
+from ..algorithm.expr import BinaryOp, Dim, Load
 from ..algorithm.walk import find
-from ..algorithm import dtypes as T
 from ..codegen.kernel_source import BufferArg, BufferRole
 from .check import check_kernel
 from .exprs import Layout, inline
-from .ir import If, Kernel, block
+from .ir import If, Kernel, block, conj, i32
 from .params import kernel_params
 from .plan import Level, assumptions, make_plans
 from .simplify import simplify_stmt
@@ -50,8 +49,7 @@ class LowerContext:
         self.layouts = {}
         self.new_kernel()
         for name, inp in pipe.inputs.items():
-            self.layouts[name] = Layout(name, tuple(Const.make(0, T.int32) for _ in inp.shape),
-                                        inp.shape)
+            self.layouts[name] = Layout(name, tuple(i32(0) for _ in inp.shape), inp.shape)
         for name, plan in plans.items():
             if plan.level is Level.ROOT:
                 self.layouts[name] = Layout(name, tuple(from_sympy(lo) for lo, _ in plan.box),
@@ -114,10 +112,8 @@ def _stage_kernel(ctx, plan) -> Kernel:
     grid, blk = general.launch()
     if plan.specialize:
         fast = StageLowering(plan, ctx, plan.nest(assumptions(plan)))
-        cond = None
-        for dim, n in plan.specialize:
-            c = binary(BinaryOp.EQ, binary(BinaryOp.MOD, Dim(dim), n), 0)
-            cond = c if cond is None else binary(BinaryOp.AND, cond, c)
+        cond = conj(binary(BinaryOp.EQ, binary(BinaryOp.MOD, Dim(dim), n), 0)
+                    for dim, n in plan.specialize)
         head = general.prologue()
         fast.prologue()   # the same statements; it registers the sited producers' layouts
         body = block(head, If(cond, fast.computation(), general.computation()))

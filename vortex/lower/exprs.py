@@ -9,15 +9,15 @@ over its RDom (predicates as guards).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
 from ..algorithm.ops import select
 from ..algorithm.expr import (BinaryOp, Const, Expr, Load, Reduce, ReduceOp, RVar, Var)
-from ..algorithm.walk import rebuild, substitute
-from .ir import (Allocate, Assign, BufferLoad, Declare, For, ForKind, If, MemorySpace, Ref, Store,
-                 block)
+from ..algorithm.walk import map_children, rebuild, substitute
+from .ir import (Allocate, Assign, BufferLoad, Declare, If, MemorySpace, Ref, Store, block, i32,
+                 serial_nest)
 
 
 def inline(e: Expr, inlined: dict) -> Expr:
@@ -41,15 +41,23 @@ class Layout:
     extents: tuple
 
     def flat(self, coords) -> Expr:
-        idx = None
-        for c, o, n in zip(coords, self.origin, self.extents):
-            local = c if _is_zero(o) else binary(BinaryOp.SUB, c, o)
-            idx = local if idx is None else binary(BinaryOp.ADD, binary(BinaryOp.MUL, idx, n), local)
-        return idx if idx is not None else Const.make(0, T.int32)
+        local = [c if _is_zero(o) else binary(BinaryOp.SUB, c, o)
+                 for c, o in zip(coords, self.origin)]
+        idx = flat_index(local, self.extents)
+        return idx if idx is not None else i32(0)
 
 
 def _is_zero(e: Expr) -> bool:
     return isinstance(e, Const) and e.value == 0
+
+
+def flat_index(coords, extents) -> Expr | None:
+    """Row-major offset of ``coords`` in a box of ``extents`` (IR Exprs), in Horner form
+    ``(c0 * n1 + c1) * n2 + c2``; None for no coordinates."""
+    idx = None
+    for c, n in zip(coords, extents):
+        idx = c if idx is None else binary(BinaryOp.ADD, binary(BinaryOp.MUL, idx, n), c)
+    return idx
 
 
 def identity(op: ReduceOp, t: T.DType) -> Expr:
@@ -81,14 +89,14 @@ class Accumulator:
     def declare(self):
         names = [(self.name, self.t)] + ([(self.name + "_at", T.int32)] if self.has_pos else [])
         if self.size is None:
-            inits = [identity(self.op, self.t), Const.make(-1, T.int32)]
+            inits = [identity(self.op, self.t), i32(-1)]
             return block(*(Declare(n, t, v) for (n, t), v in zip(names, inits)))
         return block(*(Allocate(n, t, self.size, MemorySpace.LOCAL) for n, t in names))
 
     def init(self, idx=None):
         out = [self._write(self.name, identity(self.op, self.t), idx)]
         if self.has_pos:
-            out.append(self._write(self.name + "_at", Const.make(-1, T.int32), idx))
+            out.append(self._write(self.name + "_at", i32(-1), idx))
         return block(*out)
 
     def update(self, value: Expr, pos: Expr | None = None, idx=None):
@@ -99,7 +107,7 @@ class Accumulator:
             return self._write(self.name, binary(combine, a, value), idx)
         at = self._read(self.name + "_at", T.int32, idx)
         better = binary(BinaryOp.GT if self.op is ReduceOp.ARGMAX else BinaryOp.LT, value, a)
-        first = binary(BinaryOp.LT, at, Const.make(0, T.int32))
+        first = binary(BinaryOp.LT, at, i32(0))
         tie = binary(BinaryOp.AND, binary(BinaryOp.EQ, value, a), binary(BinaryOp.LT, pos, at))
         take = binary(BinaryOp.OR, binary(BinaryOp.OR, first, better), tie)
         return If(take, block(self._write(self.name, value, idx),
@@ -109,18 +117,15 @@ class Accumulator:
         if not self.has_pos:
             return self._read(self.name, self.t, idx)
         at = self._read(self.name + "_at", T.int32, idx)
-        return select(binary(BinaryOp.LT, at, Const.make(0, T.int32)), default_pos, at)
+        return select(binary(BinaryOp.LT, at, i32(0)), default_pos, at)
 
 
 def rdom_position(rdom, coords: list[Expr], extents: list[Expr]) -> Expr:
     """argmax position: the coordinate for a 1-D RDom, the row-major flat offset otherwise."""
     if rdom.ndim == 1:
         return coords[0]
-    pos = None
-    for (lo, _), c, n in zip(rdom.bounds, coords, extents):
-        off = binary(BinaryOp.SUB, c, lo)
-        pos = off if pos is None else binary(BinaryOp.ADD, binary(BinaryOp.MUL, pos, n), off)
-    return pos
+    return flat_index([binary(BinaryOp.SUB, c, lo) for (lo, _), c in zip(rdom.bounds, coords)],
+                      extents)
 
 
 class ExprLowerer:
@@ -146,7 +151,7 @@ class ExprLowerer:
             if isinstance(n, Load):
                 layout = self.layouts[n.name]
                 return BufferLoad(layout.buffer, layout.flat([conv(a) for a in n.args]), n.dtype)
-            return rebuild_shallow(n, conv)
+            return map_children(n, conv)
 
         out = conv(e)
         return block(*pre), out
@@ -170,21 +175,6 @@ class ExprLowerer:
         for p in r.rdom.predicates:
             pre_p, cond = inner.lower(p)
             stmt = block(pre_p, If(cond, stmt))
-        for n, (_, ext_ir) in reversed(list(zip(names, lo_ext))):
-            stmt = For(n, Const.make(0, T.int32), ext_ir, ForKind.SERIAL, stmt)
-        default = lo_ext[0][0] if r.rdom.ndim == 1 else Const.make(0, T.int32)
+        stmt = serial_nest([(n, ext_ir) for n, (_, ext_ir) in zip(names, lo_ext)], stmt)
+        default = lo_ext[0][0] if r.rdom.ndim == 1 else i32(0)
         return block(acc.declare(), stmt), acc.result(default)
-
-
-def rebuild_shallow(e: Expr, fn):
-    """Rebuild ``e`` with ``fn`` applied to each direct child expression."""
-    changes = {}
-    for f in fields(e):
-        if not f.compare:
-            continue
-        v = getattr(e, f.name)
-        if isinstance(v, Expr):
-            changes[f.name] = fn(v)
-        elif isinstance(v, tuple):
-            changes[f.name] = tuple(fn(x) if isinstance(x, Expr) else x for x in v)
-    return replace(e, **changes) if changes else e

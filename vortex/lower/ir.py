@@ -2,7 +2,8 @@
 lowering-only expression nodes (buffer loads, GPU indices, named locals).
 
 A lowered pipeline is a list of :class:`Kernel` s, each a statement tree run by every GPU
-thread of its launch grid. Passes are pure functions returning new trees.
+thread of its launch grid. Passes are pure functions returning new trees; the builders at the end
+(``block``, ``i32``, ``conj``, ``guarded``, ``serial_nest``) are shared by the lowering passes.
 """
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from ..algorithm import dtypes as T
-from ..algorithm.expr import Expr, node
+from ..algorithm.construct import binary
+from ..algorithm.expr import BinaryOp, Const, Expr, node
 
 
 class ForKind(Enum):
@@ -178,3 +180,29 @@ def block(*stmts) -> Stmt:
             continue
         flat.extend(s.stmts if isinstance(s, Block) else (s,))
     return flat[0] if len(flat) == 1 else Block(tuple(flat))
+
+
+def i32(v: int) -> Expr:
+    """The int32 constant ``v`` (a counter start, extent or stride)."""
+    return Const.make(int(v), T.int32)
+
+
+def conj(conds) -> Expr | None:
+    """``c0 & c1 & …`` (left to right), or None for no conditions."""
+    out = None
+    for c in conds:
+        out = c if out is None else binary(BinaryOp.AND, out, c)
+    return out
+
+
+def guarded(conds, s: Stmt) -> Stmt:
+    """``s`` under ``If`` the conjunction of ``conds`` (``s`` itself when there are none)."""
+    c = conj(conds)
+    return s if c is None else If(c, s)
+
+
+def serial_nest(loops, body: Stmt) -> Stmt:
+    """``body`` inside serial loops from 0; ``loops`` = [(name, extent Expr)], outermost first."""
+    for name, extent in reversed(loops):
+        body = For(name, i32(0), extent, ForKind.SERIAL, body)
+    return body

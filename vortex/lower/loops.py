@@ -105,16 +105,15 @@ class LoopNest:
         """The last name gets the lowest free axis (x); a later call binds further out (y, z)."""
         used = sum(1 for lp in self.loops if lp.axis is not None and lp.axis.is_block == is_block)
         free = _AXES[is_block][used:]
+        kind = "block" if is_block else "thread"
+        what = f"gpu_{kind}s({', '.join(names)}) on Func {self.func!r}"
         if len(free) < len(names):
-            raise errors.ScheduleError(
-                f"{'gpu_blocks' if is_block else 'gpu_threads'}({', '.join(names)}) on Func "
-                f"{self.func!r}: at most 3 {'block' if is_block else 'thread'} axes, {used} used")
+            raise errors.ScheduleError(f"{what}: at most 3 {kind} axes, {used} used")
         for n, axis in zip(reversed(list(names)), free):
             i = self.index(n)
             if self.loops[i].reduction:
                 raise errors.ScheduleError(
-                    f"{'gpu_blocks' if is_block else 'gpu_threads'}({', '.join(names)}) on Func "
-                    f"{self.func!r}: {n!r} is a reduction loop and cannot run in parallel")
+                    f"{what}: {n!r} is a reduction loop and cannot run in parallel")
             self.loops[i] = replace(self.loops[i], axis=axis)
 
     def mark(self, d, kind: ForKind):

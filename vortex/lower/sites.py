@@ -22,15 +22,11 @@ from ..algorithm.walk import find, rebuild
 from ..schedule.directives import MemoryType
 from .exprs import ExprLowerer, Layout
 from .ir import (Allocate, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace,
-                 Ref, Store, block)
+                 Ref, Store, block, guarded, i32)
 from .stage import replace_reduce
 from .sym import from_sympy, loop_symbol
 
 I32 = T.int32
-
-
-def _c(v):
-    return Const.make(int(v), I32)
 
 
 def _as_vars(e):
@@ -121,7 +117,7 @@ def _compute(ctx, stage, plan, site: str):
     size = math.prod(e for _, e in fp)
     buf = f"{p.name}_{'sh' if shared else 'loc'}"
     los = [Ref(f"{p.name}_lo{d}", I32) for d in range(len(fp))]
-    stage.layouts[p.name] = Layout(buf, tuple(los), tuple(_c(e) for _, e in fp))
+    stage.layouts[p.name] = Layout(buf, tuple(los), tuple(i32(e) for _, e in fp))
     decls = [Declare(r.name, I32, from_sympy(lo)) for r, (lo, _) in zip(los, fp)]
     t = Ref(f"{p.name}_t", I32)
     coords, inside, decls_c = {}, [], []
@@ -138,22 +134,19 @@ def _compute(ctx, stage, plan, site: str):
         coords[v.name] = c
         inside += [binary(BinaryOp.GE, c, from_sympy(rlo)), binary(BinaryOp.LE, c, from_sympy(rhi))]
     pre, value = ExprLowerer(coords, stage.layouts, ctx.names).lower(ctx.value(p))
-    cond = inside[0]
-    for c in inside[1:]:
-        cond = binary(BinaryOp.AND, cond, c)
-    store = block(*decls_c, If(cond, block(pre, Store(buf, t, value))))
+    store = block(*decls_c, guarded(inside, block(pre, Store(buf, t, value))))
     if shared:
         ctx.shared.append(Allocate(buf, p.dtype, size, MemorySpace.SHARED))
         nthreads = math.prod(stage.launch()[1])
         bx, by, _ = stage.launch()[1]
         tid = binary(BinaryOp.ADD, GpuIndex(GpuAxis.THREAD_X), binary(
             BinaryOp.MUL, binary(BinaryOp.ADD, GpuIndex(GpuAxis.THREAD_Y), binary(
-                BinaryOp.MUL, GpuIndex(GpuAxis.THREAD_Z), _c(by))), _c(bx)))
+                BinaryOp.MUL, GpuIndex(GpuAxis.THREAD_Z), i32(by))), i32(bx)))
         it = Ref(f"{p.name}_it", I32)
-        flat = binary(BinaryOp.ADD, binary(BinaryOp.MUL, it, _c(nthreads)), tid)
+        flat = binary(BinaryOp.ADD, binary(BinaryOp.MUL, it, i32(nthreads)), tid)
         body = block(Declare(t.name, I32, flat),
-                     If(binary(BinaryOp.LT, t, _c(size)), store))
-        loop = For(it.name, _c(0), _c(-(-size // nthreads)), ForKind.SERIAL, body)
+                     If(binary(BinaryOp.LT, t, i32(size)), store))
+        loop = For(it.name, i32(0), i32(-(-size // nthreads)), ForKind.SERIAL, body)
         return block(*decls, loop, Barrier())
-    loop = For(t.name, _c(0), _c(size), ForKind.SERIAL, store)
+    loop = For(t.name, i32(0), i32(size), ForKind.SERIAL, store)
     return block(Allocate(buf, p.dtype, size, MemorySpace.LOCAL), *decls, loop)

@@ -14,19 +14,15 @@ import sympy as sp
 from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Const, Expr, Reduce
-from ..algorithm.walk import find
-from .exprs import Accumulator, ExprLowerer, rdom_position
-from .ir import Declare, For, ForKind, GpuIndex, If, Ref, Store, block
+from ..algorithm.expr import BinaryOp, Expr, Reduce
+from ..algorithm.walk import find, rebuild
+from .exprs import Accumulator, ExprLowerer, flat_index, rdom_position
+from .ir import Declare, For, ForKind, GpuIndex, If, Ref, Store, block, guarded, i32
 from .simplify import simplify_expr
 from .loops import FuseRecord, LoopNest
 from .sym import from_sympy
 
 I32 = T.int32
-
-
-def _c(v: int) -> Expr:
-    return Const.make(int(v), I32)
 
 
 def counters(nest: LoopNest) -> tuple[dict, list]:
@@ -42,7 +38,7 @@ def counters(nest: LoopNest) -> tuple[dict, list]:
             env[rec.inner] = binary(BinaryOp.MOD, fused, n)
             reduction[rec.outer] = reduction[rec.inner] = reduction[rec.fused]
             continue
-        value = binary(BinaryOp.ADD, binary(BinaryOp.MUL, env[rec.outer], _c(rec.factor)),
+        value = binary(BinaryOp.ADD, binary(BinaryOp.MUL, env[rec.outer], i32(rec.factor)),
                        env[rec.inner])
         if not rec.exact:
             guards.append((binary(BinaryOp.LT, value, from_sympy(rec.old_extent)),
@@ -50,18 +46,6 @@ def counters(nest: LoopNest) -> tuple[dict, list]:
         env[rec.old] = value
         reduction[rec.old] = reduction[rec.inner]
     return env, guards
-
-
-def conj(conds: list[Expr]) -> Expr | None:
-    out = None
-    for c in conds:
-        out = c if out is None else binary(BinaryOp.AND, out, c)
-    return out
-
-
-def guarded(conds: list[Expr], s):
-    c = conj(conds)
-    return s if c is None else If(c, s)
 
 
 class StageLowering:
@@ -164,7 +148,7 @@ class StageLowering:
 
     def _nest(self, loops, inner):
         for lp in reversed(loops):
-            inner = For(lp.name, _c(0), from_sympy(lp.extent), lp.kind,
+            inner = For(lp.name, i32(0), from_sympy(lp.extent), lp.kind,
                         block(self._sites.get(lp.name), inner))
         return inner
 
@@ -180,10 +164,7 @@ class StageLowering:
                     "inside the reduction loop need constant extents (split them by a constant) "
                     "to keep one accumulator per point")
             size = math.prod(int(e) for e in exts)
-            idx = None
-            for lp, e in zip(pure_in, exts):
-                idx = Ref(lp.name, I32) if idx is None else binary(
-                    BinaryOp.ADD, binary(BinaryOp.MUL, idx, _c(int(e))), Ref(lp.name, I32))
+            idx = flat_index([Ref(lp.name, I32) for lp in pure_in], [i32(e) for e in exts])
         acc = Accumulator(r.op, r.body.dtype, f"{f.name}_acc", size)
         all_decls, use = self.declared(list(self.coords))
         inner = ExprLowerer(use, self.layouts, self.ctx.names)
@@ -197,7 +178,7 @@ class StageLowering:
             step = block(pre_p, If(cond, step))
         update = self._nest(loops, block(*all_decls,
                                          guarded(self.pure_guards + self.red_guards, step)))
-        default = r.rdom.bounds[0][0] if r.rdom.ndim == 1 else _c(0)
+        default = r.rdom.bounds[0][0] if r.rdom.ndim == 1 else i32(0)
         value = replace_reduce(self.value, r, acc.result(default, idx))
         pre_v, out_value = lowerer.lower(value)
         final = block(*pure_decls, guarded(self.pure_guards,
@@ -210,12 +191,11 @@ class StageLowering:
     @staticmethod
     def _serial(loops, inner):
         for lp in reversed(loops):
-            inner = For(lp.name, _c(0), from_sympy(lp.extent), ForKind.UNROLLED
+            inner = For(lp.name, i32(0), from_sympy(lp.extent), ForKind.UNROLLED
                         if lp.kind is not ForKind.SERIAL else ForKind.SERIAL, inner)
         return inner
 
 
 def replace_reduce(e: Expr, r, replacement: Expr) -> Expr:
     """``e`` with the Reduce node ``r`` (by identity) replaced."""
-    from ..algorithm.walk import rebuild
     return rebuild(e, lambda n: replacement if n is r else None)

@@ -13,17 +13,13 @@ import sympy as sp
 from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Const, Dim, Expr
-from .ir import Ref
+from ..algorithm.expr import BinaryOp, Dim, Expr
+from .ir import Ref, i32
 
 
 def loop_symbol(name: str) -> sp.Symbol:
     """The sympy symbol of a loop counter (an integer >= 0)."""
     return sp.Symbol(f"loop_{name}", integer=True, nonnegative=True)
-
-
-def _int(v: int) -> Expr:
-    return Const.make(int(v), T.int32)
 
 
 def _fold(op: BinaryOp, args: list[Expr]) -> Expr:
@@ -34,7 +30,7 @@ def from_sympy(e) -> Expr:
     """An int32 IR expression equal to the sympy integer expression ``e``."""
     e = sp.sympify(e)
     if e.is_Integer:
-        return _int(int(e))
+        return i32(int(e))
     if e.is_Symbol:
         name = e.name
         return Ref(name[5:], T.int32) if name.startswith("loop_") else Dim(name)
@@ -48,8 +44,8 @@ def from_sympy(e) -> Expr:
         coeff, rest = e.as_coeff_Mul()
         factors = [from_sympy(a) for a in sp.Mul.make_args(rest)]
         body = _fold(BinaryOp.MUL, factors)
-        return body if coeff == 1 else binary(BinaryOp.MUL, _int(coeff), body) if coeff != -1 \
-            else binary(BinaryOp.SUB, _int(0), body)
+        return body if coeff == 1 else binary(BinaryOp.MUL, i32(coeff), body) if coeff != -1 \
+            else binary(BinaryOp.SUB, i32(0), body)
     if isinstance(e, sp.floor):
         num, den = sp.fraction(sp.together(e.args[0]))
         return binary(BinaryOp.FLOORDIV, from_sympy(num), from_sympy(den))

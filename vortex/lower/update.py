@@ -11,10 +11,10 @@ import sympy as sp
 from ..algorithm import dtypes as T
 from ..algorithm.bounds import to_sympy
 from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Const, Var
+from ..algorithm.expr import BinaryOp, Var
 from ..algorithm.func import rvars_in
 from .exprs import ExprLowerer, inline
-from .ir import For, ForKind, If, Kernel, Ref, Store, block
+from .ir import If, Kernel, Ref, Store, block, serial_nest
 from .sym import from_sympy
 
 I32 = T.int32
@@ -43,7 +43,6 @@ def lower_update(ctx, plan, d, n: int) -> Kernel:
     for p in (rdom.predicates if rdom is not None else ()):
         pre_p, cond = lowerer.lower(inline(p, ctx.inlined))
         stmt = block(pre_p, If(cond, stmt))
-    for name, ext in reversed(loops):
-        stmt = For(name, Const.make(0, I32), ext, ForKind.SERIAL, stmt)
     one = sp.Integer(1)
-    return Kernel(f"{f.name}_update{n}_kernel", (), stmt, (one, one, one), (1, 1, 1), 0)
+    return Kernel(f"{f.name}_update{n}_kernel", (), serial_nest(loops, stmt), (one, one, one),
+                  (1, 1, 1), 0)

@@ -99,18 +99,24 @@ class Tile(Directive):
     kinds = ("name",) * 6 + ("pos", "pos")
 
 
+class _VarList(Directive):
+    """A directive whose arguments are 1 to ``most`` loop names (field ``vars``)."""
+
+    most: ClassVar[int] = 64
+
+    @classmethod
+    def from_args(cls, args):
+        args = check_count(args, 1, cls.most)
+        return cls(tuple(check_name(a) for a in args))
+
+
 @_directive("reorder")
-class Reorder(Directive):
+class Reorder(_VarList):
     """Put the listed loops in the listed order, **outermost first** (Halide: innermost first);
     the positions they occupy are refilled in that order, unlisted loops stay where they are.
     Before: ``for y: for x: for k`` — ``reorder(k, y)`` — after: ``for k: for x: for y``."""
 
     vars: tuple
-
-    @classmethod
-    def from_args(cls, args):
-        args = check_count(args, 1, 64)
-        return cls(tuple(check_name(a) for a in args))
 
 
 @_directive("fuse")
@@ -124,17 +130,13 @@ class Fuse(Directive):
     kinds = ("name", "name", "name")
 
 
-class _Bind(Directive):
+class _Bind(_VarList):
     """Binding of 1 to 3 loops to a GPU grid axis; the LAST var listed maps to ``.x``, then
     ``.y``, ``.z``. Several binding calls on one Func accumulate in call order (at most three vars
     in all) and the combined list follows the same rule."""
 
     vars: tuple
-
-    @classmethod
-    def from_args(cls, args):
-        args = check_count(args, 1, 3)
-        return cls(tuple(check_name(a) for a in args))
+    most = 3
 
 
 @_directive("gpu_blocks")
