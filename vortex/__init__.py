@@ -7,6 +7,6 @@ from .errors import (BoundsError, CompileError, DeviceError, InputError, Schedul
                      TuningError, TypeError, VortexError)
 
 __version__ = "0.1.0"
-from .api import Kernel, compile, source  # noqa: E402,A004
+from .api import Kernel, compile, export, source  # noqa: E402,A004
 from .schedule import MemoryType, Schedule, divisible  # noqa: E402
 from .target import Target  # noqa: E402

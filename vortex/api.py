@@ -69,6 +69,17 @@ class Kernel:
     def source(self) -> str:
         return self.kernel_source.code
 
+    @property
+    def binary(self):
+        """The compiled code object (CUBIN for CUDA, code object for HIP; OpenCL: None)."""
+        return getattr(self._exe, "binary", None)
+
+    @property
+    def resources(self) -> dict:
+        """Per kernel entry: registers, shared bytes, spills… as the compiler reports them
+        (CUDA/HIP); empty for OpenCL."""
+        return getattr(self._exe, "resources", {})
+
     def _bind(self, kwargs):
         binding = bind(self.pipe, kwargs, contiguous=True)
         for expr, message in self.requirements:  # e.g. a schedule's bound() vs these sizes
@@ -108,6 +119,16 @@ def compile(pipe, schedule="auto", target="opencl", device=None, **options) -> K
     from .runtime.base import load
     return Kernel(pipe, sched, origin, ks, load(ks, device=device, **options),
                   lowered.requirements)
+
+
+def export(pipe, schedule="auto", target="cuda", out_dir=".", name=None) -> list:
+    """Write the generated kernels with a host launcher into ``out_dir`` (see
+    vortex.codegen.export): ``.cu``/``.hip`` + ``.h`` for CUDA/HIP, ``.cl`` + ``.json`` for
+    OpenCL. Needs no device or compiler. Returns the written paths."""
+    from .codegen.export import export_source
+    t = Target.parse(target)
+    sched, _ = resolve_schedule(pipe, schedule if schedule != "auto" else None, t)
+    return export_source(generate(lower(pipe, sched), t), sched.to_toml(), out_dir, name)
 
 
 def source(pipe, schedule="auto", target="opencl") -> str:

@@ -54,6 +54,17 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    import vortex as vx
+    from .examples import load_example
+    pipe = load_example(args.example).pipeline()
+    schedule = args.schedule or None
+    for path in vx.export(pipe, schedule=schedule, target=args.target, out_dir=args.out_dir,
+                          name=args.name):
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_info(args) -> int:
     from .info import report
     print(report())
@@ -72,6 +83,13 @@ def main(argv=None) -> int:
     r.add_argument("--out", help="output file (default: <pipeline>_out.png)")
     r.add_argument("--repeat", type=int, default=10, help="timed runs (median reported)")
     r.set_defaults(fn=cmd_run)
+    e = sub.add_parser("export", help="write the kernels + a host launcher to embed elsewhere")
+    e.add_argument("example", help="example .py file")
+    e.add_argument("--target", default="cuda", choices=["cuda", "hip", "opencl"])
+    e.add_argument("--schedule", help="schedule .toml file (default: the default schedule)")
+    e.add_argument("--out-dir", default="build", help="output folder (default: build/)")
+    e.add_argument("--name", help="base name of the files and the launcher (default: pipeline)")
+    e.set_defaults(fn=cmd_export)
     i = sub.add_parser("info", help="list the targets and devices usable on this machine")
     i.set_defaults(fn=cmd_info)
     args = p.parse_args(argv)

@@ -23,17 +23,21 @@ _BOOL_OPS = {BinaryOp.AND: "&&", BinaryOp.OR: "||", BinaryOp.XOR: "!="}
 _PROMOTED = (BinOp, UnOp, Select)
 
 
-def helper_source(d: Dialect, ctype: str, signed: bool) -> str:
-    """Floor division and modulo for one integer C type."""
-    t, q = ctype, d.helper_qual
+_HELPER_BODIES = {  # (op, signed) -> body with Python's floor semantics, x // 0 == x % 0 == 0
+    ("fdiv", False): "return b == 0 ? ({t})0 : ({t})(a / b);",
+    ("fmod", False): "return b == 0 ? ({t})0 : ({t})(a % b);",
+    ("fdiv", True): "if (b == 0) return 0; {t} r = ({t})(a / b); "
+                    "return (r * b != a && ((a < 0) != (b < 0))) ? ({t})(r - 1) : r;",
+    ("fmod", True): "if (b == 0) return 0; {t} r = ({t})(a % b); "
+                    "return (r != 0 && ((r < 0) != (b < 0))) ? ({t})(r + b) : r;",
+}
+
+
+def helper_source(d: Dialect, ctype: str, signed: bool, op: str) -> str:
+    """Floor division (``op="fdiv"``) or modulo (``"fmod"``) for one integer C type."""
     tag = ctype.replace(" ", "_")
-    if not signed:
-        return (f"{q} {t} vx_fdiv_{tag}({t} a, {t} b) {{ return b == 0 ? ({t})0 : ({t})(a / b); }}\n"
-                f"{q} {t} vx_fmod_{tag}({t} a, {t} b) {{ return b == 0 ? ({t})0 : ({t})(a % b); }}\n")
-    return (f"{q} {t} vx_fdiv_{tag}({t} a, {t} b) {{ if (b == 0) return 0; {t} r = ({t})(a / b); "
-            f"return (r * b != a && ((a < 0) != (b < 0))) ? ({t})(r - 1) : r; }}\n"
-            f"{q} {t} vx_fmod_{tag}({t} a, {t} b) {{ if (b == 0) return 0; {t} r = ({t})(a % b); "
-            f"return (r != 0 && ((r < 0) != (b < 0))) ? ({t})(r + b) : r; }}\n")
+    body = _HELPER_BODIES[(op, signed)].format(t=ctype)
+    return f"{d.helper_qual} {ctype} vx_{op}_{tag}({ctype} a, {ctype} b) {{ {body} }}\n"
 
 
 class CPrinter:
@@ -102,8 +106,9 @@ class CPrinter:
                 return f"({a} {'/' if e.op is BinaryOp.FLOORDIV else '%'} {b})"
             name = self.ctype(t)
             tag = name.replace(" ", "_")
-            self.helpers[name] = helper_source(self.d, name, t.kind.value == "i")
-            return f"vx_{'fdiv' if e.op is BinaryOp.FLOORDIV else 'fmod'}_{tag}({a}, {b})"
+            op = "fdiv" if e.op is BinaryOp.FLOORDIV else "fmod"
+            self.helpers[f"{op} {name}"] = helper_source(self.d, name, t.kind.value == "i", op)
+            return f"vx_{op}_{tag}({a}, {b})"
         if e.op in (BinaryOp.MIN, BinaryOp.MAX):
             if t.is_float:
                 return self._math("fmin" if e.op is BinaryOp.MIN else "fmax", t, a, b)

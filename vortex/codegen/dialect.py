@@ -98,7 +98,7 @@ CUDA = Dialect(
     index=_CUDA_INDEX,
     types=_CUDA_TYPES,
     storage_types={},
-    helper_qual="static __device__ __forceinline__",
+    helper_qual="static __host__ __device__ __forceinline__",
     unroll="#pragma unroll",
     inf=_CUDA_INF,
     math_f32=_MATH_F32_SUFFIXED, math_f64=_MATH_F64,
