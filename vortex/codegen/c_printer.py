@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..algorithm.expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Intrinsic, Param, Select,
                               UnaryOp, UnOp, Var)
-from ..lower.ir import (Allocate, Assign, Barrier, Block, BufferLoad, Comment, Declare, For,
+from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Block, BufferLoad, Comment, Declare, For,
                         ForKind, GpuIndex, If, Kernel, MemorySpace, Ref, Store)
 from .dialect import Dialect
 
@@ -55,7 +55,12 @@ class CPrinter:
         self._stmt = {Block: self._block, For: self._for, If: self._if, Store: self._store,
                       Assign: self._assign, Declare: self._declare, Allocate: self._allocate,
                       Barrier: lambda s, ind: [ind + self.d.barrier],
-                      Comment: lambda s, ind: [f"{ind}// {s.text}"]}
+                      Comment: lambda s, ind: [f"{ind}// {s.text}"],
+                      AsyncCopy: self._async_copy,
+                      AsyncCommit: lambda s, ind: [ind + self.d.async_commit] if self.d.async_copy
+                      else [],
+                      AsyncWait: lambda s, ind: [f"{ind}{self.d.async_wait.format(n=s.pending)}"]
+                      if self.d.async_copy else []}
 
     # --- expressions -------------------------------------------------------------------------
     def expr(self, e) -> str:
@@ -177,6 +182,21 @@ class CPrinter:
 
     def _store(self, s: Store, ind):
         return [f"{ind}{s.buffer}[{self.expr(s.index)}] = {self.expr(s.value)};"]
+
+    def _async_copy(self, s: AsyncCopy, ind):
+        """A staged copy: ``cp.async`` (zero-filled when out of range) where the dialect has
+        it and the destination is shared memory; a guarded load and store otherwise."""
+        di, si = self.expr(s.dst_index), self.expr(s.src_index)
+        t = self.d.ctype(s.dtype, storage=True)
+        if self.d.async_copy and s.dst_shared:
+            if s.cond is None:
+                return [f"{ind}__pipeline_memcpy_async(&{s.dst}[{di}], &{s.src}[{si}], sizeof({t}));"]
+            c = self.expr(s.cond)
+            return [f"{ind}__pipeline_memcpy_async(&{s.dst}[{di}], &{s.src}[({c}) ? ({si}) : 0], "
+                    f"sizeof({t}), ({c}) ? 0 : sizeof({t}));"]
+        value = f"{s.src}[{si}]" if s.cond is None else \
+            f"({self.expr(s.cond)}) ? {s.src}[{si}] : ({t})0"
+        return [f"{ind}{s.dst}[{di}] = {value};"]
 
     def _assign(self, s: Assign, ind):
         return [f"{ind}{s.name} = {self.expr(s.value)};"]

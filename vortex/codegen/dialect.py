@@ -55,6 +55,9 @@ class Dialect:
     math_f32: dict = field(default_factory=dict)
     math_f64: dict = field(default_factory=dict)
     half_via_float: bool = False    # __half math goes through float (CUDA/HIP)
+    async_copy: bool = False        # cp.async staged copies (CUDA sm_80+)
+    async_commit: str = ""
+    async_wait: str = ""            # format with {n}: groups allowed in flight
 
     def ctype(self, dtype, storage: bool = False) -> str:
         table = self.storage_types if storage else self.types
@@ -114,3 +117,19 @@ HIP = replace(
 )
 
 DIALECTS = {Target.OPENCL: OPENCL, Target.CUDA: CUDA, Target.HIP: HIP}
+
+# CUDA on sm_80 and newer: staged copies go through cp.async (cuda_pipeline.h primitives).
+CUDA_ASYNC = replace(
+    CUDA,
+    prelude=CUDA.prelude + "#include <cuda_pipeline.h>\n",
+    async_copy=True,
+    async_commit="__pipeline_commit();",
+    async_wait="__pipeline_wait_prior({n});",
+)
+
+
+def dialect_for(target: Target, arch: str | None = None) -> Dialect:
+    """The dialect of ``target``; CUDA with ``arch`` sm_80 or newer gets asynchronous copies."""
+    if target is Target.CUDA and arch and arch.startswith("sm_") and int(arch[3:]) >= 80:
+        return CUDA_ASYNC
+    return DIALECTS[target]

@@ -178,3 +178,8 @@ class ExprLowerer:
         stmt = serial_nest([(n, ext_ir) for n, (_, ext_ir) in zip(names, lo_ext)], stmt)
         default = lo_ext[0][0] if r.rdom.ndim == 1 else i32(0)
         return block(acc.declare(), stmt), acc.result(default)
+
+
+def replace_reduce(e: Expr, r, replacement: Expr) -> Expr:
+    """``e`` with the Reduce node ``r`` (by identity) replaced."""
+    return rebuild(e, lambda n: replacement if n is r else None)

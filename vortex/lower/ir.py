@@ -144,6 +144,32 @@ class Barrier(Stmt):
 
 
 @stmt
+class AsyncCopy(Stmt):
+    """``dst[dst_index] = cond ? src[src_index] : 0``, possibly asynchronous (``cp.async`` on
+    CUDA sm_80+ into shared memory); visible after :class:`AsyncWait` and a barrier."""
+
+    dst: str
+    dst_index: Expr
+    src: str
+    src_index: Expr
+    dtype: T.DType
+    cond: Expr | None = None
+    dst_shared: bool = True
+
+
+@stmt
+class AsyncCommit(Stmt):
+    """Close the group of asynchronous copies issued so far (``__pipeline_commit``)."""
+
+
+@stmt
+class AsyncWait(Stmt):
+    """Wait until at most ``pending`` committed groups are still in flight."""
+
+    pending: int
+
+
+@stmt
 class Comment(Stmt):
     text: str
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from ..algorithm import dtypes as T
 from ..algorithm.expr import Dim, Param
 from ..algorithm.walk import find
-from .ir import Kernel, KernelParam, Store
+from .ir import AsyncCopy, Kernel, KernelParam, Store
 from .walk import stmt_exprs, stmts
 
 
@@ -18,6 +18,7 @@ def kernel_params(k: Kernel, pipe, buffers) -> Kernel:
     for e in exprs:
         loaded |= {b.buffer for b in find(e, lambda x: isinstance(x, BufferLoad))}
     stored = {s.buffer for s in stmts(k.body) if isinstance(s, Store)}
+    loaded |= {s.src for s in stmts(k.body) if isinstance(s, AsyncCopy)}  # staged copies
     params = []
     for b in buffers:
         if b.name in loaded or b.name in stored:

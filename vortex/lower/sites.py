@@ -17,13 +17,12 @@ from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.bounds import Context, interval
 from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Cast, Const, Load, RVar, Var
+from ..algorithm.expr import BinaryOp, Cast, Const, Expr, Load, RVar, Var
 from ..algorithm.walk import find, rebuild
 from ..schedule.directives import MemoryType
-from .exprs import ExprLowerer, Layout
+from .exprs import ExprLowerer, Layout, replace_reduce
 from .ir import (Allocate, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace,
                  Ref, Store, block, guarded, i32)
-from .stage import replace_reduce
 from .sym import from_sympy, loop_symbol
 
 I32 = T.int32
@@ -33,18 +32,24 @@ def _as_vars(e):
     return rebuild(e, lambda n: Var(n.name) if isinstance(n, Ref) else None)
 
 
-def footprint(stage, producer: str, site: str) -> list:
+def fixed_loops(loops, site: str, cooperative: bool = False) -> set:
+    """Loops whose value is fixed during one iteration of ``site`` for the threads that fill
+    its footprint: the block's loops always; thread loops unless the whole block fills it
+    (``cooperative``, or a block-bound site); serial loops up to and including ``site``."""
+    site_loop = next(lp for lp in loops if lp.name == site)
+    blocks = {lp.name for lp in loops if lp.axis is not None and lp.axis.is_block}
+    threads = {lp.name for lp in loops if lp.axis is not None and not lp.axis.is_block}
+    if site_loop.axis is not None:
+        return blocks if site_loop.axis.is_block else blocks | threads
+    serial = [lp.name for lp in loops if lp.axis is None]
+    return blocks | (set() if cooperative else threads) | set(serial[:serial.index(site) + 1])
+
+
+def footprint(stage, producer: str, site: str, cooperative: bool = False) -> list:
     """[(lo sympy, extent int)] per producer dimension for one iteration of loop ``site``: what
     the consumer reads, and what other Funcs computed at the same site read of it."""
     loops = stage.nest.loops
-    site_loop = next(lp for lp in loops if lp.name == site)
-    if site_loop.axis is not None and site_loop.axis.is_block:
-        fixed = {lp.name for lp in loops if lp.axis is not None and lp.axis.is_block}
-    elif site_loop.axis is not None:
-        fixed = {lp.name for lp in loops if lp.axis is not None}
-    else:
-        serial = [lp.name for lp in loops if lp.axis is None]
-        fixed = {lp.name for lp in loops if lp.axis is not None} | set(serial[:serial.index(site) + 1])
+    fixed = fixed_loops(loops, site, cooperative)
     env = {lp.name: (loop_symbol(lp.name),) * 2 if lp.name in fixed
            else (sp.Integer(0), sp.sympify(lp.extent) - 1) for lp in loops}
 
@@ -67,7 +72,8 @@ def footprint(stage, producer: str, site: str) -> list:
         ext = sp.simplify(hi - lo + 1)
         if not ext.is_Integer:
             raise errors.ScheduleError(
-                f"compute_at({stage.plan.name}, {site}) of Func {producer!r}: its footprint per "
+                f"{'stage' if cooperative else 'compute_at'}({stage.plan.name}, {site}) of "
+                f"{producer!r}: its footprint per "
                 f"iteration is not a constant size in dimension {d} (extent {ext}); tile/split "
                 f"the consumer loops inside {site!r} by constant factors")
         out.append((sp.simplify(lo), int(ext)))
@@ -137,16 +143,25 @@ def _compute(ctx, stage, plan, site: str):
     store = block(*decls_c, guarded(inside, block(pre, Store(buf, t, value))))
     if shared:
         ctx.shared.append(Allocate(buf, p.dtype, size, MemorySpace.SHARED))
-        nthreads = math.prod(stage.launch()[1])
-        bx, by, _ = stage.launch()[1]
-        tid = binary(BinaryOp.ADD, GpuIndex(GpuAxis.THREAD_X), binary(
-            BinaryOp.MUL, binary(BinaryOp.ADD, GpuIndex(GpuAxis.THREAD_Y), binary(
-                BinaryOp.MUL, GpuIndex(GpuAxis.THREAD_Z), i32(by))), i32(bx)))
-        it = Ref(f"{p.name}_it", I32)
-        flat = binary(BinaryOp.ADD, binary(BinaryOp.MUL, it, i32(nthreads)), tid)
-        body = block(Declare(t.name, I32, flat),
-                     If(binary(BinaryOp.LT, t, i32(size)), store))
-        loop = For(it.name, i32(0), i32(-(-size // nthreads)), ForKind.SERIAL, body)
+        loop = strided(t.name, size, math.prod(stage.launch()[1]),
+                       thread_id(stage.launch()[1]), store)
         return block(*decls, loop, Barrier())
     loop = For(t.name, i32(0), i32(size), ForKind.SERIAL, store)
     return block(Allocate(buf, p.dtype, size, MemorySpace.LOCAL), *decls, loop)
+
+
+def thread_id(block_dims) -> Expr:
+    """The flat thread index within a block, x fastest."""
+    bx, by, _ = block_dims
+    return binary(BinaryOp.ADD, GpuIndex(GpuAxis.THREAD_X), binary(
+        BinaryOp.MUL, binary(BinaryOp.ADD, GpuIndex(GpuAxis.THREAD_Y), binary(
+            BinaryOp.MUL, GpuIndex(GpuAxis.THREAD_Z), i32(by))), i32(bx)))
+
+
+def strided(t: str, size: int, nthreads: int, tid: Expr, body) -> For:
+    """``for t in [tid, size) step nthreads: body`` — the block's threads share ``size``
+    items, consecutive threads on consecutive items (coalesced)."""
+    it = f"{t}_it"
+    flat = binary(BinaryOp.ADD, binary(BinaryOp.MUL, Ref(it, I32), i32(nthreads)), tid)
+    return For(it, i32(0), i32(-(-size // nthreads)), ForKind.SERIAL,
+               block(Declare(t, I32, flat), If(binary(BinaryOp.LT, Ref(t, I32), i32(size)), body)))

@@ -16,8 +16,11 @@ from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, Expr, Reduce
 from ..algorithm.walk import find, rebuild
-from .exprs import Accumulator, ExprLowerer, flat_index, rdom_position
-from .ir import Declare, For, ForKind, GpuIndex, If, Ref, Store, block, guarded, i32
+from .exprs import Accumulator, ExprLowerer, flat_index, rdom_position, replace_reduce
+from .gpu_index import gpu_indices
+from .ir import (Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace, Ref, Store, block,
+                 guarded, i32)
+from .staging import Staging
 from .simplify import simplify_expr
 from .loops import FuseRecord, LoopNest
 from .sym import from_sympy
@@ -73,6 +76,10 @@ class StageLowering:
         self.coords = {k: simplify_expr(v) for k, v in self.coords.items()}
         leaves = {lp.name for lp in nest.loops}
         self.names = {k: k if k not in leaves else f"{k}_c" for k in self.coords}
+        self.staging = Staging(self)
+        if self.staging.producers:
+            consumer = binary(BinaryOp.GE, GpuIndex(GpuAxis.THREAD_X), i32(self.staging.producers))
+            self.pure_guards = [consumer] + self.pure_guards
 
     def declared(self, keys) -> tuple:
         """(Declare statements for the coordinates ``keys``, name → IR expr to use for them)."""
@@ -88,6 +95,16 @@ class StageLowering:
 
     # --- launch shape ------------------------------------------------------------------------
     def launch(self) -> tuple[tuple, tuple]:
+        """(grid, block); under warp_specialize the block is 1-D: producer warps first."""
+        grid, blk = self._launch()
+        producers = getattr(self, "staging", None) and self.staging.producers
+        return (grid, (math.prod(blk) + producers, 1, 1)) if producers else (grid, blk)
+
+    def launch_compute(self) -> tuple:
+        """The block of the threads that compute (bound by gpu_threads)."""
+        return self._launch()[1]
+
+    def _launch(self) -> tuple[tuple, tuple]:
         grid, blk = [sp.Integer(1)] * 3, [1] * 3
         seen = set()
         for lp in self.nest.loops:
@@ -121,7 +138,15 @@ class StageLowering:
         condition, but PoCL 3.1 crashes on some such kernels)."""
         gpu = [lp for lp in self.nest.loops if lp.axis is not None]
         self._sites = {lp.name: self.ctx.site_stmts(self, lp.name) for lp in self.nest.loops}
-        return block(*(Declare(lp.name, I32, GpuIndex(lp.axis)) for lp in gpu),
+        if self.staging.producers and any(self._sites.values()):
+            raise errors.ScheduleError(
+                f"warp_specialize on Func {self.plan.name!r}: it cannot be combined with "
+                "compute_at producers in the same kernel; stage them instead")
+        allocs = self.staging.allocations()
+        self.ctx.shared.extend(a for a in allocs if a.memory is MemorySpace.SHARED)
+        indices = gpu_indices(self, gpu)
+        return block(*(a for a in allocs if a.memory is not MemorySpace.SHARED),
+                     *(Declare(lp.name, I32, indices[lp.name]) for lp in gpu),
                      *(self._sites[lp.name] for lp in gpu))
 
     def serial_loops(self) -> tuple[list, list]:
@@ -148,8 +173,9 @@ class StageLowering:
 
     def _nest(self, loops, inner):
         for lp in reversed(loops):
-            inner = For(lp.name, i32(0), from_sympy(lp.extent), lp.kind,
-                        block(self._sites.get(lp.name), inner))
+            body = block(self._sites.get(lp.name), inner)
+            inner = self.staging.wrap(lp, body) or For(lp.name, i32(0), from_sympy(lp.extent),
+                                                       lp.kind, body)
         return inner
 
     def _reduction(self, loops, lowerer, out_buffer, out_index, pure_decls):
@@ -194,8 +220,3 @@ class StageLowering:
             inner = For(lp.name, i32(0), from_sympy(lp.extent), ForKind.UNROLLED
                         if lp.kind is not ForKind.SERIAL else ForKind.SERIAL, inner)
         return inner
-
-
-def replace_reduce(e: Expr, r, replacement: Expr) -> Expr:
-    """``e`` with the Reduce node ``r`` (by identity) replaced."""
-    return rebuild(e, lambda n: replacement if n is r else None)

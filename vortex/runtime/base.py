@@ -76,7 +76,18 @@ def _opencl() -> Runtime:
     return OpenCLRuntime()
 
 
-RUNTIMES: dict[Target, Callable[[], Runtime]] = {Target.OPENCL: _opencl}
+def _cuda() -> Runtime:
+    from .cuda import CUDARuntime   # imports cuda-bindings only when NVRTC or the driver is used
+    return CUDARuntime()
+
+
+def _hip() -> Runtime:
+    from .hip import HIPRuntime   # ctypes on ROCm's libamdhip64; no Python package
+    return HIPRuntime()
+
+
+RUNTIMES: dict[Target, Callable[[], Runtime]] = {Target.OPENCL: _opencl, Target.CUDA: _cuda,
+                                                 Target.HIP: _hip}
 _INSTANCES: dict[Target, Runtime] = {}
 
 

@@ -49,8 +49,16 @@ def _entry(name: str, d) -> str:
     # Directive arguments are identifiers, fixed words and ints (checked by from_args), so they
     # print as TOML literals directly; one line per directive keeps files diffable (tomli-w
     # would put every array element on its own line).
-    args = ", ".join(f'"{a}"' if isinstance(a, str) else str(a) for a in d.to_args())
+    args = ", ".join(_literal(a) for a in d.to_args())
     return f"\n[[{name}]]\n{d.name} = [{args}]\n"
+
+
+def _literal(a) -> str:
+    """A checked directive argument as a TOML literal: a name/word, an int, or an inline table
+    of options (``{ stages = 3 }``)."""
+    if isinstance(a, dict):
+        return "{ " + ", ".join(f"{k} = {_literal(v)}" for k, v in a.items()) + " }"
+    return f'"{a}"' if isinstance(a, str) else str(a)
 
 
 def to_toml(s) -> str:

@@ -296,3 +296,10 @@ def replay(info: PipelineInfo, directives: dict, strict: bool = True) -> dict:
         for entry, why in _finish(nests[name], nests):
             raise _located(ds[entry - 1], name, entry, why)
     return nests
+
+
+# The GPU data-movement directives (stage, pipeline, warp_specialize, swizzle_blocks).
+from . import gpu_directives as _gpu  # noqa: E402
+
+APPLY.update({cls: _gpu.validate for cls in _gpu.GPU_DIRECTIVES})
+LOOP_DIRECTIVES = LOOP_DIRECTIVES + _gpu.GPU_DIRECTIVES

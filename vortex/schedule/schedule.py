@@ -23,6 +23,7 @@ from ..algorithm.func import Func
 from ..algorithm.pipeline import Pipeline
 from ..algorithm.rdom import RDom
 from . import directives as D
+from . import gpu_directives as G
 from .args import ArgError, format_call
 from .replay import LoopNest, PipelineInfo, replay
 
@@ -211,6 +212,22 @@ class Stage:
             raise errors.ScheduleError(f"specialize({condition!r}) on Func {self.name!r}: the "
                                        "condition is a tuple such as vx.divisible(M, 64)")
         return self._add(D.Specialize, *condition)
+
+    def stage(self, source, at, memory="shared", swizzle=None) -> "Stage":
+        """Stage ``source``'s footprint for one iteration of loop ``at`` (see gpu_directives)."""
+        return self._add(G.Stage, source, at, {"memory": memory, "swizzle": swizzle})
+
+    def pipeline(self, loop, stages: int = 2) -> "Stage":
+        """Multi-buffer the staged copies of ``loop`` ``stages`` deep."""
+        return self._add(G.PipelineStages, loop, {"stages": stages})
+
+    def warp_specialize(self, producers: int = 1) -> "Stage":
+        """``producers`` warps copy the staged tiles while the others compute."""
+        return self._add(G.WarpSpecialize, producers)
+
+    def swizzle_blocks(self, group: int = 8) -> "Stage":
+        """Grouped block rasterization for L2 reuse."""
+        return self._add(G.SwizzleBlocks, group)
 
     def __repr__(self) -> str:
         return f"Stage({self.name!r}, {list(map(str, self.schedule.stage_directives(self.name)))})"

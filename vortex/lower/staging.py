@@ -1,0 +1,215 @@
+"""``stage`` / ``pipeline`` / ``warp_specialize``: copies of operand tiles into fast memory.
+
+For ``stage(X, at=L)`` the footprint of ``X`` read by one iteration of loop ``L`` is computed
+with the compute_at machinery, cooperatively (the thread loops range over the block). Every
+iteration of ``L`` then runs::
+
+    if (L + n - 1 < trip) copy(tile L + n - 1 → slot (L + n - 1) % n)   // prefetch
+    commit; wait until at most n - 1 copies are in flight; barrier
+    compute, reading slot L % n
+    barrier                                                             // slot free again
+
+after a prologue that issues the copies of iterations 0 … n - 2 (``n`` = ``pipeline`` stages,
+1 without it). Copies are :class:`AsyncCopy` statements: ``cp.async`` on CUDA sm_80+, plain
+guarded loads and stores elsewhere (same semantics: out-of-range elements read as 0). With
+``swizzle="xor"`` column c of row r of a tile is stored at ``c ^ (r % width)``.
+With ``warp_specialize(producers=p)`` the first ``32 p`` threads copy and the others compute;
+every thread takes part in every barrier (block-wide barriers on all targets).
+
+Source: NVIDIA CUTLASS "Efficient GEMM in CUDA" (multistage and warp-specialized pipelines).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import sympy as sp
+
+from .. import errors
+from ..algorithm import dtypes as T
+from ..algorithm.construct import binary
+from ..algorithm.expr import BinaryOp, Cast, Const, Expr
+from ..algorithm.func import Input
+from ..schedule import gpu_directives as G
+from ..schedule.directives import MemoryType
+from .exprs import Layout
+from .ir import (Allocate, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Declare, For, GpuAxis,
+                 GpuIndex, If, MemorySpace, Ref, block, conj, i32)
+from .sites import footprint, strided
+from .sym import from_sympy, loop_symbol
+
+I32 = T.int32
+WARP = 32
+
+
+def _u(v: int) -> Expr:
+    return Const.make(v, T.uint32)
+
+
+@dataclass(frozen=True)
+class StagedLayout(Layout):
+    """A staged tile: row-major over the footprint, optionally XOR-swizzled in its last two
+    dimensions, at ``slot`` × tile size in a multi-buffered allocation."""
+
+    slot: Expr | None = None
+    swizzle: bool = False
+
+    def flat(self, coords) -> Expr:
+        local = [binary(BinaryOp.SUB, c, o) for c, o in zip(coords, self.origin)]
+        return self.physical(local)
+
+    def physical(self, local) -> Expr:
+        exts = [int(e.value) for e in self.extents]
+        if self.swizzle:  # column c of row r at c ^ (r mod width); width is a power of two
+            rows = _flat(local[:-1], exts[:-1])
+            col = binary(BinaryOp.XOR, local[-1], binary(BinaryOp.AND, rows, i32(exts[-1] - 1)))
+            local = local[:-1] + [col]
+        idx = _flat(local, exts)
+        if self.slot is not None:
+            idx = binary(BinaryOp.ADD, binary(BinaryOp.MUL, self.slot, i32(math.prod(exts))), idx)
+        return idx
+
+
+def _flat(local, exts) -> Expr:
+    idx = i32(0)
+    for c, n in zip(local, exts):
+        idx = binary(BinaryOp.ADD, binary(BinaryOp.MUL, idx, i32(n)), c)
+    return idx
+
+
+class Staging:
+    """The staged sources of one root stage, grouped by loop."""
+
+    def __init__(self, stage):
+        self.stage = stage
+        ds = stage.plan.directives
+        self.copies = [d for d in ds if isinstance(d, G.Stage)]
+        self.depth = {d.loop: d.stages for d in ds if isinstance(d, G.PipelineStages)}
+        ws = [d for d in ds if isinstance(d, G.WarpSpecialize)]
+        self.producers = ws[-1].producers * WARP if ws else 0
+        self.tiles = {}
+        for d in self.copies:
+            cooperative = d.memory is MemoryType.SHARED
+            fp = footprint(stage, d.source, d.at, cooperative=cooperative)
+            self._check(d, fp)
+            n = self.depth.get(d.at, 1)
+            slot = binary(BinaryOp.MOD, Ref(d.at, I32), i32(n)) if n > 1 else None
+            los = tuple(Ref(f"{d.source}_lo{k}", I32) for k in range(len(fp)))
+            name = f"{d.source}_{'sh' if cooperative else 'reg'}"
+            layout = StagedLayout(name, los, tuple(i32(e) for _, e in fp), slot,
+                                  d.swizzle == "xor")
+            self.tiles[d.source] = (d, fp, layout)
+            stage.layouts[d.source] = layout
+
+    def _check(self, d, fp):
+        exts = [e for _, e in fp]
+        if d.swizzle == "xor" and (len(exts) < 2 or exts[-1] & (exts[-1] - 1)):
+            raise errors.ScheduleError(
+                f"stage({d.source}, at={d.at}, swizzle='xor') on Func {self.stage.plan.name!r}: "
+                f"the tile is {'×'.join(map(str, exts))}; an XOR swizzle needs ≥ 2 dimensions and "
+                "a power-of-two last extent (change the split/tile factors)")
+
+    def at(self, loop: str) -> list:
+        return [t for t in self.tiles.values() if t[0].at == loop]
+
+    # --- code --------------------------------------------------------------------------------
+    def allocations(self):
+        out = []
+        for d, fp, layout in self.tiles.values():
+            size = math.prod(e for _, e in fp) * self.depth.get(d.at, 1)
+            dtype = self._source_dtype(d.source)
+            mem = MemorySpace.SHARED if d.memory is MemoryType.SHARED else MemorySpace.LOCAL
+            out.append(Allocate(layout.buffer, dtype, size, mem))
+        return out
+
+    def _source_dtype(self, name):
+        pipe = self.stage.ctx.pipe
+        return pipe.inputs[name].dtype if name in pipe.inputs else pipe.func(name).dtype
+
+    def wrap(self, lp, body):
+        """The loop ``lp`` with its staged copies (prologue + prefetching body)."""
+        tiles = self.at(lp.name)
+        if not tiles:
+            return None
+        n = self.depth.get(lp.name, 1)
+        trip = from_sympy(lp.extent)
+        L = Ref(lp.name, I32)
+        ahead = binary(BinaryOp.ADD, L, i32(n - 1))
+        prefetch = self._copies(tiles, lp.name, ahead, n)
+        if n > 1:
+            prefetch = If(binary(BinaryOp.LT, ahead, trip), prefetch)
+        shared = any(t[0].memory is MemoryType.SHARED for t in tiles)
+        sync = [Barrier()] if shared else []
+        los = [Declare(r.name, I32, from_sympy(lo)) for d, fp, layout in tiles
+               for r, (lo, _) in zip(layout.origin, fp)]
+        loop_body = block(prefetch, AsyncCommit(), AsyncWait(n - 1), *sync, *los, body, *sync)
+        prologue = [If(binary(BinaryOp.LT, i32(s), trip),
+                       self._copies(tiles, lp.name, i32(s), n)) for s in range(n - 1)]
+        prologue += [AsyncCommit()] * (n - 1)
+        return block(*prologue, For(lp.name, i32(0), trip, lp.kind, loop_body))
+
+    def _copies(self, tiles, loop: str, iteration: Expr, n: int):
+        return block(*(self._copy(d, fp, layout, loop, iteration, n) for d, fp, layout in tiles))
+
+    def _copy(self, d, fp, layout, loop: str, iteration: Expr, n: int):
+        """Copy the tile of iteration ``iteration`` of ``loop`` into its slot."""
+        sym = loop_symbol(loop)
+        it_sym = sp.Symbol(f"loop_{loop}_pf", integer=True, nonnegative=True)
+        exts = [e for _, e in fp]
+        size = math.prod(exts)
+        t = Ref(f"{d.source}_t", I32)
+        coords, stride = [], size
+        for (lo, ext) in fp:
+            stride //= ext
+            part = binary(BinaryOp.MOD, binary(BinaryOp.FLOORDIV, Cast(T.uint32, t), _u(stride)),
+                          _u(ext))
+            coords.append(Cast(I32, part))
+        origin = [from_sympy(sp.sympify(lo).subs(sym, it_sym)) for lo, _ in fp]
+        origin = [_subst_ref(o, f"{loop}_pf", iteration) for o in origin]
+        glob = [binary(BinaryOp.ADD, o, c) for o, c in zip(origin, coords)]
+        src = self.stage.ctx.layouts[d.source]
+        inside = self._inside(d.source, glob)
+        slot = None if n == 1 else binary(BinaryOp.MOD, iteration, i32(n))
+        dst = StagedLayout(layout.buffer, layout.origin, layout.extents, slot, layout.swizzle)
+        copy = AsyncCopy(layout.buffer, dst.physical(coords), src.buffer, src.flat(glob),
+                         self._source_dtype(d.source), inside)
+        if d.memory is not MemoryType.SHARED:
+            return For(t.name, i32(0), i32(size), self._kind(), copy)
+        nthreads, tid = self._threads()
+        loop_stmt = strided(t.name, size, nthreads, tid, copy)
+        return If(binary(BinaryOp.LT, tid, i32(nthreads)), loop_stmt) if self.producers else loop_stmt
+
+    @staticmethod
+    def _kind():
+        from .ir import ForKind
+        return ForKind.SERIAL
+
+    def _inside(self, name: str, glob):
+        pipe = self.stage.ctx.pipe
+        box = [(0, s) for s in pipe.inputs[name].shape] if name in pipe.inputs else None
+        conds = []
+        if box is not None:
+            for c, (_, n) in zip(glob, box):
+                conds += [binary(BinaryOp.GE, c, i32(0)), binary(BinaryOp.LT, c, n)]
+        else:
+            for c, (lo, hi) in zip(glob, pipe.regions[name]):
+                conds += [binary(BinaryOp.GE, c, from_sympy(lo)),
+                          binary(BinaryOp.LE, c, from_sympy(hi))]
+        return conj(conds)
+
+    def _threads(self):
+        """(threads that copy, the copying thread's index among them)."""
+        blk = self.stage.launch_compute()
+        if self.producers:
+            return self.producers, GpuIndex(GpuAxis.THREAD_X)
+        from .sites import thread_id
+        return math.prod(blk), thread_id(blk)
+
+
+def _subst_ref(e: Expr, name: str, value: Expr) -> Expr:
+    from ..algorithm.walk import rebuild
+    return rebuild(e, lambda n: value if isinstance(n, Ref) and n.name == name else None)
+
+
+def is_input(pipe, name) -> bool:
+    return isinstance(pipe.inputs.get(name), Input)

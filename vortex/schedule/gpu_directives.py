@@ -1,0 +1,166 @@
+"""The GPU-specific directives: ``stage``, ``pipeline``, ``warp_specialize``, ``swizzle_blocks``.
+
+They are separable from the loop directives: each names a loop of the Func and changes *how*
+data reaches it, never *what* is computed, so results are identical with or without them.
+
+- ``stage(X, at=ko, memory="shared", swizzle=None|"xor")``: the footprint of Input/Func ``X``
+  that one iteration of loop ``ko`` reads is copied cooperatively by the block's threads into
+  shared memory (or each thread's registers), between barriers. ``swizzle="xor"`` stores row r,
+  column c at column ``c ^ (r % width)`` (the XOR-permuted layout of NVIDIA CUTLASS and
+  Triton's ``swizzle``), so threads reading one column of different rows hit different banks.
+- ``pipeline(ko, stages=n)``: an n-buffered software pipeline of the staged copies across
+  iterations of ``ko``: the copy for iteration ``ko + n - 1`` is issued before the compute of
+  iteration ``ko`` (asynchronous ``cp.async`` on CUDA sm_80+).
+- ``warp_specialize(producers=p)``: ``p`` warps issue the staged copies, the others compute.
+- ``swizzle_blocks(group=g)``: grouped block rasterization (Triton's ``GROUP_SIZE_M``): blocks
+  run in groups of ``g`` rows of tiles, so consecutive blocks share operand tiles in L2.
+
+Sources: NVIDIA CUTLASS "Efficient GEMM in CUDA" (staging, multistage pipelines, warp
+specialization, swizzled shared memory); Triton matmul tutorial (grouped ordering).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from . import directives as D
+from .args import ArgError, check_count, check_int, check_name
+
+SWIZZLES = (None, "xor")
+
+
+def _kw_args(args, positional: int, keywords: dict) -> tuple:
+    """Split ``[pos..., {kw: v}]`` (TOML form) into positional values and a keyword dict."""
+    args = check_count(args, positional, positional + len(keywords))
+    kw = {}
+    if len(args) > positional and isinstance(args[-1], dict):
+        kw = dict(args[-1])
+        args = args[:-1]
+    extra = args[positional:]
+    for name, value in zip(keywords, extra):
+        kw.setdefault(name, value)
+    unknown = sorted(set(kw) - set(keywords))
+    if unknown:
+        raise ArgError(f"unknown option(s) {unknown}; options are {sorted(keywords)}")
+    return tuple(args[:positional]), {k: kw.get(k, d) for k, d in keywords.items()}
+
+
+def _py(value) -> str:
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class Stage(D.Directive):
+    """Copy the footprint of ``source`` for one iteration of loop ``at`` into ``memory``."""
+
+    source: str
+    at: str
+    memory: D.MemoryType = D.MemoryType.SHARED
+    swizzle: str | None = None
+    name: ClassVar[str] = "stage"
+
+    def to_args(self) -> list:
+        opts = {"memory": self.memory.value}
+        if self.swizzle is not None:
+            opts["swizzle"] = self.swizzle
+        return [self.source, self.at, opts]
+
+    @classmethod
+    def from_args(cls, args):
+        (source, at), kw = _kw_args(args, 2, {"memory": "shared", "swizzle": None})
+        try:
+            memory = D.MemoryType(kw["memory"])
+        except (ValueError, TypeError):
+            raise ArgError(f"memory must be 'shared' or 'register', got {kw['memory']!r}") from None
+        if memory is D.MemoryType.GLOBAL:
+            raise ArgError("stage copies into 'shared' or 'register' memory, not 'global'")
+        if kw["swizzle"] not in SWIZZLES:
+            raise ArgError(f"swizzle must be None or 'xor', got {kw['swizzle']!r}")
+        return cls(check_name(source, "Input/Func name"), check_name(at, "loop var"), memory,
+                   kw["swizzle"])
+
+    def python_args(self) -> str:
+        opts = f", memory={_py(self.memory.value)}"
+        if self.swizzle is not None:
+            opts += f", swizzle={_py(self.swizzle)}"
+        return f"{_py(self.source)}, at={_py(self.at)}{opts}"
+
+
+@dataclass(frozen=True)
+class PipelineStages(D.Directive):
+    """Multi-buffer the staged copies of loop ``loop`` ``stages`` deep."""
+
+    loop: str
+    stages: int = 2
+    name: ClassVar[str] = "pipeline"
+
+    def to_args(self) -> list:
+        return [self.loop, {"stages": self.stages}]
+
+    @classmethod
+    def from_args(cls, args):
+        (loop,), kw = _kw_args(args, 1, {"stages": 2})
+        stages = check_int(kw["stages"], "stages", positive=True)
+        if stages > 8:
+            raise ArgError(f"stages must be 1 … 8, got {stages}")
+        return cls(check_name(loop, "loop var"), stages)
+
+    def python_args(self) -> str:
+        return f"{_py(self.loop)}, stages={self.stages}"
+
+
+@dataclass(frozen=True)
+class WarpSpecialize(D.Directive):
+    """``producers`` warps copy the staged tiles; the other threads compute."""
+
+    producers: int = 1
+    name: ClassVar[str] = "warp_specialize"
+    kinds: ClassVar[tuple] = ("pos",)
+
+    def python_args(self) -> str:
+        return f"producers={self.producers}"
+
+
+@dataclass(frozen=True)
+class SwizzleBlocks(D.Directive):
+    """Rasterize blocks in groups of ``group`` tile rows for L2 reuse."""
+
+    group: int = 8
+    name: ClassVar[str] = "swizzle_blocks"
+    kinds: ClassVar[tuple] = ("pos",)
+
+    def python_args(self) -> str:
+        return f"group={self.group}"
+
+
+GPU_DIRECTIVES = (Stage, PipelineStages, WarpSpecialize, SwizzleBlocks)
+D.DIRECTIVES.update({cls.name: cls for cls in GPU_DIRECTIVES})
+
+
+def validate(d, nest, info, nests=None, entry=None):
+    """Checks of one GPU directive against the Func's loop state (raise replay.Reject)."""
+    from .replay import Reject
+    staged = {nest.name: nest.__dict__.setdefault("staged", {})}
+    if isinstance(d, Stage):
+        reads = _reads(info, nest.name)
+        if d.source not in reads:
+            raise Reject(f"{nest.name!r} does not read {d.source!r} (it reads "
+                         f"{', '.join(sorted(reads)) or 'nothing'})")
+        nest.need(d.at)
+        staged.setdefault(nest.name, {})[d.source] = d.at
+    elif isinstance(d, PipelineStages):
+        nest.need(d.loop)
+        if d.loop not in staged.get(nest.name, {}).values():
+            raise Reject(f"no stage(..., at={d.loop!r}) before it: pipeline multi-buffers the "
+                         "staged copies of that loop")
+    elif isinstance(d, WarpSpecialize):
+        if not staged.get(nest.name):
+            raise Reject("warp specialization needs staged copies (stage(...)) to produce")
+    elif isinstance(d, SwizzleBlocks) and len(nest.blocks) < 2:
+        raise Reject("swizzle_blocks regroups two block axes; bind two loops with gpu_blocks "
+                     "first")
+
+
+def _reads(info, name: str) -> set:
+    from ..algorithm.graph import sources_of
+    return {getattr(s, "name", None) for s in sources_of(info.funcs[name])}
