@@ -13,7 +13,7 @@ import vortex as vx
 from vortex.algorithm.expr import BinaryOp, BinOp, Dim
 from vortex.algorithm.symbolic import dim_symbol
 from vortex.algorithm.walk import find
-from vortex.lower.ir import (Allocate, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If,
+from vortex.lower.ir import (Allocate, AsyncCopy, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If,
                              MemorySpace)
 from vortex.lower.walk import stmt_exprs, stmts
 
@@ -298,7 +298,51 @@ def _blur_tile(s):
 
 
 # --- the cases --------------------------------------------------------------------------------
+def _staged_matmul(s, stages=None, swizzle=None, producers=None, group=None):
+    s["C"].tile(i, j, yo, xo, yi, xi, 8, 16).gpu_blocks(yo, xo).gpu_threads(yi, xi)
+    s["C"].split("k", ko, ki, 8).stage("A", at=ko).stage("B", at=ko, swizzle=swizzle)
+    if stages:
+        s["C"].pipeline(ko, stages=stages)
+    if producers:
+        s["C"].warp_specialize(producers=producers)
+    if group:
+        s["C"].swizzle_blocks(group=group)
+    return s
+
+
+def _staged(n_slots, async_copies):
+    def check(low):
+        (k,) = low.kernels
+        allocs = allocations(k)
+        assert allocs["A_sh"] == (MemorySpace.SHARED, 8 * 8 * n_slots)
+        assert allocs["B_sh"] == (MemorySpace.SHARED, 8 * 16 * n_slots)
+        assert k.shared_bytes == 4 * (8 * 8 + 8 * 16) * n_slots
+        assert count(k, AsyncCopy) == async_copies
+        assert count(k, Barrier) == 2
+        assert "ko" in [v for v, _, _ in loops(k)]
+    return check
+
+
+def _warp_specialized(low):
+    (k,) = low.kernels
+    assert k.block == (8 * 16 + 32, 1, 1)
+    assert not {GpuAxis.THREAD_Y} & set(gpu_vars(k).values())
+
+
+def _swizzled_blocks(low):
+    (k,) = low.kernels
+    assert set(gpu_vars(k)) == {"yi", "xi"}  # yo/xo are remapped block indices, not raw ones
+
+
 CASES = [
+    Case("stage", "matmul", _staged_matmul, _staged(1, 2)),
+    Case("stage_xor", "matmul", lambda s: _staged_matmul(s, swizzle="xor"), _staged(1, 2)),
+    Case("pipeline_2", "matmul", lambda s: _staged_matmul(s, stages=2), _staged(2, 4)),
+    Case("pipeline_4", "matmul", lambda s: _staged_matmul(s, stages=4, swizzle="xor"),
+         _staged(4, 8)),
+    Case("warp_specialize", "matmul", lambda s: _staged_matmul(s, stages=2, producers=1),
+         _warp_specialized),
+    Case("swizzle_blocks", "matmul", lambda s: _staged_matmul(s, group=2), _swizzled_blocks),
     Case("split", "blur", lambda s: s["blur"].split(x, xo, xi, 8).gpu_blocks(y), _split),
     Case("tile", "blur", lambda s: s["blur"].tile(y, x, yo, xo, yi, xi, 8, 16).gpu_blocks(yo, xo),
          _tile),

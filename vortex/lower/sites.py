@@ -73,7 +73,7 @@ def footprint(stage, producer: str, site: str, cooperative: bool = False) -> lis
         if not ext.is_Integer:
             raise errors.ScheduleError(
                 f"{'stage' if cooperative else 'compute_at'}({stage.plan.name}, {site}) of "
-                f"{producer!r}: its footprint per "
+                f"{'source' if cooperative else 'Func'} {producer!r}: its footprint per "
                 f"iteration is not a constant size in dimension {d} (extent {ext}); tile/split "
                 f"the consumer loops inside {site!r} by constant factors")
         out.append((sp.simplify(lo), int(ext)))

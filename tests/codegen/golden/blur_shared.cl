@@ -8,8 +8,8 @@ __kernel void blur_kernel(__global const float* restrict img, __global float* re
   int xi = (int)get_local_id(0);
   int blur_x_lo0 = ((8 * yo) + -1);
   int blur_x_lo1 = (16 * xo);
-  for (int blur_x_it = 0; blur_x_it < 2; ++blur_x_it) {
-    int blur_x_t = ((blur_x_it * 128) + ((int)get_local_id(0) + (((int)get_local_id(1) + ((int)get_local_id(2) * 8)) * 16)));
+  for (int blur_x_t_it = 0; blur_x_t_it < 2; ++blur_x_t_it) {
+    int blur_x_t = ((blur_x_t_it * 128) + ((int)get_local_id(0) + (((int)get_local_id(1) + ((int)get_local_id(2) * 8)) * 16)));
     if ((blur_x_t < 160)) {
       int blur_x_y = (blur_x_lo0 + ((int)(((((uint)(blur_x_t)) / 16u) % 10u))));
       int blur_x_x = (blur_x_lo1 + ((int)((((uint)(blur_x_t)) % 16u))));

@@ -11,8 +11,8 @@ extern "C" __global__ void blur_kernel(const float* __restrict__ img, float* __r
   int xi = (int)threadIdx.x;
   int blur_x_lo0 = ((8 * yo) + -1);
   int blur_x_lo1 = (16 * xo);
-  for (int blur_x_it = 0; blur_x_it < 2; ++blur_x_it) {
-    int blur_x_t = ((blur_x_it * 128) + ((int)threadIdx.x + (((int)threadIdx.y + ((int)threadIdx.z * 8)) * 16)));
+  for (int blur_x_t_it = 0; blur_x_t_it < 2; ++blur_x_t_it) {
+    int blur_x_t = ((blur_x_t_it * 128) + ((int)threadIdx.x + (((int)threadIdx.y + ((int)threadIdx.z * 8)) * 16)));
     if ((blur_x_t < 160)) {
       int blur_x_y = (blur_x_lo0 + ((int)(((((unsigned int)(blur_x_t)) / 16u) % 10u))));
       int blur_x_x = (blur_x_lo1 + ((int)((((unsigned int)(blur_x_t)) % 16u))));
