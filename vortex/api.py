@@ -59,9 +59,10 @@ class Kernel:
     before any launch.
     """
 
-    def __init__(self, pipe, schedule, origin, kernel_source, executable, requirements=()):
+    def __init__(self, pipe, schedule, origin, kernel_source, executable, lowered=None):
         self.pipe, self.schedule, self.schedule_origin = pipe, schedule, origin
-        self.requirements = requirements
+        self.lowered = lowered
+        self.requirements = lowered.requirements if lowered is not None else ()
         self.kernel_source, self._exe = kernel_source, executable
         self.target = kernel_source.target
 
@@ -79,6 +80,13 @@ class Kernel:
         """Per kernel entry: registers, shared bytes, spills… as the compiler reports them
         (CUDA/HIP); empty for OpenCL."""
         return getattr(self._exe, "resources", {})
+
+    def analysis(self):
+        """Static facts per kernel: shared bytes, bank conflicts of shared accesses, coalescing
+        of staged copies, registers/spills (CUDA/HIP) and an occupancy estimate; see
+        vortex.analysis. ``str()`` of the result is a table."""
+        from .analysis import analyze
+        return analyze(self.lowered, self.resources, getattr(self._exe, "arch", None))
 
     def _bind(self, kwargs):
         binding = bind(self.pipe, kwargs, contiguous=True)
@@ -115,10 +123,9 @@ def compile(pipe, schedule="auto", target="opencl", device=None, **options) -> K
     t = Target.parse(target)
     sched, origin = resolve_schedule(pipe, schedule, t, device)
     lowered = lower(pipe, sched)
-    ks = generate(lowered, t)
+    ks = generate(lowered, t, arch=options.get("arch"))
     from .runtime.base import load
-    return Kernel(pipe, sched, origin, ks, load(ks, device=device, **options),
-                  lowered.requirements)
+    return Kernel(pipe, sched, origin, ks, load(ks, device=device, **options), lowered)
 
 
 def export(pipe, schedule="auto", target="cuda", out_dir=".", name=None) -> list:

@@ -31,6 +31,8 @@ def cmd_run(args) -> int:
     print(f"pipeline {pipe.name!r} on {args.target}, schedule: {kernel.schedule_origin}")
     if args.show_source:
         print(kernel.source)
+    if args.analyze:
+        print(kernel.analysis())
     inputs = ex.inputs(image=args.image)
     out = kernel(**inputs)
     ref = pipe.reference(**inputs)
@@ -79,6 +81,8 @@ def main(argv=None) -> int:
     r.add_argument("--schedule", help="schedule .toml file (default: schedules/<pipeline>/<device>.toml)")
     r.add_argument("--target", default="opencl", choices=["opencl", "cuda", "hip"])
     r.add_argument("--show-source", action="store_true", help="print the generated kernel source")
+    r.add_argument("--analyze", action="store_true",
+                   help="print static facts per kernel: shared memory, bank conflicts, coalescing")
     r.add_argument("--image", help="input image path (default: the example's own photograph)")
     r.add_argument("--out", help="output file (default: <pipeline>_out.png)")
     r.add_argument("--repeat", type=int, default=10, help="timed runs (median reported)")

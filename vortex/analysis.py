@@ -1,0 +1,211 @@
+"""``kernel.analysis()``: static facts about each generated kernel, from its loop IR.
+
+- **Shared memory** per block (bytes), and for each shared-memory access of the first warp the
+  bank-conflict degree, computed from the index expressions with 32 banks × 4 bytes (the
+  NVIDIA/AMD layout): an access is conflict-free when no two lanes touch different words of one
+  bank (lanes reading the same word are a broadcast).
+- **Coalescing** of global accesses in staged copies and fills: 128-byte segments touched by the
+  first warp against the minimum for its bytes.
+- **Registers and spills** as the compiler reports them (NVRTC/hiprtc; empty for OpenCL).
+- **Occupancy** estimate: resident blocks per SM/CU as limited by threads, shared memory and
+  registers (architecture table below).
+
+The first warp is evaluated symbolically-concretely: lane ``l`` is flat thread ``l`` of block 0,
+every loop at its first iteration, sizes at ``SIZE`` (1024), Params at 1. Source of the bank
+model: CUDA C Programming Guide, "Shared Memory" (compute capability 5.x and later).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .algorithm.expr import BinaryOp, BinOp, Call, Cast, Const, Dim, Param, Select, UnaryOp, UnOp
+from .lower.ir import (Allocate, AsyncCopy, Block, BufferLoad, Declare, For, GpuAxis, GpuIndex, If,
+                       MemorySpace, Ref, Store, Assign)
+
+LANES, BANKS, SIZE = 32, 32, 1024
+
+# Per SM/CU: max resident threads, shared bytes, 32-bit registers.
+ARCHS = {"sm_80": (2048, 164 * 1024, 65536), "sm_86": (1536, 100 * 1024, 65536),
+         "sm_89": (1536, 100 * 1024, 65536), "sm_90": (2048, 228 * 1024, 65536),
+         "gfx90a": (2048, 64 * 1024, 131072), "gfx942": (2048, 64 * 1024, 131072)}
+
+
+@dataclass
+class Access:
+    buffer: str
+    kind: str          # "read" / "write"
+    memory: str        # "shared" / "global"
+    ways: int          # shared: max distinct words per bank (1 = conflict-free)
+    segments: int = 0  # global: 128-byte segments touched by the warp
+    minimum: int = 0   # global: the fewest segments those bytes could take
+
+    @property
+    def conflicts(self) -> int:
+        """Extra shared-memory transactions (ways - 1); 0 means conflict-free."""
+        return self.ways - 1
+
+
+@dataclass
+class KernelReport:
+    name: str
+    block: tuple
+    shared_bytes: int
+    accesses: list = field(default_factory=list)
+    resources: dict = field(default_factory=dict)
+    occupancy: float | None = None
+
+    @property
+    def bank_conflicts(self) -> int:
+        """Sum over shared-memory accesses of extra transactions for the first warp."""
+        return sum(a.conflicts for a in self.accesses if a.memory == "shared")
+
+
+class Analysis(list):
+    """A list of :class:`KernelReport`, one per launch; ``str()`` gives a table."""
+
+    def __str__(self) -> str:
+        lines = []
+        for r in self:
+            regs = r.resources.get("registers", r.resources.get("vgprs", "-"))
+            spills = r.resources.get("spill_stores", r.resources.get("scratch_bytes", "-"))
+            occ = "-" if r.occupancy is None else f"{r.occupancy:.0%}"
+            lines.append(f"kernel {r.name}: block {r.block}, shared {r.shared_bytes} B, "
+                         f"registers {regs}, spills {spills}, occupancy {occ}")
+            for a in r.accesses:
+                what = (f"{a.ways}-way bank conflict" if a.ways > 1 else "conflict-free") \
+                    if a.memory == "shared" else f"{a.segments} segments (min {a.minimum})"
+                lines.append(f"  {a.memory:6} {a.kind:5} {a.buffer:16} {what}")
+        return "\n".join(lines)
+
+
+def analyze(lowered, resources: dict | None = None, arch: str | None = None) -> Analysis:
+    """Reports for every kernel of ``lowered`` (see module docstring)."""
+    out = Analysis()
+    for k in lowered.kernels:
+        report = KernelReport(k.name, k.block, k.shared_bytes,
+                              resources=dict((resources or {}).get(k.name, {})))
+        _Warp(k, report).run()
+        report.occupancy = occupancy(k, report.resources, arch)
+        out.append(report)
+    return out
+
+
+def occupancy(k, res: dict, arch: str | None) -> float | None:
+    """Resident threads per SM/CU over the maximum, for ``arch`` (None if unknown)."""
+    if arch not in ARCHS:
+        return None
+    max_threads, smem, regs = ARCHS[arch]
+    threads = math.prod(k.block)
+    blocks = max_threads // threads
+    if k.shared_bytes:
+        blocks = min(blocks, smem // k.shared_bytes)
+    per_thread = res.get("registers") or res.get("vgprs")
+    if per_thread:
+        blocks = min(blocks, regs // (per_thread * threads))
+    return min(1.0, blocks * threads / max_threads)
+
+
+class _Warp:
+    """Evaluates a kernel body for the 32 lanes of the first warp, recording accesses."""
+
+    def __init__(self, k, report: KernelReport):
+        self.k, self.report = k, report
+        self.env: dict = {}
+        self.shared = {}
+        self.params = {p.name: p for p in k.params}
+        bx, by, _ = k.block
+        tid = np.arange(LANES)
+        self.index = {GpuAxis.THREAD_X: tid % bx, GpuAxis.THREAD_Y: (tid // bx) % by,
+                      GpuAxis.THREAD_Z: tid // (bx * by)}
+        self.seen = set()
+
+    def run(self):
+        self.stmt(self.k.body)
+
+    # --- statements --------------------------------------------------------------------------
+    def stmt(self, s):
+        if isinstance(s, Block):
+            for x in s.stmts:
+                self.stmt(x)
+        elif isinstance(s, Allocate):
+            self.shared[s.name] = (s.memory is MemorySpace.SHARED, s.dtype.itemsize)
+        elif isinstance(s, (Declare, Assign)):
+            if s.value is not None:
+                value = self.expr(s.value)  # evaluated for the loads it records
+                if not s.value.dtype.is_float:
+                    self.env[s.name] = value
+        elif isinstance(s, For):
+            self.env[s.var] = self.expr(s.min)
+            self.stmt(s.body)
+        elif isinstance(s, If):
+            self.expr(s.cond)
+            self.stmt(s.then)
+            if s.otherwise is not None:
+                self.stmt(s.otherwise)
+        elif isinstance(s, Store):
+            self.record(s.buffer, self.expr(s.index), "write", s.value.dtype.itemsize)
+            self.expr(s.value)
+        elif isinstance(s, AsyncCopy):
+            self.record(s.src, self.expr(s.src_index), "read", s.dtype.itemsize)
+            self.record(s.dst, self.expr(s.dst_index), "write", s.dtype.itemsize)
+
+    def record(self, buffer: str, index, kind: str, itemsize: int):
+        key = (buffer, kind, tuple(np.broadcast_to(index, LANES)))
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        addr = np.broadcast_to(np.asarray(index, dtype=np.int64), LANES) * itemsize
+        shared, _ = self.shared.get(buffer, (False, itemsize))
+        if shared:
+            words = addr // 4
+            ways = max(len(set(words[words % BANKS == b].tolist())) for b in range(BANKS))
+            self.report.accesses.append(Access(buffer, kind, "shared", max(ways, 1)))
+        elif buffer in self.params:
+            segments = len(set((addr // 128).tolist()))
+            minimum = -(-len(set(addr.tolist())) * itemsize // 128)
+            self.report.accesses.append(Access(buffer, kind, "global", 1, segments, minimum))
+
+    # --- expressions -------------------------------------------------------------------------
+    def expr(self, e):
+        if isinstance(e, Const):
+            return np.int64(int(e.value)) if not e.dtype.is_float else np.float64(e.value)
+        if isinstance(e, Ref):
+            return self.env.get(e.name, np.int64(0))
+        if isinstance(e, Dim):
+            return np.int64(SIZE)
+        if isinstance(e, Param):
+            return np.int64(1)
+        if isinstance(e, GpuIndex):
+            return self.index.get(e.axis, np.int64(0))
+        if isinstance(e, BufferLoad):
+            self.record(e.buffer, self.expr(e.index), "read", e.dtype.itemsize)
+            return np.int64(0)
+        if isinstance(e, BinOp):
+            return _binop(e.op, self.expr(e.a), self.expr(e.b))
+        if isinstance(e, UnOp):
+            a = self.expr(e.a)
+            return -a if e.op is UnaryOp.NEG else np.abs(a) if e.op is UnaryOp.ABS else ~np.int64(a)
+        if isinstance(e, Select):
+            return np.where(self.expr(e.cond), self.expr(e.true_value), self.expr(e.false_value))
+        if isinstance(e, Cast):
+            v = self.expr(e.value)
+            return v if e.dtype.is_float else np.asarray(v).astype(np.int64)
+        if isinstance(e, Call):
+            for a in e.args:
+                self.expr(a)
+            return np.float64(0)
+        return np.int64(0)
+
+
+def _binop(op: BinaryOp, a, b):
+    with np.errstate(all="ignore"):
+        if op in (BinaryOp.FLOORDIV, BinaryOp.MOD):
+            b = np.where(b == 0, 1, b)
+        if op in (BinaryOp.SHL, BinaryOp.SHR):
+            b = np.bitwise_and(np.asarray(b, dtype=np.int64), 63)
+        if op is BinaryOp.DIV:
+            return np.true_divide(a, np.where(b == 0, 1, b))
+        return op.ufunc(a, b)
