@@ -52,8 +52,9 @@ def check_launches(kernel_source, limits: Limits, binding=None):
         if launch.shared_bytes > limits.max_shared:
             raise errors.ScheduleError(
                 f"{where}: {launch.shared_bytes} bytes of shared memory per block exceed the "
-                f"{limits.max_shared} bytes allowed; shrink the tile of the compute_at + "
-                "store_in(\"shared\") producer (or stage/pipeline stages)")
+                f"{limits.max_shared} bytes allowed; use smaller tiles in stage(...), fewer "
+                "stages in pipeline(...), or a smaller compute_at + store_in(\"shared\") "
+                "footprint")
         if binding is not None:
             grid = [binding.evaluate(g) for g in launch.grid]
             for axis, (g, m) in enumerate(zip(grid, limits.max_grid)):
