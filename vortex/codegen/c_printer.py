@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..algorithm.expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Intrinsic, Param, Select,
                               UnaryOp, UnOp, Var)
-from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Block, BufferLoad, Comment, Declare, For,
+from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, GpuAxis, Barrier, Block, BufferLoad, Comment, Declare, For,
                         ForKind, GpuIndex, If, Kernel, MemorySpace, Ref, Store)
 from .dialect import Dialect
 
@@ -54,7 +54,7 @@ class CPrinter:
                       BufferLoad: self._load, GpuIndex: lambda e: self.d.index[e.axis]}
         self._stmt = {Block: self._block, For: self._for, If: self._if, Store: self._store,
                       Assign: self._assign, Declare: self._declare, Allocate: self._allocate,
-                      Barrier: lambda s, ind: [ind + self.d.barrier],
+                      Barrier: self._barrier,
                       Comment: lambda s, ind: [f"{ind}// {s.text}"],
                       AsyncCopy: self._async_copy,
                       AsyncCommit: lambda s, ind: [ind + self.d.async_commit] if self.d.async_copy
@@ -182,6 +182,16 @@ class CPrinter:
 
     def _store(self, s: Store, ind):
         return [f"{ind}{s.buffer}[{self.expr(s.index)}] = {self.expr(s.value)};"]
+
+    def _barrier(self, s: Barrier, ind):
+        """A block barrier, or a producer/consumer named barrier where the dialect has one."""
+        if not (s.named and self.d.named_barrier):
+            return [ind + self.d.barrier]
+        bar = self.d.named_barrier
+        first, second = ("sync", "arrive") if s.producers_wait else ("arrive", "sync")
+        tid = self.d.index[GpuAxis.THREAD_X]
+        return [f"{ind}if ({tid} < {s.producers}) {bar.format(op=first, id=s.named, n=s.total)}",
+                f"{ind}else {bar.format(op=second, id=s.named, n=s.total)}"]
 
     def _async_copy(self, s: AsyncCopy, ind):
         """A staged copy: ``cp.async`` (zero-filled when out of range) where the dialect has

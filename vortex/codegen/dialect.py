@@ -58,6 +58,7 @@ class Dialect:
     async_copy: bool = False        # cp.async staged copies (CUDA sm_80+)
     async_commit: str = ""
     async_wait: str = ""            # format with {n}: groups allowed in flight
+    named_barrier: str = ""         # format with {op} (sync/arrive), {id}, {n} threads
 
     def ctype(self, dtype, storage: bool = False) -> str:
         table = self.storage_types if storage else self.types
@@ -106,6 +107,7 @@ CUDA = Dialect(
     inf=_CUDA_INF,
     math_f32=_MATH_F32_SUFFIXED, math_f64=_MATH_F64,
     half_via_float=True,
+    named_barrier='asm volatile("bar.{op} {id}, {n};" ::: "memory");',
 )
 
 # HIP C++ is CUDA C++ with its own headers and bfloat16 type.
@@ -114,6 +116,7 @@ HIP = replace(
     target=Target.HIP,
     prelude="#include <hip/hip_runtime.h>\n#include <hip/hip_fp16.h>\n",
     types={**_CUDA_TYPES, "bfloat16": "hip_bfloat16"},
+    named_barrier="",  # no named barriers: block barriers (same ordering)
 )
 
 DIALECTS = {Target.OPENCL: OPENCL, Target.CUDA: CUDA, Target.HIP: HIP}

@@ -140,7 +140,17 @@ class Allocate(Stmt):
 
 @stmt
 class Barrier(Stmt):
-    """Block-wide barrier for shared memory (``__syncthreads`` / ``barrier(CLK_LOCAL_MEM_FENCE)``)."""
+    """Block-wide barrier for shared memory (``__syncthreads`` / ``barrier(CLK_LOCAL_MEM_FENCE)``).
+
+    Under warp specialization ``named`` > 0 gives a producer/consumer barrier: the first
+    ``producers`` threads arrive and the others wait (or the reverse with ``producers_wait``),
+    ``total`` threads in all — ``bar.arrive``/``bar.sync`` on CUDA; dialects without named
+    barriers print the plain block barrier, which orders the same memory operations."""
+
+    named: int = 0
+    producers: int = 0
+    total: int = 0
+    producers_wait: bool = False
 
 
 @stmt

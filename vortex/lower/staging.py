@@ -139,14 +139,25 @@ class Staging:
         if n > 1:
             prefetch = If(binary(BinaryOp.LT, ahead, trip), prefetch)
         shared = any(t[0].memory is MemoryType.SHARED for t in tiles)
-        sync = [Barrier()] if shared else []
+        ready, free = (self._barriers() if self.producers else (Barrier(), Barrier())) \
+            if shared else (None, None)
         los = [Declare(r.name, I32, from_sympy(lo)) for d, fp, layout in tiles
                for r, (lo, _) in zip(layout.origin, fp)]
-        loop_body = block(prefetch, AsyncCommit(), AsyncWait(n - 1), *sync, *los, body, *sync)
+        loop_body = block(prefetch, AsyncCommit(), AsyncWait(n - 1), ready, *los, body, free)
         prologue = [If(binary(BinaryOp.LT, i32(s), trip),
                        self._copies(tiles, lp.name, i32(s), n)) for s in range(n - 1)]
         prologue += [AsyncCommit()] * (n - 1)
         return block(*prologue, For(lp.name, i32(0), trip, lp.kind, loop_body))
+
+    def _barriers(self):
+        """(tile ready: producers arrive, consumers wait; slot free: consumers arrive,
+        producers wait) — CUDA named barriers 1 and 2."""
+        total = math.prod(self.stage.launch()[1])
+        if total % WARP:
+            raise errors.ScheduleError(
+                f"warp_specialize on Func {self.stage.plan.name!r}: the compute threads "
+                f"({total - self.producers}) must be a multiple of {WARP} (change gpu_threads)")
+        return (Barrier(1, self.producers, total, False), Barrier(2, self.producers, total, True))
 
     def _copies(self, tiles, loop: str, iteration: Expr, n: int):
         return block(*(self._copy(d, fp, layout, loop, iteration, n) for d, fp, layout in tiles))
