@@ -50,13 +50,30 @@ def placeholder(d: Dialect) -> Dialect:
         types={n: f"⟨type:{n}⟩" for n in TYPES},
         storage_types={n: f"⟨storage:{n}⟩" for n in TYPES},
         inf={n: f"⟨inf:{n}⟩" for n in ("float16", "float32", "float64")},
-        math_f32={n: f"⟨f32:{n}⟩" for n in MATH}, math_f64={n: f"⟨f64:{n}⟩" for n in MATH})
+        math_f32={n: f"⟨f32:{n}⟩" for n in MATH}, math_f64={n: f"⟨f64:{n}⟩" for n in MATH},
+        named_barrier="⟨named_barrier:{op}:{id}:{n}⟩")
+
+
+NAMED = re.compile(r"( *)if \(⟨index:THREAD_X⟩ < (\d+)\) ⟨named_barrier:(\w+):(\d+):(\d+)⟩\n"
+                   r" *else ⟨named_barrier:(\w+):\d+:\d+⟩")
+
+
+def _named(m, d: Dialect) -> str:
+    """A producer/consumer barrier: the dialect's named barrier, or its block barrier."""
+    ind, producers, first, bar_id, n, second = m.groups()
+    if not d.named_barrier:
+        return ind + "⟨barrier⟩"
+    fmt = d.named_barrier.format
+    return (f"{ind}if (⟨index:THREAD_X⟩ < {producers}) {fmt(op=first, id=bar_id, n=n)}\n"
+            f"{ind}else {fmt(op=second, id=bar_id, n=n)}")
 
 
 def instantiate(template: str, d: Dialect) -> str:
-    """The placeholder text with ``d``'s table substituted. Two rules are not plain lookups:
-    an empty prelude drops its line, and helper names embed the C type with '_' for ' '."""
+    """The placeholder text with ``d``'s table substituted. Three rules are not plain lookups:
+    an empty prelude drops its line, helper names embed the C type with '_' for ' ', and a
+    producer/consumer barrier is the block barrier where the dialect has no named barriers."""
     text = template.replace("⟨prelude⟩\n", d.prelude + "\n" if d.prelude else "")
+    text = NAMED.sub(lambda m: _named(m, d), text)
     text = re.sub(r"(vx_f(?:div|mod)_)⟨type:(\w+)⟩",
                   lambda m: m.group(1) + d.types[m.group(2)].replace(" ", "_"), text)
     table = {f"⟨{f}⟩": getattr(d, f) for f in SCALARS}
