@@ -216,7 +216,8 @@ class StageLowering:
 
     @staticmethod
     def _serial(loops, inner):
+        """Init/finalize loops over the accumulator points, with the loops' own kinds (a
+        vectorized micro-tile loop stores its results as one vector)."""
         for lp in reversed(loops):
-            inner = For(lp.name, i32(0), from_sympy(lp.extent), ForKind.UNROLLED
-                        if lp.kind is not ForKind.SERIAL else ForKind.SERIAL, inner)
+            inner = For(lp.name, i32(0), from_sympy(lp.extent), lp.kind, inner)
         return inner
