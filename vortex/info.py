@@ -2,6 +2,7 @@
 something is missing)."""
 from __future__ import annotations
 
+import importlib
 import importlib.metadata as md
 
 
@@ -26,4 +27,11 @@ def report() -> str:
             lines.append(f"  - {describe(d)} [{d.version}] {state}")
     except Exception as e:  # noqa: BLE001 - report, don't crash
         lines.append(f"  unavailable: {e}")
+    for title, module in (("CUDA (target 'cuda')", "cuda"), ("HIP (target 'hip')", "hip")):
+        lines += ["", f"{title}:"]
+        try:
+            mod = importlib.import_module(f"vortex.runtime.{module}")
+            lines += list(mod.info())
+        except Exception as e:  # noqa: BLE001 - report, don't crash
+            lines.append(f"  unavailable: {e}")
     return "\n".join(lines)
