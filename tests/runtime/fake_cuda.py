@@ -16,8 +16,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from vortex.algorithm.binding import Binding
-from vortex.runtime.base import buffer_shape
 from vortex.codegen.kernel_source import BufferRole
+from vortex.runtime.base import buffer_shape
 
 OK = 0
 

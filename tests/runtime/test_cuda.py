@@ -13,8 +13,10 @@ import vortex as vx
 
 pytest.importorskip("cuda.bindings", reason='NVRTC needs pip install "vortex[cuda]" '
                     "(cuda-bindings, nvidia-cuda-nvrtc, nvidia-cuda-runtime)")
+from vortex.codegen import generate  # noqa: E402
 from vortex.codegen.kernel_source import BufferArg, BufferRole, KernelSource, Launch  # noqa: E402
 from vortex.examples import load_example  # noqa: E402
+from vortex.lower import lower  # noqa: E402
 from vortex.runtime import nvrtc, runtime  # noqa: E402
 from vortex.runtime.cuda import CUDAExecutable, CUDARuntime, has_cuda_device, info  # noqa: E402
 from vortex.runtime.cuda_arrays import device_view, dlpack_tensor  # noqa: E402
@@ -48,15 +50,30 @@ def compile_cuda(pipe, schedule, arch="sm_90", **options):
     return vx.compile(pipe, schedule=schedule, target="cuda", arch=arch, **options)
 
 
-def exe_of(kernel) -> CUDAExecutable:
-    return kernel._exe
+def elf_size(image: bytes) -> int:
+    """End of the furthest part of an ELF64 image: a section, or the section or program header
+    table (a CUBIN ends with its program headers, whose last bytes are zeros)."""
+    def word(at, n):
+        return int.from_bytes(image[at:at + n], "little")
+    e_phoff, e_shoff = word(0x20, 8), word(0x28, 8)
+    entsize, count = word(0x3A, 2), word(0x3C, 2)
+    end = max(e_shoff + entsize * count, e_phoff + word(0x36, 2) * word(0x38, 2))
+    for i in range(count):
+        sh = image[e_shoff + i * entsize:e_shoff + (i + 1) * entsize]
+        kind, offset, size = (int.from_bytes(sh[a:b], "little") for a, b in
+                              ((4, 8), (0x18, 0x20), (0x20, 0x28)))
+        if kind != 8:   # SHT_NOBITS occupies no bytes in the file
+            end = max(end, offset + size)
+    return end
 
 
 def assert_compiled(kernel, arch):
-    exe = exe_of(kernel)
-    assert exe.arch == arch and exe.binary[:4] == b"\x7fELF" and ".entry" in exe.ptx
+    exe = kernel._exe
+    assert isinstance(exe, CUDAExecutable) and exe.arch == arch and ".entry" in exe.ptx
+    assert kernel.binary[:4] == b"\x7fELF"                        # a CUBIN (ELF), not PTX
+    assert len(kernel.binary) == elf_size(kernel.binary)           # whole, not NUL-stripped
     for launch in kernel.kernel_source.launches:
-        res = exe.resources[launch.entry]
+        res = kernel.resources[launch.entry]
         assert res["registers"] > 0, res
         assert res["shared_bytes"] == launch.shared_bytes, (res, launch)
         assert set(res) == {"registers", "shared_bytes", "spill_stores", "spill_loads",
@@ -92,6 +109,21 @@ def test_tiled_schedules_compile(make, arch):
     kernel = compile_cuda(*make(), arch)
     assert_compiled(kernel, arch)
     assert kernel.launch_config(**P.inputs(kernel.pipe.name, (37, 61)))   # no device needed
+
+
+@pytest.mark.parametrize("arch", ("sm_75",) + ARCHS)
+def test_staged_pipelined_matmul_compiles(arch):
+    """stage + pipeline print cp.async (cuda_pipeline.h) for sm_80+, plain copies before."""
+    pipe = P.pipe("matmul")
+    s = vx.Schedule(pipe)
+    s["C"].tile("i", "j", "io", "jo", "ii", "ji", 32, 32).gpu_blocks("io", "jo") \
+        .gpu_threads("ii", "ji").split("k", "ko", "ki", 16) \
+        .reorder("io", "jo", "ko", "ii", "ji", "ki")
+    s["C"].stage("A", at="ko").stage("B", at="ko", swizzle="xor").pipeline("ko", stages=3)
+    ks = generate(lower(pipe, s), "cuda", arch=arch)
+    exe = CUDARuntime().load(ks, arch=arch)
+    assert exe.resources["C_kernel"]["shared_bytes"] == ks.launches[0].shared_bytes > 0
+    assert ("cp.async" in exe.ptx) == (arch != "sm_75")
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -163,7 +195,8 @@ def _source(code, entry="k", args=("a", "n")):
                         (ScalarArg("n", vx.int32),), ("a",))
 
 
-GOOD = 'extern "C" __global__ void k(float* a, int n) { if (threadIdx.x < n) a[threadIdx.x] = 1; }\n'
+GOOD = ('extern "C" __global__ void k(float* a, int n) '
+        '{ if (threadIdx.x < n) a[threadIdx.x] = 1; }\n')
 
 
 def test_syntax_error_gives_log_and_source_lines():
@@ -302,3 +335,10 @@ def test_dlpack_capsule_is_read_in_place():
     t = dlpack_tensor(a[1:, ::2])
     assert t["ptr"] == a[1:].ctypes.data and t["strides"] == (8, 4) and t["shape"] == (2, 2)
     assert dlpack_tensor(np.zeros(2, bool))["dtype"] == np.bool_
+
+
+def test_importing_vortex_does_not_import_cuda_bindings():
+    import subprocess
+    import sys
+    code = "import sys, vortex, vortex.runtime; assert 'cuda.bindings' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

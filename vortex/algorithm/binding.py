@@ -58,6 +58,11 @@ _EXACT = {
 }
 
 
+def _dtype_name(dtype) -> str:
+    """numpy's name of an array's dtype, also for PyTorch (``torch.float32``) and CuPy."""
+    return str(dtype).replace("torch.", "")
+
+
 def _as_array(name: str, value, contiguous: bool):
     arr = value
     if not hasattr(arr, "shape") or not hasattr(arr, "dtype"):
@@ -100,7 +105,7 @@ def bind(pipe, kwargs: dict, contiguous: bool = False) -> Binding:
     arrays = {}
     for name, inp in pipe.inputs.items():
         arr = _as_array(name, given[name], contiguous)
-        if str(arr.dtype) != inp.dtype.name:
+        if _dtype_name(arr.dtype) != inp.dtype.name:
             raise errors.InputError(f"input {name!r} must have dtype {inp.dtype}, got {arr.dtype}; "
                                     f"convert it with {name}.astype(np.{inp.dtype})")
         if len(arr.shape) != inp.ndim:

@@ -25,6 +25,7 @@ from .limits import HIP_ARCHS, check_launches
 
 __all__ = ["HIPRuntime", "HIPExecutable", "info"]
 
+
 @contextlib.contextmanager
 def _device_errors(what: str):
     try:
@@ -80,7 +81,8 @@ class HIPExecutable(Executable):
 
     def __init__(self, kernel_source, arch: str, binary: bytes, device=None, lib=None,
                  compile_seconds: float = 0.0):
-        self.kernel_source, self.arch, self.binary, self.device = kernel_source, arch, binary, device
+        self.kernel_source, self.arch, self.binary = kernel_source, arch, binary
+        self.device = device
         self.compile_seconds = compile_seconds
         self._lib = lib or hiprtc.library()
         self.code_object = code_object.unbundle(binary, arch)
@@ -112,8 +114,8 @@ class HIPExecutable(Executable):
                                          f"device {self.device} ({name}) is {dev_arch}: compile "
                                          "without arch= to target it")
             with _device_errors(f"loading the code object on {name}"):
-                self._lib.call("hipSetDevice", self.device)
                 module = ctypes.c_void_p()
+                self._lib.call("hipSetDevice", self.device)
                 self._lib.call("hipModuleLoadData", ctypes.byref(module), self.binary)
                 fns = {}
                 for entry in self.resources:
@@ -121,6 +123,9 @@ class HIPExecutable(Executable):
                     self._lib.call("hipModuleGetFunction", ctypes.byref(fns[entry]), module,
                                    entry.encode())
             self._module, self._functions = module, fns
+        else:   # the caller may have made another device current since
+            with _device_errors(f"selecting HIP device {self.device}"):
+                self._lib.call("hipSetDevice", self.device)
         return self._functions
 
     def _prepare(self, binding, out: dict, mem: _DeviceMemory) -> tuple[dict, list]:
@@ -250,7 +255,7 @@ def info() -> list[str]:
     lib = rocm.library()
     if lib is None:
         return ["  libamdhip64 not found: " + hiprtc.INSTALL_HINT]
-    comgr, known = rocm.supported_archs()
+    comgr, known = lib.toolchain.get("comgr"), lib.toolchain.get("archs")
     lines = [f"  {lib.path}: HIP runtime {lib.runtime_version()}, hiprtc {lib.hiprtc_version()}"
              + (f", comgr {comgr}" if comgr else ""),
              "  compiles for: " + (" ".join(a for a in HIP_ARCHS if a in known) if known

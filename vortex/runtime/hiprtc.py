@@ -25,6 +25,7 @@ __all__ = ["COMPILE_OPTIONS", "INSTALL_HINT", "CodeObjectCache", "CODE_OBJECT_CA
 COMPILE_OPTIONS = ("-O3", "-std=c++17")
 INSTALL_HINT = ("apt-get install libamdhip64-dev libhiprtc-builtins5 rocm-device-libs "
                 "libamd-comgr-dev (Debian/Ubuntu), or AMD's ROCm in /opt/rocm")
+_COMGR_INPUT = re.compile(r"\S*/input/CompileSource")
 _FP16_INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]*<hip/hip_fp16\.h>[ \t]*$", re.M)
 
 
@@ -117,8 +118,8 @@ def source_excerpt(source: str, bad: set) -> str:
 
 
 def _compile_error(log: str, source: str, options, entries, arch: str, name: str):
-    # clang names the input "CompileSource" in ROCm 5 hiprtc logs, the program name later on
-    where = re.compile(rf"(?:{re.escape(name)}|CompileSource):(\d+):\d+: (?:fatal )?error")
+    log = _COMGR_INPUT.sub(name, log)   # ROCm 5: /tmp/comgr-*/input/CompileSource:5:21: error
+    where = re.compile(rf"{re.escape(name)}:(\d+):\d+: (?:fatal )?error")
     excerpt = source_excerpt(source, {int(n) for n in where.findall(log)})
     text = (f"hiprtc failed for kernel(s) {', '.join(entries)} for {arch} (options: "
             f"{' '.join(options)})\ncompiler log:\n{log.strip()}")
@@ -143,7 +144,7 @@ def resolve_arch(lib, arch, device) -> tuple[str, int | None]:
         arch = devices[index][2].split(":")[0]
     elif str(arch) not in HIP_ARCHS:
         raise errors.CompileError(f"unknown HIP arch {arch!r}; use one of {list(HIP_ARCHS)}")
-    comgr, known = rocm.supported_archs()
+    comgr, known = lib.toolchain.get("comgr"), lib.toolchain.get("archs")
     if known and arch not in known:
         raise errors.CompileError(
             f"this hiprtc (HIP {lib.runtime_version()}, comgr {comgr}) cannot compile for "

@@ -15,9 +15,10 @@ per kernel, into the program log (the format nvcc ``-Xptxas -v`` prints)::
 options" (``--ptxas-options``), CUDA Compiler Driver NVCC §"ptxas options" (``--verbose``).
 
 Compile cache (DESIGN §3): :class:`CubinCache` keys on sha256 of the source, the options, the
-dialect, the arch, the NVRTC and cuda-bindings versions and the Vortex version; it keeps results
-in memory and on disk under ``$VORTEX_CACHE_DIR/cuda`` (default ``~/.cache/vortex/cuda``):
-``<key>.cubin`` plus ``<key>.json`` (PTX, log, resources), written atomically.
+dialect, the arch, the NVRTC version and headers, the cuda-bindings and Vortex versions
+(:func:`cache_key`); it keeps results in memory and on disk under ``$VORTEX_CACHE_DIR/cuda``
+(default ``~/.cache/vortex/cuda``): ``<key>.cubin`` plus ``<key>.json`` (PTX, log, resources),
+written atomically.
 """
 from __future__ import annotations
 
@@ -172,22 +173,23 @@ def compile_cuda(source: str, arch: str, name: str = "vortex.cu", options=()) ->
         start = time.perf_counter()
         (err,) = nvrtc.nvrtcCompileProgram(prog, len(opts), [o.encode() for o in opts])
         seconds = time.perf_counter() - start
-        log = _read(nvrtc.nvrtcGetProgramLogSize, nvrtc.nvrtcGetProgramLog, prog, "log").decode(
-            errors="replace")
+        log = _read(nvrtc.nvrtcGetProgramLogSize, nvrtc.nvrtcGetProgramLog, prog, "log")
+        log = log.rstrip(b"\0").decode(errors="replace")
         if err != nvrtc.nvrtcResult.NVRTC_SUCCESS:
             raise _compile_error(err.name, log, source, name, opts)
         cubin = _read(nvrtc.nvrtcGetCUBINSize, nvrtc.nvrtcGetCUBIN, prog, "CUBIN")
-        ptx = _read(nvrtc.nvrtcGetPTXSize, nvrtc.nvrtcGetPTX, prog, "PTX").decode()
+        ptx = _read(nvrtc.nvrtcGetPTXSize, nvrtc.nvrtcGetPTX, prog, "PTX").rstrip(b"\0").decode()
     finally:
         nvrtc.nvrtcDestroyProgram(prog)
     return Compiled(arch, opts, cubin, ptx, log, parse_ptxas(log), seconds)
 
 
 def _read(size_fn, get_fn, prog, what: str) -> bytes:
+    """The whole buffer (text ones end with the C string's NUL, stripped by the caller)."""
     n = _check(size_fn(prog), f"reading the {what} size")
     buf = b" " * n
     _check(get_fn(prog, buf), f"reading the {what}")
-    return buf.rstrip(b"\0")
+    return buf
 
 
 def _compile_error(code: str, log: str, source: str, name: str, opts) -> errors.CompileError:
@@ -209,13 +211,26 @@ def cache_dir() -> Path:
     return Path(root) / "cuda"
 
 
+@functools.lru_cache(maxsize=None)
+def _headers_id() -> str:
+    """Size and mtime of the cuda_fp16.h in use: a header upgrade at the same path recompiles."""
+    inc = include_dir()
+    try:
+        st = os.stat(Path(inc) / "cuda_fp16.h")
+        return f"{st.st_size}:{st.st_mtime_ns}"
+    except (OSError, TypeError):
+        return "no headers"
+
+
 def cache_key(source: str, arch: str, options: tuple) -> str:
-    """sha256 hex of everything a CUBIN depends on (DESIGN §3)."""
+    """sha256 hex of everything a CUBIN depends on (DESIGN §3). No device name or driver
+    version: a CUBIN depends only on the compiler, its headers and the arch (which stands for
+    the device's compute capability); whether a device can load it is checked at launch."""
     import cuda.bindings
 
     import vortex
     parts = (source, " ".join(options), "cuda", arch, ".".join(map(str, version())),
-             cuda.bindings.__version__, vortex.__version__)
+             _headers_id(), cuda.bindings.__version__, vortex.__version__)
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 

@@ -7,23 +7,29 @@ in ``/opt/rocm/lib``). hiprtc's entry points are exported from libamdhip64 itsel
 and from ``libhiprtc.so`` from ROCm 6 on; both are searched. The C API is the one of
 ``hip/hiprtc.h`` and ``hip/hip_runtime_api.h`` (ROCm HIP documentation, "HIP RTC programming
 guide"). Nothing here raises Vortex errors: failures are :class:`HipCallError`, which
-``vortex.runtime.hiprtc`` and ``vortex.runtime.hip`` turn into ``vx.CompileError`` / ``vx.DeviceError``.
+``vortex.runtime.hip`` turns into ``vx.DeviceError``.
 
-Measured with Debian's ROCm 5.2 (hiprtc 9.0, comgr 2.4): passing hiprtc extra headers
-(``numHeaders > 0``) crashes it, and so does compiling for an architecture comgr does not know
-(gfx940/942, gfx1100: an abort inside the process) — hence :func:`supported_archs`, checked
-before every compile.
-"""
+hiprtc and comgr run in a child process (this file run as a script, stdlib only), never in the
+caller's: comgr's LLVM and PoCL's LLVM abort a process that loads both ("CommandLine Error:
+Option '…' registered more than once"), in either order, and ROCm 5.2's hiprtc aborts the
+process it runs in when asked for an architecture its comgr does not know (gfx940/942,
+gfx1100; :attr:`Hip.toolchain` lists the known ones, checked before compiling). Measured with
+Debian's ROCm 5.2 (hiprtc 9.0, comgr 2.4), which also crashes when given extra headers
+(``numHeaders > 0``)."""
 from __future__ import annotations
 
+import base64
 import ctypes
 import ctypes.util
 import functools
+import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
-__all__ = ["HipCallError", "Hip", "library", "find_library", "supported_archs", "device_arch"]
+__all__ = ["HipCallError", "Hip", "library", "find_library", "device_arch"]
 
 _P, _VP, _CP, _SZ = ctypes.POINTER, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t
 _I, _U, _F = ctypes.c_int, ctypes.c_uint, ctypes.c_float
@@ -95,20 +101,23 @@ def find_library() -> str | None:
 
 class Hip:
     """The loaded libraries. ``call(name, *args)`` runs a HIP/hiprtc function and raises
-    HipCallError on a non-zero status; the other methods are the few sequences Vortex needs."""
+    HipCallError on a non-zero status; the other methods are the few sequences Vortex needs.
+    hiprtc's functions are bound only with ``rtc=True`` (in the child process)."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, rtc: bool = False):
         self.path = path
         self.lib = ctypes.CDLL(path)
-        rtc = self.lib
-        if not hasattr(rtc, "hiprtcCreateProgram"):   # ROCm >= 6: hiprtc is its own library
+        rtc_lib = self.lib
+        if rtc and not hasattr(rtc_lib, "hiprtcCreateProgram"):   # ROCm >= 6: libhiprtc.so
             rtc_path = _find("libhiprtc", ("", ".7", ".6"))
             if rtc_path is None:
                 raise OSError(f"{path} has no hiprtc and libhiprtc.so was not found")
-            rtc = ctypes.CDLL(rtc_path)
+            rtc_lib = ctypes.CDLL(rtc_path)
         self._fns = {}
         for name, (argtypes, restype) in _SIGNATURES.items():
-            owner = rtc if name.startswith("hiprtc") else self.lib
+            if name.startswith("hiprtc") and not rtc:
+                continue
+            owner = rtc_lib if name.startswith("hiprtc") else self.lib
             fn = getattr(owner, name, None)
             if name == "hipGetDeviceProperties":   # ROCm 6 versions the struct
                 fn = getattr(owner, "hipGetDevicePropertiesR0600", None) or fn
@@ -127,10 +136,15 @@ class Hip:
         return status
 
     # ---- versions ------------------------------------------------------------------------------
+    @functools.cached_property
+    def toolchain(self) -> dict:
+        """``{"hiprtc": version, "comgr": version, "archs": [gfx archs comgr can compile
+        for]}``, asked once in a child process; comgr's fields are empty when it cannot be
+        loaded (then no arch is checked)."""
+        return _in_child({"op": "about", "library": self.path})
+
     def hiprtc_version(self) -> str:
-        major, minor = _I(), _I()
-        self.call("hiprtcVersion", ctypes.byref(major), ctypes.byref(minor))
-        return f"{major.value}.{minor.value}"
+        return self.toolchain.get("hiprtc", "unknown")
 
     def runtime_version(self) -> str:
         v = _I()
@@ -139,8 +153,14 @@ class Hip:
 
     # ---- hiprtc --------------------------------------------------------------------------------
     def compile(self, source: str, name: str, options) -> tuple[bytes | None, str]:
-        """Compile HIP C++ ``source``: (code object bytes, log), or (None, log) when the
-        compiler rejected it."""
+        """Compile HIP C++ ``source`` in a child process: (code object bytes, log), or
+        (None, log) when the compiler rejected it or died."""
+        reply = _in_child({"op": "compile", "library": self.path, "source": source,
+                           "name": name, "options": list(options)})
+        code = reply.get("code")
+        return (base64.b64decode(code) if code else None), reply["log"]
+
+    def _compile_here(self, source: str, name: str, options) -> tuple[bytes | None, str]:
         prog = _VP()
         self.call("hiprtcCreateProgram", ctypes.byref(prog), source.encode(), name.encode(), 0,
                   None, None)
@@ -203,17 +223,14 @@ def library() -> Hip | None:
         return None
 
 
-@functools.lru_cache(maxsize=None)
-def supported_archs() -> tuple[str, tuple]:
-    """(comgr version, the gfx architectures it can compile for); ("", ()) when comgr cannot be
-    loaded (then nothing is checked). hiprtc compiles through this comgr."""
+def _comgr_archs() -> tuple[str, list]:
     path = _find("libamd_comgr", (".3", ".2", ""))
     try:
         comgr = ctypes.CDLL(path) if path else None
     except OSError:
         comgr = None
     if comgr is None or not hasattr(comgr, "amd_comgr_get_isa_count"):
-        return "", ()
+        return "", []
     count, major, minor = _SZ(), _SZ(), _SZ()
     comgr.amd_comgr_get_version(ctypes.byref(major), ctypes.byref(minor))
     comgr.amd_comgr_get_isa_name.argtypes = (_SZ, _P(_CP))
@@ -223,4 +240,33 @@ def supported_archs() -> tuple[str, tuple]:
         isa = _CP()
         if comgr.amd_comgr_get_isa_name(i, ctypes.byref(isa)) == 0 and isa.value:
             names.append(isa.value.decode().rsplit("--", 1)[-1].split(":")[0])
-    return f"{major.value}.{minor.value}", tuple(dict.fromkeys(names))
+    return f"{major.value}.{minor.value}", list(dict.fromkeys(names))
+
+
+def _in_child(request: dict, timeout: float = 600) -> dict:
+    """Run ``request`` through :func:`_serve` in ``python -I <this file>``; a child that dies
+    or hangs gives ``{"log": why}``."""
+    try:
+        proc = subprocess.run([sys.executable, "-I", __file__], input=json.dumps(request),
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"log": f"hiprtc did not finish within {timeout:.0f} s"}
+    if proc.returncode != 0:
+        how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit {proc.returncode}"
+        return {"log": f"the hiprtc process died ({how}):\n{proc.stderr.strip()[-3000:]}"}
+    return json.loads(proc.stdout)
+
+
+def _serve(request: dict) -> dict:
+    hip = Hip(request["library"], rtc=True)
+    if request["op"] == "about":
+        major, minor = _I(), _I()
+        hip.call("hiprtcVersion", ctypes.byref(major), ctypes.byref(minor))
+        comgr, archs = _comgr_archs()
+        return {"hiprtc": f"{major.value}.{minor.value}", "comgr": comgr, "archs": archs}
+    code, log = hip._compile_here(request["source"], request["name"], request["options"])
+    return {"code": base64.b64encode(code).decode() if code else None, "log": log}
+
+
+if __name__ == "__main__":   # the child process of _in_child
+    sys.stdout.write(json.dumps(_serve(json.load(sys.stdin))))
