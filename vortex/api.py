@@ -1,13 +1,17 @@
 """``vx.compile``: algorithm + schedule → generated source → a callable, timeable kernel.
 
-``schedule=`` is a Schedule, a path to a schedule file, or ``"auto"``: the file
-``schedules/<pipeline>/<device>.toml`` for the device the kernel will run on (searched in
-``$VORTEX_SCHEDULES`` (os.pathsep-separated), ``./schedules`` and the source checkout's
-``schedules/``), else the default schedule. ``kernel.schedule_origin`` says which was used.
+``schedule=`` is a Schedule, a path to a schedule file, or ``"auto"``: with ``shape=`` (every
+Dim's size), the best tuned schedule for exactly this algorithm, shape and device in the tuning
+database (``$VORTEX_TUNING_DB``, an Optuna storage URL, else ``./vortex-tuning.db`` if it
+exists; see vortex.tuner); else the file ``schedules/<pipeline>/<device>.toml`` for the device
+the kernel will run on (searched in ``$VORTEX_SCHEDULES`` (os.pathsep-separated),
+``./schedules`` and the source checkout's ``schedules/``), else the default schedule.
+``kernel.schedule_origin`` says which was used ("tuned:<url>", "file:<path>", "default").
 """
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 from . import errors
@@ -30,8 +34,40 @@ def _device_slug(target: Target, device):
     return None
 
 
-def resolve_schedule(pipe, schedule, target: Target, device=None) -> tuple[Schedule, str]:
-    """(Schedule, origin) for the ``schedule=`` argument of :func:`compile`."""
+def _tuned(pipe, shape, target: Target, device):
+    """(Schedule, "tuned:<url>") from the tuning database for this exact shape and device, or
+    None (no shape given, no database, no match, or the tuner's extras are not installed)."""
+    if shape is None:
+        return None
+    try:
+        from .tuner.device import device_info
+        from .tuner.study import lookup, tuning_db
+        url = tuning_db()
+        found = url and lookup(url, pipe, shape, target, device_info(target, device).key)
+    except (ImportError, errors.TuningError):
+        return None
+    except Exception as e:  # noqa: BLE001 - an unreachable database must not stop a compile
+        warnings.warn(f"tuning database not read ({type(e).__name__}: {e}); using schedule "
+                      "files", stacklevel=3)
+        return None
+    return (found, f"tuned:{url}") if found else None
+
+
+def _device_arch(target: Target, device):
+    """The CUDA device's arch (e.g. "sm_90") when one is present: it selects cp.async."""
+    if target is not Target.CUDA:
+        return None
+    try:
+        from .runtime.cuda_device import has_cuda_device, select_device
+        return select_device(device).arch if has_cuda_device() else None
+    except Exception:  # noqa: BLE001 - no driver: compile without device-specific features
+        return None
+
+
+def resolve_schedule(pipe, schedule, target: Target, device=None,
+                     shape=None) -> tuple[Schedule, str]:
+    """(Schedule, origin) for the ``schedule=`` argument of :func:`compile`; ``shape`` (Dim name
+    → size) enables the tuning-database lookup of ``"auto"``."""
     if isinstance(schedule, Schedule):
         return schedule, "given"
     if schedule is None:
@@ -41,6 +77,9 @@ def resolve_schedule(pipe, schedule, target: Target, device=None) -> tuple[Sched
     if schedule != "auto":
         raise errors.ScheduleError(f"schedule= must be a vx.Schedule, a file path or 'auto', "
                                    f"got {schedule!r}")
+    tuned = _tuned(pipe, shape, target, device)
+    if tuned:
+        return tuned
     slug = _device_slug(target, device)
     if slug is not None:
         for d in schedule_dirs():
@@ -114,16 +153,19 @@ class Kernel:
                 f"schedule={self.schedule_origin!r})")
 
 
-def compile(pipe, schedule="auto", target="opencl", device=None, **options) -> Kernel:  # noqa: A001
+def compile(pipe, schedule="auto", target="opencl", device=None, shape=None,  # noqa: A001
+            **options) -> Kernel:
     """Lower ``pipe`` with ``schedule``, print it for ``target`` and compile it for ``device``.
+    ``shape`` ({"M": 1024, …}, every Dim): the sizes the kernel will mostly run at, so that
+    ``schedule="auto"`` can pick the schedule tuned for them (the kernel still runs any size).
 
     Raises vx.ScheduleError (the schedule cannot be applied), vx.CompileError (the target
     compiler rejected the source), vx.DeviceError (no device/driver for the target).
     """
     t = Target.parse(target)
-    sched, origin = resolve_schedule(pipe, schedule, t, device)
+    sched, origin = resolve_schedule(pipe, schedule, t, device, shape)
     lowered = lower(pipe, sched)
-    ks = generate(lowered, t, arch=options.get("arch"))
+    ks = generate(lowered, t, arch=options.get("arch") or _device_arch(t, device))
     from .runtime.base import load
     return Kernel(pipe, sched, origin, ks, load(ks, device=device, **options), lowered)
 
