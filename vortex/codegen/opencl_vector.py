@@ -45,7 +45,25 @@ def _affine(e, defs: dict):
 
 
 class OpenCLPrinter(CPrinter):
-    """CPrinter plus native vector code for vectorized loops (see module docstring)."""
+    """CPrinter plus native vector code for vectorized loops (see module docstring), and
+    float16 *storage* without cl_khr_fp16: half buffers are read with ``vload_half`` and
+    written with ``vstore_half`` (as float), so only half *arithmetic* needs the extension.
+    Source: OpenCL C 1.2 §6.1.1.1 and §6.12.7 (the half data type, vload_half)."""
+
+    def expr(self, e) -> str:
+        if isinstance(e, BufferLoad) and e.dtype.name == "float16":
+            return f"vload_half({CPrinter.expr(self, e.index)}, {e.buffer})"
+        if isinstance(e, Cast) and e.dtype.name == "float32" and \
+                isinstance(e.value, BufferLoad) and e.value.dtype.name == "float16":
+            return self.expr(e.value)   # vload_half already gives a float
+        return super().expr(e)
+
+    def _store(self, s: Store, ind):
+        if s.value.dtype.name != "float16":
+            return super()._store(s, ind)
+        value = self.expr(s.value.value) if isinstance(s.value, Cast) and \
+            s.value.value.dtype.name == "float32" else f"(float)({self.expr(s.value)})"
+        return [f"{ind}vstore_half({value}, {self.expr(s.index)}, {s.buffer});"]
 
     def _for(self, s: For, ind):
         n = s.extent.value if isinstance(s.extent, Const) else None
