@@ -108,3 +108,27 @@ def test_compile_raises_the_same_error():
     s["blur"].gpu_threads(x)
     with pytest.raises(vx.ScheduleError, match=r"gpu_threads\(x\)"):
         vx.compile(pipe, schedule=s, target="opencl")
+
+
+def test_loop_directives_on_a_compute_at_func():
+    check_fails("blur", lambda s: (s["blur"].gpu_tile(y, x, yo, xo, yi, xi, 8, 8),
+                                   s["blur_x"].compute_at("blur", xo).split(x, bo, bi, 4)),
+                r"split\(x, bo, bi, 4\) on Func 'blur_x'", "computed with compute_at",
+                "not supported yet")
+
+
+def test_one_trip_loops_in_init_and_finalize_compile(opencl_device):
+    """vectorize by the whole extent leaves one-trip loops in both the accumulator init and
+    finalize; they must not declare the same counter twice."""
+    import numpy as np
+    R, C = vx.dims("R C")
+    r, l = vx.vars("r l")
+    xs = vx.Input("x", vx.float32, (R, C))
+    k = vx.RDom(C // 16, name="k")
+    f = vx.Func("f", shape=(R, 16))
+    f[r, l] = vx.sum(xs[r, k * 16 + l])
+    pipe = vx.Pipeline(f)
+    s = vx.Schedule(pipe)
+    s[f].gpu_blocks(r).reorder("k", "l").vectorize(l, 16)
+    a = np.random.default_rng(0).random((5, 40), dtype=np.float32)
+    np.testing.assert_allclose(vx.compile(pipe, schedule=s)(x=a), pipe.reference(x=a), rtol=1e-6)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..algorithm.expr import BinaryOp, BinOp, Const, Expr, Select
 from ..algorithm.walk import rebuild
-from .ir import Block, Declare, For, If, Stmt, block
+from .ir import Block, For, If, Ref, Stmt, block
 from .walk import map_stmt
 
 _FOLD = {
@@ -46,8 +46,9 @@ def simplify_expr(e: Expr) -> Expr:
 def _simplify_stmt(s: Stmt) -> Stmt:
     if isinstance(s, If) and isinstance(s.cond, Const):
         return s.then if s.cond.value else (s.otherwise or Block(()))
-    if isinstance(s, For) and _int(s.extent) == 1:
-        return block(Declare(s.var, s.min.dtype, s.min), s.body)
+    if isinstance(s, For) and _int(s.extent) == 1:  # one trip: the counter is its min
+        return map_stmt(s.body, lambda x: x, lambda e: simplify_expr(rebuild(
+            e, lambda n: s.min if isinstance(n, Ref) and n.name == s.var else None)))
     if isinstance(s, Block):
         return block(*s.stmts)
     return s
