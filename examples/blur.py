@@ -1,8 +1,10 @@
 """A 5×5 Gaussian blur of a colour photograph, written once as a separable algorithm.
 
-Run it:  vortex run examples/blur.py [--image photo.png] [--schedule FILE] [--show-source]
+Run it:   vortex run examples/blur.py [--image photo.png] [--schedule FILE] [--show-source]
+Tune it:  vortex-tune examples/blur.py [--shape C=3,H=512,W=512] --trials 60
 
-The schedule is not here: it lives in schedules/blur/<device>.toml, one file per GPU.
+The schedule is not here: it lives in schedules/blur/<device>.toml, one file per GPU; space()
+below is the search space vortex-tune explores to write that file.
 """
 import numpy as np
 
@@ -22,6 +24,21 @@ def pipeline() -> vx.Pipeline:
     blur = vx.Func("blur", shape=(C, H, W))               # vertical pass
     blur[c, y, x] = sum(vx.float32(t) * blur_x[c, y + d - 2, x] for d, t in enumerate(TAPS))
     return vx.Pipeline(blur)
+
+
+def space(pipe) -> vx.Schedule:
+    """How to schedule it, as a search space: the output in TY × TX thread blocks (one block row
+    of threads per image plane), and the horizontal pass either inlined into the vertical one
+    (recomputed 5 times per output, no intermediate buffer) or computed at root in its own
+    kernel with the same tiling (ROOT)."""
+    TY = vx.Tunable.pow2("TY", 1, 16)
+    TX = vx.Tunable.pow2("TX", 8, 256)
+    ROOT = vx.Tunable("ROOT", [True, False])
+    s = vx.Schedule(pipe)
+    s["blur"].gpu_tile("y", "x", "yo", "xo", "yi", "xi", TY, TX).gpu_blocks("c")
+    s["blur_x"].when(ROOT).compute_root()
+    s["blur_x"].when(ROOT).gpu_tile("y", "x", "yo", "xo", "yi", "xi", TY, TX).gpu_blocks("c")
+    return s
 
 
 def load_image(path=None) -> np.ndarray:

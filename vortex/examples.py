@@ -13,10 +13,14 @@ and optionally:
 ``numpy_version(**inputs)``
     the same computation written directly in numpy: the peer that ``vortex run`` times;
 ``save(output, path)``
-    writes the result (e.g. as a PNG); ``vortex run`` calls it with ``--out``.
+    writes the result (e.g. as a PNG); ``vortex run`` calls it with ``--out``;
+``space(pipe) -> vx.Schedule``
+    the search space ``vortex-tune`` explores: a schedule of ``pipe`` whose numbers and choices
+    are ``vx.Tunable`` values (see vortex.schedule.tunable and docs/tuning.md).
 
 The schedule is not in the file: ``vortex run`` uses ``--schedule FILE`` or, by default,
-``schedules/<pipeline>/<device>.toml`` (see ``vx.compile(schedule="auto")``).
+``schedules/<pipeline>/<device>.toml`` (see ``vx.compile(schedule="auto")``), which
+``vortex-tune`` writes with the best schedule it measured.
 """
 from __future__ import annotations
 

@@ -125,7 +125,7 @@ HEADER = 'format = 1\npipeline = "matmul"\n'
     ('target = "metal"\n', "unknown target 'metal' (known: opencl, cuda, hip)"),
     ('device = 3\n', "'device' must be a string"),
     ('measured = 0.2\n', "'measured' must be a table"),
-    ('tunables = 3\n', "unknown Func 'tunables'"),
+    ('tunables = 3\n', "[tunables] must be a table of NAME = { choices"),
 ])
 def test_bad_file(tmp_path, body, message):
     path = tmp_path / "bad.toml"

@@ -24,12 +24,16 @@ from ..algorithm.pipeline import Pipeline
 from ..algorithm.rdom import RDom
 from . import directives as D
 from . import gpu_directives as G
+from . import tunable as T
 from .args import ArgError, format_call
 from .replay import LoopNest, PipelineInfo, replay
 
 
 def _plain(value):
-    """A Var, RVar, 1-D RDom, Dim, Func or MemoryType as the plain name a directive holds."""
+    """A Var, RVar, 1-D RDom, Dim, Func or MemoryType as the plain name a directive holds
+    (a vx.Tunable stays as it is)."""
+    if isinstance(value, T.Tunable):
+        return value
     if isinstance(value, D.MemoryType):
         return value.value
     if isinstance(value, RDom) and value.ndim != 1:
@@ -44,6 +48,8 @@ def _plain(value):
 class Schedule:
     """The schedule of ``pipe``: ``directives`` maps a Func name to its list of directives (in
     application order); ``meta`` holds a file's metadata (``target``, ``device``, ``measured``).
+    A schedule with vx.Tunable arguments is a search space (:mod:`vortex.schedule.tunable`):
+    ``tunables()``, ``sample(params)``.
 
     ``s[func]`` (a Func or its name) gives the :class:`Stage` to schedule it. Raises
     vx.ScheduleError for an unknown Func and for any directive that cannot be applied.
@@ -80,12 +86,12 @@ class Schedule:
         """Append one directive object to ``func``'s list and check it (the Stage methods call
         this). On vx.ScheduleError the schedule is left unchanged."""
         name = self.func_name(func)
-        if type(directive) not in D.DIRECTIVES.values():
+        if T.directive_class(directive) not in D.DIRECTIVES.values():
             raise errors.ScheduleError(f"not a schedule directive: {directive!r}")
         ds = self.directives.setdefault(name, [])
         ds.append(directive)
         try:
-            replay(self._info, self.directives, strict=False)
+            replay(self._info, self._replayable(), strict=False)
         except errors.ScheduleError:
             ds.pop()
             if not ds:
@@ -101,12 +107,52 @@ class Schedule:
     def validate(self) -> dict[str, LoopNest]:
         """Replay every directive from scratch with all checks, including those a later directive
         could have satisfied (store_in("shared") needs compute_at; an inlined Func has no loops;
-        block loops enclose thread loops). Returns {Func name: LoopNest} for the lowering."""
+        block loops enclose thread loops). Returns {Func name: LoopNest} for the lowering.
+        A search space cannot be lowered: vx.ScheduleError naming its tunables."""
+        tunables = self.tunables()
+        if tunables:
+            raise errors.ScheduleError(
+                f"the schedule of {self.pipeline!r} holds tunables ({', '.join(tunables)}): it is "
+                "a search space; lower space.sample({...}) or search it with vx.tune")
         return replay(self._info, self.directives, strict=True)
 
+    def check(self):
+        """Validate a concrete schedule; replay a search space with each tunable at its first
+        choice, without the checks that need every directive's final values (file loading)."""
+        if self.tunables():
+            replay(self._info, self._replayable(), strict=False)
+        else:
+            self.validate()
+
     def loop_vars(self, func) -> list[str]:
-        """The loop vars of ``func`` after all its directives, outermost first."""
-        return list(replay(self._info, self.directives, strict=False)[self.func_name(func)].loops)
+        """The loop vars of ``func`` after all its directives, outermost first (in a search
+        space: with each tunable at its first choice)."""
+        nests = replay(self._info, self._replayable(), strict=False)
+        return list(nests[self.func_name(func)].loops)
+
+    def tunables(self) -> dict:
+        """{name: vx.Tunable} used by the directives, in order of first use (empty: concrete)."""
+        return T.collect(self.directives)
+
+    def sample(self, params: dict) -> "Schedule":
+        """The concrete schedule with each tunable set to ``params[name]``, validated (a When
+        directive kept only where its condition is True). Raises vx.ScheduleError for missing,
+        unknown or out-of-choice params, or a sample that cannot be applied."""
+        tunables = self.tunables()
+        T.check_params(tunables, params)
+        try:
+            directives = T.concrete(self.directives, params)
+        except ArgError as why:
+            raise errors.ScheduleError(f"sample({params}): {why}") from None
+        s = Schedule(self.pipe, directives, copy.deepcopy(self.meta))
+        s.validate()
+        return s
+
+    def _replayable(self) -> dict:
+        tunables = self.tunables()
+        if not tunables:
+            return self.directives
+        return T.concrete(self.directives, T.first_choices(tunables))
 
     def ordered(self) -> list[tuple[str, list]]:
         """(Func name, directives) for the Funcs with directives, consumers first: the order in
@@ -125,6 +171,12 @@ class Schedule:
         names the file and the entry (``x.toml: [[blur]] entry 3: …``)."""
         from .files import load
         return load(cls(pipe), path)
+
+    @classmethod
+    def from_toml(cls, text: str, pipe: Pipeline, where: str = "<toml>") -> "Schedule":
+        """Like :meth:`load`, from TOML text (``where`` names it in error messages)."""
+        from .files import loads
+        return loads(cls(pipe), text, where)
 
     def save(self, path: str | Path) -> Path:
         """Write ``to_toml()`` to ``path`` (parent directories created); returns the Path."""
@@ -148,18 +200,35 @@ class Stage:
     handle. Vars may be given as vx.Var, RVar, 1-D RDom or str; Funcs as vx.Func or str.
     Directive semantics (before → after loop nests) are in :mod:`vortex.schedule.directives`."""
 
-    def __init__(self, schedule: Schedule, name: str):
-        self.schedule, self.name = schedule, name
+    def __init__(self, schedule: Schedule, name: str, condition=None):
+        self.schedule, self.name, self.condition = schedule, name, condition
 
     def _add(self, cls, *args) -> "Stage":
         args = [_plain(a) for a in args]
         try:
-            directive = cls.from_args(args)
+            directive = T.make(cls, args)
         except ArgError as why:
             raise errors.ScheduleError(f"{format_call(cls.name, args)} on Func {self.name!r}: "
                                        f"{why}") from None
+        if self.condition is not None:
+            directive = T.When(directive, self.condition)
         self.schedule.add(self.name, directive)
         return self
+
+    def directive(self, name: str, *args) -> "Stage":
+        """Append directive ``name`` with its file-form arguments (``directive("pipeline", "ko",
+        {"stages": 3})``): what ``to_python`` writes for a tunable directive that has its own
+        Python form. Raises vx.ScheduleError for an unknown name."""
+        if name not in D.DIRECTIVES:
+            raise errors.ScheduleError(f"unknown directive {name!r} on Func {self.name!r} "
+                                       f"(known: {', '.join(D.DIRECTIVES)})")
+        return self._add(D.DIRECTIVES[name], *args)
+
+    def when(self, condition: T.Tunable) -> "Stage":
+        """A handle whose directives apply only in samples where the bool vx.Tunable
+        ``condition`` is True: ``space[blur_x].when(ROOT).compute_root().gpu_tile(...)``."""
+        T.When(D.ComputeRoot(), condition)  # checks the condition now
+        return Stage(self.schedule, self.name, condition)
 
     def split(self, var, outer, inner, factor: int) -> "Stage":
         return self._add(D.Split, var, outer, inner, factor)

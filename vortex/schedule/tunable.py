@@ -2,7 +2,7 @@
 
 ```python
 TI = vx.Tunable.pow2("TI", 1, 32)                  # 1, 2, 4, 8, 16, 32
-U = vx.Tunable.range("U", 1, 8)                    # 1, 2, …, 8 (inclusive, like Optuna's suggest_int)
+U = vx.Tunable.range("U", 1, 8)                    # 1, 2, …, 8 (inclusive, as suggest_int)
 MEM = vx.Tunable("MEM", ["shared", "register"])    # any choices: ints, floats, bools, words
 ROOT = vx.Tunable("ROOT", [True, False])
 space = vx.Schedule(pipe)
@@ -11,10 +11,11 @@ space[blur_x].when(ROOT).compute_root()            # kept only in samples where 
 space.tunables()                                   # {"TI": Tunable(...), "U": ..., "ROOT": ...}
 s = space.sample({"TI": 8, "U": 4, "ROOT": False}) # a concrete, validated vx.Schedule
 ```
-A Tunable goes wherever a directive takes a number, a name or a fixed word: the argument
-checkers of :mod:`vortex.schedule.args` (``check_int``, ``check_name``, ``check_enum``) check every
-choice and keep the Tunable, so a directive needs no code of its own to be tunable. Building a
-space replays its directives with every Tunable at its first choice (names and structure are
+A Tunable goes wherever a directive takes a value (a number, a name, a word, an option such as
+``stages=``): the directive's own ``from_args`` is called with every choice of every Tunable (the
+others at their first choice), so no directive needs code of its own to be tunable; the
+directive is then held as a :class:`Template` (its class and its arguments, Tunables in place).
+Building a space replays it with each Tunable at its first choice (names and structure are
 checked at once); the checks that need all values (divisibility, shared memory with compute_at,
 device limits) run on each sample (``sample`` validates strictly; the tuner prunes what fails).
 
@@ -31,7 +32,8 @@ tile = ["i", "j", "io", "jo", "ii", "ji", "$TI", 32]
 compute_root = []
 when = "$ROOT"
 ```
-Source: TVM/Ansor knobs (``cfg.define_split``), Kernel Tuner's ``tune_params``, Optuna distributions.
+Source: TVM/Ansor knobs (``cfg.define_split``), Kernel Tuner's ``tune_params``, Optuna's
+distributions.
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ from dataclasses import dataclass, field
 
 from .. import errors
 from . import args as A
+from . import directives as D
 
 # Names a Tunable cannot take: they are the variables of ``Schedule.to_python``'s output.
 _TAKEN = frozenset({"s", "vx", "pipe"})
@@ -143,6 +146,67 @@ FORMS = {
 }
 
 
+def map_args(value, fn):
+    """``fn`` applied to every leaf of an argument (lists and option tables walked)."""
+    if isinstance(value, dict):
+        return {k: map_args(v, fn) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [map_args(v, fn) for v in value]
+    return fn(value)
+
+
+def _found(args) -> list:
+    out = []
+    map_args(args, lambda v: out.append(v) if isinstance(v, Tunable) else None)
+    return out
+
+
+def _fill(args, params: dict) -> list:
+    return map_args(list(args), lambda v: params[v.name] if isinstance(v, Tunable) else v)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A directive whose arguments hold Tunables: ``cls`` (the directive class) and ``args``
+    (its TOML-form arguments). Reads like the directive; ``resolve(params)`` builds it."""
+
+    cls: type
+    args: tuple
+
+    @property
+    def name(self) -> str:
+        return self.cls.name
+
+    def to_args(self) -> list:
+        return list(self.args)
+
+    def resolve(self, params: dict):
+        return self.cls.from_args(_fill(self.args, params))
+
+    def __str__(self) -> str:
+        return f"{self.name}({', '.join(map(str, self.args))})"
+
+
+def make(cls, args: list):
+    """``cls.from_args(args)``, or a :class:`Template` when ``args`` hold Tunables; then
+    ``from_args`` is tried with every choice of every Tunable (the others at their first
+    choice). Options left at None are dropped (TOML has no null; None is the default).
+    Raises args.ArgError naming the tunable and the choice that does not fit."""
+    tunables = {t.name: t for t in _found(args)}
+    if not tunables:
+        return cls.from_args(args)
+    args = [{k: v for k, v in a.items() if v is not None} if isinstance(a, dict) else a
+            for a in args]
+    base = first_choices(tunables)
+    for t in tunables.values():
+        for choice in t.choices:
+            try:
+                cls.from_args(_fill(args, {**base, t.name: choice}))
+            except A.ArgError as why:
+                raise A.ArgError(f"tunable {t.name!r} = {choice!r}: {why}") from None
+    return Template(cls, tuple(args))
+
+
 @dataclass(frozen=True)
 class When:
     """``directive``, applied only in the samples where the bool Tunable ``condition`` is True
@@ -165,22 +229,43 @@ class When:
     def to_args(self) -> list:
         return self.directive.to_args()
 
-    def python_args(self) -> str:
-        return self.directive.python_args()
-
     def __str__(self) -> str:
         return f"{self.directive} when {self.condition}"
 
 
-def unwrap(directive):
-    """The directive itself (a When gives the directive it wraps)."""
-    return directive.directive if isinstance(directive, When) else directive
+def directive_class(d) -> type:
+    """The directive class of a directive, Template or When."""
+    d = d.directive if isinstance(d, When) else d
+    return d.cls if isinstance(d, Template) else type(d)
+
+
+def python_call(d) -> str:
+    """``.tile("i", "j", …, TI, 32)``: how ``to_python`` writes ``d`` on a Stage. A Template of
+    a directive with its own Python form uses the generic ``.directive("pipeline", …)``."""
+    when = f".when({d.condition.name})" if isinstance(d, When) else ""
+    d = d.directive if isinstance(d, When) else d
+    if not isinstance(d, Template):
+        return f"{when}.{d.name}({d.python_args()})"
+    args = ", ".join(_py(a) for a in d.args)
+    if d.cls.python_args is D.Directive.python_args:
+        return f"{when}.{d.name}({args})"
+    return f'{when}.directive("{d.name}", {args})'
+
+
+def _py(value) -> str:
+    if isinstance(value, Tunable):
+        return value.name
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_py(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(map(_py, value)) + "]"
+    return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
 def tunables_of(directive) -> list:
     """The Tunables a directive uses (its condition first), in argument order."""
     cond = [directive.condition] if isinstance(directive, When) else []
-    return cond + [a for a in directive.to_args() if isinstance(a, Tunable)]
+    return cond + _found(directive.to_args())
 
 
 def collect(directives: dict) -> dict:
@@ -225,11 +310,7 @@ def _resolve(directive, params):
     """The concrete directive for ``params`` (None: a When whose condition is False)."""
     if isinstance(directive, When):
         return _resolve(directive.directive, params) if params[directive.condition.name] else None
-    args = directive.to_args()
-    if not any(isinstance(a, Tunable) for a in args):
-        return directive
-    return type(directive).from_args([params[a.name] if isinstance(a, Tunable) else a
-                                      for a in args])
+    return directive.resolve(params) if isinstance(directive, Template) else directive
 
 
 def concrete(directives: dict, params: dict) -> dict:
