@@ -5,6 +5,7 @@ import pytest
 
 import vortex as vx
 from vortex.schedule import directives as D
+from vortex.schedule import gpu_directives as G
 
 # (directive, its TOML argument list) — one per directive class, with both Vectorize forms.
 EXAMPLES = [
@@ -25,6 +26,11 @@ EXAMPLES = [
     (D.StoreIn(D.MemoryType.SHARED), ["shared"]),
     (D.Bound("x", 0, 128), ["x", 0, 128]),
     (D.Specialize(("divisible", "M", 64)), ["divisible", "M", 64]),
+    (G.Stage("A", "ko", D.MemoryType.SHARED, "xor"),
+     ["A", "ko", {"memory": "shared", "swizzle": "xor"}]),
+    (G.PipelineStages("ko", 3), ["ko", {"stages": 3}]),
+    (G.WarpSpecialize(1), [1]),
+    (G.SwizzleBlocks(8), [8]),
 ]
 
 

@@ -260,3 +260,60 @@ def test_errors_carry_func_and_entry(mm):
         mm.validate()
     assert (e.value.func, e.value.entry) == ("C", 2)
     assert isinstance(mm.stage_directives("C")[1], D.GpuThreads)
+
+
+# --- the GPU data-movement directives -----------------------------------------------------------
+def _matmul_tiled():
+    s = vx.Schedule(P.matmul())
+    s["C"].tile("i", "j", "yo", "xo", "yi", "xi", 8, 8).gpu_blocks("yo", "xo")
+    s["C"].gpu_threads("yi", "xi").split("k", "ko", "ki", 8)
+    return s
+
+
+def test_stage_of_a_source_the_func_does_not_read():
+    with pytest.raises(vx.ScheduleError, match=r"stage\(C, ko.*on Func 'C'.*does not read 'C'"):
+        _matmul_tiled()["C"].stage("C", at="ko")
+
+
+def test_stage_at_an_unknown_loop():
+    with pytest.raises(vx.ScheduleError, match=r"stage\(A, kk.*unknown var 'kk'"):
+        _matmul_tiled()["C"].stage("A", at="kk")
+
+
+def test_stage_with_a_bad_swizzle_or_memory():
+    with pytest.raises(vx.ScheduleError, match="swizzle must be None or 'xor'"):
+        _matmul_tiled()["C"].stage("A", at="ko", swizzle="zigzag")
+    with pytest.raises(vx.ScheduleError, match="not 'global'"):
+        _matmul_tiled()["C"].stage("A", at="ko", memory="global")
+
+
+def test_pipeline_without_a_stage_at_its_loop():
+    with pytest.raises(vx.ScheduleError, match=r"pipeline\(ko.*no stage\(\.\.\., at='ko'\)"):
+        _matmul_tiled()["C"].pipeline("ko", stages=3)
+
+
+def test_pipeline_stages_out_of_range():
+    s = _matmul_tiled()
+    s["C"].stage("A", at="ko")
+    with pytest.raises(vx.ScheduleError, match="stages must be 1 … 8"):
+        s["C"].pipeline("ko", stages=9)
+
+
+def test_warp_specialize_without_staged_copies():
+    with pytest.raises(vx.ScheduleError, match=r"warp_specialize\(1\).*needs staged copies"):
+        _matmul_tiled()["C"].warp_specialize(producers=1)
+
+
+def test_swizzle_blocks_needs_two_block_axes():
+    s = vx.Schedule(P.matmul())
+    s["C"].gpu_tile("i", "yo", "yi", 16)
+    with pytest.raises(vx.ScheduleError, match=r"swizzle_blocks\(4\).*two block axes"):
+        s["C"].swizzle_blocks(group=4)
+
+
+def test_xor_swizzle_needs_a_power_of_two_tile():
+    s = vx.Schedule(P.matmul())
+    s["C"].tile("i", "j", "yo", "xo", "yi", "xi", 8, 8).gpu_blocks("yo", "xo")
+    s["C"].gpu_threads("yi", "xi").split("k", "ko", "ki", 6).stage("A", at="ko", swizzle="xor")
+    with pytest.raises(vx.ScheduleError, match=r"8×6.*power-of-two last extent"):
+        vx.source(s.pipe, s, target="opencl")

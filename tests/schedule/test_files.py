@@ -20,6 +20,8 @@ def every_directive() -> Schedule:
     s["out"].specialize(divisible(vx.Dim("W"), 64))
     s["f"].compute_at("out", "b").store_in("shared").unroll("x", 2)
     s["g"].compute_root().gpu_tile("y", "x", "by", "bx", "ty", "tx", 8, 8).store_in("global")
+    s["g"].stage("img", at="bx", swizzle="xor").pipeline("bx", stages=2)
+    s["g"].warp_specialize(producers=1).swizzle_blocks(group=4)
     s["pre"].compute_inline()
     return s
 
