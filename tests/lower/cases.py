@@ -329,6 +329,11 @@ def _warp_specialized(low):
     assert not {GpuAxis.THREAD_Y} & set(gpu_vars(k).values())
 
 
+def _staged_vector_loop(low):
+    (k,) = low.kernels
+    assert loop_kinds(k)["xii"] is ForKind.VECTORIZED and count(k, AsyncCopy) == 4
+
+
 def _swizzled_blocks(low):
     (k,) = low.kernels
     assert set(gpu_vars(k)) == {"yi", "xi"}  # yo/xo are remapped block indices, not raw ones
@@ -343,6 +348,11 @@ CASES = [
     Case("warp_specialize", "matmul", lambda s: _staged_matmul(s, stages=2, producers=1),
          _warp_specialized),
     Case("swizzle_blocks", "matmul", lambda s: _staged_matmul(s, group=2), _swizzled_blocks),
+    Case("stage_vectorized", "matmul", lambda s: (
+        s["C"].tile(i, j, yo, xo, yi, xi, 8, 32).split(xi, xt, xii, 4).gpu_blocks(yo, xo)
+        .gpu_threads(yi, xt).split("k", ko, ki, 8).reorder(ko, ki, xii).vectorize(xii)
+        .stage("A", at=ko, swizzle="xor").stage("B", at=ko, swizzle="xor").pipeline(ko, stages=2)),
+        lambda low: _staged_vector_loop(low)),
     Case("split", "blur", lambda s: s["blur"].split(x, xo, xi, 8).gpu_blocks(y), _split),
     Case("tile", "blur", lambda s: s["blur"].tile(y, x, yo, xo, yi, xi, 8, 16).gpu_blocks(yo, xo),
          _tile),

@@ -136,7 +136,9 @@ class _VectorBody:
         if kind == "dense":
             value = value if v_vec else f"(({t}{self.n})({value}))"
             return [f"vstore{self.n}({value}, 0, {s.buffer} + {base});"]
-        idx, _ = self.expr(s.index)
+        idx, idx_vec = self.expr(s.index)
+        if not idx_vec:
+            raise NotVectorizable("all lanes store to one location")
         return [f"{s.buffer}[({idx}).s{i:x}] = " + (f"({value}).s{i:x};" if v_vec else f"{value};")
                 for i in range(self.n)]
 
@@ -186,7 +188,9 @@ class _VectorBody:
                 raise NotVectorizable("vector load of bool/half")
             if kind == "dense":
                 return f"vload{self.n}(0, {e.buffer} + {base})", True
-            idx, _ = self.expr(e.index)
+            idx, idx_vec = self.expr(e.index)
+            if not idx_vec:  # not affine but the same for every lane (e.g. an XOR swizzle)
+                return self.p.expr(e), False
             lanes = ", ".join(f"{e.buffer}[({idx}).s{i:x}]" for i in range(self.n))
             return f"(({self._vtype(e.dtype)})({lanes}))", True
         if isinstance(e, BinOp):
