@@ -21,7 +21,7 @@ from .. import errors
 from ..target import Target
 
 __all__ = ["Runtime", "Executable", "RUNTIMES", "register", "runtime", "load",
-           "buffer_shape", "launch_sizes", "scalar_value"]
+           "buffer_shape", "launch_sizes", "scalar_value", "source_excerpt"]
 
 
 class Executable(ABC):
@@ -148,3 +148,18 @@ def scalar_value(arg, binding):
         return np.int32(v)
     raise errors.InputError(f"kernel argument {arg.name!r} is neither a Param nor a Dim of this "
                             f"call (params {sorted(binding.params)}, dims {sorted(binding.dims)})")
+
+
+def source_excerpt(source: str, bad) -> str:
+    """The numbered lines ``bad`` of ``source`` marked with '>', with two lines of context
+    (the part of a compiler error a user reads first)."""
+    lines = source.splitlines()
+    bad = {n for n in bad if 1 <= n <= len(lines)}
+    shown = sorted({i for n in bad for i in range(max(1, n - 2), min(len(lines), n + 2) + 1)})
+    excerpt, prev = [], 0
+    for i in shown:
+        if prev and i != prev + 1:
+            excerpt.append("   ...")
+        excerpt.append(f"{'>' if i in bad else ' '}{i:5d} | {lines[i - 1]}")
+        prev = i
+    return "\n".join(excerpt)

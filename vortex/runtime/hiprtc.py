@@ -17,6 +17,7 @@ from pathlib import Path
 from .. import errors
 from ..target import Target
 from . import rocm
+from .base import source_excerpt
 from .limits import HIP_ARCHS
 
 __all__ = ["COMPILE_OPTIONS", "INSTALL_HINT", "CodeObjectCache", "CODE_OBJECT_CACHE", "library",
@@ -103,18 +104,6 @@ class CodeObjectCache:
 CODE_OBJECT_CACHE = CodeObjectCache()
 
 
-def source_excerpt(source: str, bad: set) -> str:
-    """The numbered lines ``bad`` of ``source`` marked with '>', with two lines of context."""
-    lines = source.splitlines()
-    bad = {n for n in bad if 1 <= n <= len(lines)}
-    shown = sorted({i for n in bad for i in range(max(1, n - 2), min(len(lines), n + 2) + 1)})
-    excerpt, prev = [], 0
-    for i in shown:
-        if prev and i != prev + 1:
-            excerpt.append("   ...")
-        excerpt.append(f"{'>' if i in bad else ' '}{i:5d} | {lines[i - 1]}")
-        prev = i
-    return "\n".join(excerpt)
 
 
 def _compile_error(log: str, source: str, options, entries, arch: str, name: str):

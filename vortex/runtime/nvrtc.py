@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .. import errors
+from .base import source_excerpt
 from .limits import CUDA_ARCHS
 
 __all__ = ["Compiled", "CubinCache", "CUBIN_CACHE", "compile_cuda", "parse_ptxas", "check_arch",
@@ -141,18 +142,6 @@ def parse_ptxas(log: str) -> dict:
     return out
 
 
-def source_excerpt(source: str, bad: set) -> str:
-    """The numbered lines ``bad`` of ``source`` marked with '>', with two lines of context."""
-    lines = source.splitlines()
-    bad = {n for n in bad if 1 <= n <= len(lines)}
-    shown = sorted({i for n in bad for i in range(max(1, n - 2), min(len(lines), n + 2) + 1)})
-    excerpt, prev = [], 0
-    for i in shown:
-        if prev and i != prev + 1:
-            excerpt.append("   ...")
-        excerpt.append(f"{'>' if i in bad else ' '}{i:5d} | {lines[i - 1]}")
-        prev = i
-    return "\n".join(excerpt)
 
 
 def _options(arch: str, extra) -> tuple:

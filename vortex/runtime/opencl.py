@@ -20,7 +20,7 @@ import pyopencl.array as cla
 from .. import errors
 from ..codegen.kernel_source import BufferRole
 from ..target import Target
-from .base import Executable, Runtime, buffer_shape, scalar_value
+from .base import Executable, Runtime, buffer_shape, scalar_value, source_excerpt
 from .opencl_device import (ENV_VAR, all_devices, context_queue,  # noqa: F401
                             describe, device_key, device_slug, list_devices, select_device)
 
@@ -79,19 +79,11 @@ def _build_error(message: str, source: str, options, entries, device):
                                   f"this CPU ({log.splitlines()[0]}); pick another device with "
                                   f"{ENV_VAR}, or install a PoCL that knows this CPU (Debian/"
                                   "Ubuntu: apt-get install pocl-opencl-icd)")
-    lines = source.splitlines()
-    bad = sorted({int(n) for n, _ in _LOCATION.findall(log) if 1 <= int(n) <= len(lines)})
-    shown = sorted({i for n in bad for i in range(max(1, n - 2), min(len(lines), n + 2) + 1)})
-    excerpt, prev = [], 0
-    for i in shown:
-        if prev and i != prev + 1:
-            excerpt.append("   ...")
-        excerpt.append(f"{'>' if i in bad else ' '}{i:5d} | {lines[i - 1]}")
-        prev = i
+    excerpt = source_excerpt(source, {int(n) for n, _ in _LOCATION.findall(log)})
     text = (f"OpenCL build failed for kernel(s) {', '.join(entries)} on {describe(device)} "
             f"(options: {' '.join(options)})\ncompiler log:\n{log}")
     if excerpt:
-        text += "\nsource:\n" + "\n".join(excerpt)
+        text += "\nsource:\n" + excerpt
     return errors.CompileError(text)
 
 
