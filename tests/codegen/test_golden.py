@@ -51,7 +51,7 @@ def placeholder(d: Dialect) -> Dialect:
         storage_types={n: f"⟨storage:{n}⟩" for n in TYPES},
         inf={n: f"⟨inf:{n}⟩" for n in ("float16", "float32", "float64")},
         math_f32={n: f"⟨f32:{n}⟩" for n in MATH}, math_f64={n: f"⟨f64:{n}⟩" for n in MATH},
-        named_barrier="⟨named_barrier:{op}:{id}:{n}⟩")
+        named_barrier="⟨named_barrier:{op}:{id}:{n}⟩", launch_bounds="⟨launch_bounds:{n}⟩")
 
 
 NAMED = re.compile(r"( *)if \(⟨index:THREAD_X⟩ < (\d+)\) ⟨named_barrier:(\w+):(\d+):(\d+)⟩\n"
@@ -71,9 +71,11 @@ def _named(m, d: Dialect) -> str:
 def instantiate(template: str, d: Dialect) -> str:
     """The placeholder text with ``d``'s table substituted. Three rules are not plain lookups:
     an empty prelude drops its line, helper names embed the C type with '_' for ' ', and a
-    producer/consumer barrier is the block barrier where the dialect has no named barriers."""
+    producer/consumer barrier is the block barrier where the dialect has no named barriers, and
+    the launch bound is formatted with the block's thread count."""
     text = template.replace("⟨prelude⟩\n", d.prelude + "\n" if d.prelude else "")
     text = NAMED.sub(lambda m: _named(m, d), text)
+    text = re.sub(r"⟨launch_bounds:(\d+)⟩", lambda m: d.launch_bounds.format(n=m.group(1)), text)
     text = re.sub(r"(vx_f(?:div|mod)_)⟨type:(\w+)⟩",
                   lambda m: m.group(1) + d.types[m.group(2)].replace(" ", "_"), text)
     table = {f"⟨{f}⟩": getattr(d, f) for f in SCALARS}

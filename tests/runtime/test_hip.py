@@ -41,7 +41,9 @@ def assert_compiled(kernel, arch="gfx90a") -> HIPExecutable:
         res = exe.resources[launch.entry]
         assert res["vgprs"] > 0 and res["sgprs"] > 0, res
         assert res["lds_bytes"] >= launch.shared_bytes and res["shared_bytes"] == res["lds_bytes"]
-        assert res["wavefront_size"] in (32, 64) and res["max_threads"] >= 256
+        threads = launch.block[0] * launch.block[1] * launch.block[2]
+        # __launch_bounds__(threads): the code object's maximum is the block's size
+        assert res["wavefront_size"] in (32, 64) and res["max_threads"] == threads
     return exe
 
 

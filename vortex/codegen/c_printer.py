@@ -230,5 +230,7 @@ class CPrinter:
             else:
                 params.append(f"const {self.d.ctype(p.dtype, storage=True)} {p.name}")
         body = self.stmt(k.body)
-        sig = f"{self.d.kernel_prefix} {k.name}({', '.join(params)})"
+        threads = k.block[0] * k.block[1] * k.block[2]
+        bounds = self.d.launch_bounds.format(n=threads) if self.d.launch_bounds else ""
+        sig = f"{self.d.kernel_prefix} {bounds}{k.name}({', '.join(params)})"
         return "\n".join([sig + " {", *body, "}"]) + "\n"

@@ -59,6 +59,7 @@ class Dialect:
     async_commit: str = ""
     async_wait: str = ""            # format with {n}: groups allowed in flight
     named_barrier: str = ""         # format with {op} (sync/arrive), {id}, {n} threads
+    launch_bounds: str = ""         # format with {n}: the block's thread count (register cap)
 
     def ctype(self, dtype, storage: bool = False) -> str:
         table = self.storage_types if storage else self.types
@@ -108,6 +109,7 @@ CUDA = Dialect(
     math_f32=_MATH_F32_SUFFIXED, math_f64=_MATH_F64,
     half_via_float=True,
     named_barrier='asm volatile("bar.{op} {id}, {n};" ::: "memory");',
+    launch_bounds="__launch_bounds__({n}) ",
 )
 
 # HIP C++ is CUDA C++ with its own headers and bfloat16 type.
