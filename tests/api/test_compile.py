@@ -83,7 +83,8 @@ def test_schedule_path_and_bad_schedule_argument(opencl):
 def test_source_without_a_device_for_every_target():
     pipe = blur.pipeline()
     assert "__kernel void blur_kernel" in vx.source(pipe, target="opencl")
-    assert 'extern "C" __global__ void blur_kernel' in vx.source(pipe, target="cuda")
+    assert 'extern "C" __global__ void __launch_bounds__(256) blur_kernel' in vx.source(
+        pipe, target="cuda")
     assert "#include <hip/hip_runtime.h>" in vx.source(pipe, target="hip")
 
 
