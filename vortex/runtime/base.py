@@ -163,3 +163,10 @@ def source_excerpt(source: str, bad) -> str:
         excerpt.append(f"{'>' if i in bad else ' '}{i:5d} | {lines[i - 1]}")
         prev = i
     return "\n".join(excerpt)
+
+
+def check_out(name: str, target, shape, dtype):
+    """An ``out=`` numpy array must match the output exactly (vx.InputError otherwise)."""
+    if target.shape != tuple(shape) or target.dtype != dtype or not target.flags.c_contiguous:
+        raise errors.InputError(f"out[{name!r}] must be a C-contiguous array of shape "
+                                f"{tuple(shape)} and dtype {dtype}")

@@ -21,7 +21,7 @@ from .. import errors
 from ..codegen.kernel_source import BufferRole
 from ..target import Target
 from . import nvrtc
-from .base import Executable, Runtime, buffer_shape, scalar_value
+from .base import Executable, Runtime, buffer_shape, check_out, scalar_value
 from .cuda_arrays import DeviceArray, device_view, empty_like
 from .cuda_device import (all_devices, call, describe, driver, driver_version,  # noqa: F401
                           has_cuda_device, select_device)
@@ -148,10 +148,7 @@ class CUDAExecutable(Executable):
         for name in self.kernel_source.outputs:
             target, owner = out.get(name), owners[name]
             if isinstance(target, np.ndarray):
-                if target.shape != owner.shape or target.dtype != owner.dtype \
-                        or not target.flags.c_contiguous:
-                    raise errors.InputError(f"out[{name!r}] must be a C-contiguous array of "
-                                            f"shape {owner.shape} and dtype {owner.dtype}")
+                check_out(name, target, owner.shape, owner.dtype)
                 results.append(owner.get(target))
             elif target is not None or template is not None:
                 results.append(target if target is not None else owner)

@@ -20,7 +20,8 @@ import pyopencl.array as cla
 from .. import errors
 from ..codegen.kernel_source import BufferRole
 from ..target import Target
-from .base import Executable, Runtime, buffer_shape, scalar_value, source_excerpt
+from .base import (Executable, Runtime, buffer_shape, check_out, scalar_value,
+                   source_excerpt)
 from .opencl_device import (ENV_VAR, all_devices, context_queue,  # noqa: F401
                             describe, device_key, device_slug, list_devices, select_device)
 
@@ -195,10 +196,7 @@ class OpenCLExecutable(Executable):
         for name in self.kernel_source.outputs:
             target, arr = out.get(name), bufs[name]
             if isinstance(target, np.ndarray):
-                if target.shape != arr.shape or target.dtype != arr.dtype \
-                        or not target.flags.c_contiguous:
-                    raise errors.InputError(f"out[{name!r}] must be a C-contiguous array of "
-                                            f"shape {arr.shape} and dtype {arr.dtype}")
+                check_out(name, target, arr.shape, arr.dtype)
                 arr.get(self.queue, ary=target)
                 results.append(target)
             elif target is not None or on_device:
