@@ -93,7 +93,9 @@ class Kernel:
     """A compiled pipeline. Call it with the pipeline's Inputs and Params by name.
 
     Attributes: ``source`` (generated code, str), ``kernel_source`` (KernelSource),
-    ``schedule`` and ``schedule_origin`` ("given", "default" or "file:<path>"), ``target``.
+    ``schedule`` and ``schedule_origin`` ("given", "default", "file:<path>" or
+    "tuned:<storage URL>"), ``target``, ``lowered`` (the loop IR), and for CUDA/HIP ``binary``
+    and ``resources``.
     Raises vx.InputError for bad arguments (names, dtype, rank, sizes, non-contiguous arrays)
     before any launch.
     """
@@ -159,8 +161,12 @@ def compile(pipe, schedule="auto", target="opencl", device=None, shape=None,  # 
     ``shape`` ({"M": 1024, …}, every Dim): the sizes the kernel will mostly run at, so that
     ``schedule="auto"`` can pick the schedule tuned for them (the kernel still runs any size).
 
-    Raises vx.ScheduleError (the schedule cannot be applied), vx.CompileError (the target
-    compiler rejected the source), vx.DeviceError (no device/driver for the target).
+    ``options`` go to the runtime: ``arch="sm_90"``/``"gfx90a"`` compiles CUDA/HIP without a
+    device; ``build_options=(...)`` adds compiler flags.
+
+    Raises vx.ScheduleError (the schedule cannot be applied, or exceeds the architecture's
+    threads or shared memory), vx.CompileError (the target compiler rejected the source),
+    vx.DeviceError (no device/driver for the target).
     """
     t = Target.parse(target)
     sched, origin = resolve_schedule(pipe, schedule, t, device, shape)
