@@ -3,20 +3,14 @@ something is missing)."""
 from __future__ import annotations
 
 import importlib
-import importlib.metadata as md
 
-
-def _version(pkg: str) -> str:
-    try:
-        return md.version(pkg)
-    except md.PackageNotFoundError:
-        return "not installed"
+from .versions import package_version  # noqa: F401 - also public here
 
 
 def report() -> str:
     import vortex
     lines = [f"vortex {vortex.__version__}", "", "OpenCL (target 'opencl'):",
-             f"  pyopencl {_version('pyopencl')}"]
+             f"  pyopencl {package_version('pyopencl')}"]
     try:
         from .runtime.opencl_device import all_devices, describe, usable
         devices = all_devices()

@@ -170,3 +170,23 @@ def check_out(name: str, target, shape, dtype):
     if target.shape != tuple(shape) or target.dtype != dtype or not target.flags.c_contiguous:
         raise errors.InputError(f"out[{name!r}] must be a C-contiguous array of shape "
                                 f"{tuple(shape)} and dtype {dtype}")
+
+
+def check_launch_args(kernel_source):
+    """Every launch argument names a buffer or scalar of ``kernel_source`` (vx.CompileError
+    otherwise: a code-generation bug, caught before any launch)."""
+    names = {b.name for b in kernel_source.buffers} | {s.name for s in kernel_source.scalars}
+    for launch in kernel_source.launches:
+        unknown = [a for a in launch.args if a not in names]
+        if unknown:
+            raise errors.CompileError(f"launch {launch.entry!r}: arguments {unknown} name no "
+                                      "buffer or scalar of the KernelSource")
+
+
+def check_out_names(kernel_source, out: dict):
+    """``out=`` may name only outputs of the pipeline (vx.InputError otherwise)."""
+    unknown = sorted(set(out) - set(kernel_source.outputs))
+    if unknown:
+        raise errors.InputError(f"out= names {unknown}, which are not outputs of "
+                                f"{kernel_source.pipeline!r}; its outputs are "
+                                f"{list(kernel_source.outputs)}")

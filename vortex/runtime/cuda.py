@@ -11,17 +11,18 @@ context (the stream CuPy and PyTorch use by default); ``run`` waits for them to 
 """
 from __future__ import annotations
 
-import importlib.metadata as md
 import re
 import statistics
 
 import numpy as np
 
 from .. import errors
+from ..versions import package_version
 from ..codegen.kernel_source import BufferRole
 from ..target import Target
 from . import nvrtc
-from .base import Executable, Runtime, buffer_shape, check_out, scalar_value
+from .base import (Executable, Runtime, buffer_shape, check_launch_args, check_out,
+                   check_out_names, scalar_value)
 from .cuda_arrays import DeviceArray, device_view, empty_like
 from .cuda_device import (all_devices, call, describe, driver, driver_version,  # noqa: F401
                           has_cuda_device, select_device)
@@ -49,12 +50,7 @@ class CUDAExecutable(Executable):
         self.resources, self.compile_seconds = compiled.resources, compiled.seconds
         self.device, self._selector, self._functions = device, selector, None
         self.entries = tuple(dict.fromkeys(launch.entry for launch in kernel_source.launches))
-        names = {b.name for b in kernel_source.buffers} | {s.name for s in kernel_source.scalars}
-        for launch in kernel_source.launches:
-            unknown = [a for a in launch.args if a not in names]
-            if unknown:
-                raise errors.CompileError(f"launch {launch.entry!r}: arguments {unknown} name no "
-                                          "buffer or scalar of the KernelSource")
+        check_launch_args(kernel_source)
         defined = set(re.findall(r"\.entry\s+(\w+)", self.ptx))
         missing = [e for e in self.entries if e not in defined]
         if missing:
@@ -86,10 +82,7 @@ class CUDAExecutable(Executable):
     def _buffers(self, binding, out: dict) -> tuple[dict, dict, object]:
         """(pointer by buffer name, owner by name, first device input or None)."""
         ks, dev = self.kernel_source, self.device
-        unknown = sorted(set(out) - set(ks.outputs))
-        if unknown:
-            raise errors.InputError(f"out= names {unknown}, which are not outputs of "
-                                    f"{ks.pipeline!r}; its outputs are {list(ks.outputs)}")
+        check_out_names(ks, out)
         ptrs, owners, template = {}, {}, None
         for buf in (b for b in ks.buffers if b.role is BufferRole.INPUT):
             if buf.name not in binding.arrays:
@@ -219,18 +212,11 @@ def load(kernel_source, device=None, **options) -> CUDAExecutable:
     return CUDARuntime().load(kernel_source, device=device, **options)
 
 
-def _version(pkg: str) -> str:
-    try:
-        return md.version(pkg)
-    except md.PackageNotFoundError:
-        return "not installed"
-
-
 def info() -> list[str]:
     """Lines for ``vortex info``: cuda-bindings, NVRTC and its archs, the header directory,
     the driver and its devices (or why there are none)."""
-    lines = [f"  cuda-bindings {_version('cuda-bindings')}, cuda-pathfinder "
-             f"{_version('cuda-pathfinder')}"]
+    lines = [f"  cuda-bindings {package_version('cuda-bindings')}, cuda-pathfinder "
+             f"{package_version('cuda-pathfinder')}"]
     try:
         archs = nvrtc.supported_archs()
         lines.append(f"  NVRTC {'.'.join(map(str, nvrtc.version()))}: compiles for "

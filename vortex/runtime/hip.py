@@ -20,7 +20,7 @@ from .. import errors
 from ..codegen.kernel_source import BufferRole
 from ..target import Target
 from . import code_object, hiprtc, rocm
-from .base import Executable, Runtime, buffer_shape, scalar_value
+from .base import Executable, Runtime, buffer_shape, check_out_names, scalar_value
 from .limits import HIP_ARCHS, check_launches
 
 __all__ = ["HIPRuntime", "HIPExecutable", "info"]
@@ -132,10 +132,7 @@ class HIPExecutable(Executable):
         """Bind every buffer to a device pointer in ``mem``: (results by output name,
         [(device pointer, numpy array to fill after the launches)])."""
         ks, lib = self.kernel_source, self._lib
-        unknown = sorted(set(out) - set(ks.outputs))
-        if unknown:
-            raise errors.InputError(f"out= names {unknown}, which are not outputs of "
-                                    f"{ks.pipeline!r}; its outputs are {list(ks.outputs)}")
+        check_out_names(ks, out)
         cupy = None
         if any(_on_device(a) for a in binding.arrays.values()):
             with contextlib.suppress(ImportError):

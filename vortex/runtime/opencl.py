@@ -20,8 +20,8 @@ import pyopencl.array as cla
 from .. import errors
 from ..codegen.kernel_source import BufferRole
 from ..target import Target
-from .base import (Executable, Runtime, buffer_shape, check_out, scalar_value,
-                   source_excerpt)
+from .base import (Executable, Runtime, buffer_shape, check_launch_args, check_out,
+                   check_out_names, scalar_value, source_excerpt)
 from .opencl_device import (ENV_VAR, all_devices, context_queue,  # noqa: F401
                             describe, device_key, device_slug, list_devices, select_device)
 
@@ -97,12 +97,8 @@ class OpenCLExecutable(Executable):
         self.device = device
         self.context, self.queue = context_queue(device)
         self.kernels = {}
-        names = {b.name for b in kernel_source.buffers} | {s.name for s in kernel_source.scalars}
+        check_launch_args(kernel_source)
         for launch in kernel_source.launches:
-            unknown = [a for a in launch.args if a not in names]
-            if unknown:
-                raise errors.CompileError(f"launch {launch.entry!r}: arguments {unknown} name no "
-                                          "buffer or scalar of the KernelSource")
             if launch.entry not in self.kernels:
                 try:
                     self.kernels[launch.entry] = cl.Kernel(program, launch.entry)
@@ -144,10 +140,7 @@ class OpenCLExecutable(Executable):
 
     def _buffers(self, binding, out: dict) -> dict:
         ks, q = self.kernel_source, self.queue
-        unknown = sorted(set(out) - set(ks.outputs))
-        if unknown:
-            raise errors.InputError(f"out= names {unknown}, which are not outputs of "
-                                    f"{ks.pipeline!r}; its outputs are {list(ks.outputs)}")
+        check_out_names(ks, out)
         bufs = {}
         for buf in ks.buffers:
             shape, dtype = buffer_shape(buf, binding), buf.dtype.np
