@@ -19,19 +19,18 @@ Times are medians of ``--repeat`` runs after 3 warm-up runs. GB/s counts compuls
 """
 import argparse
 import ctypes
-import datetime
 import glob
-import importlib.metadata
 import os
-import statistics
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from vortex.examples import load_example
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import check as check_against, machine, median_ms, reason, versions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 example = load_example(ROOT / "examples" / "blur.py")    # the algorithm and the numpy peer
@@ -48,18 +47,6 @@ class Row:
     note: str = ""                      # why there is no time
 
 
-def median_ms(fn, repeat: int, warmup: int = 3) -> float:
-    """Median wall-clock milliseconds of ``fn()`` over ``repeat`` runs after ``warmup`` runs."""
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(samples)
-
-
 def load_image(size: int) -> np.ndarray:
     """(1, size, size) float32 in [0, 1]: scikit-image's camera, bilinearly resized."""
     from skimage import data, transform
@@ -69,11 +56,7 @@ def load_image(size: int) -> np.ndarray:
 
 def check(name: str, out: np.ndarray, ref: np.ndarray) -> None:
     """Print the max |error| of ``out`` against numpy; raise AssertionError above TOLERANCE."""
-    err = float(np.max(np.abs(out.reshape(ref.shape) - ref)))
-    verdict = "ok" if err < TOLERANCE else "FAIL"
-    print(f"  check {name:<16} max |error| vs numpy = {err:.2e}  {verdict}")
-    if verdict != "ok":
-        raise AssertionError(f"output differs from numpy (max |error| {err:.2e})")
+    check_against(name, out, ref, atol=TOLERANCE, width=16)
 
 
 # ---- the peers ------------------------------------------------------------------------------
@@ -167,27 +150,12 @@ def bench_halide_opencl(img, ref, repeat, platform: str) -> Row:
 
 
 # ---- report ---------------------------------------------------------------------------------
-def version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def header(size: int, repeat: int) -> tuple[str, str]:
     """The lines printed above the table, and the OpenCL platform name Vortex runs on."""
-    from vortex.runtime.opencl_device import describe, select_device
-    with open("/proc/cpuinfo") as f:
-        cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "?")
+    from vortex.runtime.opencl_device import select_device
     dev = select_device()
-    packages = ("vortex", "numpy", "halide", "pyopencl")
-    lines = [
-        f"blur 5×5 separable, (1, {size}, {size}) float32, median of {repeat} runs",
-        f"date      {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"cpu       {cpu} ({os.cpu_count()} logical cores)",
-        f"opencl    {describe(dev)} (driver {dev.driver_version.strip()})",
-        "versions  " + ", ".join(f"{p} {version(p)}" for p in packages),
-    ]
+    lines = [f"blur 5×5 separable, (1, {size}, {size}) float32, median of {repeat} runs",
+             *machine(dev), versions(("vortex", "numpy", "halide", "pyopencl"))]
     return "\n".join(lines), dev.platform.name.strip()
 
 
@@ -223,8 +191,7 @@ def main(argv=None) -> int:
         try:
             result = bench(img, ref, args.repeat)
         except Exception as e:  # noqa: BLE001 - a peer that cannot run reports why; others go on
-            reason = (str(e).strip().splitlines() or [""])[0][:80]
-            result = Row(name, "-", note=f"{type(e).__name__}: {reason}")
+            result = Row(name, "-", note=reason(e, 80))
         rows.extend(result if isinstance(result, list) else [result])
     print(table(rows, args.size * args.size))
     return 0

@@ -28,9 +28,6 @@ GFLOP/s = 2·M·N·K / median time; "×numpy" = numpy's median / the row's media
 GFLOP/s; issue 5 asks for ≥ 0.25 from the Vortex PoCL row).
 """
 import argparse
-import datetime
-import importlib.metadata
-import os
 import statistics
 import sys
 import time
@@ -40,6 +37,10 @@ from pathlib import Path
 import numpy as np
 
 from vortex.examples import load_example
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (check as check_against, event_ms, load_avg, machine, reason,  # noqa: E402
+                    version, versions, wall_ms)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = load_example(ROOT / "examples" / "matmul.py")
@@ -97,17 +98,7 @@ class Row:
 
 def check(name: str, out, ref) -> None:
     """Print the max relative error against numpy; raise AssertionError outside RTOL."""
-    err = float(np.max(np.abs(out - ref) / np.abs(ref)))
-    ok = np.allclose(out, ref, rtol=RTOL, atol=0)
-    print(f"  check {name:<30} max rel. error vs numpy = {err:.1e}  {'ok' if ok else 'FAIL'}")
-    if not ok:
-        raise AssertionError(f"{name}: output differs from numpy (max rel. error {err:.1e})")
-
-
-def wall_ms(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return (time.perf_counter() - t0) * 1e3
+    check_against(name, out, ref, rtol=RTOL, atol=0, relative=True, width=30, digits=1)
 
 
 # ---- the rows -------------------------------------------------------------------------------
@@ -145,7 +136,7 @@ def hand_opencl(a, b, ref) -> list[Row]:
             # keep: the kernel does not own its argument buffers; they must outlive the launch
             event = cl.enqueue_nd_range_kernel(queue, kern, size, WORK_GROUP)
             event.wait()
-            return (event.profile.end - event.profile.start) * 1e-6
+            return event_ms(event)
         run()
         out = np.empty((m, n), np.float32)
         cl.enqueue_copy(queue, out, c_d)
@@ -188,29 +179,16 @@ def cuda_rows(a, b, ref) -> list[Row]:
 
 
 # ---- report ---------------------------------------------------------------------------------
-def version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def header(size: int, repeat: int) -> str:
-    from vortex.runtime.opencl_device import describe, select_device
-    with open("/proc/cpuinfo") as f:
-        cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "?")
-    dev = select_device()
+    from vortex.runtime.opencl_device import select_device
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     cupy = next((v for v in map(version, CUPY) if v != "not installed"), "not installed")
     return "\n".join([
         f"matmul f32, M = N = K = {size}, median of {repeat} interleaved rounds",
-        f"date      {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"cpu       {cpu} ({os.cpu_count()} logical cores)",
-        f"opencl    {describe(dev)} (driver {dev.driver_version.strip()})",
+        *machine(select_device()),
         f"blas      {blas.get('name', '?')} {blas.get('version', '')}",
-        "versions  " + ", ".join(f"{p} {version(p)}" for p in ("vortex", "numpy", "pyopencl"))
-        + f", cupy {cupy}",
-        "load avg  {:.2f} {:.2f} {:.2f} (1, 5, 15 min) at the start".format(*os.getloadavg()),
+        versions(("vortex", "numpy", "pyopencl"), cupy=cupy),
+        load_avg("start"),
     ])
 
 
@@ -250,8 +228,7 @@ def main(argv=None) -> int:
         except AssertionError:
             raise
         except Exception as e:  # noqa: BLE001 - a peer that cannot run says why; others go on
-            reason = (str(e).strip().splitlines() or [""])[0][:90]
-            rows.append(Row(label, "-", note=f"{type(e).__name__}: {reason}"))
+            rows.append(Row(label, "-", note=reason(e, 90)))
     timed = [r for r in rows if r.run is not None]
     for r in timed:                      # one warm-up run each
         r.run()
@@ -260,7 +237,7 @@ def main(argv=None) -> int:
             time.sleep(args.settle)
             r.samples.append(r.run())
     print(table(rows, 2.0 * args.size ** 3))
-    print("load avg  {:.2f} {:.2f} {:.2f} (1, 5, 15 min) at the end".format(*os.getloadavg()))
+    print(load_avg("end"))
     return 0
 
 

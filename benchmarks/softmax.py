@@ -23,18 +23,18 @@ interleaved round by round so that load from other processes hits all of them al
 GB/s = 2 × rows × cols × 4 bytes (+ the weight vector for RMSNorm) / median time.
 """
 import argparse
-import datetime
-import importlib.metadata
-import os
 import statistics
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from vortex.examples import load_example
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (check as check_against, event_ms, load_avg, machine, median_ms,  # noqa: E402
+                    versions)
 
 ROOT = Path(__file__).resolve().parents[1]
 SOFTMAX = load_example(ROOT / "examples" / "softmax.py")
@@ -92,13 +92,7 @@ class Row:
 
     def measure(self, block: int) -> None:
         if self.timed_by == "wall":
-            self.run()
-            times = []
-            for _ in range(block):
-                t0 = time.perf_counter()
-                self.run()
-                times.append((time.perf_counter() - t0) * 1e3)
-            self.samples.append(statistics.median(times))
+            self.samples.append(median_ms(self.run, block, warmup=1))
         else:
             self.samples.append(self.run(1, block))
 
@@ -109,11 +103,7 @@ class Row:
 
 def check(name: str, out, ref, rtol=1e-5, atol=1e-6) -> None:
     """Print the max |error| against the reference; raise AssertionError outside tolerance."""
-    err = float(np.max(np.abs(out - ref)))
-    ok = np.allclose(out, ref, rtol=rtol, atol=atol)
-    print(f"  check {name:<26} max |error| = {err:.2e}  {'ok' if ok else 'FAIL'}")
-    if not ok:
-        raise AssertionError(f"{name}: output differs from the reference (max |error| {err:.2e})")
+    check_against(name, out, ref, rtol=rtol, atol=atol, versus=None, width=26)
 
 
 # ---- hand-written OpenCL: the copy ceiling and the reference kernels ---------------------------
@@ -146,7 +136,7 @@ class OpenCL:
             for _ in range(repeat):
                 e = self.cl.enqueue_nd_range_kernel(self.queue, k, global_size, local_size)
                 e.wait()
-                ms.append((e.profile.end - e.profile.start) * 1e-6)
+                ms.append(event_ms(e))
             return statistics.median(ms)
         return timed
 
@@ -202,26 +192,14 @@ def rows_of(x, weight, eps) -> list[Row]:
 
 
 # ---- report ---------------------------------------------------------------------------------
-def version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def header(args) -> str:
-    from vortex.runtime.opencl_device import describe, select_device
-    with open("/proc/cpuinfo") as f:
-        cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "?")
-    dev = select_device()
+    from vortex.runtime.opencl_device import select_device
     return "\n".join([
         f"softmax and rmsnorm, ({args.rows}, {args.cols}) float32, median of {args.rounds} "
         f"rounds × {args.block} runs",
-        f"date      {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"cpu       {cpu} ({os.cpu_count()} logical cores)",
-        f"opencl    {describe(dev)} (driver {dev.driver_version.strip()})",
-        "versions  " + ", ".join(f"{p} {version(p)}" for p in ("vortex", "numpy", "pyopencl")),
-        "load avg  {:.2f} {:.2f} {:.2f} (1, 5, 15 min) at the start".format(*os.getloadavg()),
+        *machine(select_device()),
+        versions(("vortex", "numpy", "pyopencl")),
+        load_avg("start"),
     ])
 
 
@@ -258,7 +236,7 @@ def main(argv=None) -> int:
         for r in rows:
             r.measure(args.block)
     print(table(rows))
-    print("load avg  {:.2f} {:.2f} {:.2f} (1, 5, 15 min) at the end".format(*os.getloadavg()))
+    print(load_avg("end"))
     return 0
 
 

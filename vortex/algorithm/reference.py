@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import errors
 from .expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Expr, Intrinsic, Load, Param, Reduce,
-                   ReduceOp, RVar, Select, UnaryOp, UnOp, Var, same)
+                   RVar, Select, UnaryOp, UnOp, Var, same)
 from .func import Func, Input, rvars_in
 from .walk import find
 

@@ -1,7 +1,6 @@
 """Source generation: lowered kernels → CUDA C++, HIP C++ or OpenCL C text plus launch data."""
 from __future__ import annotations
 
-from ..algorithm import dtypes as T
 from ..target import Target
 from .c_printer import CPrinter
 from .dialect import DIALECTS, Dialect, dialect_for

@@ -7,10 +7,11 @@ explicit; float math is called with the precision-specific names of the dialect.
 """
 from __future__ import annotations
 
-from ..algorithm.expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Intrinsic, Param, Select,
-                              UnaryOp, UnOp, Var)
-from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, GpuAxis, Barrier, Block, BufferLoad, Comment, Declare, For,
-                        ForKind, GpuIndex, If, Kernel, MemorySpace, Ref, Store)
+from ..algorithm.expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Param, Select, UnaryOp,
+                              UnOp, Var)
+from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Block,
+                        BufferLoad, Comment, Declare, For, ForKind, GpuAxis, GpuIndex, If, Kernel,
+                        MemorySpace, Ref, Store)
 from .dialect import Dialect
 
 _C_OPS = {BinaryOp.ADD: "+", BinaryOp.SUB: "-", BinaryOp.MUL: "*", BinaryOp.DIV: "/",

@@ -18,7 +18,7 @@ from ..algorithm import dtypes as T
 from ..algorithm.bounds import Context, interval
 from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, Cast, Const, Expr, Load, RVar, Var
-from ..algorithm.walk import find, rebuild
+from ..algorithm.walk import find, rebuild, substitute
 from ..schedule.directives import MemoryType
 from .exprs import ExprLowerer, Layout, replace_reduce
 from .ir import (Allocate, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace,
@@ -56,7 +56,7 @@ def footprint(stage, producer: str, site: str, cooperative: bool = False) -> lis
     def loads(e):
         return find(e, lambda n: isinstance(n, Load) and n.name == producer)
 
-    ranges = [[interval(_as_vars(_subst(a, stage.coords)), Context(env)) for a in ld.args]
+    ranges = [[interval(_as_vars(substitute(a, stage.coords, (Var, RVar))), Context(env)) for a in ld.args]
               for ld in loads(stage.value)]
     for q in stage.ctx.sited(stage.plan.name, site):   # siblings computed here that read it
         q_loads = loads(stage.ctx.value(q.func))
@@ -80,8 +80,6 @@ def footprint(stage, producer: str, site: str, cooperative: bool = False) -> lis
     return out
 
 
-def _subst(e, coords):
-    return rebuild(e, lambda n: coords.get(n.name) if isinstance(n, (Var, RVar)) else None)
 
 
 def site_stmts(ctx, stage, site: str):
@@ -127,13 +125,9 @@ def _compute(ctx, stage, plan, site: str):
     decls = [Declare(r.name, I32, from_sympy(lo)) for r, (lo, _) in zip(los, fp)]
     t = Ref(f"{p.name}_t", I32)
     coords, inside, decls_c = {}, [], []
-    stride = size
-    for v, r, (lo_s, ext), (rlo, rhi) in zip(p.pure_vars, los, fp, ctx.pipe.regions[p.name]):
-        stride //= ext
-        tu = Cast(T.uint32, t)  # t >= 0: unsigned division is exact and cheap
-        part = binary(BinaryOp.MOD, binary(BinaryOp.FLOORDIV, tu, Const.make(stride, T.uint32)),
-                      Const.make(ext, T.uint32))
-        c = binary(BinaryOp.ADD, r, Cast(I32, part))
+    offsets = unflatten(t, [e for _, e in fp])
+    for v, r, off, (rlo, rhi) in zip(p.pure_vars, los, offsets, ctx.pipe.regions[p.name]):
+        c = binary(BinaryOp.ADD, r, off)
         name = f"{p.name}_{v.name}"
         decls_c.append(Declare(name, I32, c))
         c = Ref(name, I32)
@@ -148,6 +142,18 @@ def _compute(ctx, stage, plan, site: str):
         return block(*decls, loop, Barrier())
     loop = For(t.name, i32(0), i32(size), ForKind.SERIAL, store)
     return block(Allocate(buf, p.dtype, size, MemorySpace.LOCAL), *decls, loop)
+
+
+def unflatten(t: Expr, extents) -> list:
+    """Row-major coordinates (int32) of the non-negative flat index ``t`` in a box of constant
+    ``extents`` (unsigned division: exact for t >= 0, and cheap)."""
+    out, stride = [], math.prod(extents)
+    for ext in extents:
+        stride //= ext
+        part = binary(BinaryOp.MOD, binary(BinaryOp.FLOORDIV, Cast(T.uint32, t),
+                                           Const.make(stride, T.uint32)), Const.make(ext, T.uint32))
+        out.append(Cast(I32, part))
+    return out
 
 
 def thread_id(block_dims) -> Expr:

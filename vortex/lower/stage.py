@@ -14,11 +14,11 @@ import sympy as sp
 from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Expr, Reduce
-from ..algorithm.walk import find, rebuild
+from ..algorithm.expr import BinaryOp, Reduce
+from ..algorithm.walk import find
 from .exprs import Accumulator, ExprLowerer, flat_index, rdom_position, replace_reduce
 from .gpu_index import gpu_indices
-from .ir import (Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace, Ref, Store, block,
+from .ir import (Declare, For, GpuAxis, GpuIndex, If, MemorySpace, Ref, Store, block,
                  guarded, i32)
 from .staging import Staging
 from .simplify import simplify_expr

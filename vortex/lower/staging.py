@@ -28,22 +28,18 @@ import sympy as sp
 from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Cast, Const, Expr
-from ..algorithm.func import Input
+from ..algorithm.expr import BinaryOp, Expr
+from ..algorithm.walk import substitute
 from ..schedule import gpu_directives as G
 from ..schedule.directives import MemoryType
 from .exprs import Layout
-from .ir import (Allocate, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Declare, For, GpuAxis,
-                 GpuIndex, If, MemorySpace, Ref, block, conj, i32)
-from .sites import footprint, strided
+from .ir import (Allocate, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Declare, For, ForKind,
+                 GpuAxis, GpuIndex, If, MemorySpace, Ref, block, conj, i32)
+from .sites import footprint, strided, thread_id, unflatten
 from .sym import from_sympy, loop_symbol
 
 I32 = T.int32
 WARP = 32
-
-
-def _u(v: int) -> Expr:
-    return Const.make(v, T.uint32)
 
 
 @dataclass(frozen=True)
@@ -169,14 +165,9 @@ class Staging:
         exts = [e for _, e in fp]
         size = math.prod(exts)
         t = Ref(f"{d.source}_t", I32)
-        coords, stride = [], size
-        for (lo, ext) in fp:
-            stride //= ext
-            part = binary(BinaryOp.MOD, binary(BinaryOp.FLOORDIV, Cast(T.uint32, t), _u(stride)),
-                          _u(ext))
-            coords.append(Cast(I32, part))
-        origin = [from_sympy(sp.sympify(lo).subs(sym, it_sym)) for lo, _ in fp]
-        origin = [_subst_ref(o, f"{loop}_pf", iteration) for o in origin]
+        coords = unflatten(t, exts)
+        origin = [substitute(from_sympy(sp.sympify(lo).subs(sym, it_sym)),
+                             {f"{loop}_pf": iteration}, (Ref,)) for lo, _ in fp]
         glob = [binary(BinaryOp.ADD, o, c) for o, c in zip(origin, coords)]
         src = self.stage.ctx.layouts[d.source]
         inside = self._inside(d.source, glob)
@@ -185,15 +176,10 @@ class Staging:
         copy = AsyncCopy(layout.buffer, dst.physical(coords), src.buffer, src.flat(glob),
                          self._source_dtype(d.source), inside)
         if d.memory is not MemoryType.SHARED:
-            return For(t.name, i32(0), i32(size), self._kind(), copy)
+            return For(t.name, i32(0), i32(size), ForKind.SERIAL, copy)
         nthreads, tid = self._threads()
         loop_stmt = strided(t.name, size, nthreads, tid, copy)
         return If(binary(BinaryOp.LT, tid, i32(nthreads)), loop_stmt) if self.producers else loop_stmt
-
-    @staticmethod
-    def _kind():
-        from .ir import ForKind
-        return ForKind.SERIAL
 
     def _inside(self, name: str, glob):
         pipe = self.stage.ctx.pipe
@@ -213,14 +199,5 @@ class Staging:
         blk = self.stage.launch_compute()
         if self.producers:
             return self.producers, GpuIndex(GpuAxis.THREAD_X)
-        from .sites import thread_id
         return math.prod(blk), thread_id(blk)
 
-
-def _subst_ref(e: Expr, name: str, value: Expr) -> Expr:
-    from ..algorithm.walk import rebuild
-    return rebuild(e, lambda n: value if isinstance(n, Ref) and n.name == name else None)
-
-
-def is_input(pipe, name) -> bool:
-    return isinstance(pipe.inputs.get(name), Input)
