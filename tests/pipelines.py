@@ -8,11 +8,15 @@ softmax rows × cols; 3-D ``(2, h, w)``). The others serve the schedule and algo
 from __future__ import annotations
 
 import types
+from pathlib import Path
 
 import numpy as np
 
 import vortex as vx
+from vortex.examples import load_example
 from vortex.schedule import MemoryType, Schedule, divisible
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 SHAPES = [(1, 1), (7, 13), (37, 1023), (256, 256)]
 MATMUL_K = 19
@@ -35,15 +39,8 @@ def blur(boundary=vx.repeat_edge, gain: bool = True) -> vx.Pipeline:
 
 
 def matmul() -> vx.Pipeline:
-    """C[i, j] = sum_k A[i, k] * B[k, j]; loops [i, j, k]."""
-    M, N, K = vx.dims("M N K")
-    A = vx.Input("A", vx.float32, (M, K))
-    B = vx.Input("B", vx.float32, (K, N))
-    i, j = vx.vars("i j")
-    k = vx.RDom(K, name="k")
-    C = vx.Func("C", shape=(M, N))
-    C[i, j] = vx.sum(A[i, k] * B[k, j])
-    return vx.Pipeline(C, name="matmul")
+    """examples/matmul.py's algorithm: C[i, j] = sum_k A[i, k] * B[k, j]; loops [i, j, k]."""
+    return load_example(EXAMPLES / "matmul.py").pipeline()
 
 
 def softmax() -> vx.Pipeline:

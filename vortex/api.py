@@ -176,18 +176,24 @@ def compile(pipe, schedule="auto", target="opencl", device=None, shape=None,  # 
     return Kernel(pipe, sched, origin, ks, load(ks, device=device, **options), lowered)
 
 
-def export(pipe, schedule="auto", target="cuda", out_dir=".", name=None) -> list:
+def _generate_offline(pipe, schedule, target, arch):
+    """(Schedule, KernelSource) without a device: ``"auto"`` means the default schedule, since
+    there is no device to look a schedule file up for."""
+    t = Target.parse(target)
+    sched, _ = resolve_schedule(pipe, None if schedule == "auto" else schedule, t)
+    return sched, generate(lower(pipe, sched), t, arch=arch)
+
+
+def export(pipe, schedule="auto", target="cuda", out_dir=".", name=None, arch=None) -> list:
     """Write the generated kernels with a host launcher into ``out_dir`` (see
     vortex.codegen.export): ``.cu``/``.hip`` + ``.h`` for CUDA/HIP, ``.cl`` + ``.json`` for
-    OpenCL. Needs no device or compiler. Returns the written paths."""
+    OpenCL. ``arch`` ("sm_80"…) selects arch-specific code such as cp.async. Needs no device or
+    compiler. Returns the written paths."""
     from .codegen.export import export_source
-    t = Target.parse(target)
-    sched, _ = resolve_schedule(pipe, schedule if schedule != "auto" else None, t)
-    return export_source(generate(lower(pipe, sched), t), sched.to_toml(), out_dir, name)
+    sched, ks = _generate_offline(pipe, schedule, target, arch)
+    return export_source(ks, sched.to_toml(), out_dir, name)
 
 
-def source(pipe, schedule="auto", target="opencl") -> str:
+def source(pipe, schedule="auto", target="opencl", arch=None) -> str:
     """The generated source only (no compiler, no device needed)."""
-    t = Target.parse(target)
-    sched, _ = resolve_schedule(pipe, schedule if schedule != "auto" else None, t)
-    return generate(lower(pipe, sched), t).code
+    return _generate_offline(pipe, schedule, target, arch)[1].code
