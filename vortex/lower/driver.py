@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy as sp
 
@@ -112,10 +112,11 @@ def _check_sites(ctx):
             raise errors.ScheduleError(
                 f"compute_at({p.at[0]}, {p.at[1]}) on Func {p.name!r}: the consumer must be "
                 "computed at root (nested compute_at is not supported yet)")
-        if p.at[1] not in [lp.name for lp in consumer.nest().loops]:
+        loops = [lp.name for lp in consumer.nest().loops]
+        if p.at[1] not in loops:
             raise errors.ScheduleError(
                 f"compute_at({p.at[0]}, {p.at[1]}) on Func {p.name!r}: {p.at[0]!r} has no loop "
-                f"{p.at[1]!r}; its loops are {[lp.name for lp in consumer.nest().loops]}")
+                f"{p.at[1]!r}; its loops are {loops}")
 
 
 def _stage_kernel(ctx, plan) -> Kernel:
@@ -127,7 +128,7 @@ def _stage_kernel(ctx, plan) -> Kernel:
         cond = conj(binary(BinaryOp.EQ, binary(BinaryOp.MOD, Dim(dim), n), 0)
                     for dim, n in plan.specialize)
         head = general.prologue()
-        fast.prologue()   # the same statements; it registers the sited producers' layouts
+        fast.reuse_prologue(general)
         body = block(head, If(cond, fast.computation(), general.computation()))
     else:
         body = general.body()
@@ -164,7 +165,6 @@ def lower(pipe, schedule) -> Lowered:
 
 
 def simplify_stmt_kernel(k: Kernel) -> Kernel:
-    from dataclasses import replace
     return replace(k, body=simplify_stmt(k.body))
 
 

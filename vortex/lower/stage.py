@@ -149,6 +149,13 @@ class StageLowering:
                      *(Declare(lp.name, I32, indices[lp.name]) for lp in gpu),
                      *(self._sites[lp.name] for lp in gpu))
 
+    def reuse_prologue(self, other: "StageLowering"):
+        """Take ``other``'s compute_at sites and their layouts instead of building them again:
+        a specialized version of the same stage has the same loops, hence the same producers
+        at the same sites (only its guards differ)."""
+        self._sites = other._sites
+        self.layouts.update({n: lay for n, lay in other.layouts.items() if n not in self.layouts})
+
     def serial_loops(self) -> tuple[list, list]:
         """(serial loops outside the reduction, the first reduction loop and those inside it:
         the update nest, whose sites exist only while the reduction runs)."""
