@@ -138,7 +138,16 @@ class Kernel:
         return binding
 
     def __call__(self, out=None, **kwargs):
-        """Run once. numpy in → numpy out (one array, or a tuple for several outputs)."""
+        """Run once. numpy in → numpy out (one array, or a tuple for several outputs).
+
+        ``kwargs``: every Input (array) and Param (scalar) by name. ``out``: arrays to write
+        the outputs into, returned as the same objects (as numpy's ``out=``): one array for a
+        single-output pipeline (``kernel(img=a, out=np.empty_like(a))``), a dict by output
+        name, or a tuple/list in output order; each must have the output's exact shape and
+        dtype and be C-contiguous. numpy arrays are filled from the device; device arrays
+        (pyopencl, CuPy, PyTorch) are written in place. Outputs not in ``out`` are allocated.
+        Raises vx.InputError for another form of ``out``, an unknown output name, or a wrong
+        shape, dtype or layout."""
         outs = self._exe.run(self._bind(kwargs), out=out)
         return outs[0] if len(outs) == 1 else outs
 

@@ -13,6 +13,7 @@ Intermediate (``compute_root``) buffers are allocated for each call from ``Buffe
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Callable
 
 import numpy as np
@@ -21,7 +22,7 @@ from .. import errors
 from ..target import Target
 
 __all__ = ["Runtime", "Executable", "RUNTIMES", "register", "runtime", "load",
-           "buffer_shape", "launch_sizes", "scalar_value", "source_excerpt"]
+           "buffer_shape", "launch_sizes", "scalar_value", "source_excerpt", "out_arrays"]
 
 
 class Executable(ABC):
@@ -38,7 +39,9 @@ class Executable(ABC):
         """Launch every kernel once and return the outputs, in ``kernel_source.outputs`` order.
 
         ``binding``: a Binding (``vortex.algorithm.binding.bind(pipe, kwargs, contiguous=True)``).
-        ``out``: optional mapping output name → array to write into in place (returned as is).
+        ``out``: optional arrays to write into in place (returned as is): one array (a
+        single-output pipeline), a dict output name → array, or a tuple/list in output order
+        (see :func:`out_arrays`).
         numpy inputs give numpy outputs; device arrays stay on the device.
         Raises vx.InputError (an argument the kernels need is missing or mismatched) and
         vx.DeviceError (the launch does not fit the device).
@@ -190,3 +193,42 @@ def check_out_names(kernel_source, out: dict):
         raise errors.InputError(f"out= names {unknown}, which are not outputs of "
                                 f"{kernel_source.pipeline!r}; its outputs are "
                                 f"{list(kernel_source.outputs)}")
+
+
+OUT_FORMS = ("one array (a single-output pipeline)", "a dict {output name: array}",
+             "a tuple or list of arrays in output order")
+
+
+def _is_array(value) -> bool:
+    """numpy, pyopencl, CuPy, PyTorch, DLPack …: anything with a shape and a dtype."""
+    return hasattr(value, "shape") and hasattr(value, "dtype")
+
+
+def out_arrays(kernel_source, out, outputs=None) -> dict:
+    """The ``out=`` argument of a run (``outputs=`` is its alias) as a dict output name → array,
+    as numpy users pass it: None (allocate every output), one array for a single-output
+    pipeline, a dict by output name, or a tuple/list with one array per output in the order of
+    ``kernel_source.outputs`` (the order a call returns them in). Shapes and dtypes are checked
+    later, per runtime (:func:`check_out`). Raises vx.InputError for any other form, a
+    sequence of the wrong length, one array for several outputs, or an unknown output name."""
+    out = outputs if out is None else out
+    names, pipe = list(kernel_source.outputs), kernel_source.pipeline
+    if out is None:
+        return {}
+    if isinstance(out, Mapping):
+        check_out_names(kernel_source, out)
+        return dict(out)
+    if isinstance(out, (tuple, list)):
+        if len(out) != len(names):
+            raise errors.InputError(f"out= has {len(out)} arrays but {pipe!r} has "
+                                    f"{len(names)} output(s) {names}; pass one array per "
+                                    "output, in that order, or a dict {output name: array}")
+        return dict(zip(names, out))
+    if _is_array(out):
+        if len(names) != 1:
+            raise errors.InputError(f"out= is one array but {pipe!r} has {len(names)} outputs "
+                                    f"{names}; pass a dict {{output name: array}} or a tuple "
+                                    "of arrays in that order")
+        return {names[0]: out}
+    raise errors.InputError(f"out= must be {', '.join(OUT_FORMS[:-1])} or {OUT_FORMS[-1]}; "
+                            f"got {type(out).__name__}")

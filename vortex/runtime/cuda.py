@@ -22,7 +22,7 @@ from ..codegen.kernel_source import BufferRole
 from ..target import Target
 from . import nvrtc
 from .base import (Executable, Runtime, buffer_shape, check_launch_args, check_out,
-                   check_out_names, scalar_value)
+                   check_out_names, out_arrays, scalar_value)
 from .cuda_arrays import DeviceArray, device_view, empty_like
 from .cuda_device import (all_devices, call, describe, driver, driver_version,  # noqa: F401
                           has_cuda_device, select_device)
@@ -132,7 +132,7 @@ class CUDAExecutable(Executable):
         host, else arrays of the first device input's library (CuPy, PyTorch) or
         :class:`~vortex.runtime.cuda_arrays.DeviceArray`. Raises vx.DeviceError without a
         CUDA device."""
-        out = dict(out or outputs or {})
+        out = out_arrays(self.kernel_source, out, outputs)
         functions = self._load()
         ptrs, owners, template = self._buffers(binding, out)
         self._enqueue(binding, ptrs, functions)

@@ -20,7 +20,8 @@ from .. import errors
 from ..codegen.kernel_source import BufferRole
 from ..target import Target
 from . import code_object, hiprtc, rocm
-from .base import Executable, Runtime, buffer_shape, check_out_names, scalar_value
+from .base import (Executable, Runtime, buffer_shape, check_out_names, out_arrays,
+                   scalar_value)
 from .limits import HIP_ARCHS, check_launches
 
 __all__ = ["HIPRuntime", "HIPExecutable", "info"]
@@ -181,10 +182,11 @@ class HIPExecutable(Executable):
         """See :meth:`Executable.run`. numpy inputs are copied; arrays exposing
         ``__cuda_array_interface__`` (CuPy, PyTorch on ROCm) are used in place, and then outputs
         are CuPy arrays when CuPy is installed. ``out`` values are written in place."""
+        out = out_arrays(self.kernel_source, out, outputs)
         fns = self._ready()
         with _device_errors(f"running {self.kernel_source.pipeline!r} on HIP device "
                             f"{self.device}"), _DeviceMemory(self._lib) as mem:
-            results, fetch = self._prepare(binding, dict(out or outputs or {}), mem)
+            results, fetch = self._prepare(binding, out, mem)
             self._enqueue(binding, fns, mem.ptrs)
             self._lib.call("hipDeviceSynchronize")
             for ptr, host in fetch:

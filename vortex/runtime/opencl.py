@@ -21,7 +21,7 @@ from .. import errors
 from ..codegen.kernel_source import BufferRole
 from ..target import Target
 from .base import (Executable, Runtime, buffer_shape, check_launch_args, check_out,
-                   check_out_names, scalar_value, source_excerpt)
+                   check_out_names, out_arrays, scalar_value, source_excerpt)
 from .opencl_device import (ENV_VAR, all_devices, context_queue,  # noqa: F401
                             describe, device_key, device_slug, list_devices, select_device)
 
@@ -181,7 +181,7 @@ class OpenCLExecutable(Executable):
         the device) or numpy arrays (filled from the device); ``outputs`` is an alias of
         ``out``. Outputs not in ``out`` are numpy arrays, or pyopencl Arrays when any input is
         one."""
-        out = dict(out or outputs or {})
+        out = out_arrays(self.kernel_source, out, outputs)
         bufs = self._buffers(binding, out)
         self._enqueue(binding, bufs)
         on_device = any(isinstance(a, cla.Array) for a in binding.arrays.values())
