@@ -1,6 +1,7 @@
 """One test per user-facing error message of the algorithm layer (Halide's test/error/ idea):
 each asserts the exception class and that the message names what to change."""
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,6 +32,62 @@ def test_stencil_without_boundary_condition(hw):
     with raises(vx.BoundsError, "'blur_x'", "img[y, x - 1]", "[-1, W - 2]", "extent W",
                 "vx.repeat_edge(img)"):
         vx.Pipeline(blur_x)
+
+
+def test_inferred_range_names_the_consumer_that_made_it(hw):
+    """README's tour without repeat_edge: blur_x has no shape, so its y range is what blur
+    reads; the message says so, with the accesses that reach each end."""
+    W, H, x, y, img = hw
+    blur_x = vx.Func("blur_x")
+    blur_x[y, x] = (img[y, x - 1] + img[y, x] + img[y, x + 1]) / 3
+    blur = vx.Func("blur", shape=(H, W))
+    blur[y, x] = (blur_x[y - 1, x] + blur_x[y, x] + blur_x[y + 1, x]) / 3
+    with pytest.raises(vx.BoundsError) as e:
+        vx.Pipeline(blur)
+    assert str(e.value) == (
+        "Func 'blur_x' accesses img[y, x - 1] out of bounds: index 0 (y) ranges over [-1, H] "
+        "but 'img' has extent H in dimension 0 (valid: 0 … H - 1). 'blur' reads blur_x over "
+        "y ∈ [-1, H], because it reads blur_x[y - 1, x] and blur_x[y + 1, x] for its "
+        "y ∈ [0, H - 1]. Hint: wrap the input in a boundary condition (vx.repeat_edge(img) or "
+        "vx.constant_exterior(img, 0)), clamp the index with vx.clamp, or declare a smaller "
+        "output shape")
+    assert readme_bounds_error() == str(e.value)
+
+
+def readme_bounds_error() -> str:
+    """The BoundsError text README.md shows for its tour without repeat_edge (its wrapped lines
+    joined with spaces)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("computed over what its consumer `blur` reads of it:\n\n```\n", 1)[1]
+    return " ".join(block.split("\n```", 1)[0].splitlines())
+
+
+def test_inferred_range_from_several_consumers_names_each_end(hw):
+    W, H, x, y, img = hw
+    a = vx.Func("a")
+    a[y, x] = img[y, x + 1] * 2
+    b = vx.Func("b")
+    b[y, x] = a[y, x - 2]
+    c = vx.Func("c")
+    c[y, x] = a[y, x + 3] + a[y, x] + b[y, x]
+    out = vx.Func("out", shape=(H, W))
+    out[y, x] = c[y, x] + b[y, x]
+    with raises(vx.BoundsError, "Func 'a' accesses img[y, x + 1] out of bounds: index 1 (x + 1) "
+                "ranges over [-1, W + 3]",
+                "a is computed over x ∈ [-2, W + 2], all that its consumers read: 'b' reads "
+                "a[y, x - 2] for its x ∈ [0, W - 1]; 'c' reads a[y, x + 3] for its "
+                "x ∈ [0, W - 1].", "vx.repeat_edge(img)"):
+        vx.Pipeline(out)
+
+
+def test_declared_shape_has_no_provenance(hw):
+    """A Func with a declared shape reads over its own domain: nothing to explain."""
+    W, H, x, y, img = hw
+    f = vx.Func("f", shape=(H, W))
+    f[y, x] = img[y, x + 1]
+    with pytest.raises(vx.BoundsError) as e:
+        vx.Pipeline(f)
+    assert "reads" not in str(e.value) and "(valid: 0 … W - 1). Hint:" in str(e.value)
 
 
 def test_matmul_shape_mismatch_fails_at_pipeline_construction():
