@@ -1,6 +1,6 @@
 """Vortex: GPU kernels the Halide way — algorithm once, schedule per GPU, CUDA/HIP/OpenCL out.
 
-``import vortex as vx``; the public surface is described in docs/ and DESIGN §2.
+``import vortex as vx``; the public surface is described in docs/design.md.
 """
 from .algorithm import *  # noqa: F401,F403
 from .errors import (BoundsError, CompileError, DeviceError, InputError, ScheduleError,  # noqa: A004

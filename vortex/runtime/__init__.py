@@ -1,4 +1,5 @@
-"""Runtimes: compile generated kernels for a device, launch them, time them (DESIGN §3).
+"""Runtimes: compile generated kernels for a device, launch them, time them
+(docs/design.md, "Compiling and running").
 
 Importing this package imports no driver: ``vortex.runtime.opencl`` (pyopencl) is loaded when the
 OpenCL runtime is first asked for.

@@ -5,7 +5,7 @@ One runtime per :class:`~vortex.target.Target`, found in the :data:`RUNTIMES` re
 is a zero-argument *factory* that imports its driver module only when first used, so
 ``import vortex`` never imports pyopencl, cuda-bindings or hip-python.
 
-The launch model is the same for every target (DESIGN §3): ``KernelSource.launches`` run in
+The launch model is the same for every target (docs/design.md): ``KernelSource.launches`` run in
 order on one in-order stream/queue; launch *i* has ``grid`` blocks of ``block`` threads per axis
 (x, y, z), i.e. an OpenCL global size of ``grid * block`` and a local size of ``block``.
 Intermediate (``compute_root``) buffers are allocated for each call from ``BufferArg.shape``.

@@ -1,7 +1,7 @@
 """The CUDA runtime: NVRTC compiles the generated CUDA C++ to a CUBIN (:mod:`.nvrtc`), the
 driver API loads, launches and times it (:mod:`.cuda_device`, :mod:`.cuda_arrays`).
 
-Without a GPU (DESIGN §2) ``load(ks, arch="sm_90")`` still compiles and gives an executable with
+Without a GPU (docs/design.md) ``load(ks, arch="sm_90")`` still compiles and gives an executable with
 ``binary`` (CUBIN bytes), ``ptx``, ``resources`` (per kernel: registers, shared bytes, spill
 stores/loads, stack bytes, from ptxas ``-v``) and ``launch_config``; ``run``/``time`` raise
 ``vx.DeviceError("no CUDA device: …")``. Launch limits (threads per block, shared memory per

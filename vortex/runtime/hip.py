@@ -3,7 +3,7 @@ resource usage from the code object, and launch/time it through the HIP runtime 
 is present. All ROCm access goes through ctypes (:mod:`vortex.runtime.rocm`); compiling and the
 compile cache are in :mod:`vortex.runtime.hiprtc`.
 
-Without a GPU (DESIGN §2): ``vx.compile(pipe, schedule=s, target="hip", arch="gfx90a")`` compiles
+Without a GPU (docs/design.md): ``vx.compile(pipe, schedule=s, target="hip", arch="gfx90a")`` compiles
 and gives ``kernel.binary`` (the code object) and ``kernel.resources`` (per kernel: VGPRs, SGPRs,
 LDS bytes, scratch bytes, …); calling the kernel raises ``vx.DeviceError("no HIP device: …")``.
 """

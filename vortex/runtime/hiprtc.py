@@ -1,7 +1,7 @@
 """hiprtc for Vortex: choose and check the GPU architecture, compile HIP C++ to an AMDGPU code
 object, and cache code objects in memory and on disk (the HIP counterpart of ``nvrtc.py``).
 
-Compile cache (DESIGN §3): code objects are kept in memory and as ``<key>.hsaco`` files in
+Compile cache (docs/design.md): code objects are kept in memory and as ``<key>.hsaco`` files in
 :func:`cache_dir`, under :func:`cache_key` — sha256 of the source, options, "hip", the arch, the
 hiprtc and HIP runtime versions and the Vortex version.
 """

@@ -14,7 +14,7 @@ per kernel, into the program log (the format nvcc ``-Xptxas -v`` prints)::
 "spill_loads", "stack_bytes"}}`` (ints; bytes). Source: NVRTC User Guide §"Supported compile
 options" (``--ptxas-options``), CUDA Compiler Driver NVCC §"ptxas options" (``--verbose``).
 
-Compile cache (DESIGN §3): :class:`CubinCache` keys on sha256 of the source, the options, the
+Compile cache (docs/design.md): :class:`CubinCache` keys on sha256 of the source, the options, the
 dialect, the arch, the NVRTC version and headers, the cuda-bindings and Vortex versions
 (:func:`cache_key`); it keeps results in memory and on disk under ``$VORTEX_CACHE_DIR/cuda``
 (default ``~/.cache/vortex/cuda``): ``<key>.cubin`` plus ``<key>.json`` (PTX, log, resources),
@@ -212,7 +212,7 @@ def _headers_id() -> str:
 
 
 def cache_key(source: str, arch: str, options: tuple) -> str:
-    """sha256 hex of everything a CUBIN depends on (DESIGN §3). No device name or driver
+    """sha256 hex of everything a CUBIN depends on (docs/design.md). No device name or driver
     version: a CUBIN depends only on the compiler, its headers and the arch (which stands for
     the device's compute capability); whether a device can load it is checked at launch."""
     import cuda.bindings

@@ -1,7 +1,7 @@
 """The OpenCL runtime (pyopencl): build OpenCL C 1.2 kernels, launch them, time them with
 profiling events. It runs everywhere PoCL does, which makes it the correctness oracle of CI.
 
-Compile cache (DESIGN §3): built programs are kept in memory under ``cache_key`` — sha256 of the
+Compile cache (docs/design.md): built programs are kept in memory under ``cache_key`` — sha256 of the
 source, build options, dialect, :func:`device_key` (platform, device, driver and OpenCL versions),
 the pyopencl version and the Vortex version — and pyopencl keeps the binaries on disk across
 processes. Build options default to ``-cl-std=CL1.2`` and nothing that changes numerics (no

@@ -1,5 +1,5 @@
 """The autotuner: Optuna search over schedule spaces, measured on the device, persisted per
-pipeline, shape and device (DESIGN §4).
+pipeline, shape and device (docs/design.md, "Tuning").
 
 Three swappable parts: the **space** (:class:`Space`: a schedule with vx.Tunables plus
 constraints that prune before compiling), the **strategy** (an Optuna sampler, ``SAMPLERS``) and
