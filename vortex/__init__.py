@@ -9,5 +9,6 @@ from .errors import (BoundsError, CompileError, DeviceError, InputError, Schedul
 __version__ = "0.1.0"
 from .api import Kernel, compile, export, source  # noqa: E402,A004
 from .schedule import MemoryType, Schedule, Tunable, divisible  # noqa: E402
+from . import archs, auto, devices  # noqa: E402,F401 - arch tables, schedule="auto", device names
 from .target import Target  # noqa: E402
 from .tuner import TuneResult, tune  # noqa: E402

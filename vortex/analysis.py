@@ -8,7 +8,7 @@
   first warp against the minimum for its bytes.
 - **Registers and spills** as the compiler reports them (NVRTC/hiprtc; empty for OpenCL).
 - **Occupancy** estimate: resident blocks per SM/CU as limited by threads, shared memory and
-  registers (architecture table below).
+  registers (per-SM/CU resources of the arch, from :mod:`vortex.archs`).
 
 The first warp is evaluated symbolically-concretely: lane ``l`` is flat thread ``l`` of block 0,
 every loop at its first iteration, sizes at ``SIZE`` (1024), Params at 1. Source of the bank
@@ -27,10 +27,6 @@ from .lower.ir import (Allocate, AsyncCopy, Block, BufferLoad, Declare, For, Gpu
 
 LANES, BANKS, SIZE = 32, 32, 1024
 
-# Per SM/CU: max resident threads, shared bytes, 32-bit registers.
-ARCHS = {"sm_80": (2048, 164 * 1024, 65536), "sm_86": (1536, 100 * 1024, 65536),
-         "sm_89": (1536, 100 * 1024, 65536), "sm_90": (2048, 228 * 1024, 65536),
-         "gfx90a": (2048, 64 * 1024, 131072), "gfx942": (2048, 64 * 1024, 131072)}
 
 
 @dataclass
@@ -81,7 +77,7 @@ class Analysis(list):
         return "\n".join(lines)
 
 
-def analyze(lowered, resources: dict | None = None, arch: str | None = None) -> Analysis:
+def analyze(lowered, resources: dict | None = None, arch=None) -> Analysis:
     """Reports for every kernel of ``lowered`` (see module docstring)."""
     out = Analysis()
     for k in lowered.kernels:
@@ -93,11 +89,13 @@ def analyze(lowered, resources: dict | None = None, arch: str | None = None) -> 
     return out
 
 
-def occupancy(k, res: dict, arch: str | None) -> float | None:
-    """Resident threads per SM/CU over the maximum, for ``arch`` (None if unknown)."""
-    if arch not in ARCHS:
+def occupancy(k, res: dict, arch) -> float | None:
+    """Resident threads per SM/CU over the maximum, for ``arch`` (a vortex.archs.Arch; None:
+    unknown, e.g. OpenCL)."""
+    if arch is None:
         return None
-    max_threads, smem, regs = ARCHS[arch]
+    max_threads, smem, regs = (arch.resources.threads, arch.resources.shared,
+                               arch.resources.registers)
     threads = math.prod(k.block)
     blocks = max_threads // threads
     if k.shared_bytes:

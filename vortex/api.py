@@ -1,56 +1,23 @@
 """``vx.compile``: algorithm + schedule → generated source → a callable, timeable kernel.
 
-``schedule=`` is a Schedule, a path to a schedule file, or ``"auto"``: with ``shape=`` (every
-Dim's size), the best tuned schedule for exactly this algorithm, shape and device in the tuning
-database (``$VORTEX_TUNING_DB``, an Optuna storage URL, else ``./vortex-tuning.db`` if it
-exists; see vortex.tuner); else the file ``schedules/<pipeline>/<device>.toml`` for the device
-the kernel will run on (searched in ``$VORTEX_SCHEDULES`` (os.pathsep-separated),
-``./schedules`` and the source checkout's ``schedules/``), else the default schedule.
-``kernel.schedule_origin`` says which was used ("tuned:<url>", "file:<path>", "default").
+``schedule=`` is a Schedule, a path to a schedule file, None (the default schedule) or
+``"auto"``: the tuning database, then the device's schedule files, by shape (``shape=``), then
+the default schedule; see :mod:`vortex.auto` for the order and :mod:`vortex.devices` for how a
+device names its files. ``kernel.origin`` says which was used ("given", "default",
+"tuned:<url>", "file:<path> (<why>)").
 """
 from __future__ import annotations
 
-import os
-import warnings
 from pathlib import Path
 
-from . import errors
+from . import archs, auto, errors
 from .algorithm.binding import bind
 from .codegen import generate
 from .lower import lower
 from .schedule import Schedule
 from .target import Target
 
-
-def schedule_dirs() -> list[Path]:
-    env = [Path(p) for p in os.environ.get("VORTEX_SCHEDULES", "").split(os.pathsep) if p]
-    return env + [Path.cwd() / "schedules", Path(__file__).resolve().parent.parent / "schedules"]
-
-
-def _device_slug(target: Target, device):
-    if target is Target.OPENCL:
-        from .runtime.opencl_device import device_slug, select_device
-        return device_slug(select_device(device))
-    return None
-
-
-def _tuned(pipe, shape, target: Target, device):
-    """(Schedule, "tuned:<url>") from the tuning database for this exact shape and device, or
-    None (no shape given, no database, no match, or the tuner's extras are not installed)."""
-    if shape is None:
-        return None
-    try:
-        from .tuner.device import device_info
-        from .tuner.study import lookup, tuning_db
-        url = tuning_db()
-        found = url and lookup(url, pipe, shape, target, device_info(target, device).key)
-    except (ImportError, errors.TuningError):
-        return None
-    except Exception as e:  # noqa: BLE001 - an unreachable database must not stop a compile
-        warnings.warn(f"tuning database not read ({type(e).__name__}: {e}); using schedule "
-                      "files", stacklevel=3)
-        return None
-    return (found, f"tuned:{url}") if found else None
+schedule_dirs = auto.schedule_dirs
 
 
 def _device_arch(target: Target, device):
@@ -64,10 +31,21 @@ def _device_arch(target: Target, device):
         return None
 
 
-def resolve_schedule(pipe, schedule, target: Target, device=None,
-                     shape=None) -> tuple[Schedule, str]:
+def check_arch(target: Target, arch):
+    """``arch`` normalised ("SM_90A" → "sm_90a") when this machine's compiler takes it (see
+    vortex.archs); None stays None. vx.CompileError for an arch on OpenCL or an unknown arch."""
+    if arch is None:
+        return None
+    if target not in archs.SUPPORTED:
+        raise errors.CompileError(f"arch={arch!r} means nothing for target {target.value!r}: "
+                                  "OpenCL kernels are compiled for the device by its driver")
+    return archs.arch(target, arch).name
+
+
+def resolve_schedule(pipe, schedule, target: Target, device=None, shape=None,
+                     arch=None) -> tuple[Schedule, str]:
     """(Schedule, origin) for the ``schedule=`` argument of :func:`compile`; ``shape`` (Dim name
-    → size) enables the tuning-database lookup of ``"auto"``."""
+    → size) and ``arch`` steer ``"auto"`` (see vortex.auto)."""
     if isinstance(schedule, Schedule):
         return schedule, "given"
     if schedule is None:
@@ -75,37 +53,38 @@ def resolve_schedule(pipe, schedule, target: Target, device=None,
     if isinstance(schedule, (str, Path)) and str(schedule) != "auto":
         return Schedule.load(schedule, pipe), f"file:{schedule}"
     if schedule != "auto":
-        raise errors.ScheduleError(f"schedule= must be a vx.Schedule, a file path or 'auto', "
-                                   f"got {schedule!r}")
-    tuned = _tuned(pipe, shape, target, device)
-    if tuned:
-        return tuned
-    slug = _device_slug(target, device)
-    if slug is not None:
-        for d in schedule_dirs():
-            path = d / pipe.name / f"{slug}.toml"
-            if path.is_file():
-                return Schedule.load(path, pipe), f"file:{path}"
-    return Schedule.default(pipe), "default"
+        raise errors.ScheduleError(f"schedule= must be a vx.Schedule, a file path, None or "
+                                   f"'auto', got {schedule!r}")
+    return auto.resolve(pipe, target, device, shape, arch)
 
 
 class Kernel:
     """A compiled pipeline. Call it with the pipeline's Inputs and Params by name.
 
     Attributes: ``source`` (generated code, str), ``kernel_source`` (KernelSource),
-    ``schedule`` and ``schedule_origin`` ("given", "default", "file:<path>" or
-    "tuned:<storage URL>"), ``target``, ``lowered`` (the loop IR), and for CUDA/HIP ``binary``
+    ``schedule`` and ``origin`` (alias ``schedule_origin``: "given", "default",
+    "file:<path> (<why>)" or "tuned:<storage URL>", see vortex.auto), ``target``, ``lowered`` (the loop IR), and for CUDA/HIP ``binary``
     and ``resources``.
     Raises vx.InputError for bad arguments (names, dtype, rank, sizes, non-contiguous arrays)
     before any launch.
     """
 
     def __init__(self, pipe, schedule, origin, kernel_source, executable, lowered=None):
-        self.pipe, self.schedule, self.schedule_origin = pipe, schedule, origin
+        self.pipe, self.schedule, self.origin = pipe, schedule, origin
         self.lowered = lowered
         self.requirements = lowered.requirements if lowered is not None else ()
         self.kernel_source, self._exe = kernel_source, executable
         self.target = kernel_source.target
+
+    @property
+    def arch(self) -> str | None:
+        """The arch the CUDA/HIP code was compiled for ("sm_90", "gfx90a"); None for OpenCL."""
+        return getattr(self._exe, "arch", None)
+
+    @property
+    def schedule_origin(self) -> str:
+        """Same as ``origin``."""
+        return self.origin
 
     @property
     def source(self) -> str:
@@ -127,7 +106,9 @@ class Kernel:
         of staged copies, registers/spills (CUDA/HIP) and an occupancy estimate; see
         vortex.analysis. ``str()`` of the result is a table."""
         from .analysis import analyze
-        return analyze(self.lowered, self.resources, getattr(self._exe, "arch", None))
+        arch = getattr(self._exe, "arch", None)
+        return analyze(self.lowered, self.resources,
+                       archs.facts(self.target, arch) if arch else None)
 
     def _bind(self, kwargs):
         binding = bind(self.pipe, kwargs, contiguous=True)
@@ -161,48 +142,75 @@ class Kernel:
 
     def __repr__(self) -> str:
         return (f"Kernel({self.pipe.name!r}, target={self.target.value!r}, "
-                f"schedule={self.schedule_origin!r})")
+                f"schedule={self.origin!r})")
 
 
 def compile(pipe, schedule="auto", target="opencl", device=None, shape=None,  # noqa: A001
-            **options) -> Kernel:
+            arch=None, **options) -> Kernel:
     """Lower ``pipe`` with ``schedule``, print it for ``target`` and compile it for ``device``.
-    ``shape`` ({"M": 1024, …}, every Dim): the sizes the kernel will mostly run at, so that
-    ``schedule="auto"`` can pick the schedule tuned for them (the kernel still runs any size).
 
-    ``options`` go to the runtime: ``arch="sm_90"``/``"gfx90a"`` compiles CUDA/HIP without a
-    device; ``build_options=(...)`` adds compiler flags.
+    ``shape`` ({"M": 1024, …}, every Dim): the sizes the kernel will mostly run at, so that
+    ``schedule="auto"`` picks the schedule measured nearest to them (the kernel still runs any
+    size). ``arch`` ("sm_90", "sm_90a", "gfx90a"; any of ``vx.archs.supported(target)``)
+    compiles CUDA/HIP without a device; ``device``: a device selector, or for CUDA/HIP without a
+    GPU the device's name ("NVIDIA H100 80GB HBM3"), which picks its schedule files.
+    ``options`` go to the runtime: ``build_options=(...)`` adds compiler flags,
+    ``fast_math=True`` allows the compiler's fast math.
 
     Raises vx.ScheduleError (the schedule cannot be applied, or exceeds the architecture's
-    threads or shared memory), vx.CompileError (the target compiler rejected the source),
-    vx.DeviceError (no device/driver for the target).
+    threads or shared memory), vx.CompileError (an unknown arch; the target compiler rejected
+    the source), vx.DeviceError (no device/driver for the target).
     """
     t = Target.parse(target)
-    sched, origin = resolve_schedule(pipe, schedule, t, device, shape)
+    arch = check_arch(t, arch)
+    sched, origin = resolve_schedule(pipe, schedule, t, device, shape, arch)
     lowered = lower(pipe, sched)
-    ks = generate(lowered, t, arch=options.get("arch") or _device_arch(t, device))
+    ks = generate(lowered, t, arch=arch or _device_arch(t, device))
     from .runtime.base import load
+    if arch is not None:
+        options["arch"] = arch
     return Kernel(pipe, sched, origin, ks, load(ks, device=device, **options), lowered)
 
 
-def _generate_offline(pipe, schedule, target, arch):
-    """(Schedule, KernelSource) without a device: ``"auto"`` means the default schedule, since
-    there is no device to look a schedule file up for."""
+def export_arch(target, arch=None) -> tuple[str | None, str]:
+    """(arch, note) an export is generated for: ``arch`` checked, else the target's
+    ``vortex.archs.DEFAULT_EXPORT_ARCH`` with a note saying so (CUDA: sm_75, no cp.async)."""
     t = Target.parse(target)
-    sched, _ = resolve_schedule(pipe, None if schedule == "auto" else schedule, t)
-    return sched, generate(lower(pipe, sched), t, arch=arch)
+    if arch is not None:
+        return check_arch(t, arch), ""
+    chosen = archs.DEFAULT_EXPORT_ARCH.get(t)
+    if chosen is None:
+        return None, ""
+    return chosen, (f"none given: code for every {t.value.upper()} GPU Vortex supports; pass "
+                    "--arch (arch= in Python) sm_80 or newer for asynchronous cp.async copies")
+
+
+def _generate_offline(pipe, schedule, target, arch):
+    """(Schedule, origin, KernelSource) without a device. ``"auto"`` looks up the schedule files
+    of ``arch``'s representative device (vortex.devices); OpenCL, with no device, takes the
+    default schedule."""
+    t = Target.parse(target)
+    if schedule == "auto" and (t is Target.OPENCL or arch is None):
+        schedule = None
+    sched, origin = resolve_schedule(pipe, schedule, t, arch=arch)
+    return sched, origin, generate(lower(pipe, sched), t, arch=arch)
 
 
 def export(pipe, schedule="auto", target="cuda", out_dir=".", name=None, arch=None) -> list:
     """Write the generated kernels with a host launcher into ``out_dir`` (see
     vortex.codegen.export): ``.cu``/``.hip`` + ``.h`` for CUDA/HIP, ``.cl`` + ``.json`` for
-    OpenCL. ``arch`` ("sm_80"…) selects arch-specific code such as cp.async. Needs no device or
-    compiler. Returns the written paths."""
+    OpenCL. ``arch`` ("sm_80"…) selects arch-specific code such as cp.async; without it, CUDA
+    exports are for ``vortex.archs.DEFAULT_EXPORT_ARCH`` and the header says so. Needs no device
+    or compiler. Returns the written paths. Raises vx.CompileError for an unknown arch."""
     from .codegen.export import export_source
-    sched, ks = _generate_offline(pipe, schedule, target, arch)
-    return export_source(ks, sched.to_toml(), out_dir, name)
+    arch, note = export_arch(target, arch)
+    sched, origin, ks = _generate_offline(pipe, schedule, target, arch)
+    return export_source(ks, sched.to_toml(), out_dir, name, arch=arch, arch_note=note,
+                         origin=origin)
 
 
 def source(pipe, schedule="auto", target="opencl", arch=None) -> str:
-    """The generated source only (no compiler, no device needed)."""
-    return _generate_offline(pipe, schedule, target, arch)[1].code
+    """The generated source only (no compiler, no device needed); ``"auto"`` as in
+    :func:`export`. Raises vx.CompileError for an unknown arch."""
+    t = Target.parse(target)
+    return _generate_offline(pipe, schedule, t, check_arch(t, arch))[2].code

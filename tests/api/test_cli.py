@@ -48,3 +48,35 @@ def test_vortex_info_lists_opencl_devices(opencl):
     r = run("info")
     assert r.returncode == 0
     assert "OpenCL (target 'opencl')" in r.stdout and "usable" in r.stdout
+
+
+def test_vortex_run_writes_its_image_under_a_git_ignored_folder(opencl, tmp_path):
+    r = run("run", str(ROOT / "examples" / "blur.py"), "--repeat", "2", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "wrote out/blur.png" in r.stdout and (tmp_path / "out" / "blur.png").is_file()
+    ignored = subprocess.run(["git", "check-ignore", "-q", "out/blur.png"], cwd=ROOT)
+    assert ignored.returncode == 0
+
+
+def test_vortex_run_cuda_with_arch_compiles_and_says_why_it_cannot_run(tmp_path):
+    """--arch compiles CUDA without a GPU: the schedule is the arch's device file (the shipped
+    H100 one for sm_90); without a GPU the run stops with the DeviceError, exit code 2."""
+    from vortex.runtime.cuda import has_cuda_device
+    if has_cuda_device():
+        pytest.skip("a CUDA GPU is present: the kernel would run")
+    r = run("run", "examples/matmul.py", "--target", "cuda", "--arch", "sm_90")
+    assert "pipeline 'matmul' on cuda (sm_90), schedule: file:" in r.stdout
+    assert "schedules/matmul/nvidia-h100.toml (the device's file)" in r.stdout
+    assert r.returncode == 2
+    assert "vortex: DeviceError: no CUDA device" in r.stderr and "sm_90" in r.stderr
+
+
+def test_vortex_run_with_an_arch_variant_and_a_bad_arch():
+    r = run("run", "examples/matmul.py", "--target", "cuda", "--arch", "sm_89a")
+    assert r.returncode == 2
+    assert r.stderr.startswith("vortex: CompileError: unknown CUDA arch 'sm_89a': this machine's "
+                               "NVRTC compiles for sm_75, sm_80, ")
+    r = run("run", "examples/blur.py", "--arch", "sm_90")
+    assert r.returncode == 2
+    assert r.stderr.startswith("vortex: CompileError: arch='sm_90' means nothing for target "
+                               "'opencl'")

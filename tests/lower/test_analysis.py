@@ -48,7 +48,8 @@ def test_report_gives_shared_bytes_and_coalescing():
 
 def test_occupancy_estimate_uses_the_arch_table():
     low = lower(*column_reads("xor"))
-    (report,) = analyze(low, {"C_kernel": {"registers": 64}}, arch="sm_90")
+    (report,) = analyze(low, {"C_kernel": {"registers": 64}},
+                          arch=vx.archs.facts("cuda", "sm_90"))
     # 256 threads × 64 registers = 16384 per block → 4 blocks by registers, 8 by threads
     assert report.occupancy == pytest.approx(4 * 256 / 2048)
 

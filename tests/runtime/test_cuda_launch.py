@@ -22,7 +22,7 @@ from vortex.examples import load_example  # noqa: E402
 from vortex.runtime import cuda, cuda_device, nvrtc  # noqa: E402
 from vortex.runtime.cuda_arrays import DeviceArray  # noqa: E402
 from vortex.runtime.cuda_device import CudaDevice, has_cuda_device  # noqa: E402
-from vortex.runtime.limits import CUDA_ARCHS  # noqa: E402
+from vortex.archs import facts  # noqa: E402
 
 try:
     nvrtc.version()
@@ -50,7 +50,7 @@ def fake(monkeypatch):
         pipe = P.pipe(name)
         kernel = vx.compile(pipe, schedule=vx.Schedule.default(pipe), target="cuda", arch=arch)
         drv = FakeDriver(kernel.kernel_source, pipe)
-        dev = CudaDevice(0, "Fake GPU", device_arch, 0, "ctx", CUDA_ARCHS[device_arch])
+        dev = CudaDevice(0, "Fake GPU", device_arch, 0, "ctx", facts("cuda", device_arch).limits)
         monkeypatch.setattr(cuda_device, "_init", lambda: (drv, None))
         monkeypatch.setattr(cuda, "select_device", lambda selector=None: dev)
         return kernel, drv

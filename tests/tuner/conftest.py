@@ -10,7 +10,7 @@ from . import helpers  # noqa: F401 - puts examples/ on sys.path
 
 @pytest.fixture
 def schedules_dir(tmp_path, monkeypatch):
-    """$VORTEX_SCHEDULES → an empty folder (first in vx.api.schedule_dirs())."""
+    """$VORTEX_SCHEDULES → an empty folder (first in vx.auto.schedule_dirs())."""
     path = tmp_path / "schedules"
     monkeypatch.setenv("VORTEX_SCHEDULES", str(path))
     monkeypatch.delenv("VORTEX_TUNING_DB", raising=False)

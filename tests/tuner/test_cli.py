@@ -78,3 +78,49 @@ def test_ctrl_c_stops_after_the_current_trial(opencl_device, tmp_path):
     states = {t.state for t in study.get_trials()}
     assert optuna.trial.TrialState.RUNNING not in states      # the current trial finished
     assert 2 <= len(S.finished(study)) < 200
+
+
+def _tune(*args, cwd=None):
+    proc = vortex_tune(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       **({"cwd": cwd} if cwd else {}))
+    out, err = proc.communicate(timeout=300)
+    return proc.returncode, out, err
+
+
+def test_help_lists_the_report_and_best_commands():
+    code, out, _ = _tune("--help")
+    assert code == 0
+    assert "vortex-tune report EXAMPLE.py [options]" in out
+    assert "vortex-tune best EXAMPLE.py [options]" in out
+
+
+def test_a_storage_path_is_a_sqlite_file(opencl_device, tmp_path):
+    """`--storage tuning.db` (a path, not a URL) tunes into that SQLite file; the files it
+    writes are per shape."""
+    db = tmp_path / "tuning.db"
+    code, out, err = _tune(*job(str(db), tmp_path / "schedules", 2))
+    assert code == 0, err
+    assert f"in sqlite:///{db}:" in out and db.is_file()
+    assert (tmp_path / "schedules" / "matmul" / "pocl-cpu" / "K=64,M=64,N=64.toml").is_file()
+    assert len(finished(f"sqlite:///{db}")) == 2
+
+
+def test_a_malformed_storage_url_is_one_line():
+    code, _, err = _tune("examples/matmul.py", "--storage", "postgres ql://x")
+    assert code == 2
+    assert err.strip().splitlines()[-1] == (
+        "vortex-tune: error: argument --storage: storage 'postgres ql://x' is not a database "
+        "URL (sqlite:///FILE, postgresql+psycopg2://USER@HOST/DB) nor a SQLite file path")
+    code, _, err = _tune("examples/matmul.py", "--shape", "M=8,N=8,K=8", "--storage",
+                         "nosuch://host/db")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith("vortex-tune: TuningError: cannot open tuning storage "
+                          "'nosuch://host/db': NoSuchModuleError: Can't load plugin")
+
+
+def test_arch_on_opencl_is_a_compile_error(tmp_path):
+    code, _, err = _tune("examples/matmul.py", "--shape", "M=8,N=8,K=8", "--arch", "sm_90",
+                         "--storage", str(tmp_path / "t.db"))
+    assert code == 2
+    assert err.strip() == ("vortex-tune: CompileError: arch='sm_90' means nothing for target "
+                           "'opencl': OpenCL kernels are compiled for the device by its driver")

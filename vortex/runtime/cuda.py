@@ -26,16 +26,20 @@ from .base import (Executable, Runtime, buffer_shape, check_launch_args, check_o
 from .cuda_arrays import DeviceArray, device_view, empty_like
 from .cuda_device import (all_devices, call, describe, driver, driver_version,  # noqa: F401
                           has_cuda_device, select_device)
-from .limits import CUDA_ARCHS, check_launches
+from .. import archs
+from .limits import check_launches
 
 __all__ = ["CUDARuntime", "CUDAExecutable", "load", "info", "has_cuda_device", "select_device"]
 
 
 def _compatible(arch: str, device_arch: str) -> bool:
-    """A CUBIN for sm_XY runs on sm_XZ with Z >= Y (CUDA C Programming Guide, "Binary
-    Compatibility")."""
-    (a, b), (c, d) = (divmod(int(s[3:]), 10) for s in (arch, device_arch))
-    return a == c and d >= b
+    """A CUBIN for sm_XY runs on sm_XZ with Z >= Y; one for sm_XYa only on sm_XY; one for
+    sm_XYf on sm_XZ with Z >= Y (CUDA C Programming Guide, "Binary Compatibility" and "Feature
+    Availability")."""
+    mine, dev = archs.facts(Target.CUDA, arch), archs.facts(Target.CUDA, device_arch)
+    if arch.endswith("a"):
+        return mine.number == dev.number
+    return mine.number // 10 == dev.number // 10 and dev.number >= mine.number
 
 
 class CUDAExecutable(Executable):
@@ -182,8 +186,8 @@ class CUDARuntime(Runtime):
 
     def load(self, kernel_source, device=None, *, arch=None, build_options=(),
              fast_math: bool = False, cache=None) -> CUDAExecutable:
-        """Compile ``kernel_source.code`` with NVRTC for ``arch`` ("sm_75" … "sm_90",
-        "sm_100", "sm_120"), or, without ``arch``, for the arch of ``device`` (see
+        """Compile ``kernel_source.code`` with NVRTC for ``arch`` (any of
+        ``vortex.archs.supported("cuda")``: "sm_75" … "sm_121", "sm_90a", …), or, without ``arch``, for the arch of ``device`` (see
         :func:`select_device`). ``build_options``: extra NVRTC flags; ``fast_math`` adds
         ``--use_fast_math``; ``cache``: a :class:`~vortex.runtime.nvrtc.CubinCache`.
 
@@ -195,11 +199,11 @@ class CUDARuntime(Runtime):
                 dev = select_device(device)
             except errors.DeviceError as e:
                 raise errors.DeviceError(f"{e}; to compile without a GPU pass arch= (one of "
-                                         f"{sorted(CUDA_ARCHS)})") from None
-            arch, limits = nvrtc.check_arch(dev.arch, known=False), dev.limits
+                                         f"{', '.join(archs.supported(Target.CUDA))})") from None
+            arch, limits = nvrtc.check_arch(dev.arch), dev.limits
         else:
             dev, arch = None, nvrtc.check_arch(arch)
-            limits = CUDA_ARCHS[arch]
+            limits = archs.facts(Target.CUDA, arch).limits
         check_launches(kernel_source, limits)
         options = (("--use_fast_math",) if fast_math else ()) + tuple(build_options)
         compiled = (cache or nvrtc.CUBIN_CACHE).get(kernel_source.code, arch,
@@ -218,9 +222,8 @@ def info() -> list[str]:
     lines = [f"  cuda-bindings {package_version('cuda-bindings')}, cuda-pathfinder "
              f"{package_version('cuda-pathfinder')}"]
     try:
-        archs = nvrtc.supported_archs()
         lines.append(f"  NVRTC {'.'.join(map(str, nvrtc.version()))}: compiles for "
-                     f"{archs[0]} … {archs[-1]}")
+                     f"{' '.join(archs.supported(Target.CUDA))}")
     except Exception as e:  # noqa: BLE001 - report, don't crash
         lines.append(f"  NVRTC unavailable: {e} (pip install \"vortex[cuda]\")")
     inc = nvrtc.include_dir()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import statistics
-from dataclasses import replace
 
 import numpy as np
 
@@ -22,7 +21,8 @@ from ..target import Target
 from . import code_object, hiprtc, rocm
 from .base import (Executable, Runtime, buffer_shape, check_out_names, out_arrays,
                    scalar_value)
-from .limits import HIP_ARCHS, check_launches
+from .. import archs
+from .limits import check_launches
 
 __all__ = ["HIPRuntime", "HIPExecutable", "info"]
 
@@ -229,7 +229,7 @@ class HIPRuntime(Runtime):
     def load(self, kernel_source, device=None, *, arch=None, build_options=(),
              fast_math: bool = False, cache: hiprtc.CodeObjectCache | None = None) -> HIPExecutable:
         """Compile ``kernel_source.code`` with hiprtc for ``arch`` (one of
-        ``limits.HIP_ARCHS``; default: the arch of HIP device ``device``, an index, default 0).
+        ``vortex.archs.supported("hip")``; default: the arch of HIP device ``device``, an index, default 0).
 
         Options: ``--offload-arch=<arch>``, ``COMPILE_OPTIONS``, ``-ffast-math`` with
         ``fast_math``, then ``build_options``. Launch limits are checked first. Raises
@@ -238,8 +238,7 @@ class HIPRuntime(Runtime):
         vx.DeviceError (no ROCm; no device and no ``arch=``)."""
         lib = hiprtc.library()
         arch, index = hiprtc.resolve_arch(lib, arch, device)
-        check_launches(kernel_source, HIP_ARCHS.get(arch) or replace(HIP_ARCHS["gfx90a"],
-                                                                     name=arch))
+        check_launches(kernel_source, archs.facts(Target.HIP, arch).limits)
         options = (f"--offload-arch={arch}",) + hiprtc.COMPILE_OPTIONS \
             + (("-ffast-math",) if fast_math else ()) + tuple(build_options)
         entries = tuple(dict.fromkeys(launch.entry for launch in kernel_source.launches))
@@ -257,8 +256,8 @@ def info() -> list[str]:
     comgr, known = lib.toolchain.get("comgr"), lib.toolchain.get("archs")
     lines = [f"  {lib.path}: HIP runtime {lib.runtime_version()}, hiprtc {lib.hiprtc_version()}"
              + (f", comgr {comgr}" if comgr else ""),
-             "  compiles for: " + (" ".join(a for a in HIP_ARCHS if a in known) if known
-                                   else "(comgr not found; unchecked) " + " ".join(HIP_ARCHS)),
+             "  compiles for: " + " ".join(archs.supported(Target.HIP))
+             + ("" if known else " (comgr not found: unchecked)"),
              f"  compile cache: {hiprtc.cache_dir()}"]
     devices, reason = lib.devices()
     lines += [f"  - device {i}: {name} [{arch}]" for i, name, arch in devices] or \

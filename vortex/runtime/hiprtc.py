@@ -14,11 +14,10 @@ import re
 import time as _time
 from pathlib import Path
 
-from .. import errors
+from .. import archs, errors
 from ..target import Target
 from . import rocm
 from .base import source_excerpt
-from .limits import HIP_ARCHS
 
 __all__ = ["COMPILE_OPTIONS", "INSTALL_HINT", "CodeObjectCache", "CODE_OBJECT_CACHE", "library",
            "hiprtc_source", "cache_dir", "cache_key", "source_excerpt", "resolve_arch"]
@@ -116,27 +115,24 @@ def _compile_error(log: str, source: str, options, entries, arch: str, name: str
 
 
 def resolve_arch(lib, arch, device) -> tuple[str, int | None]:
-    """(gfx arch to compile for, device index or None) for ``arch=`` and ``device=``."""
+    """(gfx arch to compile for, device index or None) for ``arch=`` and ``device=`` (an index;
+    with ``arch`` and no HIP device, ``device`` may be the name of the GPU the code is for)."""
     devices, reason = lib.devices()
     index = None
+    if devices and isinstance(device, str) and not device.strip().isdigit():
+        raise errors.DeviceError(f"HIP device={device!r}: give a device index; this machine has "
+                                 f"{[f'{i}: {n}' for i, n, _ in devices]}")
     if devices:
         index = 0 if device is None else int(device)
         if not 0 <= index < len(devices):
             raise errors.DeviceError(f"no HIP device {device}; this machine has "
                                      f"{[f'{i}: {n}' for i, n, _ in devices]}")
-    elif device is not None:
+    elif device is not None and arch is None:
         raise errors.DeviceError(f"no HIP device: {reason}")
     if arch is None:
         if index is None:
             raise errors.DeviceError(f"no HIP device ({reason}) to compile for: pass arch= "
-                                     f"(one of {list(HIP_ARCHS)}) to compile without one")
+                                     f"(one of {', '.join(archs.supported(Target.HIP))}) to "
+                                     "compile without one")
         arch = devices[index][2].split(":")[0]
-    elif str(arch) not in HIP_ARCHS:
-        raise errors.CompileError(f"unknown HIP arch {arch!r}; use one of {list(HIP_ARCHS)}")
-    comgr, known = lib.toolchain.get("comgr"), lib.toolchain.get("archs")
-    if known and arch not in known:
-        raise errors.CompileError(
-            f"this hiprtc (HIP {lib.runtime_version()}, comgr {comgr}) cannot compile for "
-            f"{arch}; of Vortex's archs it knows {[a for a in HIP_ARCHS if a in known]}: "
-            "install a newer ROCm for this one")
-    return str(arch), index
+    return archs.arch(Target.HIP, arch).name, index

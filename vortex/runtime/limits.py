@@ -4,35 +4,13 @@ A schedule that asks for more threads per block, more shared memory per block or
 than the target allows is a :class:`vx.ScheduleError` that names the directive to change
 (``gpu_threads``/``gpu_tile`` factors, ``store_in("shared")`` footprints, ``gpu_blocks``).
 
-Sources: CUDA C Programming Guide, "Technical Specifications per Compute Capability" (1024
-threads per block; 48 KiB of static shared memory per block; grid y/z ≤ 65535); AMD CDNA2/RDNA2
-ISA guides and the HIP programming guide (1024 threads per block, 64 KiB LDS per work-group).
+The limits of each arch are in :mod:`vortex.archs` (one table per target); an OpenCL device's
+are read from the device.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .. import errors
-
-
-@dataclass(frozen=True)
-class Limits:
-    """``max_threads``: threads per block (product over axes); ``max_block``: per-axis maxima;
-    ``max_shared``: static shared/local memory per block in bytes; ``max_grid``: blocks per
-    axis."""
-
-    name: str
-    max_threads: int
-    max_block: tuple
-    max_shared: int
-    max_grid: tuple
-
-
-_CUDA_GRID = (2 ** 31 - 1, 65535, 65535)
-CUDA_ARCHS = {f"sm_{cc}": Limits(f"sm_{cc}", 1024, (1024, 1024, 64), 48 * 1024, _CUDA_GRID)
-              for cc in (75, 80, 86, 87, 89, 90, 100, 120)}
-HIP_ARCHS = {arch: Limits(arch, 1024, (1024, 1024, 1024), 64 * 1024, (2 ** 31 - 1,) * 3)
-             for arch in ("gfx908", "gfx90a", "gfx942", "gfx1030", "gfx1100")}
+from ..archs import Limits  # noqa: F401 - the limits of one arch (vortex.archs)
 
 
 def check_launches(kernel_source, limits: Limits, binding=None):

@@ -31,9 +31,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .. import errors
+from .. import archs, errors
+from ..target import Target
 from .base import source_excerpt
-from .limits import CUDA_ARCHS
 
 __all__ = ["Compiled", "CubinCache", "CUBIN_CACHE", "compile_cuda", "parse_ptxas", "check_arch",
            "include_dir", "version", "supported_archs", "source_excerpt", "cache_dir"]
@@ -93,18 +93,10 @@ def include_dir() -> str | None:
         return None
 
 
-def check_arch(arch: str, known: bool = True) -> str:
-    """``arch`` ("sm_90") if this NVRTC compiles it and (``known``) Vortex has launch limits for
-    it in ``CUDA_ARCHS`` (a device's own arch needs no entry: its limits are read from it);
-    vx.CompileError listing the valid ones otherwise."""
-    name = str(arch).lower()
-    if known and name not in CUDA_ARCHS:
-        raise errors.CompileError(f"unknown CUDA arch {arch!r}; use one of {sorted(CUDA_ARCHS)} "
-                                  "(or no arch= to compile for the device present)")
-    if name not in supported_archs():
-        raise errors.CompileError(f"NVRTC {'.'.join(map(str, version()))} cannot compile for "
-                                  f"{name}; it supports {list(supported_archs())}")
-    return name
+def check_arch(arch: str) -> str:
+    """``arch`` ("sm_90", "sm_90a", …) normalised, if this NVRTC compiles for it; vx.CompileError
+    listing the valid ones (sorted numerically) otherwise. See :mod:`vortex.archs`."""
+    return archs.arch(Target.CUDA, arch).name
 
 
 @dataclass(frozen=True)

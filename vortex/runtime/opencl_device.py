@@ -1,5 +1,5 @@
-"""OpenCL devices: listing, selection, identity (cache keys, schedule-file names), one context and
-one profiling queue per device.
+"""OpenCL devices: listing, selection, identity (cache keys, schedule-file names), launch limits,
+one context and one profiling queue per device.
 
 Selection order: the ``device=`` argument, else the ``VORTEX_OPENCL_DEVICE`` environment variable,
 else the first usable GPU, else the first usable PoCL CPU device, else the first usable device.
@@ -12,11 +12,11 @@ is taken as is.
 from __future__ import annotations
 
 import os
-import re
 
 import pyopencl as cl
 
-from .. import errors
+from .. import devices, errors
+from .limits import Limits
 
 ENV_VAR = "VORTEX_OPENCL_DEVICE"
 INSTALL_HINT = ('install an OpenCL driver: pip install "pyopencl[pocl]" (PoCL, CPU), or on '
@@ -75,11 +75,29 @@ def is_pocl_cpu(device) -> bool:
 def device_slug(device) -> str:
     """Filesystem-safe lowercase name for ``schedules/<pipeline>/<slug>.toml``: ``"pocl-cpu"`` for
     every PoCL CPU device (one committed file serves any CPU machine), else the device name
-    slugified (``"NVIDIA GeForce RTX 4090"`` → ``"nvidia-geforce-rtx-4090"``)."""
+    slugified by :func:`vortex.devices.slug` (``"NVIDIA GeForce RTX 4090"`` →
+    ``"nvidia-geforce-rtx-4090"``)."""
     if is_pocl_cpu(device):
         return "pocl-cpu"
-    name = re.sub(r"\((r|tm|c)\)", " ", device.name.lower())
-    return re.sub(r"[^a-z0-9]+", "-", name).strip("-") or "opencl-device"
+    return devices.slug(device.name) or "opencl-device"
+
+
+def device_family(device) -> str:
+    """The stem the tuner writes schedule files under: ``"pocl-cpu"``, else the family of the
+    name (:func:`vortex.devices.family`: ``"NVIDIA H100 PCIe"`` → ``"nvidia-h100"``)."""
+    if is_pocl_cpu(device):
+        return "pocl-cpu"
+    return devices.family(device.name) or "opencl-device"
+
+
+def device_limits(device) -> Limits:
+    """The launch limits of ``device`` (checked by ``vortex.runtime.limits.check_launches``
+    before any build): threads per block ``CL_DEVICE_MAX_WORK_GROUP_SIZE``, per axis
+    ``CL_DEVICE_MAX_WORK_ITEM_SIZES``, local (shared) bytes per block ``CL_DEVICE_LOCAL_MEM_SIZE``;
+    the grid only by the kernels' int32 indices (2**31 - 1 blocks per axis)."""
+    return Limits(describe(device), int(device.max_work_group_size),
+                  tuple(int(s) for s in device.max_work_item_sizes), int(device.local_mem_size),
+                  (2 ** 31 - 1,) * 3)
 
 
 def context_queue(device):

@@ -11,7 +11,8 @@ the number of finished trials the study should hold (a rerun resumes up to it); 
 bounds the wall time (``90s``, ``30m``, ``8h``, ``1h30m``). ``--workers N`` runs N worker
 processes on one study (the storage coordinates them); on several machines run the same
 command with a shared PostgreSQL ``--storage``. Ctrl-C stops after the current trial (twice:
-at once). On finish the best schedule is written to ``schedules/<pipeline>/<device>.toml``
+at once). On finish the best schedule is written to
+``schedules/<pipeline>/<device>/<shape>.toml`` (one file per shape, see vortex.auto)
 (``--schedules-dir``, default $VORTEX_SCHEDULES's first entry or ./schedules).
 """
 from __future__ import annotations
@@ -27,6 +28,12 @@ import time
 from .. import errors
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+EPILOG = """commands:
+  vortex-tune EXAMPLE.py [options]         tune (the default command)
+  vortex-tune report EXAMPLE.py [options]  table of the best trials and a PNG of the history
+                                           (--top N, --png FILE)
+  vortex-tune best EXAMPLE.py [options]    print the best schedule file
+  vortex-tune report --help                the options of report (likewise best)"""
 
 
 def duration(text: str) -> float:
@@ -39,6 +46,15 @@ def duration(text: str) -> float:
     return sum(float(n) * UNITS[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([smhd])", text))
 
 
+def storage_arg(text: str) -> str:
+    """``--storage``: a URL, or a SQLite file path (see vortex.tuner.study.storage_url)."""
+    from .study import storage_url
+    try:
+        return storage_url(text)
+    except errors.TuningError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def shape_arg(text: str) -> dict:
     """``"M=1024,N=1024"`` → {"M": 1024, "N": 1024}."""
     try:
@@ -48,13 +64,18 @@ def shape_arg(text: str) -> dict:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vortex-tune", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="vortex-tune", description=__doc__.split("\n\n")[0],
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("example", nargs="?", help="example .py file (see vortex.examples)")
     p.add_argument("--target", default="opencl", help="opencl | cuda (default: opencl)")
+    p.add_argument("--arch", help="CUDA code generation arch other than the device's own "
+                   "(e.g. sm_90a on an H100); part of the study key")
     p.add_argument("--device", help="device selector (index or part of the name)")
     p.add_argument("--shape", type=shape_arg, help="sizes, e.g. M=1024,N=1024,K=1024")
     p.add_argument("--space", help="search space file (TOML with [tunables])")
-    p.add_argument("--storage", default="sqlite:///vortex-tuning.db", help="Optuna storage URL")
+    p.add_argument("--storage", default="sqlite:///vortex-tuning.db", type=storage_arg,
+                   help="Optuna storage URL (sqlite:///FILE, postgresql+psycopg2://…) or a "
+                   "SQLite file path")
     p.add_argument("--study", help="study name (default: derived from the job)")
     p.add_argument("--allow-tails", action="store_true",
                    help="do not prune split factors that leave a partial tile")
@@ -70,7 +91,7 @@ def _tune_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="sampler seed")
     p.add_argument("--trial-timeout", type=float, default=120.0, help="seconds per trial")
     p.add_argument("--repeat", type=int, default=10, help="timed runs per trial (median)")
-    p.add_argument("--schedules-dir", help="where to write <pipeline>/<device>.toml")
+    p.add_argument("--schedules-dir", help="where to write <pipeline>/<device>/<shape>.toml")
     p.add_argument("--no-write", action="store_true", help="do not write the schedule file")
     p.add_argument("--share", type=int, help=argparse.SUPPRESS)      # a --workers child
     p.add_argument("--quiet", action="store_true", help="no progress display")
@@ -106,7 +127,7 @@ def _session(args, runner=None, create=True):
         inputs = {k: v for k, v in inputs.items() if k in pipe.params}
     return Session(pipe, Space(schedule, constraints), args.target, args.shape, inputs,
                    args.storage, args.study, getattr(args, "sampler", "tpe"), args.device,
-                   runner, getattr(args, "seed", None), create)
+                   runner, getattr(args, "seed", None), create, arch=args.arch)
 
 
 class _StopFlag:

@@ -2,16 +2,16 @@
 
 One entry per target in :data:`DEVICES`, each a function ``selector -> DeviceInfo`` that imports
 its driver only when called. ``key`` goes into the study fingerprint (a study never mixes
-devices or driver versions); ``slug`` names ``schedules/<pipeline>/<slug>.toml``; ``selector`` is
+devices or driver versions); ``slug`` (the device's family, :mod:`vortex.devices`) names the
+folder ``schedules/<pipeline>/<slug>/`` of its tuned schedule files; ``selector`` is
 what a trial worker process passes to ``vx.compile(device=…)``; ``limits`` feed the pruning of
 configurations before any compiler runs.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .. import errors
+from .. import devices, errors
 from ..target import Target
 
 
@@ -31,20 +31,17 @@ class DeviceInfo:
 
 
 def _opencl(device) -> DeviceInfo:
-    from ..runtime.limits import Limits
-    from ..runtime.opencl_device import describe, device_key, device_slug, select_device
+    from ..runtime.opencl_device import (describe, device_family, device_key, device_limits,
+                                         select_device)
     d = select_device(device)
-    limits = Limits(d.name.strip(), int(d.max_work_group_size),
-                    tuple(int(s) for s in d.max_work_item_sizes), int(d.local_mem_size),
-                    (2 ** 31 - 1,) * 3)
-    return DeviceInfo(Target.OPENCL, d.name.strip(), device_key(d), device_slug(d), describe(d),
-                      limits)
+    return DeviceInfo(Target.OPENCL, d.name.strip(), device_key(d), device_family(d), describe(d),
+                      device_limits(d))
 
 
 def _cuda(device) -> DeviceInfo:
     from ..runtime.cuda_device import driver_version, select_device
     d = select_device(device)
-    slug = re.sub(r"[^a-z0-9]+", "-", d.name.lower()).strip("-") or d.arch
+    slug = devices.family(d.name, Target.CUDA) or d.arch
     return DeviceInfo(Target.CUDA, d.name, f"{d.name}|{d.arch}|{driver_version()}", slug,
                       d.ordinal, d.limits, d.arch)
 
@@ -52,11 +49,16 @@ def _cuda(device) -> DeviceInfo:
 DEVICES = {Target.OPENCL: _opencl, Target.CUDA: _cuda}
 
 
-def device_info(target, device=None) -> DeviceInfo:
-    """The DeviceInfo of ``device`` (a runtime selector; None: the default) for ``target``.
-    Raises vx.TuningError for a target the tuner cannot run on, vx.DeviceError from the driver."""
+def device_info(target, device=None, arch=None) -> DeviceInfo:
+    """The DeviceInfo of ``device`` (a runtime selector; None: the default) for ``target``;
+    ``arch`` (e.g. "sm_90a" on an H100) replaces the device's own arch for code generation and
+    is part of the device key. Raises vx.TuningError for a target the tuner cannot run on,
+    vx.CompileError for an unknown arch, vx.DeviceError from the driver."""
+    from ..api import check_arch
     t = Target.parse(target)
     if t not in DEVICES:
         raise errors.TuningError(f"tuning on target {t.value!r} is not supported yet (targets: "
                                  f"{', '.join(k.value for k in DEVICES)})")
-    return DEVICES[t](device)
+    arch = check_arch(t, arch)
+    info = DEVICES[t](device)
+    return replace(info, arch=arch, key=f"{info.key}|{arch}") if arch else info

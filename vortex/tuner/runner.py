@@ -119,7 +119,7 @@ class DeviceRunner:
         ref = job.pipe.reference(**job.inputs)
         self._setup = {"pipe": job.pipe, "inputs": job.inputs, "target": job.target.value,
                        "expected": ref if isinstance(ref, tuple) else (ref,),
-                       "device": job.device.selector, "tol": self.tol,
+                       "device": job.device.selector, "arch": job.device.arch, "tol": self.tol,
                        "warmup": self.warmup, "repeat": self.repeat}
 
     def baseline(self, job):

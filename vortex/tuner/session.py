@@ -42,10 +42,10 @@ class Session:
 
     def __init__(self, pipe, space, target="opencl", shape=None, inputs=None,
                  storage=S.DEFAULT_STORAGE, study_name=None, sampler="tpe", device=None,
-                 runner=None, seed=None, create=True):
+                 runner=None, seed=None, create=True, arch=None):
         self.space = space if isinstance(space, Space) else Space(space)
         target = Target.parse(target)
-        info = device if isinstance(device, DeviceInfo) else device_info(target, device)
+        info = device if isinstance(device, DeviceInfo) else device_info(target, device, arch)
         inputs, shape = make_inputs(pipe, shape, inputs)
         self.job = Job(pipe, inputs, shape, target, info)
         self.ctx = Context(pipe, shape, target, info.limits, info.arch)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 import warnings
 from pathlib import Path
@@ -63,17 +64,41 @@ def study_name(job, space_toml: str) -> str:
     return f"{job.pipe.name}.{job.target.value}.{job.device.slug}.{digest}"
 
 
+def storage_url(text: str) -> str:
+    """``text`` as a storage URL: a URL (``dialect[+driver]://…``) as it is, else a path of a
+    SQLite file (``tuning.db`` → ``sqlite:///tuning.db``). vx.TuningError when it is neither."""
+    text = str(text).strip()
+    if "://" in text:
+        if not re.fullmatch(r"[a-z][a-z0-9]*(\+[a-z0-9_]+)?://.*", text):
+            raise errors.TuningError(f"storage {text!r} is not a database URL "
+                                     "(sqlite:///FILE, postgresql+psycopg2://USER@HOST/DB) "
+                                     "nor a SQLite file path")
+        return text
+    if not text:
+        raise errors.TuningError("storage is empty: give sqlite:///FILE, a file path or a "
+                                 "postgresql+psycopg2:// URL")
+    return f"sqlite:///{text}"
+
+
 def storage(url: str | None):
-    """An Optuna RDBStorage for ``url`` with heartbeats (SQLite: waits for locks up to 60 s);
-    ``None``: in memory (nothing kept; replay experiments)."""
+    """An Optuna RDBStorage for ``url`` (see :func:`storage_url`) with heartbeats (SQLite:
+    waits for locks up to 60 s); ``None``: in memory (nothing kept; replay experiments).
+    vx.TuningError, in one line, when the storage cannot be opened."""
     import optuna
     if url is None:
         return optuna.storages.InMemoryStorage()
+    url = storage_url(url)
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs,
-                                          heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S)
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs,
+                                              heartbeat_interval=HEARTBEAT_S,
+                                              grace_period=GRACE_S)
+        except Exception as e:  # noqa: BLE001 - SQLAlchemy/driver errors: one clear line
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            raise errors.TuningError(f"cannot open tuning storage {url!r}: "
+                                     f"{type(e).__name__}: {first}") from None
 
 
 def open_study(url: str, name: str, sampler, attrs: dict, create: bool = True):
@@ -169,7 +194,7 @@ def tuning_db() -> str | None:
     in the current directory if that file exists."""
     url = os.environ.get(DB_ENV, "").strip()
     if url:
-        return url
+        return storage_url(url)
     return DEFAULT_STORAGE if Path("vortex-tuning.db").is_file() else None
 
 

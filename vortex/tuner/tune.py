@@ -5,7 +5,7 @@ space = vx.Schedule(pipe)                                  # with vx.Tunable val
 result = vx.tune(pipe, space, target="opencl", shape={"M": 1024, "N": 1024, "K": 1024},
                  n_trials=200, timeout_s=8 * 3600, storage="sqlite:///vortex-tuning.db")
 result.best_schedule, result.best_ms, result.trials       # Schedule, float ms, pandas.DataFrame
-result.write_schedule()                                    # schedules/<pipeline>/<device>.toml
+result.write_schedule()                                    # schedules/<pipeline>/<device>/<shape>.toml
 ```
 Each trial: the sampler proposes params → :meth:`Space.configure` (pruned, with the reason, if
 the sample breaks a schedule rule, a divisibility rule or a device limit) → the runner compiles,
@@ -29,6 +29,7 @@ from .. import errors
 from ..algorithm.binding import Binding, bind
 from ..algorithm.bounds import to_sympy
 from ..schedule import Schedule
+from ..auto import shape_text
 from ..target import Target
 from . import study as S
 from .device import DeviceInfo
@@ -98,26 +99,30 @@ class TuneResult:
     shape: dict = field(default_factory=dict)
 
     def write_schedule(self, directory=None) -> Path:
-        """Save to ``<directory>/<pipeline>/<device slug>.toml`` (default: the first entry of
-        $VORTEX_SCHEDULES, else ./schedules) and return the path."""
+        """Save to ``<directory>/<pipeline>/<device family>/<shape>.toml`` (``<shape>`` as
+        ``M=1024,N=1024,K=1024``; ``directory`` default: the first entry of $VORTEX_SCHEDULES,
+        else ./schedules) and return the path. One file per shape: a tune at one shape never
+        replaces another shape's schedule; ``schedule="auto"`` picks by shape (vortex.auto)."""
         env = [p for p in os.environ.get("VORTEX_SCHEDULES", "").split(os.pathsep) if p]
         base = Path(directory or (env[0] if env else "schedules"))
-        return self.best_schedule.save(base / self.best_schedule.pipeline /
-                                       f"{self.device.slug}.toml")
+        return self.best_schedule.save(base / self.best_schedule.pipeline / self.device.slug /
+                                       f"{shape_text(self.shape)}.toml")
 
 
 def tune(pipe, space, target="opencl", shape=None, inputs=None, n_trials=100, timeout_s=None,
          storage=S.DEFAULT_STORAGE, study_name=None, sampler="tpe", device=None,
-         runner=None) -> TuneResult:
+         runner=None, arch=None) -> TuneResult:
     """Search ``space`` (a vx.Schedule with vx.Tunables, or a tuner.Space) for ``pipe`` on
     ``target``/``device``; see the module docstring. ``shape``: Dim sizes (random inputs of the
     Inputs' dtypes), or ``inputs``: the arrays/Params to tune with. ``n_trials``: finished trials
     the study should hold; ``timeout_s``: wall-time budget (seconds); ``storage``: Optuna
     storage URL; ``sampler``: "tpe" | "random" | "grid" | "qmc" or an Optuna sampler; ``runner``:
-    DeviceRunner (default) or ReplayRunner. Returns a TuneResult. Raises vx.TuningError (bad
-    space, sampler or shape; no valid configuration), vx.DeviceError (no device)."""
+    DeviceRunner (default) or ReplayRunner; ``arch``: CUDA/HIP code generation arch other than
+    the device's own (e.g. "sm_90a"). Returns a TuneResult. Raises vx.TuningError (bad space,
+    sampler or shape; no valid configuration), vx.CompileError (unknown arch), vx.DeviceError
+    (no device)."""
     from .session import Session
     session = Session(pipe, space, target, shape, inputs, storage, study_name, sampler, device,
-                      runner)
+                      runner, arch=arch)
     session.run(n_trials, timeout_s)
     return session.result()

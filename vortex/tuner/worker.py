@@ -112,7 +112,7 @@ def run_trial(setup: dict, directives: dict, params: dict) -> dict:
     pipe, inputs = setup["pipe"], setup["inputs"]
     try:
         kernel = vx.compile(pipe, schedule=Schedule(pipe, directives), target=setup["target"],
-                            device=setup["device"])
+                            device=setup["device"], arch=setup.get("arch"))
     except vx.CompileError as e:
         return {"status": "compile_error", "ms": None, "reason": str(e)[:2000]}
     except vx.VortexError as e:
