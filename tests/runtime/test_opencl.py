@@ -116,11 +116,6 @@ def test_second_load_of_same_source_does_not_rebuild(device, scale_source, scale
     assert PROGRAM_CACHE.builds == builds + 2          # options are part of the key
 
 
-def test_block_larger_than_the_device_allows(device, scale_source):
-    with pytest.raises(vx.DeviceError, match="use fewer gpu_threads"):
-        load(scale_source(block=(8192, 8192)), device=device)
-
-
 def test_half_arithmetic_needs_cl_khr_fp16(device, scale_source, scale_code):
     if "cl_khr_fp16" in device.extensions.split():
         pytest.skip(f"{device.name} has cl_khr_fp16: nothing to refuse")

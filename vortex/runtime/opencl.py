@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import statistics
+from dataclasses import replace
 
 import numpy as np
 import pyopencl as cl
@@ -22,8 +23,10 @@ from ..codegen.kernel_source import BufferRole
 from ..target import Target
 from .base import (Executable, Runtime, buffer_shape, check_launch_args, check_out,
                    check_out_names, out_arrays, scalar_value, source_excerpt)
+from .limits import check_launches
 from .opencl_device import (ENV_VAR, all_devices, context_queue,  # noqa: F401
-                            describe, device_key, device_slug, list_devices, select_device)
+                            describe, device_key, device_limits, device_slug, list_devices,
+                            select_device)
 
 __all__ = ["OpenCLRuntime", "OpenCLExecutable", "ProgramCache", "PROGRAM_CACHE", "BUILD_OPTIONS",
            "load", "cache_key", "select_device", "list_devices", "device_key", "device_slug"]
@@ -109,20 +112,17 @@ class OpenCLExecutable(Executable):
             self._check_fits(launch)
 
     def _check_fits(self, launch):
-        kernel, dev = self.kernels[launch.entry], self.device
-        block = tuple(int(b) for b in launch.block)
-        threads = int(np.prod(block))
-        limit = kernel.get_work_group_info(cl.kernel_work_group_info.WORK_GROUP_SIZE, dev)
-        if threads > limit or any(b > m for b, m in zip(block, dev.max_work_item_sizes)):
-            raise errors.DeviceError(
-                f"kernel {launch.entry!r}: block {block} has {threads} work-items; "
-                f"{describe(dev)} allows {limit} per work-group for it (at most "
-                f"{tuple(dev.max_work_item_sizes)} per axis): use fewer gpu_threads")
-        local = launch.shared_bytes + kernel.get_work_group_info(
-            cl.kernel_work_group_info.LOCAL_MEM_SIZE, dev)
-        if local > dev.local_mem_size:
-            raise errors.DeviceError(f"kernel {launch.entry!r} needs {local} bytes of local "
-                                     f"memory; {describe(dev)} has {dev.local_mem_size}")
+        """What only the built kernel knows, as :func:`check_launches` limits: its work-group
+        maximum ``CL_KERNEL_WORK_GROUP_SIZE`` (below the device's when it needs many registers)
+        and the local memory the implementation adds to its own ``__local`` arrays."""
+        kernel, dev, info = self.kernels[launch.entry], self.device, cl.kernel_work_group_info
+        group = kernel.get_work_group_info(info.WORK_GROUP_SIZE, dev)
+        added = max(0, kernel.get_work_group_info(info.LOCAL_MEM_SIZE, dev) - launch.shared_bytes)
+        device = device_limits(dev)
+        built = replace(device, name=f"{device.name} (as built)",
+                        max_threads=min(device.max_threads, group),
+                        max_shared=device.max_shared - added)
+        check_launches(replace(self.kernel_source, launches=(launch,)), built)
 
     # ---- buffers ------------------------------------------------------------------------------
     def _device_array(self, name, value, shape, dtype):
@@ -228,10 +228,14 @@ class OpenCLRuntime(Runtime):
         """Build ``kernel_source.code`` for ``device`` (see :func:`select_device`).
 
         ``build_options``: extra compiler flags after ``BUILD_OPTIONS``; ``fast_math`` adds
-        ``-cl-fast-relaxed-math``. Raises vx.CompileError (compiler log and source lines),
-        vx.DeviceError (no such device, a ``#pragma OPENCL EXTENSION`` the device lacks, a
-        work-group or local memory the device cannot hold)."""
+        ``-cl-fast-relaxed-math``. Raises vx.ScheduleError before the build when a launch's
+        block (work-group) or shared (local) memory exceeds the device's limits
+        (:func:`device_limits`), naming the directives to change, as on CUDA and HIP, and
+        after it when it exceeds the built kernel's own; vx.CompileError (compiler log and
+        source lines); vx.DeviceError (no such device, a ``#pragma OPENCL EXTENSION`` the
+        device lacks)."""
         dev = select_device(device)
+        check_launches(kernel_source, device_limits(dev))
         _check_extensions(kernel_source.code, dev)
         options = BUILD_OPTIONS + (("-cl-fast-relaxed-math",) if fast_math else ()) \
             + tuple(build_options)

@@ -74,7 +74,10 @@ def _directive(name: str):
 @_directive("split")
 class Split(Directive):
     """Split loop ``var`` into ``outer`` × ``inner`` (inner has extent ``factor``).
-    Before: ``for x`` — after: ``for xo: for xi in [0, factor): x = xo*factor + xi``."""
+    Before: ``for x`` — after: ``for xo: for xi in [0, factor): x = xo*factor + xi``.
+    ``outer`` may reuse ``var``'s name, as in Halide (``split(x, x, xi, 8)``: ``for x: for xi``);
+    from then on ``x`` names the new outer loop in every later directive (``gpu_blocks(x)``,
+    ``compute_at(f, x)``). ``inner`` must be a new name."""
 
     var: str
     outer: str
@@ -86,7 +89,9 @@ class Split(Directive):
 @_directive("tile")
 class Tile(Directive):
     """``split(y, yo, yi, fy)``, ``split(x, xo, xi, fx)``, then ``reorder(yo, xo, yi, xi)``.
-    Before: ``for y: for x`` — after: ``for yo: for xo: for yi: for xi``."""
+    Before: ``for y: for x`` — after: ``for yo: for xo: for yi: for xi``. The outer vars may
+    reuse the split vars' names as in :class:`Split` (Halide's ``tile(x, y, xi, yi, …)``):
+    ``tile(y, x, y, x, yi, xi, 8, 8)`` gives ``for y: for x: for yi: for xi``."""
 
     y: str
     x: str
@@ -122,7 +127,9 @@ class Reorder(_VarList):
 @_directive("fuse")
 class Fuse(Directive):
     """Merge adjacent loops ``outer`` (directly outside) and ``inner`` into ``fused``, which takes
-    ``outer``'s place. Before: ``for y: for x`` — after: ``for yx: y = yx / X; x = yx % X``."""
+    ``outer``'s place. Before: ``for y: for x`` — after: ``for yx: y = yx / X; x = yx % X``.
+    ``fused`` may reuse the name of ``outer`` or ``inner``, as in Halide (``fuse(y, x, x)``, in
+    Halide's inner-first order ``fuse(x, y, x)``)."""
 
     outer: str
     inner: str
@@ -155,7 +162,8 @@ class GpuThreads(_Bind):
 class GpuTile(Directive):
     """For k = 1..3 loops: split each ``vars[i]`` into ``blocks[i]`` × ``threads[i]`` by
     ``factors[i]``, reorder all blocks outside all threads, bind them with gpu_blocks/gpu_threads.
-    Arguments flattened: vars, blocks, threads, factors (``gpu_tile(x, bx, tx, 64)``).
+    Arguments flattened: vars, blocks, threads, factors (``gpu_tile(x, bx, tx, 64)``). A block
+    var may reuse its var's name as in :class:`Split` (``gpu_tile(y, x, y, x, ty, tx, 16, 16)``).
     Before: ``for y: for x`` — after: ``blockIdx.y, blockIdx.x, threadIdx.y, threadIdx.x``."""
 
     vars: tuple

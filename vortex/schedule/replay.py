@@ -4,6 +4,8 @@ A Func starts with its pure Vars (outermost first, numpy order) followed by the 
 primary reduction (the first inline reduction of its pure definition) innermost. Each directive
 rewrites that list (``LoopNest.loops``) or records a choice (compute level, memory, bindings).
 Funcs are replayed consumers first, so ``compute_at(f, v)`` sees the final loops of ``f``.
+Loops are named by strings: a new loop may take the name of the loop its directive replaces
+(Halide's ``split(x, x, xi, 8)``), and every later directive naming it means the new loop.
 
 Every failure is a vx.ScheduleError ``"<directive> on Func '<name>': <why>"`` with attributes
 ``func`` and ``entry`` (1-based index in that Func's directive list) for file messages.
@@ -99,22 +101,34 @@ class PipelineInfo:
         return LoopNest(f, [v.name for v in f.pure_vars] + rvars, set(rvars), name in self.outputs)
 
 
-def _fresh(nest: LoopNest, info: PipelineInfo, *names: str):
+def _fresh(nest: LoopNest, info: PipelineInfo, *names: str, replaced=()):
+    """Check the names of new loops: distinct, and neither a loop var of ``nest`` nor a name of
+    the pipeline, except a name in ``replaced``: a loop this directive removes, whose name a new
+    loop may take (Halide's ``split(x, x, xi, 8)``, ``fuse(y, x, x)``)."""
     if len(set(names)) != len(names):
         raise Reject(f"new loop names must differ, got {list(names)}")
     for n in names:
+        if n in replaced:
+            continue
         if n in nest.loops:
             raise Reject(f"new name {n!r} is already a loop var of {nest.name!r} "
-                         f"[{_list(nest.loops)}]; pick a fresh name")
+                         f"[{_list(nest.loops)}]; pick a fresh name (only a loop that this "
+                         "directive replaces may pass its name on)")
         if n in info.reserved:
             raise Reject(f"new name {n!r} is already the name of a Func, Input, Param, Dim or "
                          "RDom var of the pipeline; pick a fresh name")
 
 
-def split(nest, info, var, outer, inner, factor, keep_outer=False):
+def split(nest, info, var, outer, inner, factor):
+    """``outer`` may reuse ``var``'s name (the new outer loop then replaces it under that name,
+    as in Halide); ``inner`` must be new."""
     nest.need(var)
     nest.unbound(var, "split")
-    _fresh(nest, info, *((inner,) if keep_outer else (outer, inner)))
+    if inner == var:
+        raise Reject(f"the inner var cannot take the name {var!r} of the var being split: only "
+                     f"the outer one may (split({var}, {var}, {var}i, {factor})); pick a fresh "
+                     "inner name")
+    _fresh(nest, info, outer, inner, replaced=(var,))
     pos = nest.loops.index(var)
     nest.loops[pos:pos + 1] = [outer, inner]
     if var in nest.rvars:
@@ -165,7 +179,7 @@ def _fuse(d, nest, info, nests, i):
                      f"[{_list(nest.loops)}]); reorder first")
     if (d.outer in nest.rvars) != (d.inner in nest.rvars):
         raise Reject("cannot fuse a pure var with a reduction var")
-    _fresh(nest, info, d.fused)
+    _fresh(nest, info, d.fused, replaced=(d.outer, d.inner))
     nest.loops[pos:pos + 2] = [d.fused]
     if d.outer in nest.rvars:
         nest.rvars = (nest.rvars - {d.outer, d.inner}) | {d.fused}
@@ -182,7 +196,7 @@ def _gpu_tile(d, nest, info, nests, i):
 def _inner(d, nest, info, nests, i):
     nest.need(d.var)
     if d.factor is not None:
-        split(nest, info, d.var, d.var, d.target, d.factor, keep_outer=True)
+        split(nest, info, d.var, d.var, d.target, d.factor)
     nest.unbound(d.target, d.name)
     if isinstance(d, D.Vectorize) and d.target in nest.rvars:
         raise Reject(f"var {d.target!r} iterates a reduction domain; vector lanes would race on "
