@@ -425,8 +425,9 @@ def test_rdom_where_needs_bool(hw):
         r.where(r + 1)
 
 
-def test_boundary_condition_needs_input():
-    with raises(vx.TypeError, "vx.repeat_edge needs a vx.Input", "Func('f')"):
+def test_boundary_condition_needs_a_declared_shape():
+    with raises(vx.TypeError, "vx.repeat_edge needs the extents of Func('f')",
+                "no declared shape", "vx.Func('f', shape=(H, W))"):
         vx.repeat_edge(vx.Func("f"))
 
 

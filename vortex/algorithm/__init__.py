@@ -4,11 +4,14 @@ from .dtypes import (DType, bfloat16, bool_, float16, float32, float64, int8, in
                      int64, uint8, uint16, uint32, uint64)
 from .expr import Dim, Expr, Param, RVar, Var
 from .func import Func, Input
-from .ops import (abs, argmax, argmin, cast, ceil, clamp, cos, erf, exp, floor, log, max,
-                  maximum, min, minimum, pow, product, round, rsqrt, select, sin, sqrt, sum, tan,
-                  tanh)
+from .lerp import lerp
+from .ops import (abs, absd, argmax, argmin, cast, ceil, clamp, cos, erf, exp, fast_exp, fast_log,
+                  floor, log, max, maximum, min, minimum, mux, pow, product, round, rsqrt, select,
+                  sin, sqrt, sum, tan, tanh)
 from .pipeline import Pipeline
 from .rdom import RDom
+from .rng import random_float, random_uint
+from .saturate import saturating_cast
 
 
 def vars(names: str) -> tuple:  # noqa: A001 - vx.vars by contract
@@ -29,4 +32,6 @@ __all__ = [
     "abs", "argmax", "argmin", "cast", "ceil", "clamp", "cos", "erf", "exp", "floor", "log", "max",
     "maximum", "min", "minimum", "pow", "product", "round", "rsqrt", "select", "sin", "sqrt", "sum",
     "tan", "tanh", "vars", "dims",
+    "absd", "fast_exp", "fast_log", "lerp", "mux", "random_float", "random_uint",
+    "saturating_cast",
 ]

@@ -98,6 +98,30 @@ ALL = (bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
 _BY_NAME = {t.name: t for t in ALL}
 
 
+# Floating-point formats: significand bits (with the implicit one) and the largest finite value.
+_FLOAT_FORMATS = {"float16": (11, 65504.0), "bfloat16": (8, float.fromhex("0x1.fep127")),
+                  "float32": (24, float.fromhex("0x1.fffffep127")),
+                  "float64": (53, float.fromhex("0x1.fffffffffffffp1023"))}
+
+
+def unsigned(t: DType) -> DType:
+    """The unsigned integer type of ``t``'s width (uint8 for int8 and for uint8)."""
+    return _BY_NAME[f"uint{t.bits}"]
+
+
+def max_finite(t: DType) -> float:
+    """The largest finite value of the floating-point type ``t``."""
+    return _FLOAT_FORMATS[t.name][1]
+
+
+def float_at_most(t: DType, n: int) -> float:
+    """The largest value of floating-point type ``t`` that is <= the integer ``n`` (>= 0),
+    capped at ``max_finite(t)``."""
+    bits = _FLOAT_FORMATS[t.name][0]
+    drop = max(0, n.bit_length() - bits)     # low bits the significand cannot hold
+    return min(float((n >> drop) << drop), max_finite(t))
+
+
 def as_dtype(t) -> DType:
     """Accept a DType, a numpy dtype/type or a name ('float32'); raise vx.TypeError otherwise."""
     if isinstance(t, DType):

@@ -67,7 +67,9 @@ class UnaryOp(Enum):
 
 
 class Intrinsic(Enum):
-    """Math intrinsics: name -> numpy implementation used by the reference evaluator."""
+    """Intrinsic functions, by name (the reference evaluator and the dialect tables map each to
+    an implementation). FAST_* are the targets' fast approximations (float32 only); MURMUR3_*
+    are the steps of the counter-based hash behind vx.random_uint (uint32 only)."""
 
     EXP = "exp"
     LOG = "log"
@@ -81,6 +83,10 @@ class Intrinsic(Enum):
     FLOOR = "floor"
     CEIL = "ceil"
     ROUND = "round"
+    FAST_EXP = "fast_exp"
+    FAST_LOG = "fast_log"
+    MURMUR3_MIX = "murmur3_mix"
+    MURMUR3_FMIX = "murmur3_fmix"
 
 
 class ReduceOp(Enum):
@@ -105,8 +111,21 @@ def _key_of(v):
 class Expr:
     """Base of all expression nodes (see module docstring)."""
 
-    __array_ufunc__ = None  # numpy scalars defer to our reflected operators
     dtype: T.DType
+
+    # numpy: operators of numpy scalars build nodes, np.sqrt(e) & co. are vx.TypeErrors
+    # (see numpy_interop.py).
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from .numpy_interop import array_ufunc
+        return array_ufunc(self, ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from .numpy_interop import array_function
+        return array_function(self, func)
+
+    def __array__(self, dtype=None, copy=None):
+        from .numpy_interop import to_array
+        return to_array(self)
 
     @cached_property
     def key(self) -> tuple:

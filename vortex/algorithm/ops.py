@@ -12,7 +12,9 @@ Empty domains give the identity: 0 for sum, 1 for product, the type's lowest/hig
 the (int32) RDom coordinate of the first extreme point — for a multi-dimensional RDom, the
 row-major flat position, as ``numpy.argmax`` on the flattened domain.
 
-Source: Halide ``inline_reductions.h``; NumPy ufunc type resolution.
+``mux``, ``absd``, ``fast_exp`` and ``fast_log`` are Halide's (``IROperator.h``), see each.
+
+Source: Halide ``inline_reductions.h``, ``IROperator.h``; NumPy ufunc type resolution.
 """
 from __future__ import annotations
 
@@ -20,13 +22,13 @@ import numpy as np
 
 from .. import errors
 from . import dtypes as T
-from .construct import binary, cast, lift, promote, to_type, unary
-from .expr import BinaryOp, Call, Expr, Intrinsic, Reduce, ReduceOp, RVar, Select, UnaryOp
+from .construct import binary, cast, is_weak, lift, promote, to_type, unary
+from .expr import BinaryOp, Call, Const, Expr, Intrinsic, Reduce, ReduceOp, RVar, Select, UnaryOp
 from .walk import find
 
 __all__ = ["select", "cast", "min", "max", "clamp", "abs", "exp", "log", "sqrt", "rsqrt", "sin",
            "cos", "tan", "tanh", "erf", "floor", "ceil", "round", "pow", "sum", "product",
-           "maximum", "minimum", "argmax", "argmin"]
+           "maximum", "minimum", "argmax", "argmin", "mux", "absd", "fast_exp", "fast_log"]
 
 
 def select(cond, true_value, false_value) -> Expr:
@@ -85,6 +87,79 @@ def erf(e): return _math(Intrinsic.ERF, e)
 def floor(e): return _math(Intrinsic.FLOOR, e)
 def ceil(e): return _math(Intrinsic.CEIL, e)
 def round(e): return _math(Intrinsic.ROUND, e)  # noqa: A001 - half to even, as numpy
+
+
+def _fast(fn: Intrinsic, exact: str, e) -> Expr:
+    x = lift(e)
+    if x.dtype != T.float32:
+        raise errors.TypeError(f"vx.{fn.value}({x}) needs a float32 argument, not {x.dtype}: the "
+                               f"fast approximations exist in float32 only; use vx.{exact} (exact, "
+                               f"any float type) or vx.{fn.value}(vx.cast(vx.float32, …))")
+    return Call(fn, (x,), T.float32)
+
+
+def fast_exp(e) -> Expr:
+    """``exp`` of a float32 through the target's fast approximation, an explicit opt-in (Halide's
+    ``fast_exp``): CUDA/HIP ``__expf``, OpenCL ``native_exp``. The reference computes the exact
+    ``np.exp``, so results differ from it by the target's error: ``__expf``'s grows with |x|
+    (CUDA C++ Programming Guide, intrinsic functions table); OpenCL leaves ``native_exp``'s
+    accuracy to the implementation. Raises vx.TypeError for anything but float32."""
+    return _fast(Intrinsic.FAST_EXP, "exp", e)
+
+
+def fast_log(e) -> Expr:
+    """Natural log of a float32 through the target's fast approximation (Halide's ``fast_log``):
+    CUDA/HIP ``__logf`` (a few ulp; CUDA C++ Programming Guide, intrinsic functions table), OpenCL
+    ``native_log`` (implementation-defined). The reference computes the exact ``np.log``.
+    Raises vx.TypeError for anything but float32."""
+    return _fast(Intrinsic.FAST_LOG, "log", e)
+
+
+def _common_type(values) -> T.DType:
+    """The type ``np.maximum`` would give all ``values`` together: typed values promote
+    pairwise, then the weak Python scalars join (NEP 50)."""
+    strong = [v for v in values if not is_weak(v)]
+    weak = [v for v in values if is_weak(v)]
+    rep = strong[0] if strong else weak.pop(0)
+    for v in strong[1:] + weak:
+        rep = Const.make(0, promote(np.maximum, rep, v))
+    return lift(rep).dtype
+
+
+def mux(index, values) -> Expr:
+    """``values[index]`` for a symbolic integer ``index`` (Halide's ``mux``): a chain of selects,
+    ``select(index == 0, v0, select(index == 1, v1, … v_last))``, so an index out of range
+    (negative too) gives the **last** value, as in Halide. The values promote to one type like
+    ``vx.select``'s. Raises vx.TypeError for an empty or non-list ``values`` or a non-integer
+    index. Example: ``rgb[c, y, x] = vx.mux(c, [r[y, x], g[y, x], b[y, x]])``."""
+    i = lift(index)
+    if not isinstance(values, (list, tuple)) or not values:
+        raise errors.TypeError(f"vx.mux({i}, {values!r}) needs a non-empty list of values, "
+                               "e.g. vx.mux(c, [r, g, b])")
+    if not i.dtype.is_int:
+        raise errors.TypeError(f"vx.mux index {i} has type {i.dtype}; it must be an integer "
+                               "(vx.cast(vx.int32, …))")
+    t = _common_type(values)
+    out = to_type(values[-1], t)
+    for k in range(len(values) - 2, -1, -1):
+        out = select(i == k, to_type(values[k], t), out)
+    return out
+
+
+def absd(a, b) -> Expr:
+    """``|a - b|`` without overflow (Halide's ``absd``): for integers the result is the
+    **unsigned** type of the operands' width (``absd(int8(-128), int8(127))`` is uint8 255),
+    computed as ``a > b ? a - b : b - a`` in that unsigned type; for floats the operands' type.
+    Operands promote as numpy's (NEP 50). Raises vx.TypeError for bool."""
+    if any(lift(v).dtype.is_bool for v in (a, b)):
+        raise errors.TypeError(f"vx.absd({lift(a)}, {lift(b)}) of a bool: cast it to an integer "
+                               "first, e.g. vx.cast(vx.uint8, cond)")
+    t = promote(np.subtract, a, b)
+    x, y = to_type(a, t), to_type(b, t)
+    if t.is_float:
+        return select(x > y, x - y, y - x)
+    u = T.unsigned(t)
+    return select(x > y, cast(u, x) - cast(u, y), cast(u, y) - cast(u, x))
 
 
 def pow(a, b) -> Expr:  # noqa: A001

@@ -3,8 +3,11 @@
 ``vx.RDom(K, name="k")`` iterates k over 0 … K-1. ``vx.RDom((H, W), name="rr")`` is two-dimensional;
 ``rr[0]`` ranges over H and ``rr[1]`` over W, and the **last dimension is innermost** (numpy/C order,
 the one deviation from Halide, whose first RDom dimension is innermost). A dimension may also be
-given as ``(min, extent)``: ``vx.RDom([(1, N - 1)], name="r")``. ``rr.where(cond)`` restricts the
-domain to the points where ``cond`` holds (Halide's ``RDom::where``; predicates accumulate, in place).
+given as ``(min, extent)``: ``vx.RDom([(1, N - 1)], name="r")``, and a one-dimensional domain in
+Halide's own spelling, ``vx.RDom(1, N - 1, name="r")`` (min, extent). Halide's multi-dimensional
+``RDom(min0, extent0, min1, extent1)`` is refused (vx.TypeError with the Vortex form): its first
+dimension is innermost, Vortex's last. ``rr.where(cond)`` restricts the domain to the points where
+``cond`` holds (Halide's ``RDom::where``; predicates accumulate, in place).
 
 Source: Halide tutorial lesson 9 (update definitions and RDoms), ``Halide::RDom``.
 """
@@ -14,6 +17,7 @@ from .. import errors
 from .construct import lift
 from .dtypes import int32
 from .expr import Const, Expr, RVar, check_name
+from .printer import show
 
 
 def _index_value(v):
@@ -24,12 +28,23 @@ def _index_value(v):
 class RDom:
     """A (possibly multi-dimensional) reduction domain; a handle found by ``name``.
 
-    Attributes: ``name``; ``bounds``: tuple of (min, extent) Exprs (int32); ``predicates``: tuple of
-    bool Exprs. Raises vx.TypeError for non-integer bounds or a non-bool predicate.
+    ``RDom(extents, name=)`` (see the module docstring) or ``RDom(min, extent, name=)`` (Halide's
+    1-D form). Attributes: ``name``; ``bounds``: tuple of (min, extent) Exprs (int32);
+    ``predicates``: tuple of bool Exprs. Raises vx.TypeError for a missing name, Halide's
+    multi-dimensional positional form, non-integer bounds or a non-bool predicate.
     """
 
-    def __init__(self, extents, name: str):
+    def __init__(self, extents, *halide, name: str | None = None):
+        if halide and isinstance(halide[-1], str) and name is None:  # RDom(K, "k")
+            *halide, name = halide
+        if len(halide) > 1:
+            raise errors.TypeError(_halide_form_hint(name, (extents, *halide)))
+        if name is None:
+            form = ", ".join(map(_show, (extents, *halide)))
+            raise errors.TypeError(f"vx.RDom({form}) needs a name: vx.RDom({form}, name='r')")
         self.name = check_name(name, "RDom")
+        if halide:  # Halide's RDom(min, extent)
+            extents = [(extents, halide[0])]
         dims = extents if isinstance(extents, (tuple, list)) else (extents,)
         if not dims:
             raise errors.TypeError(f"RDom {name!r} needs at least one dimension")
@@ -79,6 +94,25 @@ class RDom:
         return f"RDom([{dims}], name={self.name!r})"
 
 
+def _show(v) -> str:
+    if isinstance(v, (tuple, list)):
+        inner = ", ".join(map(_show, v)) + ("," if len(v) == 1 and isinstance(v, tuple) else "")
+        return f"({inner})" if isinstance(v, tuple) else f"[{inner}]"
+    return show(v) if isinstance(v, Expr) else repr(v)
+
+
+def _halide_form_hint(name, args) -> str:
+    label, given = repr(name) if name else "'r'", ", ".join(map(_show, args))
+    if len(args) % 2:
+        return (f"vx.RDom({given}): give one extent, Halide's (min, extent) of one dimension, or "
+                f"a list of (min, extent) pairs, e.g. vx.RDom([(0, H), (0, W)], name={label})")
+    pairs = [f"({_show(args[i])}, {_show(args[i + 1])})" for i in range(0, len(args), 2)]
+    return (f"vx.RDom({given}) is Halide's multi-dimensional (min, extent, ...) form, which "
+            f"Vortex does not take: write vx.RDom([{', '.join(reversed(pairs))}], name={label}) "
+            "— a list of (min, extent) pairs whose LAST one is innermost, so Halide's r.x "
+            f"(innermost) becomes {name or 'r'}[{len(pairs) - 1}]")
+
+
 def _delegate(opname):
     def method(self, *args):
         return getattr(self._as_expr(), opname)(*args)
@@ -90,3 +124,7 @@ def _delegate(opname):
 for _op in ("add radd sub rsub mul rmul truediv rtruediv floordiv rfloordiv mod rmod pow rpow "
             "lshift rlshift rshift rrshift and rand or ror xor rxor lt le gt ge neg invert abs").split():
     setattr(RDom, f"__{_op}__", _delegate(f"__{_op}__"))
+
+# numpy sees a 1-D RDom as the expression it stands for (numpy_interop.py).
+for _hook in ("__array_ufunc__", "__array_function__", "__array__"):
+    setattr(RDom, _hook, getattr(Expr, _hook))

@@ -23,6 +23,7 @@ from .. import errors
 from .expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Expr, Intrinsic, Load, Param, Reduce,
                    RVar, Select, UnaryOp, UnOp, Var, same)
 from .func import Func, Input, rvars_in
+from .rng import murmur3_fmix, murmur3_mix
 from .walk import find
 
 CHUNK_ELEMENTS = 1 << 24
@@ -35,6 +36,8 @@ INTRINSICS = {
     Intrinsic.COS: np.cos, Intrinsic.TAN: np.tan, Intrinsic.TANH: np.tanh,
     Intrinsic.ERF: lambda x: np.asarray(_erf(x)).astype(np.asarray(x).dtype),
     Intrinsic.FLOOR: np.floor, Intrinsic.CEIL: np.ceil, Intrinsic.ROUND: np.rint,
+    Intrinsic.FAST_EXP: np.exp, Intrinsic.FAST_LOG: np.log,   # the exact functions (ops.py)
+    Intrinsic.MURMUR3_MIX: murmur3_mix, Intrinsic.MURMUR3_FMIX: murmur3_fmix,
 }
 UNARY = {UnaryOp.NEG: np.negative, UnaryOp.INVERT: np.invert, UnaryOp.ABS: np.abs}
 UPDATE_UFUNCS = {BinaryOp.ADD: np.add, BinaryOp.MUL: np.multiply, BinaryOp.MIN: np.minimum,

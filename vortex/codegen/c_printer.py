@@ -13,6 +13,8 @@ from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Bar
                         BufferLoad, Comment, Declare, For, ForKind, GpuAxis, GpuIndex, If, Kernel,
                         MemorySpace, Ref, Store)
 from .dialect import Dialect
+from .intrinsics import HELPERS as INTRINSIC_HELPERS
+from .intrinsics import helper_name
 
 _C_OPS = {BinaryOp.ADD: "+", BinaryOp.SUB: "-", BinaryOp.MUL: "*", BinaryOp.DIV: "/",
           BinaryOp.AND: "&", BinaryOp.OR: "|", BinaryOp.XOR: "^", BinaryOp.EQ: "==",
@@ -148,6 +150,11 @@ class CPrinter:
 
     def _call(self, e: Call) -> str:
         args = [self.expr(a) for a in e.args]
+        body = INTRINSIC_HELPERS.get(e.fn)
+        if body is not None:   # no library function: a helper, emitted once (intrinsics.py)
+            name = helper_name(e.fn)
+            self.helpers[name] = body.format(q=self.d.helper_qual, u=self.ctype(e.dtype), name=name)
+            return f"{name}({', '.join(args)})"
         return self._math(e.fn.value, e.dtype, *args)
 
     def _math(self, name: str, t, *args) -> str:

@@ -24,9 +24,11 @@ _CUDA_TYPES = {
 _MATH_F32_SUFFIXED = {"exp": "expf", "log": "logf", "sqrt": "sqrtf", "rsqrt": "rsqrtf",
                       "sin": "sinf", "cos": "cosf", "tan": "tanf", "tanh": "tanhf",
                       "erf": "erff", "floor": "floorf", "ceil": "ceilf", "round": "rintf",
-                      "fmin": "fminf", "fmax": "fmaxf", "fabs": "fabsf", "pow": "powf"}
+                      "fmin": "fminf", "fmax": "fmaxf", "fabs": "fabsf", "pow": "powf",
+                      "fast_exp": "__expf", "fast_log": "__logf"}   # vx.fast_*: float32 only
 _MATH_F64 = {"round": "rint"}
 _MATH_CL = {"round": "rint"}
+_MATH_CL_F32 = {**_MATH_CL, "fast_exp": "native_exp", "fast_log": "native_log"}
 
 
 def _index(block: str, thread: str, axes: str) -> dict:
@@ -84,7 +86,7 @@ OPENCL = Dialect(
     helper_qual="inline",
     unroll="#pragma unroll",
     inf={"float16": "((half)INFINITY)", "float32": "INFINITY", "float64": "((double)INFINITY)"},
-    math_f32=_MATH_CL, math_f64=_MATH_CL,
+    math_f32=_MATH_CL_F32, math_f64=_MATH_CL,
 )
 
 _CUDA_INDEX = _index("(int)blockIdx.{}", "(int)threadIdx.{}", "xyz")

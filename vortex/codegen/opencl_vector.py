@@ -20,8 +20,10 @@ import sympy as sp
 from ..algorithm.expr import BinaryOp, BinOp, Cast, Const, Dim, Select, UnOp
 from ..lower.ir import Block, BufferLoad, Declare, For, ForKind, If, Ref, Store
 from .c_printer import CPrinter
+from .intrinsics import HELPERS as INTRINSIC_HELPERS
 
 WIDTHS = (2, 3, 4, 8, 16)
+_MASKS = {8: "char", 16: "short", 32: "int", 64: "long"}   # element bits → signed mask type
 
 
 class NotVectorizable(Exception):
@@ -230,11 +232,16 @@ class _VectorBody:
             vt = self._vtype(e.dtype)
             a = a if va else f"(({vt})({a}))"
             b = b if vb else f"(({vt})({b}))"
+            if vc:  # a vector ?: needs a mask of the result's element size (float4 < → int4)
+                bits = 32 if e.dtype.is_bool else e.dtype.bits
+                c = f"convert_{_MASKS[bits]}{self.n}({c})"
             return f"({c} ? {a} : {b})", True
         if isinstance(e, UnOp):
             if e.op.name != "NEG":
                 raise NotVectorizable(e.op.name)
             return f"(-{kids[0][0]})", True
+        if e.fn in INTRINSIC_HELPERS:
+            raise NotVectorizable(f"{e.fn.value} is a scalar helper function")
         args = [t if v else f"(({self._vtype(e.dtype)})({t}))" for t, v in kids]
         return self.p._math(e.fn.value, e.dtype, *args), True
 
