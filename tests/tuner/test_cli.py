@@ -62,7 +62,7 @@ def test_sigkill_mid_run_then_resume_keeps_every_finished_trial(opencl_device, t
     assert len(after) == 12
     assert {n: after[n] for n in before} == before          # nothing lost, nothing remeasured
     assert f"{len(before)} finished trials" in text
-    assert (out / "matmul" / "pocl-cpu.toml").is_file() and "wrote " in text
+    assert (out / "matmul" / "pocl-cpu" / "K=64,M=64,N=64.toml").is_file() and "wrote " in text
 
 
 def test_ctrl_c_stops_after_the_current_trial(opencl_device, tmp_path):
@@ -100,7 +100,7 @@ def test_a_storage_path_is_a_sqlite_file(opencl_device, tmp_path):
     db = tmp_path / "tuning.db"
     code, out, err = _tune(*job(str(db), tmp_path / "schedules", 2))
     assert code == 0, err
-    assert f"in sqlite:///{db}:" in out and db.is_file()
+    assert f"sqlite:///{db}:" in out.replace("\n", "") and db.is_file()   # rich may wrap lines
     assert (tmp_path / "schedules" / "matmul" / "pocl-cpu" / "K=64,M=64,N=64.toml").is_file()
     assert len(finished(f"sqlite:///{db}")) == 2
 

@@ -43,4 +43,4 @@ def test_two_workers_share_one_study_in_postgresql(opencl_device, tmp_path):
     assert sorted(numbers) == list(range(len(trials)))               # one row per trial number
     assert all(t.state.is_finished() and "status" in t.user_attrs for t in trials)   # none lost
     assert len({t.user_attrs["worker"] for t in measured}) == 2      # both workers took part
-    assert (tmp_path / "schedules" / "matmul" / "pocl-cpu.toml").is_file()
+    assert (tmp_path / "schedules" / "matmul" / "pocl-cpu" / "K=64,M=64,N=64.toml").is_file()
