@@ -20,14 +20,15 @@ def dim_symbol(name: str) -> sp.Symbol:
 
 
 def _relax_once(e: sp.Expr):
-    """Replace one floor/Mod atom by its bound in the direction that lowers ``e``; None if none."""
-    for atom in sorted(e.atoms(sp.floor, sp.Mod), key=sp.default_sort_key):
-        d = sp.Dummy()
-        coeff = sp.diff(e.subs(atom, d), d)
-        if coeff.has(d):
-            return None
-        inc = _is_nonneg(coeff)
-        dec = _is_nonneg(-coeff)
+    """Replace one floor/Mod atom by its bound in the direction that lowers ``e``; None if none
+    can be. Atoms inside other atoms (a floor of a floor) cannot be, until the outer one is
+    relaxed: every atom is tried, outermost first."""
+    atoms = sorted(e.atoms(sp.floor, sp.Mod), key=sp.default_sort_key)
+    atoms.sort(key=lambda a: any(a != b and b.has(a) for b in atoms))   # outermost first
+    for atom in atoms:
+        sign = _monotone(e, atom)
+        if sign is None:
+            continue
         if isinstance(atom, sp.floor):
             p, q = sp.fraction(sp.together(atom.args[0]))
             exact = q.is_Integer and q > 0 and p.is_integer
@@ -36,13 +37,22 @@ def _relax_once(e: sp.Expr):
         else:
             q = atom.args[1]
             if not _is_positive(q):
-                return None
+                continue
             low, high = sp.Integer(0), q - 1
-        if inc:
-            return e.subs(atom, low)
-        if dec:
-            return e.subs(atom, high)
+        return e.subs(atom, low if sign > 0 else high)
+    return None
+
+
+def _monotone(e: sp.Expr, atom) -> int | None:
+    """+1 if ``e`` is non-decreasing in ``atom`` (linearly), -1 if non-increasing, else None."""
+    d = sp.Dummy()
+    coeff = sp.diff(e.subs(atom, d), d)
+    if coeff.has(d) or coeff.has(sp.Derivative) or coeff.has(sp.Subs):
         return None
+    if _is_nonneg(coeff):
+        return 1
+    if _is_nonneg(-coeff):
+        return -1
     return None
 
 
@@ -68,20 +78,14 @@ def _gt_minus_one(e: sp.Expr) -> bool:
     """Prove e > -1 for all Dim values (e integer-valued, possibly relaxed to rationals)."""
     if _is_positive(e + 1):
         return True
-    minmax = sorted(e.atoms(sp.Min, sp.Max), key=sp.default_sort_key)
-    if minmax:
-        m = minmax[0]
-        d = sp.Dummy()
-        coeff = sp.diff(e.subs(m, d), d)
-        if coeff.has(d):
-            return False
+    # Split on a Min/Max that e is monotone in (an outer one when an inner one is not).
+    for m in sorted(e.atoms(sp.Min, sp.Max), key=sp.default_sort_key):
+        sign = _monotone(e, m)
+        if sign is None:
+            continue
         branches = [_gt_minus_one(sp.expand(e.subs(m, a))) for a in m.args]
-        increasing = _is_nonneg(coeff)
-        decreasing = _is_nonneg(-coeff)
-        if not (increasing or decreasing):
-            return False
         # e is increasing in m: e(Min) = min of branches (need all), e(Max) = max (need any).
-        need_all = isinstance(m, sp.Min) == increasing
+        need_all = isinstance(m, sp.Min) == (sign > 0)
         return all(branches) if need_all else any(branches)
     relaxed = _relax_once(e)
     if relaxed is not None:
