@@ -41,3 +41,33 @@ def compiled(opencl_device):
                                              target="opencl", device=opencl_device)
         return _KERNELS[name, key]
     return get
+
+
+OFFLINE = {"cuda": "sm_90", "hip": "gfx90a"}   # what CI compiles for, without a GPU
+
+
+@pytest.fixture(params=sorted(OFFLINE))
+def offline(request):
+    """``(target, build)`` for CUDA and HIP: ``build(pipe, schedule=None)`` compiles with NVRTC
+    (sm_90) or hiprtc (gfx90a) without a GPU and returns the kernel (``.source``,
+    ``.binary``). Skips, saying what to install, where the compiler is missing."""
+    target = request.param
+    if target == "cuda":
+        pytest.importorskip("cuda.bindings", reason='NVRTC needs pip install "vortex[cuda]"')
+        from vortex.runtime import nvrtc
+        try:
+            nvrtc.version()
+        except vx.DeviceError as e:
+            pytest.skip(f"NVRTC does not load: {e}")
+    else:
+        from vortex.runtime import rocm
+        if rocm.library() is None:
+            pytest.skip("libamdhip64 (ROCm) not found: apt-get install libamdhip64-dev "
+                        "libhiprtc-builtins5 rocm-device-libs libamd-comgr-dev")
+
+    def build(pipe, schedule=None):
+        sched = schedule if schedule is not None else vx.Schedule.default(pipe)
+        kernel = vx.compile(pipe, schedule=sched, target=target, arch=OFFLINE[target])
+        assert len(kernel.binary) > 0
+        return kernel
+    return target, build

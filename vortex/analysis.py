@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .algorithm.expr import BinaryOp, BinOp, Call, Cast, Const, Dim, Param, Select, UnaryOp, UnOp
+from .codegen.names import spelling
 from .lower.ir import (Allocate, AsyncCopy, Block, BufferLoad, Declare, For, GpuAxis, GpuIndex, If,
                        MemorySpace, Ref, Store, Assign)
 
@@ -31,7 +32,7 @@ LANES, BANKS, SIZE = 32, 32, 1024
 
 @dataclass
 class Access:
-    buffer: str
+    buffer: str        # as the source spells it (vortex.codegen.names.spelling)
     kind: str          # "read" / "write"
     memory: str        # "shared" / "global"
     ways: int          # shared: max distinct words per bank (1 = conflict-free)
@@ -160,11 +161,12 @@ class _Warp:
         if shared:
             words = addr // 4
             ways = max(len(set(words[words % BANKS == b].tolist())) for b in range(BANKS))
-            self.report.accesses.append(Access(buffer, kind, "shared", max(ways, 1)))
+            self.report.accesses.append(Access(spelling(buffer), kind, "shared", max(ways, 1)))
         elif buffer in self.params:
             segments = len(set((addr // 128).tolist()))
             minimum = -(-len(set(addr.tolist())) * itemsize // 128)
-            self.report.accesses.append(Access(buffer, kind, "global", 1, segments, minimum))
+            self.report.accesses.append(Access(spelling(buffer), kind, "global", 1, segments,
+                                               minimum))
 
     # --- expressions -------------------------------------------------------------------------
     def expr(self, e):

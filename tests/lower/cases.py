@@ -13,6 +13,7 @@ import vortex as vx
 from vortex.algorithm.expr import BinaryOp, BinOp, Dim
 from vortex.algorithm.symbolic import dim_symbol
 from vortex.algorithm.walk import find
+from vortex.codegen.names import spelling
 from vortex.lower.ir import (Allocate, AsyncCopy, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If,
                              MemorySpace)
 from vortex.lower.walk import stmt_exprs, stmts
@@ -53,7 +54,9 @@ def gpu_vars(k) -> dict:
 
 
 def allocations(k) -> dict:
-    return {s.name: (s.memory, s.size) for s in stmts(k.body) if isinstance(s, Allocate)}
+    """Allocation → (memory, size), by the name it prints as (``blur_x_sh``; the IR's name is
+    ``blur_x.sh``, see vortex.codegen.names)."""
+    return {spelling(s.name): (s.memory, s.size) for s in stmts(k.body) if isinstance(s, Allocate)}
 
 
 def count(k, cls) -> int:

@@ -1,8 +1,8 @@
 """Fixtures for the Halide-vocabulary tests: run a pipeline on PoCL against its reference, and
 compile it offline for CUDA (NVRTC, sm_90) and HIP (hiprtc, gfx90a) without a GPU.
 
-``offline`` is parametrized over the two offline targets; each skips, saying what to install,
-where its compiler is missing (CI installs both)."""
+``offline`` (tests/conftest.py) is parametrized over the two offline targets; each skips,
+saying what to install, where its compiler is missing (CI installs both)."""
 import numpy as np
 import pytest
 
@@ -34,32 +34,3 @@ def run_pocl(opencl_device):
             (check or np.testing.assert_array_equal)(got, ref)
         return kernel
     return run
-
-
-OFFLINE = {"cuda": "sm_90", "hip": "gfx90a"}
-
-
-@pytest.fixture(params=sorted(OFFLINE))
-def offline(request):
-    """``(target, compile)``: ``compile(pipe, schedule=None)`` builds for ``target`` offline and
-    returns the kernel (its ``.source`` and ``.binary``)."""
-    target = request.param
-    if target == "cuda":
-        pytest.importorskip("cuda.bindings", reason='NVRTC needs pip install "vortex[cuda]"')
-        from vortex.runtime import nvrtc
-        try:
-            nvrtc.version()
-        except vx.DeviceError as e:
-            pytest.skip(f"NVRTC does not load: {e}")
-    else:
-        from vortex.runtime import rocm
-        if rocm.library() is None:
-            pytest.skip("libamdhip64 (ROCm) not found: apt-get install libamdhip64-dev "
-                        "libhiprtc-builtins5 rocm-device-libs libamd-comgr-dev")
-
-    def build(pipe, schedule=None):
-        sched = schedule if schedule is not None else vx.Schedule.default(pipe)
-        kernel = vx.compile(pipe, schedule=sched, target=target, arch=OFFLINE[target])
-        assert len(kernel.binary) > 0
-        return kernel
-    return target, build

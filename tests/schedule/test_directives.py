@@ -78,8 +78,8 @@ def test_divisible_helper():
     (D.Split, "x xo xi 8", "arguments must be a list"),
     (D.Split, ["x; system()", "xo", "xi", 8], "'x; system()' is not a valid name"),
     (D.Split, ["__import__", "xo", "xi", 8], "'__import__' is not a valid name"),
-    (D.Split, ["for", "xo", "xi", 8], "'for' is not a valid name"),
-    (D.Split, ["int", "xo", "xi", 8], "'int' is not a valid name"),
+    (D.Split, ["for", "xo", "xi", 8], "'for' is not a valid name (letters, digits and '_', "
+     "not leading; not a Python keyword)"),
     (D.Reorder, [], "takes 1 to 64 arguments"),
     (D.GpuBlocks, ["a", "b", "c", "d"], "takes 1 to 3 arguments, got 4"),
     (D.GpuTile, ["x", "bx", "tx", 64, 1], "takes 4, 8 or 12 arguments"),

@@ -3,7 +3,8 @@
 Integer ``//`` and ``%`` print as small helper functions with Python's floor semantics (and
 x // 0 == x % 0 == 0, as the reference); shift counts are masked to the bit width; 8- and 16-bit
 integer results are cast back to their type (C's integer promotion would not wrap); casts are
-explicit; float math is called with the precision-specific names of the dialect.
+explicit; float math is called with the precision-specific names of the dialect. Every name of
+the IR is printed through a :class:`~vortex.codegen.names.Namer` (C-safe, collision-free).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Bar
                         BufferLoad, Comment, Declare, For, ForKind, GpuAxis, GpuIndex, If, Kernel,
                         MemorySpace, Ref, Store)
 from .dialect import Dialect
+from .names import Namer, entry_names
 from .intrinsics import HELPERS as INTRINSIC_HELPERS
 from .intrinsics import helper_name
 
@@ -45,10 +47,12 @@ def helper_source(d: Dialect, ctype: str, signed: bool, op: str) -> str:
 
 class CPrinter:
     """Prints loop-IR kernels in one dialect. ``helpers`` collects the integer helper
-    functions the printed code needs (emitted once, before the kernels)."""
+    functions the printed code needs (emitted once, before the kernels); ``names`` spells IR
+    names as C identifiers (one Namer for every kernel of a source)."""
 
-    def __init__(self, dialect: Dialect):
+    def __init__(self, dialect: Dialect, names: Namer | None = None):
         self.d = dialect
+        self.names = names or Namer()
         self.helpers: dict[str, str] = {}
         self.uses_half = False
         self._expr = {Const: self._const, Var: self._name, Ref: self._name, Dim: self._name,
@@ -77,8 +81,12 @@ class CPrinter:
     def ctype(self, t) -> str:
         return self.d.ctype(t)
 
+    def ident(self, name: str) -> str:
+        """The C identifier of IR name ``name``."""
+        return self.names.c_name(name)
+
     def _name(self, e) -> str:
-        return e.name
+        return self.ident(e.name)
 
     def _const(self, e: Const) -> str:
         t = e.dtype
@@ -165,7 +173,7 @@ class CPrinter:
         return f"{table.get(name, name)}({', '.join(args)})"
 
     def _load(self, e: BufferLoad) -> str:
-        v = f"{e.buffer}[{self.expr(e.index)}]"
+        v = f"{self.ident(e.buffer)}[{self.expr(e.index)}]"
         return f"({v} != 0)" if e.dtype.is_bool else v
 
     # --- statements --------------------------------------------------------------------------
@@ -179,7 +187,8 @@ class CPrinter:
         lo, ext = self.expr(s.min), self.expr(s.extent)
         end = ext if lo == "0" else f"{lo} + {ext}"
         head = [f"{ind}{self.d.unroll}"] if s.kind is not ForKind.SERIAL else []
-        return head + [f"{ind}for (int {s.var} = {lo}; {s.var} < {end}; ++{s.var}) {{",
+        var = self.ident(s.var)
+        return head + [f"{ind}for (int {var} = {lo}; {var} < {end}; ++{var}) {{",
                        *self.stmt(s.body, ind + "  "), f"{ind}}}"]
 
     def _if(self, s: If, ind):
@@ -189,7 +198,7 @@ class CPrinter:
         return out + [f"{ind}}}"]
 
     def _store(self, s: Store, ind):
-        return [f"{ind}{s.buffer}[{self.expr(s.index)}] = {self.expr(s.value)};"]
+        return [f"{ind}{self.ident(s.buffer)}[{self.expr(s.index)}] = {self.expr(s.value)};"]
 
     def _barrier(self, s: Barrier, ind):
         """A block barrier, or a producer/consumer named barrier where the dialect has one."""
@@ -205,40 +214,44 @@ class CPrinter:
         """A staged copy: ``cp.async`` (zero-filled when out of range) where the dialect has
         it and the destination is shared memory; a guarded load and store otherwise."""
         di, si = self.expr(s.dst_index), self.expr(s.src_index)
+        dst, src = self.ident(s.dst), self.ident(s.src)
         t = self.d.ctype(s.dtype, storage=True)
         if self.d.async_copy and s.dst_shared:
             if s.cond is None:
-                return [f"{ind}__pipeline_memcpy_async(&{s.dst}[{di}], &{s.src}[{si}], sizeof({t}));"]
+                return [f"{ind}__pipeline_memcpy_async(&{dst}[{di}], &{src}[{si}], sizeof({t}));"]
             c = self.expr(s.cond)
-            return [f"{ind}__pipeline_memcpy_async(&{s.dst}[{di}], &{s.src}[({c}) ? ({si}) : 0], "
+            return [f"{ind}__pipeline_memcpy_async(&{dst}[{di}], &{src}[({c}) ? ({si}) : 0], "
                     f"sizeof({t}), ({c}) ? 0 : sizeof({t}));"]
-        value = f"{s.src}[{si}]" if s.cond is None else \
-            f"({self.expr(s.cond)}) ? {s.src}[{si}] : ({t})0"
-        return [f"{ind}{s.dst}[{di}] = {value};"]
+        value = f"{src}[{si}]" if s.cond is None else \
+            f"({self.expr(s.cond)}) ? {src}[{si}] : ({t})0"
+        return [f"{ind}{dst}[{di}] = {value};"]
 
     def _assign(self, s: Assign, ind):
-        return [f"{ind}{s.name} = {self.expr(s.value)};"]
+        return [f"{ind}{self.ident(s.name)} = {self.expr(s.value)};"]
 
     def _declare(self, s: Declare, ind):
         init = "" if s.value is None else f" = {self.expr(s.value)}"
-        return [f"{ind}{self.ctype(s.dtype)} {s.name}{init};"]
+        return [f"{ind}{self.ctype(s.dtype)} {self.ident(s.name)}{init};"]
 
     def _allocate(self, s: Allocate, ind):
         qual = f"{self.d.shared_qual} " if s.memory is MemorySpace.SHARED else ""
-        return [f"{ind}{qual}{self.d.ctype(s.dtype, storage=True)} {s.name}[{s.size}];"]
+        t = self.d.ctype(s.dtype, storage=True)
+        return [f"{ind}{qual}{t} {self.ident(s.name)}[{s.size}];"]
 
     # --- kernels -----------------------------------------------------------------------------
-    def kernel(self, k: Kernel) -> str:
+    def kernel(self, k: Kernel, entry: str | None = None) -> str:
+        """Kernel ``k`` as C text, named ``entry`` (default: its name spelled as C)."""
         params = []
         for p in k.params:
             if p.is_buffer:
                 const = "" if p.writable else "const "
                 params.append(f"{self.d.buffer_qual}{const}{self.d.ctype(p.dtype, storage=True)}"
-                              f"* {self.d.restrict} {p.name}")
+                              f"* {self.d.restrict} {self.ident(p.name)}")
             else:
-                params.append(f"const {self.d.ctype(p.dtype, storage=True)} {p.name}")
+                params.append(f"const {self.d.ctype(p.dtype, storage=True)} {self.ident(p.name)}")
         body = self.stmt(k.body)
         threads = k.block[0] * k.block[1] * k.block[2]
         bounds = self.d.launch_bounds.format(n=threads) if self.d.launch_bounds else ""
-        sig = f"{self.d.kernel_prefix} {bounds}{k.name}({', '.join(params)})"
+        entry = entry or entry_names([k.name])[0]
+        sig = f"{self.d.kernel_prefix} {bounds}{entry}({', '.join(params)})"
         return "\n".join([sig + " {", *body, "}"]) + "\n"

@@ -6,6 +6,12 @@ intermediate (compute_root) buffers stream-ordered, launches every kernel in ord
 the runtime's error code; ``<name>.h`` declares it, with a comment block giving each launch's
 grid, block and shared memory and the schedule it came from. OpenCL: ``<name>.cl`` plus
 ``<name>.json`` with the launch metadata (a host must run the kernels itself).
+
+The launcher's parameters are the pipeline's Input, output, Dim and Param names, spelled by
+:mod:`vortex.codegen.names` in the launcher's own scope: unchanged for ordinary names; a C word
+or a kernel entry's name gets a trailing '_' or a suffix (a Func ``int`` → ``int_``), and a
+comment above the declaration lists every such renaming. The stream parameter is ``stream``
+(``stream_1`` if a pipeline name is ``stream``).
 """
 from __future__ import annotations
 
@@ -13,11 +19,15 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..lower.ir import local_name
 from ..lower.sym import from_sympy
 from ..target import Target
 from .c_printer import CPrinter
 from .dialect import DIALECTS
 from .kernel_source import BufferRole
+from .names import Namer
+
+STREAM = local_name("", "stream")   # the launcher's stream parameter (spelled "stream")
 
 
 @dataclass(frozen=True)
@@ -36,8 +46,8 @@ class HostDialect:
 HOSTS = {
     Target.CUDA: HostDialect(".cu", "#include <cuda_runtime.h>", "cudaStream_t", "cudaError_t",
                              "cudaGetLastError()",
-                             "cudaMallocAsync((void**)&{ptr}, {bytes}, stream)",
-                             "cudaFreeAsync({ptr}, stream)"),
+                             "cudaMallocAsync((void**)&{ptr}, {bytes}, {stream})",
+                             "cudaFreeAsync({ptr}, {stream})"),
     Target.HIP: HostDialect(".hip", "#include <hip/hip_runtime.h>", "hipStream_t", "hipError_t",
                             "hipGetLastError()", "hipMalloc((void**)&{ptr}, {bytes})",
                             "hipFree({ptr})"),
@@ -48,39 +58,53 @@ def _c(printer: CPrinter, sym) -> str:
     return printer.expr(from_sympy(sym))
 
 
+def _launcher_names(ks, name: str) -> Namer:
+    """The launcher's scope: kernel entries and the launcher itself are taken, then the
+    pipeline's names are spelled, then the stream parameter."""
+    names = Namer(taken=[launch.entry for launch in ks.launches] + [f"{name}_launch"])
+    names.declare([b.name for b in ks.buffers] + [s.name for s in ks.scalars])
+    names.c_name(STREAM)
+    return names
+
+
 def _signature(ks, name: str, host: HostDialect, printer: CPrinter) -> str:
-    d = printer.d
-    args = []
-    for b in ks.buffers:
-        if b.role is BufferRole.INTERMEDIATE:
-            continue
-        const = "const " if b.role is BufferRole.INPUT else ""
-        args.append(f"{const}{d.ctype(b.dtype, storage=True)}* {b.name}")
-    args += [f"{d.ctype(s.dtype, storage=True)} {s.name}" for s in ks.scalars]
-    args.append(f"{host.stream} stream")
-    return f'extern "C" {host.error} {name}_launch({", ".join(args)})'
+    """The launcher's declaration, after a comment naming the renamed parameters (if any)."""
+    d, c = printer.d, printer.ident
+    bufs = [b for b in ks.buffers if b.role is not BufferRole.INTERMEDIATE]
+    args = [f"{'const ' if b.role is BufferRole.INPUT else ''}{d.ctype(b.dtype, storage=True)}* "
+            f"{c(b.name)}" for b in bufs]
+    args += [f"{d.ctype(s.dtype, storage=True)} {c(s.name)}" for s in ks.scalars]
+    args.append(f"{host.stream} {c(STREAM)}")
+    renamed = [f"{n} -> {c(n)}" for n in [b.name for b in bufs] + [s.name for s in ks.scalars]
+               if c(n) != n]
+    note = f"// C names of renamed pipeline names: {', '.join(renamed)}\n" if renamed else ""
+    return f'{note}extern "C" {host.error} {name}_launch({", ".join(args)})'
 
 
 def _launcher(ks, name: str, host: HostDialect, printer: CPrinter) -> str:
-    d = printer.d
-    body = []
+    d, c = printer.d, printer.ident
+    body, stream = [], c(STREAM)
     temps = [b for b in ks.buffers if b.role is BufferRole.INTERMEDIATE]
     for b in temps:
         count = " * ".join(f"(size_t)({_c(printer, s)})" for s in b.shape) or "1"
-        body += [f"  {d.ctype(b.dtype, storage=True)}* {b.name} = nullptr;",
-                 f"  {host.malloc.format(ptr=b.name, bytes=f'{count} * sizeof(*{b.name})')};"]
+        ptr = c(b.name)
+        size = f"{count} * sizeof(*{ptr})"
+        body += [f"  {d.ctype(b.dtype, storage=True)}* {ptr} = nullptr;",
+                 f"  {host.malloc.format(ptr=ptr, bytes=size, stream=stream)};"]
     for i, launch in enumerate(ks.launches):
         grid = ", ".join(f"(unsigned)({_c(printer, g)})" for g in launch.grid)
         block = ", ".join(str(int(b)) for b in launch.block)
-        body.append(f"  {launch.entry}<<<dim3({grid}), dim3({block}), 0, stream>>>"
-                    f"({', '.join(launch.args)});")
-    body += [f"  {host.free.format(ptr=b.name)};" for b in temps]
+        body.append(f"  {launch.entry}<<<dim3({grid}), dim3({block}), 0, {stream}>>>"
+                    f"({', '.join(map(c, launch.args))});")
+    body += [f"  {host.free.format(ptr=c(b.name), stream=stream)};" for b in temps]
     body.append(f"  return {host.last_error};")
     return _signature(ks, name, host, printer) + " {\n" + "\n".join(body) + "\n}\n"
 
 
-def _header(ks, name: str, host: HostDialect, printer: CPrinter, schedule_text: str) -> str:
+def _header(ks, name: str, host: HostDialect, printer: CPrinter, schedule_text: str,
+            about: list) -> str:
     lines = [f"// {name}: generated by Vortex from pipeline '{ks.pipeline}' ({ks.target.value}).",
+             *[f"// {line}" for line in about],
              "// Launches, in order (grid in blocks, as C expressions of the sizes):"]
     for launch in ks.launches:
         grid = ", ".join(_c(printer, g) for g in launch.grid)
@@ -94,21 +118,26 @@ def _header(ks, name: str, host: HostDialect, printer: CPrinter, schedule_text: 
     return "\n".join(lines)
 
 
-def export_source(ks, schedule_text: str, out_dir, name: str | None = None) -> list[Path]:
-    """Write the export files of KernelSource ``ks`` into ``out_dir``; returns their paths."""
+def export_source(ks, schedule_text: str, out_dir, name: str | None = None, arch=None,
+                  arch_note: str = "", origin: str = "") -> list[Path]:
+    """Write the export files of KernelSource ``ks`` into ``out_dir``; returns their paths. The
+    header names ``arch`` (with ``arch_note`` when it was not asked for) and the schedule's
+    ``origin``."""
+    about = ([f"Arch: {arch}" + (f" ({arch_note})" if arch_note else "")] if arch else []) \
+        + ([f"Schedule origin: {origin}"] if origin else [])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     name = name or ks.pipeline
     if ks.target is Target.OPENCL:
         return _export_opencl(ks, schedule_text, out, name)
     host = HOSTS[ks.target]
-    printer = CPrinter(DIALECTS[ks.target])
+    printer = CPrinter(DIALECTS[ks.target], _launcher_names(ks, name))
     launcher = _launcher(ks, name, host, printer)
     helpers = "".join(h for h in printer.helpers.values() if h not in ks.code)
     src = out / f"{name}{host.extension}"
     hdr = out / f"{name}.h"
     src.write_text(f'#include "{hdr.name}"\n' + ks.code + "\n" + helpers + launcher)
-    hdr.write_text(_header(ks, name, host, printer, schedule_text))
+    hdr.write_text(_header(ks, name, host, printer, schedule_text, about))
     return [src, hdr]
 
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 import sympy as sp
 
 from ..algorithm.expr import BinaryOp, BinOp, Cast, Const, Dim, Select, UnOp
-from ..lower.ir import Block, BufferLoad, Declare, For, ForKind, If, Ref, Store
+from ..lower.ir import Block, BufferLoad, Declare, For, ForKind, If, Ref, Store, local_name
 from .c_printer import CPrinter
 from .intrinsics import HELPERS as INTRINSIC_HELPERS
 
 WIDTHS = (2, 3, 4, 8, 16)
 _MASKS = {8: "char", 16: "short", 32: "int", 64: "long"}   # element bits → signed mask type
+LANE = sp.Dummy("lane")   # the lane number in affine index forms (no name can equal it)
 
 
 class NotVectorizable(Exception):
@@ -31,13 +32,14 @@ class NotVectorizable(Exception):
 
 
 def _affine(e, defs: dict):
-    """sympy form of an integer index expression (Refs/Dims/+,-,*), or None."""
+    """sympy form of an integer index expression (Refs/Dims/+,-,*), or None. Locals and Dims
+    have symbols of their own kind, so a Ref never shares a symbol with a Dim or the lane."""
     if isinstance(e, Const):
         return sp.Integer(int(e.value))
     if isinstance(e, Ref):
-        return defs.get(e.name, sp.Symbol(e.name))
+        return defs.get(e.name, sp.Symbol(local_name("ref", e.name)))
     if isinstance(e, Dim):
-        return sp.Symbol("dim_" + e.name)
+        return sp.Symbol(local_name("dim", e.name))
     if isinstance(e, BinOp) and e.op in (BinaryOp.ADD, BinaryOp.SUB, BinaryOp.MUL):
         a, b = _affine(e.a, defs), _affine(e.b, defs)
         if a is None or b is None:
@@ -54,7 +56,7 @@ class OpenCLPrinter(CPrinter):
 
     def expr(self, e) -> str:
         if isinstance(e, BufferLoad) and e.dtype.name == "float16":
-            return f"vload_half({CPrinter.expr(self, e.index)}, {e.buffer})"
+            return f"vload_half({CPrinter.expr(self, e.index)}, {self.ident(e.buffer)})"
         if isinstance(e, Cast) and e.dtype.name == "float32" and \
                 isinstance(e.value, BufferLoad) and e.value.dtype.name == "float16":
             return self.expr(e.value)   # vload_half already gives a float
@@ -65,7 +67,7 @@ class OpenCLPrinter(CPrinter):
             return super()._store(s, ind)
         value = self.expr(s.value.value) if isinstance(s.value, Cast) and \
             s.value.value.dtype.name == "float32" else f"(float)({self.expr(s.value)})"
-        return [f"{ind}vstore_half({value}, {self.expr(s.index)}, {s.buffer});"]
+        return [f"{ind}vstore_half({value}, {self.expr(s.index)}, {self.ident(s.buffer)});"]
 
     def _for(self, s: For, ind):
         n = s.extent.value if isinstance(s.extent, Const) else None
@@ -77,6 +79,11 @@ class OpenCLPrinter(CPrinter):
         return super()._for(s, ind)
 
 
+def _lane0(name: str) -> str:
+    """The local holding lane 0's value of the vector local ``name``."""
+    return local_name(name, "l0")
+
+
 def _is_zero(e) -> bool:
     return isinstance(e, Const) and e.value == 0
 
@@ -85,7 +92,7 @@ class _VectorBody:
     def __init__(self, printer: CPrinter, lane: str, n: int):
         self.p, self.lane, self.n = printer, lane, n
         self.vec = {lane}                          # names holding N-vectors
-        self.defs = {lane: sp.Symbol("lane")}      # affine forms of integer locals
+        self.defs = {lane: LANE}                    # affine forms of integer locals
         self.declared = set()                      # locals declared inside the lane loop
 
     # --- statements --------------------------------------------------------------------------
@@ -110,12 +117,12 @@ class _VectorBody:
                     self.defs[s.name] = form
             if is_vec:
                 self.vec.add(s.name)
-                out = [f"{ind}{self._vtype(s.dtype)} {s.name} = {text};"]
+                out = [f"{ind}{self._vtype(s.dtype)} {self.p.ident(s.name)} = {text};"]
                 if s.dtype.is_int:  # its lane-0 value, the base of dense vloadN/vstoreN
-                    out.append(f"{ind}{self.p.ctype(s.dtype)} {s.name}_l0 = "
+                    out.append(f"{ind}{self.p.ctype(s.dtype)} {self.p.ident(_lane0(s.name))} = "
                                f"{self.p.expr(self._at_lane0(s.value))};")
                 return out
-            return [f"{ind}{self.p.ctype(s.dtype)} {s.name} = {text};"]
+            return [f"{ind}{self.p.ctype(s.dtype)} {self.p.ident(s.name)} = {text};"]
         if isinstance(s, If) and s.otherwise is None and self._guard is None:
             cond, is_vec = self.expr(s.cond)
             if is_vec:
@@ -134,19 +141,19 @@ class _VectorBody:
         kind, base = self._index(s.index)
         if kind == "uniform":
             raise NotVectorizable("all lanes store to one location")
-        t = self.p.d.ctype(s.value.dtype, storage=True)
+        t, buf = self.p.d.ctype(s.value.dtype, storage=True), self.p.ident(s.buffer)
         if kind == "dense":
             value = value if v_vec else f"(({t}{self.n})({value}))"
-            return [f"vstore{self.n}({value}, 0, {s.buffer} + {base});"]
+            return [f"vstore{self.n}({value}, 0, {buf} + {base});"]
         idx, idx_vec = self.expr(s.index)
         if not idx_vec:
             raise NotVectorizable("all lanes store to one location")
-        return [f"{s.buffer}[({idx}).s{i:x}] = " + (f"({value}).s{i:x};" if v_vec else f"{value};")
+        return [f"{buf}[({idx}).s{i:x}] = " + (f"({value}).s{i:x};" if v_vec else f"{value};")
                 for i in range(self.n)]
 
     def _index(self, index):
         form = _affine(index, self.defs)
-        lane = sp.Symbol("lane")
+        lane = LANE
         if form is None:
             return "gather", None
         form = sp.expand(form)
@@ -168,7 +175,7 @@ class _VectorBody:
             if isinstance(n, Ref) and n.name == self.lane:
                 return Const.make(0, n.dtype)
             if isinstance(n, Ref) and n.name in self.vec:
-                return Ref(n.name + "_l0", n.dtype)
+                return Ref(_lane0(n.name), n.dtype)
             return None
         return rebuild(e, fn)
 
@@ -181,19 +188,20 @@ class _VectorBody:
         if isinstance(e, Ref):
             if e.name == self.lane:
                 return f"(({self._vtype(e.dtype)})({', '.join(map(str, range(self.n)))}))", True
-            return e.name, e.name in self.vec
+            return self.p.ident(e.name), e.name in self.vec
         if isinstance(e, BufferLoad):
             kind, base = self._index(e.index)
             if kind == "uniform":
                 return self.p.expr(e), False
             if e.dtype.is_bool or e.dtype.name == "float16":
                 raise NotVectorizable("vector load of bool/half")
+            buf = self.p.ident(e.buffer)
             if kind == "dense":
-                return f"vload{self.n}(0, {e.buffer} + {base})", True
+                return f"vload{self.n}(0, {buf} + {base})", True
             idx, idx_vec = self.expr(e.index)
             if not idx_vec:  # not affine but the same for every lane (e.g. an XOR swizzle)
                 return self.p.expr(e), False
-            lanes = ", ".join(f"{e.buffer}[({idx}).s{i:x}]" for i in range(self.n))
+            lanes = ", ".join(f"{buf}[({idx}).s{i:x}]" for i in range(self.n))
             return f"(({self._vtype(e.dtype)})({lanes}))", True
         if isinstance(e, BinOp):
             (a, va), (b, vb) = self.expr(e.a), self.expr(e.b)

@@ -17,7 +17,7 @@ from ..algorithm.ops import select
 from ..algorithm.expr import (BinaryOp, Const, Expr, Load, Reduce, ReduceOp, RVar, Var)
 from ..algorithm.walk import map_children, rebuild, substitute
 from .ir import (Allocate, Assign, BufferLoad, Declare, If, MemorySpace, Ref, Store, block, i32,
-                 serial_nest)
+                 local_name, serial_nest)
 
 
 def inline(e: Expr, inlined: dict) -> Expr:
@@ -79,6 +79,7 @@ class Accumulator:
     def __init__(self, op: ReduceOp, body_type: T.DType, name: str, size: int | None = None):
         self.op, self.t, self.name, self.size = op, body_type, name, size
         self.has_pos = op in (ReduceOp.ARGMAX, ReduceOp.ARGMIN)
+        self.at_name = local_name(name, "at")
 
     def _read(self, name, t, idx):
         return Ref(name, t) if self.size is None else BufferLoad(name, idx, t)
@@ -87,7 +88,7 @@ class Accumulator:
         return Assign(name, value) if self.size is None else Store(name, idx, value)
 
     def declare(self):
-        names = [(self.name, self.t)] + ([(self.name + "_at", T.int32)] if self.has_pos else [])
+        names = [(self.name, self.t)] + ([(self.at_name, T.int32)] if self.has_pos else [])
         if self.size is None:
             inits = [identity(self.op, self.t), i32(-1)]
             return block(*(Declare(n, t, v) for (n, t), v in zip(names, inits)))
@@ -96,7 +97,7 @@ class Accumulator:
     def init(self, idx=None):
         out = [self._write(self.name, identity(self.op, self.t), idx)]
         if self.has_pos:
-            out.append(self._write(self.name + "_at", i32(-1), idx))
+            out.append(self._write(self.at_name, i32(-1), idx))
         return block(*out)
 
     def update(self, value: Expr, pos: Expr | None = None, idx=None):
@@ -105,18 +106,18 @@ class Accumulator:
                    ReduceOp.MAXIMUM: BinaryOp.MAX, ReduceOp.MINIMUM: BinaryOp.MIN}.get(self.op)
         if combine is not None:
             return self._write(self.name, binary(combine, a, value), idx)
-        at = self._read(self.name + "_at", T.int32, idx)
+        at = self._read(self.at_name, T.int32, idx)
         better = binary(BinaryOp.GT if self.op is ReduceOp.ARGMAX else BinaryOp.LT, value, a)
         first = binary(BinaryOp.LT, at, i32(0))
         tie = binary(BinaryOp.AND, binary(BinaryOp.EQ, value, a), binary(BinaryOp.LT, pos, at))
         take = binary(BinaryOp.OR, binary(BinaryOp.OR, first, better), tie)
         return If(take, block(self._write(self.name, value, idx),
-                              self._write(self.name + "_at", pos, idx)))
+                              self._write(self.at_name, pos, idx)))
 
     def result(self, default_pos: Expr | None = None, idx=None) -> Expr:
         if not self.has_pos:
             return self._read(self.name, self.t, idx)
-        at = self._read(self.name + "_at", T.int32, idx)
+        at = self._read(self.at_name, T.int32, idx)
         return select(binary(BinaryOp.LT, at, i32(0)), default_pos, at)
 
 
@@ -157,8 +158,8 @@ class ExprLowerer:
         return block(*pre), out
 
     def reduce(self, r: Reduce):
-        acc = Accumulator(r.op, r.body.dtype, f"{r.rdom_name}_acc{next(self.names)}")
-        names = [f"{v.name}_{next(self.names)}" for v in r.rdom.vars]
+        acc = Accumulator(r.op, r.body.dtype, local_name(r.rdom_name, f"acc{next(self.names)}"))
+        names = [local_name(v.name, next(self.names)) for v in r.rdom.vars]
         inner = ExprLowerer(dict(self.coords), self.layouts, self.names)
         lo_ext = []
         for (lo, ext) in r.rdom.bounds:

@@ -46,6 +46,18 @@ class MemorySpace(Enum):
     LOCAL = "local"  # per-thread (registers / private memory)
 
 
+# --- names -------------------------------------------------------------------------------------
+SEP = "."
+
+
+def local_name(base: str, *tags) -> str:
+    """The name of something the lowering makes for ``base`` (a user name, or a name made by
+    this function): ``"base.tag…"``, e.g. ``local_name("y", "c") == "y.c"``. User names are
+    identifiers, which never hold a '.', so a made name can never equal a user name; the
+    printer spells both as distinct C identifiers (:mod:`vortex.codegen.names`)."""
+    return SEP.join((base, *map(str, tags)))
+
+
 # --- expressions -------------------------------------------------------------------------------
 @node
 class GpuIndex(Expr):

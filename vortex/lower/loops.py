@@ -71,7 +71,7 @@ class LoopNest:
     def divides(self, extent, factor: int) -> bool:
         e = sp.sympify(extent)
         for sym, n in self.assume.items():
-            t = sp.Symbol(f"{sym.name}_t", integer=True, positive=True)
+            t = sp.Dummy(f"{sym.name}_t", integer=True, positive=True)
             e = e.subs(sym, n * t)
         return bool(sp.simplify(e / factor).is_integer)
 

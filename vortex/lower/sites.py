@@ -22,7 +22,7 @@ from ..algorithm.walk import find, rebuild, substitute
 from ..schedule.directives import MemoryType
 from .exprs import ExprLowerer, Layout, replace_reduce
 from .ir import (Allocate, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace,
-                 Ref, Store, block, guarded, i32)
+                 Ref, Store, block, guarded, i32, local_name)
 from .sym import from_sympy, loop_symbol
 
 I32 = T.int32
@@ -119,16 +119,16 @@ def _compute(ctx, stage, plan, site: str):
         raise errors.ScheduleError(f"store_in(\"global\") on Func {p.name!r} with compute_at: use "
                                    "compute_root() for a global intermediate")
     size = math.prod(e for _, e in fp)
-    buf = f"{p.name}_{'sh' if shared else 'loc'}"
-    los = [Ref(f"{p.name}_lo{d}", I32) for d in range(len(fp))]
+    buf = local_name(p.name, "sh" if shared else "loc")
+    los = [Ref(local_name(p.name, f"lo{d}"), I32) for d in range(len(fp))]
     stage.layouts[p.name] = Layout(buf, tuple(los), tuple(i32(e) for _, e in fp))
     decls = [Declare(r.name, I32, from_sympy(lo)) for r, (lo, _) in zip(los, fp)]
-    t = Ref(f"{p.name}_t", I32)
+    t = Ref(local_name(p.name, "t"), I32)
     coords, inside, decls_c = {}, [], []
     offsets = unflatten(t, [e for _, e in fp])
     for v, r, off, (rlo, rhi) in zip(p.pure_vars, los, offsets, ctx.pipe.regions[p.name]):
         c = binary(BinaryOp.ADD, r, off)
-        name = f"{p.name}_{v.name}"
+        name = local_name(p.name, v.name)
         decls_c.append(Declare(name, I32, c))
         c = Ref(name, I32)
         coords[v.name] = c
@@ -167,7 +167,7 @@ def thread_id(block_dims) -> Expr:
 def strided(t: str, size: int, nthreads: int, tid: Expr, body) -> For:
     """``for t in [tid, size) step nthreads: body`` — the block's threads share ``size``
     items, consecutive threads on consecutive items (coalesced)."""
-    it = f"{t}_it"
+    it = local_name(t, "it")
     flat = binary(BinaryOp.ADD, binary(BinaryOp.MUL, Ref(it, I32), i32(nthreads)), tid)
     return For(it, i32(0), i32(-(-size // nthreads)), ForKind.SERIAL,
                block(Declare(t, I32, flat), If(binary(BinaryOp.LT, Ref(t, I32), i32(size)), body)))

@@ -19,7 +19,7 @@ from ..algorithm.walk import find
 from .exprs import Accumulator, ExprLowerer, flat_index, rdom_position, replace_reduce
 from .gpu_index import gpu_indices
 from .ir import (Declare, For, GpuAxis, GpuIndex, If, MemorySpace, Ref, Store, block,
-                 guarded, i32)
+                 guarded, i32, local_name)
 from .staging import Staging
 from .simplify import simplify_expr
 from .loops import FuseRecord, LoopNest
@@ -75,7 +75,7 @@ class StageLowering:
                 self.coords[v.name] = binary(BinaryOp.ADD, lo, self.env[v.name])
         self.coords = {k: simplify_expr(v) for k, v in self.coords.items()}
         leaves = {lp.name for lp in nest.loops}
-        self.names = {k: k if k not in leaves else f"{k}_c" for k in self.coords}
+        self.names = {k: k if k not in leaves else local_name(k, "c") for k in self.coords}
         self.staging = Staging(self)
         if self.staging.producers:
             consumer = binary(BinaryOp.GE, GpuIndex(GpuAxis.THREAD_X), i32(self.staging.producers))
@@ -198,7 +198,7 @@ class StageLowering:
                     "to keep one accumulator per point")
             size = math.prod(int(e) for e in exts)
             idx = flat_index([Ref(lp.name, I32) for lp in pure_in], [i32(e) for e in exts])
-        acc = Accumulator(r.op, r.body.dtype, f"{f.name}_acc", size)
+        acc = Accumulator(r.op, r.body.dtype, local_name(f.name, "acc"), size)
         all_decls, use = self.declared(list(self.coords))
         inner = ExprLowerer(use, self.layouts, self.ctx.names)
         pre_b, body = inner.lower(r.body)

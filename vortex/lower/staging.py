@@ -34,7 +34,7 @@ from ..schedule import gpu_directives as G
 from ..schedule.directives import MemoryType
 from .exprs import Layout
 from .ir import (Allocate, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Declare, For, ForKind,
-                 GpuAxis, GpuIndex, If, MemorySpace, Ref, block, conj, i32)
+                 GpuAxis, GpuIndex, If, MemorySpace, Ref, block, conj, i32, local_name)
 from .sites import footprint, strided, thread_id, unflatten
 from .sym import from_sympy, loop_symbol
 
@@ -90,8 +90,8 @@ class Staging:
             self._check(d, fp)
             n = self.depth.get(d.at, 1)
             slot = binary(BinaryOp.MOD, Ref(d.at, I32), i32(n)) if n > 1 else None
-            los = tuple(Ref(f"{d.source}_lo{k}", I32) for k in range(len(fp)))
-            name = f"{d.source}_{'sh' if cooperative else 'reg'}"
+            los = tuple(Ref(local_name(d.source, f"lo{k}"), I32) for k in range(len(fp)))
+            name = local_name(d.source, "sh" if cooperative else "reg")
             layout = StagedLayout(name, los, tuple(i32(e) for _, e in fp), slot,
                                   d.swizzle == "xor")
             self.tiles[d.source] = (d, fp, layout)
@@ -161,13 +161,14 @@ class Staging:
     def _copy(self, d, fp, layout, loop: str, iteration: Expr, n: int):
         """Copy the tile of iteration ``iteration`` of ``loop`` into its slot."""
         sym = loop_symbol(loop)
-        it_sym = sp.Symbol(f"loop_{loop}_pf", integer=True, nonnegative=True)
+        ahead = local_name(loop, "pf")   # the prefetched iteration, substituted below
+        it_sym = loop_symbol(ahead)
         exts = [e for _, e in fp]
         size = math.prod(exts)
-        t = Ref(f"{d.source}_t", I32)
+        t = Ref(local_name(d.source, "t"), I32)
         coords = unflatten(t, exts)
         origin = [substitute(from_sympy(sp.sympify(lo).subs(sym, it_sym)),
-                             {f"{loop}_pf": iteration}, (Ref,)) for lo, _ in fp]
+                             {ahead: iteration}, (Ref,)) for lo, _ in fp]
         glob = [binary(BinaryOp.ADD, o, c) for o, c in zip(origin, coords)]
         src = self.stage.ctx.layouts[d.source]
         inside = self._inside(d.source, glob)

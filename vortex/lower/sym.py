@@ -14,12 +14,14 @@ from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, Dim, Expr
-from .ir import Ref, i32
+from .ir import Ref, i32, local_name
+
+_LOOP = local_name("loop", "")   # prefix of loop-counter symbols; no Dim name has a '.'
 
 
 def loop_symbol(name: str) -> sp.Symbol:
     """The sympy symbol of a loop counter (an integer >= 0)."""
-    return sp.Symbol(f"loop_{name}", integer=True, nonnegative=True)
+    return sp.Symbol(_LOOP + name, integer=True, nonnegative=True)
 
 
 def _fold(op: BinaryOp, args: list[Expr]) -> Expr:
@@ -33,7 +35,7 @@ def from_sympy(e) -> Expr:
         return i32(int(e))
     if e.is_Symbol:
         name = e.name
-        return Ref(name[5:], T.int32) if name.startswith("loop_") else Dim(name)
+        return Ref(name[len(_LOOP):], T.int32) if name.startswith(_LOOP) else Dim(name)
     if isinstance(e, sp.Add):
         terms = sorted(e.args, key=lambda a: (a.is_number, sp.default_sort_key(a)))
         return _fold(BinaryOp.ADD, [from_sympy(a) for a in terms])

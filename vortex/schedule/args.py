@@ -14,24 +14,18 @@ class ArgError(errors.ScheduleError):
     """Bad arguments of one directive; the caller adds the Func / file / entry context."""
 
 
-# Words that would make a loop variable an invalid C/CUDA/OpenCL identifier.
-C_KEYWORDS = frozenset(
-    "auto break case char const continue default do double else enum extern float for goto if "
-    "inline int long register restrict return short signed sizeof static struct switch typedef "
-    "union unsigned void volatile while bool half size_t kernel global local constant private "
-    "threadIdx blockIdx blockDim gridDim".split())
-
-
 def is_name(value) -> bool:
-    """A valid Vortex name: a Python identifier, not a keyword, no leading '_', not a C word."""
+    """A valid Vortex name: a Python identifier, not a Python keyword, no leading '_' (the same
+    rule as algorithm names). C, OpenCL, CUDA and HIP words are fine: the printer renames them
+    (vortex.codegen.names)."""
     return (isinstance(value, str) and value.isidentifier() and not keyword.iskeyword(value)
-            and not value.startswith("_") and value not in C_KEYWORDS)
+            and not value.startswith("_"))
 
 
 def check_name(value, what: str = "name") -> str:
     if not is_name(value):
         raise ArgError(f"{value!r} is not a valid {what} (letters, digits and '_', not leading; "
-                       "no Python or C keyword)")
+                       "not a Python keyword)")
     return value
 
 
