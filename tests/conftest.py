@@ -5,14 +5,19 @@
   or a device that builds kernels (PoCL on CPU in CI), tests using it skip and say why.
 - ``compiled``: vx.compile once per (pipeline, schedule key) for the whole session, so each
   schedule is built once and then runs every shape.
+- Every lowering in the suite runs the IR invariant checker after each pass
+  (``VORTEX_DEBUG=check``, see vortex.lower.passes), unless the environment says otherwise.
 """
 from __future__ import annotations
+
+import os
 
 import pytest
 
 import pipelines
 import vortex as vx
 
+os.environ.setdefault("VORTEX_DEBUG", "check")
 _KERNELS: dict = {}      # (pipeline name, schedule key) -> vx.Kernel
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -51,6 +52,9 @@ def cmd_run(args) -> int:
     ex = load_example(args.example)
     pipe = ex.pipeline()
     inputs = ex.inputs(image=args.image)
+    if args.dump_ir:
+        from .lower.passes import DUMP_ENV
+        os.environ[DUMP_ENV] = args.dump_ir
     kernel = vx.compile(pipe, schedule=args.schedule or "auto", target=args.target,
                         arch=args.arch, shape=bind(pipe, inputs).dims)
     arch = f" ({kernel.arch})" if kernel.arch else ""
@@ -115,6 +119,8 @@ def main(argv=None) -> int:
     r.add_argument("--image", help="input image path (default: the example's own photograph)")
     r.add_argument("--out", help="output file (default: out/<pipeline>.png)")
     r.add_argument("--repeat", type=int, default=10, help="timed runs (median reported)")
+    r.add_argument("--dump-ir", metavar="DIR", help="write the loop IR after every lowering "
+                   "pass to DIR/<pipeline>/NN-<pass>.txt")
     r.set_defaults(fn=cmd_run)
     e = sub.add_parser("export", help="write the kernels + a host launcher to embed elsewhere")
     e.add_argument("example", help="example .py file")

@@ -1,5 +1,6 @@
-"""The IR invariant checker (``VORTEX_DEBUG=1``): it runs over every lowered test schedule and
-passes, and it rejects hand-made malformed kernels."""
+"""The IR invariant checker (``VORTEX_DEBUG=1`` or ``check``): it runs after every lowering pass
+over every lowered test schedule and passes, and it rejects hand-made malformed kernels. The IR
+dump (``VORTEX_DEBUG=ir``, ``VORTEX_DUMP_IR``) writes the IR after every pass."""
 import pytest
 
 import pipelines as P
@@ -7,7 +8,7 @@ import vortex as vx
 from vortex.algorithm import dtypes as T
 from vortex.algorithm.construct import binary
 from vortex.algorithm.expr import BinaryOp, Dim
-from vortex.lower import driver, lower
+from vortex.lower import driver, lower, passes
 from vortex.lower.check import InvariantError, check_kernel
 from vortex.lower.ir import (Allocate, Assign, Barrier, Block, Declare, For, ForKind, GpuAxis,
                              GpuIndex, If, Kernel, KernelParam, MemorySpace, Ref, Store, i32)
@@ -19,37 +20,56 @@ I32 = T.int32
 
 @pytest.fixture
 def checked(monkeypatch):
-    """VORTEX_DEBUG=1, and the list of kernels the checker saw."""
-    seen = []
+    """VORTEX_DEBUG=1, and {pass: [kernels the checker saw after it]}."""
+    seen = {}
 
-    def spy(k):
-        seen.append(k.name)
-        check_kernel(k)
+    def spy(k, known=(), after=None):
+        seen.setdefault(after, []).append(k.name)
+        check_kernel(k, known, after)
     monkeypatch.setenv("VORTEX_DEBUG", "1")
-    monkeypatch.setattr(driver, "check_kernel", spy)
+    monkeypatch.setattr(passes, "check_kernel", spy)
     return seen
+
+
+def _after_every_pass(checked, low):
+    names = [k.name for k in low.kernels]
+    made = [p.name for p in driver.PASSES][1:]          # every pass from the one making kernels
+    assert list(checked) == made and all(checked[p] == names for p in made)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_every_case_passes_the_checker(case, checked):
     pipe = P.pipe(case.pipeline)
-    low = lower(pipe, case.build(pipe))
-    assert checked == [k.name for k in low.kernels]
+    _after_every_pass(checked, lower(pipe, case.build(pipe)))
 
 
 @pytest.mark.parametrize("name", sorted(P.BUILDERS))
 def test_default_schedules_pass_the_checker(name, checked):
     pipe = P.pipe(name)
-    low = lower(pipe, vx.Schedule.default(pipe))
-    assert checked == [k.name for k in low.kernels]
+    _after_every_pass(checked, lower(pipe, vx.Schedule.default(pipe)))
 
 
 def test_no_check_without_debug(monkeypatch):
     seen = []
     monkeypatch.delenv("VORTEX_DEBUG", raising=False)
-    monkeypatch.setattr(driver, "check_kernel", seen.append)
+    monkeypatch.setattr(passes, "check_kernel", lambda *a, **k: seen.append(a))
     lower(P.pipe("scale"), vx.Schedule(P.pipe("scale")))
     assert seen == []
+
+
+def test_ir_dump_after_every_pass(monkeypatch, tmp_path):
+    """VORTEX_DEBUG=ir with VORTEX_DUMP_IR=DIR writes DIR/<pipeline>/NN-<pass>.txt after each
+    pass that has kernels, headed by the pass's guarantee."""
+    monkeypatch.setenv("VORTEX_DEBUG", "ir")
+    monkeypatch.setenv("VORTEX_DUMP_IR", str(tmp_path))
+    pipe = P.pipe("blur")
+    lower(pipe, next(c for c in CASES if c.id == "compute_at").build(pipe))
+    files = sorted(p.name for p in (tmp_path / "blur").iterdir())
+    assert files == [f"{n:02d}-{p.name}.txt" for n, p in enumerate(driver.PASSES, 1)][1:]
+    text = (tmp_path / "blur" / files[-1]).read_text()
+    assert text.startswith("# after pass 04 parameters: each kernel's arguments")
+    assert "kernel blur_kernel" in text and "params: img (buffer float32)" in text
+    assert "barrier" in text and "allocate blur_x" in text
 
 
 # --- hand-made kernels ---------------------------------------------------------------------------
@@ -94,7 +114,7 @@ def test_malformed_kernel_raises(body, message):
 
 def test_malformed_lowering_is_caught_by_debug_mode(monkeypatch):
     """A lowering bug (here: a barrier moved under a thread-dependent If) is reported by
-    lower() itself under VORTEX_DEBUG=1."""
+    lower() itself under VORTEX_DEBUG=1, naming the pass after which it appeared."""
     monkeypatch.setenv("VORTEX_DEBUG", "1")
     real = driver.simplify_stmt
 
@@ -103,5 +123,14 @@ def test_malformed_lowering_is_caught_by_debug_mode(monkeypatch):
         return If(binary(BinaryOp.LT, tid(), i32(1)), s)
     monkeypatch.setattr(driver, "simplify_stmt", broken)
     pipe = P.pipe("blur")
-    with pytest.raises(InvariantError, match="barrier under a condition"):
+    with pytest.raises(InvariantError, match=r"\(after pass 'simplify'\): barrier under a "
+                                             "condition"):
         lower(pipe, next(c for c in CASES if c.id == "compute_at").build(pipe))
+
+
+def test_architecture_doc_lists_every_pass_with_its_guarantee():
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
+    flat = " ".join(doc.split())
+    for n, p in enumerate(driver.PASSES, 1):
+        assert f"{n}. `{p.name}`: {p.guarantee}" in flat

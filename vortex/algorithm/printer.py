@@ -15,35 +15,45 @@ def _prec(e: Expr) -> int:
     return _ATOM
 
 
-def _wrap(e: Expr, parent: int, right: bool = False) -> str:
+def _wrap(e: Expr, parent: int, right: bool = False, leaf=None) -> str:
     p = _prec(e)
-    s = show(e)
+    s = show(e, leaf)
     return f"({s})" if p < parent or (right and p == parent and p != _ATOM) else s
 
 
-def show(e: Expr) -> str:
-    """The expression as the user would have written it."""
+def show(e: Expr, leaf=None) -> str:
+    """The expression as the user would have written it. ``leaf(node)`` may spell nodes this
+    printer does not know (the loop IR's locals and buffer loads): a string, or None."""
+    spelled = leaf(e) if leaf is not None else None
+    if spelled is not None:
+        return spelled
+
+    def sub(x):
+        return show(x, leaf)
+
+    def wrap(x, parent, right=False):
+        return _wrap(x, parent, right, leaf)
     if isinstance(e, Const):
         return repr(e.value)
     if isinstance(e, (Var, Dim, Param, RVar)):
         return e.name
     if isinstance(e, BinOp):
         if e.op.category == "minmax":
-            return f"vx.{e.op.symbol}({show(e.a)}, {show(e.b)})"
+            return f"vx.{e.op.symbol}({sub(e.a)}, {sub(e.b)})"
         p = e.op.precedence
-        return f"{_wrap(e.a, p)} {e.op.symbol} {_wrap(e.b, p, right=True)}"
+        return f"{wrap(e.a, p)} {e.op.symbol} {wrap(e.b, p, right=True)}"
     if isinstance(e, UnOp):
         if e.op is UnaryOp.ABS:
-            return f"vx.abs({show(e.a)})"
-        return f"{e.op.value}{_wrap(e.a, 13)}"
+            return f"vx.abs({sub(e.a)})"
+        return f"{e.op.value}{wrap(e.a, 13)}"
     if isinstance(e, Select):
-        return f"vx.select({show(e.cond)}, {show(e.true_value)}, {show(e.false_value)})"
+        return f"vx.select({sub(e.cond)}, {sub(e.true_value)}, {sub(e.false_value)})"
     if isinstance(e, Cast):
-        return f"vx.cast(vx.{e.dtype}, {show(e.value)})"
+        return f"vx.cast(vx.{e.dtype}, {sub(e.value)})"
     if isinstance(e, Call):
-        return f"vx.{e.fn.value}({', '.join(map(show, e.args))})"
+        return f"vx.{e.fn.value}({', '.join(map(sub, e.args))})"
     if isinstance(e, Load):
-        return f"{e.name}[{', '.join(map(show, e.args))}]"
+        return f"{e.name}[{', '.join(map(sub, e.args))}]"
     if isinstance(e, Reduce):
-        return f"vx.{e.op.value}({show(e.body)})"
+        return f"vx.{e.op.value}({sub(e.body)})"
     return type(e).__name__

@@ -6,28 +6,10 @@ pipeline's Dims; a runtime evaluates them with ``Binding.evaluate`` for each cal
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
 from ..algorithm.dtypes import DType
+from ..lower.buffers import BufferArg, BufferRole  # noqa: F401 - re-exported
 from ..target import Target
-
-
-class BufferRole(Enum):
-    INPUT = "input"
-    OUTPUT = "output"
-    INTERMEDIATE = "intermediate"   # a compute_root Func: allocated by the runtime per call
-
-
-@dataclass(frozen=True)
-class BufferArg:
-    """A global-memory array argument. ``shape``: sympy extents (row-major, last contiguous);
-    ``origin``: sympy coordinate of element [0, …, 0] (non-zero for inferred regions)."""
-
-    name: str
-    dtype: DType
-    role: BufferRole
-    shape: tuple
-    origin: tuple
 
 
 @dataclass(frozen=True)

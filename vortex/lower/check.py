@@ -1,4 +1,5 @@
-"""IR invariants, checked between passes when ``VORTEX_DEBUG=1``: every local is declared
+"""IR invariants, checked after every lowering pass when ``VORTEX_DEBUG`` has ``check`` (see
+:mod:`vortex.lower.passes`): every local is declared
 before use in an enclosing scope, every buffer is a parameter or an allocation, and no barrier
 sits under a condition (a divergent barrier deadlocks a GPU block)."""
 from __future__ import annotations
@@ -13,9 +14,13 @@ class InvariantError(AssertionError):
     """The lowering produced malformed IR (a Vortex bug, not a user error)."""
 
 
-def check_kernel(k: Kernel):
-    names = {p.name for p in k.params}
-    _check(k.body, set(names), set(names), conditional=False, kernel=k.name)
+def check_kernel(k: Kernel, known=(), after: str | None = None):
+    """Raise InvariantError if ``k`` is malformed. ``known``: buffer names the kernel may use
+    before its parameters are read off its body; ``after``: the pass that made ``k`` (named in
+    the error)."""
+    names = {p.name for p in k.params} | set(known)
+    where = f"{k.name} (after pass {after!r})" if after else k.name
+    _check(k.body, set(names), set(names), conditional=False, kernel=where)
 
 
 def _uses(s: Stmt):

@@ -1,14 +1,13 @@
-"""From (Pipeline, Schedule) to a list of kernels in launch order: ``lower(pipe, schedule)``.
+"""From (Pipeline, Schedule) to a list of kernels in launch order: ``lower(pipe, schedule)``,
+the passes of :data:`PASSES` run in order (see :mod:`vortex.lower.passes`).
 
 Root Funcs get one kernel for their pure definition (two versions under ``specialize``) and one
 single-thread kernel per update definition; inlined Funcs are substituted; ``compute_at``
-Funcs are emitted inside their consumer's kernel. With ``VORTEX_DEBUG=1`` the IR invariants
-are checked after lowering.
+Funcs are emitted inside their consumer's kernel.
 """
 from __future__ import annotations
 
 import itertools
-import os
 from dataclasses import dataclass, replace
 
 import sympy as sp
@@ -19,11 +18,11 @@ from ..algorithm.bounds import to_sympy
 from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, Dim, Load
 from ..algorithm.walk import find
-from ..codegen.kernel_source import BufferArg, BufferRole
-from .check import check_kernel
+from .buffers import BufferArg, BufferRole
 from .exprs import Layout, inline
 from .ir import If, Kernel, block, conj, i32
 from .params import kernel_params
+from .passes import Pass, Program, run_passes
 from .plan import Level, assumptions, make_plans
 from .simplify import simplify_stmt
 from .sites import site_stmts
@@ -133,39 +132,62 @@ def _stage_kernel(ctx, plan) -> Kernel:
     else:
         body = general.body()
     shared = tuple({a.name: a for a in ctx.shared}.values())
-    body = simplify_stmt(block(*shared, body))
+    body = block(*shared, body)
     nbytes = sum(a.size * a.dtype.itemsize for a in shared)
     return Kernel(f"{plan.name}_kernel", (), body, grid, blk, nbytes)
 
 
-def lower(pipe, schedule) -> Lowered:
-    """Lower ``pipe`` under ``schedule``; raises vx.ScheduleError for directives that cannot be
-    realised (non-constant thread extents, footprints, unsupported nesting)."""
-    schedule.validate()
-    plans = make_plans(pipe, schedule)
-    ctx = LowerContext(pipe, plans)
+def _schedule(prog: Program) -> Program:
+    prog.schedule.validate()
+    plans = make_plans(prog.pipe, prog.schedule)
+    ctx = LowerContext(prog.pipe, plans)
     _check_sites(ctx)
-    kernels = []
-    for f in pipe.funcs:
-        plan = plans[f.name]
+    return replace(prog, plans=plans, context=ctx, buffers=_buffers(prog.pipe, plans))
+
+
+def _realize(prog: Program) -> Program:
+    ctx, kernels = prog.context, []
+    for f in prog.pipe.funcs:
+        plan = prog.plans[f.name]
         if plan.level is not Level.ROOT:
             continue
         kernels.append(_stage_kernel(ctx, plan))
         for n, d in enumerate(f.updates):
             ctx.new_kernel()
-            kernels.append(simplify_stmt_kernel(lower_update(ctx, plan, d, n)))
-    buffers = _buffers(pipe, plans)
-    kernels = [kernel_params(k, pipe, buffers) for k in kernels]
-    if os.environ.get("VORTEX_DEBUG"):
-        for k in kernels:
-            check_kernel(k)
-    requirements = tuple(r for p in plans.values() for r in p.requirements)
-    return Lowered(pipe.name, tuple(kernels), buffers, tuple(o.name for o in pipe.outputs),
+            kernels.append(lower_update(ctx, plan, d, n))
+    return replace(prog, kernels=tuple(kernels))
+
+
+def _simplify(prog: Program) -> Program:
+    return prog.map_kernels(lambda k: replace(k, body=simplify_stmt(k.body)))
+
+
+def _parameters(prog: Program) -> Program:
+    return prog.map_kernels(lambda k: kernel_params(k, prog.pipe, prog.buffers))
+
+
+PASSES = [
+    Pass("schedule", _schedule,
+         "every Func has its level (inline, root, compute_at site) and its loop nest, from its "
+         "directives applied once; compute_at sites exist; the global buffers are known"),
+    Pass("realize", _realize,
+         "one kernel per root stage (two versions under specialize) and per update, in launch "
+         "order: loops, GPU indices, compute_at producers, staged copies, accumulators, guards"),
+    Pass("simplify", _simplify,
+         "constants folded, provably true guards and one-trip loops removed"),
+    Pass("parameters", _parameters,
+         "each kernel's arguments: the buffers it reads or writes, then its Dims and Params"),
+]
+
+
+def lower(pipe, schedule, passes=None) -> Lowered:
+    """Lower ``pipe`` under ``schedule`` by running :data:`PASSES` (see vortex.lower.passes);
+    raises vx.ScheduleError for directives that cannot be realised (non-constant thread
+    extents, footprints, unsupported nesting)."""
+    prog = run_passes(Program(pipe, schedule), PASSES if passes is None else passes)
+    requirements = tuple(r for p in prog.plans.values() for r in p.requirements)
+    return Lowered(pipe.name, prog.kernels, prog.buffers, tuple(o.name for o in pipe.outputs),
                    requirements)
-
-
-def simplify_stmt_kernel(k: Kernel) -> Kernel:
-    return replace(k, body=simplify_stmt(k.body))
 
 
 def _buffers(pipe, plans) -> tuple:
