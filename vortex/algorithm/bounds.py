@@ -28,10 +28,13 @@ def type_range(t: T.DType) -> Interval:
 
 @dataclass
 class Context:
-    """``env``: Var/RVar name → Interval; ``value_range(load)``: Interval of a loaded value."""
+    """``env``: Var/RVar name → Interval; ``value_range(load)``: Interval of a loaded value;
+    ``leaf(e)``: the Interval of a node this module does not know (the loop IR's locals and GPU
+    indices), or None."""
 
     env: dict = field(default_factory=dict)
     value_range: Callable[[Load], Interval] | None = None
+    leaf: Callable[[Expr], Interval | None] | None = None
 
 
 def _const(e) -> int | None:
@@ -191,6 +194,9 @@ def interval(e: Expr, ctx: Context) -> Interval | None:
     """Inclusive sympy bounds of integer/bool expression ``e``; None for floating-point values."""
     if e.dtype.is_float:
         return None
+    known = ctx.leaf(e) if ctx.leaf is not None else None
+    if known is not None:
+        return known
     if e.dtype.is_bool and not isinstance(e, (Const, Load)):
         return sp.Integer(0), sp.Integer(1)
     rule = _RULES.get(type(e))
