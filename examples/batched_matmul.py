@@ -3,9 +3,16 @@ C[b, i, j] = sum_k float(A[b, i, k]) * float(B[b, k, j]).
 
 Run it:  vortex run examples/batched_matmul.py
 The float16 inputs are converted to float32 before the products, so the sum accumulates in
-f32 as tensor-core GEMMs do. OpenCL kernels read the halves with ``vload_half``-free plain
-``half`` loads, which need cl_khr_fp16: on OpenCL devices without it set
-VORTEX_BMM_DTYPE=float32. Schedules: schedules/batched_matmul/<device>.toml.
+f32 as tensor-core GEMMs do. OpenCL kernels read the halves with ``vload_half``, which converts
+each to float: half *storage* is core OpenCL 1.2 and needs no cl_khr_fp16 (only half
+arithmetic would), so this runs on any OpenCL device, PoCL included. VORTEX_BMM_DTYPE=float32
+runs the same pipeline on float32 inputs.
+
+The schedule is not here: schedules/batched_matmul/<device>.toml. The PoCL one has the structure
+of examples/matmul.py's (a 64×64 tile of one batch's C per work-group, 8×8 work-items each
+keeping an 8×8 micro-tile in registers, k split by 4 and unrolled, ``specialize`` for the
+unmasked interior). The vectorized micro-tile loop still reads B one half at a time: the OpenCL
+vector printer has no ``vload_halfN`` yet, so the loads stay scalar ``vload_half`` calls.
 """
 import os
 

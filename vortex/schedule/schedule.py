@@ -4,7 +4,8 @@
 s = vx.Schedule(pipe)
 s[C].tile(i, j, yo, xo, yi, xi, 64, 64).gpu_blocks(yo, xo).gpu_threads(yi, xi)
 s[blur_x].compute_at(blur, xo).store_in("shared")
-s.save("schedules/matmul/h100.toml"); s2 = vx.Schedule.load("schedules/matmul/h100.toml", pipe)
+s.save("schedules/matmul/nvidia-h100.toml")
+s2 = vx.Schedule.load("schedules/matmul/nvidia-h100.toml", pipe)
 ```
 Every Stage method appends exactly one directive (:mod:`vortex.schedule.directives`) and checks
 it at once; ``validate()`` replays them all from scratch (:mod:`vortex.schedule.replay`). The
