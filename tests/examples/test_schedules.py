@@ -1,9 +1,11 @@
-"""Every shipped schedule file, schedules/<pipeline>/<device>.toml, with its example
-(examples/*.py whose pipeline has that name): it loads and round-trips; a GPU file compiles for
-its own target with the real compiler (NVRTC for sm_90 / sm_80, hiprtc for gfx90a), without
-spills and within the static shared memory of a block; and every file's kernel — compiled for
-OpenCL and run on PoCL, whatever its own target — equals ``pipe.reference`` at small, awkward
-sizes (1, primes, sizes that do not divide the tiles, fewer k-steps than pipeline stages).
+"""Every shipped schedule file, schedules/<pipeline>/<device>.toml (and the per-shape files
+schedules/<pipeline>/<device>/<shape>.toml that vortex-tune writes, if any are shipped), with
+its example (examples/*.py whose pipeline has that name): it loads and round-trips; a GPU file
+compiles for its own target with the real compiler (NVRTC for sm_90 / sm_80, hiprtc for
+gfx90a), without spills and within the static shared memory of a block; and every file's
+kernel — compiled for OpenCL and run on PoCL, whatever its own target — equals
+``pipe.reference`` at small, awkward sizes (1, primes, sizes that do not divide the tiles, fewer
+k-steps than pipeline stages).
 
 The GPU files are first-principles schedules (no GPU measured them); running them on PoCL checks
 their numerics: staging, pipelining, warp specialization, block swizzling, compute_at into
@@ -20,8 +22,8 @@ from vortex.examples import load_example
 from vortex.lower import lower
 
 ROOT = Path(__file__).resolve().parents[2]
-FILES = sorted((ROOT / "schedules").glob("*/*.toml"))
-GPU_FILES = [p for p in FILES if p.stem != "pocl-cpu"]
+SCHEDULES = ROOT / "schedules"
+FILES = sorted(SCHEDULES.rglob("*.toml"))   # <pipeline>/<device>[/<shape>].toml
 SHARED_LIMIT = {"cuda": 48 * 1024, "hip": 64 * 1024}   # static __shared__ / LDS per block
 ARCH = {"nvidia-h100": "sm_90", "nvidia-a100": "sm_80", "amd-mi300x": "gfx90a"}  # MI300X's
 # gfx942 is beyond this hiprtc (ROCm 5.2): AMD files are compiled for gfx90a (MI200).
@@ -42,13 +44,24 @@ PARAMS = {"amount": 1.5, "eps": 1e-6}
 EXAMPLES = {load_example(p).pipeline().name: p for p in sorted((ROOT / "examples").glob("*.py"))}
 
 
+def pipe_name(path: Path) -> str:
+    return path.relative_to(SCHEDULES).parts[0]
+
+
+def device(path: Path) -> str:
+    return path.relative_to(SCHEDULES).parts[1].removesuffix(".toml")
+
+
 def pipeline(path: Path) -> vx.Pipeline:
     """The pipeline of the example that a schedule file belongs to (by its folder's name)."""
-    return load_example(EXAMPLES[path.parent.name]).pipeline()
+    return load_example(EXAMPLES[pipe_name(path)]).pipeline()
 
 
 def file_id(path: Path) -> str:
-    return f"{path.parent.name}/{path.stem}"
+    return str(path.relative_to(SCHEDULES).with_suffix(""))
+
+
+GPU_FILES = [p for p in FILES if device(p) != "pocl-cpu"]
 
 
 def call_args(pipe, dims: dict, seed: int) -> dict:
@@ -60,8 +73,9 @@ def call_args(pipe, dims: dict, seed: int) -> dict:
 
 
 def test_every_file_belongs_to_an_example_and_every_example_has_a_pocl_file():
-    assert {p.parent.name for p in FILES} <= set(EXAMPLES)
-    assert {p.parent.name for p in FILES if p.stem == "pocl-cpu"} == set(EXAMPLES) == set(SIZES)
+    assert {pipe_name(p) for p in FILES} <= set(EXAMPLES)
+    shipped = {pipe_name(p) for p in FILES if file_id(p).endswith("/pocl-cpu")}
+    assert shipped == set(EXAMPLES) == set(SIZES)
 
 
 def test_the_gpu_schedules_are_there():
@@ -96,7 +110,7 @@ def test_gpu_schedule_compiles_for_its_target(path):
     target = s.meta["target"]
     for k in lower(pipe, s).kernels:
         assert k.shared_bytes <= SHARED_LIMIT[target]
-    kernel = vx.compile(pipe, schedule=s, target=target, arch=ARCH[path.stem])
+    kernel = vx.compile(pipe, schedule=s, target=target, arch=ARCH[device(path)])
     assert kernel.binary and set(kernel.resources) == {launch.entry for launch in
                                                         kernel.kernel_source.launches}
     for entry, res in kernel.resources.items():
@@ -111,12 +125,12 @@ def test_some_gpu_schedules_use_shared_memory():
         assert kernel.shared_bytes > 0
 
 
-CASES = [(path, i) for path in FILES for i in range(len(SIZES[path.parent.name]))]
+CASES = [(path, i) for path in FILES for i in range(len(SIZES[pipe_name(path)]))]
 _KERNELS: dict = {}
 
 
 @pytest.mark.parametrize("path, case", CASES,
-                         ids=[f"{file_id(p)}-{'x'.join(map(str, SIZES[p.parent.name][i].values()))}"
+                         ids=[f"{file_id(p)}-{'x'.join(map(str, SIZES[pipe_name(p)][i].values()))}"
                               for p, i in CASES])
 def test_matches_reference_on_pocl(opencl_device, path, case):
     """The file's schedule compiled for OpenCL (once per file) against pipe.reference."""
@@ -124,7 +138,7 @@ def test_matches_reference_on_pocl(opencl_device, path, case):
         _KERNELS[path] = vx.compile(pipeline(path), schedule=str(path), target="opencl",
                                     device=opencl_device)
     kernel = _KERNELS[path]
-    args = call_args(kernel.pipe, SIZES[path.parent.name][case], seed=case)
+    args = call_args(kernel.pipe, SIZES[pipe_name(path)][case], seed=case)
     out, ref = kernel(**args), kernel.pipe.reference(**args)
     assert out.shape == ref.shape and out.dtype == ref.dtype
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5)

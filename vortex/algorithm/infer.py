@@ -9,7 +9,7 @@ Raises :class:`vx.BoundsError` naming the Func, the access, the index's inferred
 extent and a hint — also when a Func without a declared shape is read at an index that may take
 any 32-bit value (its region could not be allocated). When the reading Func's own region was
 inferred, the message says where that range comes from: which consumer's accesses set its
-lowest and highest point (the provenance Halide's "Input buffer … is accessed at …" errors lack).
+lowest and highest point (provenance that Halide's "accessed at …" bounds errors leave out).
 """
 from __future__ import annotations
 
