@@ -16,7 +16,7 @@ import sympy as sp
 from . import dtypes as T
 from .expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Expr, Load, Param, Reduce, ReduceOp,
                    RVar, Select, UnaryOp, UnOp, Var)
-from .symbolic import dim_symbol, prove_nonneg, smax, smin
+from .symbolic import dim_symbol, param_symbol, prove_nonneg, smax, smin
 
 Interval = tuple  # (lo, hi) sympy expressions
 
@@ -30,11 +30,13 @@ def type_range(t: T.DType) -> Interval:
 class Context:
     """``env``: Var/RVar name → Interval; ``value_range(load)``: Interval of a loaded value;
     ``leaf(e)``: the Interval of a node this module does not know (the loop IR's locals and GPU
-    indices), or None."""
+    indices), or None; ``exact_params``: a ranged Param is its symbol (an exact size), not its
+    range."""
 
     env: dict = field(default_factory=dict)
     value_range: Callable[[Load], Interval] | None = None
     leaf: Callable[[Expr], Interval | None] | None = None
+    exact_params: bool = False
 
 
 def _const(e) -> int | None:
@@ -172,6 +174,9 @@ def _leaf(e: Expr, ctx: Context) -> Interval:
             return ctx.env[e.name]
         return rvar_interval(e, ctx) if isinstance(e, RVar) else type_range(T.int32)
     if isinstance(e, Param):
+        if e.range and ctx.exact_params:
+            s = param_symbol(e.name, e.dtype.name, *e.range)
+            return s, s
         return tuple(map(sp.Integer, e.range)) if e.range else type_range(e.dtype)
     if isinstance(e, Load):
         return ctx.value_range(e) if ctx.value_range else type_range(e.dtype)
@@ -211,8 +216,9 @@ def interval(e: Expr, ctx: Context) -> Interval | None:
 
 
 def to_sympy(e: Expr):
-    """An Expr of Dims and constants (a shape entry) as a sympy expression."""
-    lo, hi = interval(e, Context())
+    """An Expr of Dims, ranged Params and constants (a shape entry, an RDom bound) as a sympy
+    expression (a Param as its :class:`~vortex.algorithm.symbolic.ParamSymbol`)."""
+    lo, hi = interval(e, Context(exact_params=True))
     if lo != hi:
-        raise ValueError(f"{e} is not an expression of Dims and constants")
+        raise ValueError(f"{e} is not an expression of Dims, ranged Params and constants")
     return lo

@@ -2,8 +2,9 @@
 
 Checks done here (all raise vx.TypeError naming the Func): duplicate names, outputs without a
 declared shape, recursive Funcs (a cycle through update definitions), RDoms used outside a
-reduction in a pure definition, RDom bounds that depend on Vars or data, an update reading its
-own Func at another point of a pure dimension, more than one RDom in one update.
+reduction in a pure definition, RDom bounds that depend on Vars or data (or on a Param without a
+declared range), an update reading its own Func at another point of a pure dimension, more than
+one RDom in one update.
 """
 from __future__ import annotations
 
@@ -111,6 +112,14 @@ def check_definitions(f: Func):
             raise errors.TypeError(
                 f"RDom {rd.name!r} of {f.name!r} has bounds depending on {bad[0]}; RDom bounds "
                 "may use only Dims, Params and constants (restrict the domain with .where(...))")
+        unranged = [p for b in rd.bounds for e in b
+                    for p in find(e, lambda x: isinstance(x, Param) and x.range is None)]
+        if unranged:
+            p = unranged[0]
+            raise errors.TypeError(
+                f"RDom {rd.name!r} of {f.name!r} has a bound depending on Param {p.name!r}, "
+                "which has no declared range; bounds inference needs one to size the buffers "
+                f"it reads: vx.Param({p.name!r}, vx.{p.dtype}, range=(lo, hi))")
     if f.updates and f.shape is None:
         raise errors.TypeError(f"Func {f.name!r} has update definitions, so it needs a declared "
                                f"domain: vx.Func({f.name!r}, shape=(...))")

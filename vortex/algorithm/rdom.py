@@ -13,11 +13,14 @@ Source: Halide tutorial lesson 9 (update definitions and RDoms), ``Halide::RDom`
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from .. import errors
 from .construct import lift
 from .dtypes import int32
 from .expr import Const, Expr, RVar, check_name
 from .printer import show
+from .walk import rebuild
 
 
 def _index_value(v):
@@ -82,6 +85,24 @@ class RDom:
                                    f"{c} of type {c.dtype}; compare it, e.g. (... ) > 0")
         self.predicates = self.predicates + (c,)
         return self
+
+    def copy(self, name: str, rewrite: Callable[[Expr], Expr] = lambda e: e) -> "RDom":
+        """This domain under another ``name`` with RVars of its own: each bound and predicate is
+        ``rewrite(e)`` of the original, after this domain's RVars in it became the copy's. The
+        name is not checked: the lowering gives the reductions of inlined Funcs domains of their
+        own (made names, ``r.f``), so that no RVar substituted into them can be captured."""
+        out = object.__new__(RDom)
+        out.name = name
+        out.vars = tuple(RVar(name, i, out) for i in range(self.ndim))
+        own = out.rebind(self.name)
+        out.bounds = tuple((rewrite(lo), rewrite(ext)) for lo, ext in self.bounds)
+        out.predicates = tuple(rewrite(own(p)) for p in self.predicates)
+        return out
+
+    def rebind(self, old: str) -> Callable[[Expr], Expr]:
+        """A function replacing the RVars of the domain named ``old`` by this domain's."""
+        return lambda e: rebuild(e, lambda n: self.vars[n.index] if isinstance(n, RVar)
+                                 and n.rdom_name == old else None)
 
     def _as_expr(self) -> Expr:
         if self.ndim != 1:

@@ -19,6 +19,32 @@ def dim_symbol(name: str) -> sp.Symbol:
     return sp.Symbol(name, integer=True, positive=True)
 
 
+class ParamSymbol(sp.Symbol):
+    """The sympy symbol of an integer Param with a declared range (an RDom extent read at run
+    time): it prints as the Param's name, is never equal to a Dim's symbol, and carries the
+    Param's dtype and range; the range's lower end gives the prover its sign."""
+
+    __slots__ = ("dtype_name", "range")
+
+    def __new__(cls, name: str, dtype_name: str, lo: int, hi: int):
+        sign = {"positive": True} if lo >= 1 else {"nonnegative": True} if lo >= 0 else {}
+        obj = sp.Symbol.__xnew__(cls, name, integer=True, **sign)
+        obj.dtype_name, obj.range = dtype_name, (int(lo), int(hi))
+        return obj
+
+    def __getnewargs_ex__(self):
+        return (self.name, self.dtype_name, *self.range), {}
+
+    def _hashable_content(self):
+        return super()._hashable_content() + (self.dtype_name, self.range)
+
+
+@lru_cache(maxsize=None)
+def param_symbol(name: str, dtype_name: str, lo: int, hi: int) -> ParamSymbol:
+    """The sympy symbol of a Param ``name`` of dtype ``dtype_name`` with range ``[lo, hi]``."""
+    return ParamSymbol(name, dtype_name, lo, hi)
+
+
 def _relax_once(e: sp.Expr):
     """Replace one floor/Mod atom by its bound in the direction that lowers ``e``; None if none
     can be. Atoms inside other atoms (a floor of a floor) cannot be, until the outer one is

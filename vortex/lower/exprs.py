@@ -9,27 +9,47 @@ over its RDom (predicates as guards).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
 from ..algorithm.ops import select
 from ..algorithm.expr import (BinaryOp, Const, Expr, Load, Reduce, ReduceOp, RVar, Var)
-from ..algorithm.walk import map_children, rebuild, substitute
+from ..algorithm.walk import map_children, rebuild
 from .ir import (Allocate, Assign, BufferLoad, Declare, If, MemorySpace, Ref, Store, block, i32,
                  local_name, serial_nest)
 
 
 def inline(e: Expr, inlined: dict) -> Expr:
-    """``e`` with every Load of a Func in ``inlined`` (name → Func) replaced by its definition."""
+    """``e`` with every Load of a Func in ``inlined`` (name → Func) replaced by its definition,
+    in reduction bodies and in their ``where`` predicates alike."""
     def fn(n):
         if isinstance(n, Load) and n.name in inlined:
             f = inlined[n.name]
-            body = substitute(f.definitions[0].value,
-                              {v.name: a for v, a in zip(f.pure_vars, n.args)}, (Var,))
-            return inline(body, inlined)
+            return inline(instance(f, {v.name: a for v, a in zip(f.pure_vars, n.args)}), inlined)
+        if isinstance(n, Reduce) and n.rdom.predicates:
+            rdom = n.rdom.copy(n.rdom_name, lambda p: inline(p, inlined))
+            if any(a is not b for a, b in zip(rdom.predicates, n.rdom.predicates)):
+                return replace(n, body=rdom.rebind(n.rdom_name)(n.body), rdom=rdom)
         return None
     return rebuild(e, fn)
+
+
+def instance(f, args: dict) -> Expr:
+    """The pure definition of ``f`` at ``args`` (pure Var name → Expr): a capture-avoiding
+    substitution. Each reduction first gets a domain of its own, named after ``f`` (``r`` →
+    ``r.f``): an RVar of the consumer inside ``args`` (``f[x + r]`` under a reduction over the
+    same ``r``) must stay the consumer's. The domain's predicates are substituted like the body
+    (a ``where`` on a pure Var of ``f`` means ``f``'s point)."""
+    def go(n: Expr) -> Expr:
+        if isinstance(n, Var):
+            return args.get(n.name, n)
+        if isinstance(n, Reduce):
+            rdom = n.rdom.copy(local_name(n.rdom_name, f.name), go)
+            return replace(n, body=go(rdom.rebind(n.rdom_name)(n.body)), rdom_name=rdom.name,
+                           rdom=rdom)
+        return map_children(n, go)
+    return go(f.definitions[0].value)
 
 
 @dataclass(frozen=True)

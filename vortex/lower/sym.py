@@ -1,8 +1,8 @@
 """Between sympy (where bounds are reasoned about) and IR expressions (what gets printed).
 
-``from_sympy`` turns a symbolic size or bound (Dims, loop-variable symbols, +, *, floor division,
-Mod, Min, Max, ceiling) into an int32 IR expression; ``to_sympy`` goes the other way for
-index expressions built by the lowering.
+``from_sympy`` turns a symbolic size or bound (Dims, ranged Params such as an RDom extent read at
+run time, loop-variable symbols, +, *, floor division, Mod, Min, Max, ceiling) into an int32 IR
+expression; ``to_sympy`` goes the other way for index expressions built by the lowering.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import sympy as sp
 from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Dim, Expr
+from ..algorithm.expr import BinaryOp, Cast, Dim, Expr, Param
+from ..algorithm.symbolic import ParamSymbol
 from .ir import Ref, i32, local_name
 
 _LOOP = local_name("loop", "")   # prefix of loop-counter symbols; no Dim name has a '.'
@@ -33,6 +34,9 @@ def from_sympy(e) -> Expr:
     e = sp.sympify(e)
     if e.is_Integer:
         return i32(int(e))
+    if isinstance(e, ParamSymbol):
+        p = Param(e.name, e.dtype_name, e.range)
+        return p if p.dtype == T.int32 else Cast(T.int32, p)
     if e.is_Symbol:
         name = e.name
         return Ref(name[len(_LOOP):], T.int32) if name.startswith(_LOOP) else Dim(name)

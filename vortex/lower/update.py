@@ -37,9 +37,10 @@ def lower_update(ctx, plan, d, n: int) -> Kernel:
     lowerer = ExprLowerer(coords, ctx.layouts, ctx.names)
     value = inline(d.value, ctx.inlined)
     pre, val = lowerer.lower(value)
-    lhs = [lowerer.lower(inline(a, ctx.inlined))[1] for a in d.lhs]
+    lhs = [lowerer.lower(inline(a, ctx.inlined)) for a in d.lhs]   # (pre, index) each
     layout = ctx.layouts[f.name]
-    stmt = block(pre, Store(layout.buffer, layout.flat(lhs), val))
+    stmt = block(pre, *(p for p, _ in lhs), Store(layout.buffer, layout.flat([i for _, i in lhs]),
+                                                   val))
     for p in (rdom.predicates if rdom is not None else ()):
         pre_p, cond = lowerer.lower(inline(p, ctx.inlined))
         stmt = block(pre_p, If(cond, stmt))
