@@ -260,6 +260,26 @@ def test_param_rdom_min_and_update(opencl_device):
         np.testing.assert_array_equal(kernel(a=v, lo=lo_v, n=n_v), want)
 
 
+@pytest.mark.parametrize("op", [vx.maximum, vx.minimum, vx.argmax])
+def test_param_rdom_extent_may_be_empty(opencl_device, op):
+    """w = 0 empties the inner dimension of a 2-D domain: the reduction is its identity (the
+    reference's numpy max/min/argmax over an empty axis raised ValueError)."""
+    n = vx.Dim("N")
+    x = vx.Var("x")
+    a = vx.Input("a", vx.float32, (n,))
+    w = vx.Param("w", vx.int32, range=(0, 4))
+    r = vx.RDom([(0, 3), (0, w)], name="r")
+    f = vx.Func("f", shape=(n,))
+    f[x] = vx.cast(vx.float32, op(vx.repeat_edge(a)[x + r[0] + r[1]]))
+    pipe = vx.Pipeline(f)
+    kernel = vx.compile(pipe, schedule=vx.Schedule(pipe), target="opencl", device=opencl_device)
+    v = np.random.default_rng(1).standard_normal(9).astype(np.float32)
+    for w_v in (0, 1, 4):
+        np.testing.assert_array_equal(kernel(a=v, w=w_v), pipe.reference(a=v, w=w_v))
+    empty = {vx.maximum: -np.inf, vx.minimum: np.inf, vx.argmax: 0}[op]
+    np.testing.assert_array_equal(pipe.reference(a=v, w=0), np.full(9, empty, np.float32))
+
+
 def test_param_rdom_extent_is_a_kernel_argument():
     source = vx.source(param_window(), vx.Schedule(param_window()), target="opencl")
     assert "const int w" in source and "r < w" in source

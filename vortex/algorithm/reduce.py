@@ -25,8 +25,10 @@ _MONOIDS = {
     # op: (identity(dt), reduce(values, axes, dt), combine(acc, part))
     ReduceOp.SUM: (lambda dt: 0, lambda v, ax, dt: np.sum(v, axis=ax, dtype=dt), np.add),
     ReduceOp.PRODUCT: (lambda dt: 1, lambda v, ax, dt: np.prod(v, axis=ax, dtype=dt), np.multiply),
-    ReduceOp.MAXIMUM: (_lowest, lambda v, ax, dt: np.max(v, axis=ax), np.maximum),
-    ReduceOp.MINIMUM: (_highest, lambda v, ax, dt: np.min(v, axis=ax), np.minimum),
+    ReduceOp.MAXIMUM: (_lowest, lambda v, ax, dt: np.max(v, axis=ax, initial=_lowest(dt)),
+                       np.maximum),
+    ReduceOp.MINIMUM: (_highest, lambda v, ax, dt: np.min(v, axis=ax, initial=_highest(dt)),
+                       np.minimum),
 }
 
 
@@ -76,6 +78,8 @@ class ReduceRun:
         found = np.zeros(self.scope.shape, dtype=bool)
         for sub, vals, mask, offset in self.chunks():
             flat = vals.reshape(vals.shape[:nd] + (-1,))
+            if flat.shape[-1] == 0:   # an empty dimension: no point of the domain
+                continue
             m = np.ones(flat.shape, bool) if mask is None else \
                 np.broadcast_to(mask, vals.shape).reshape(flat.shape)
             masked = np.where(m, flat, sentinel)
