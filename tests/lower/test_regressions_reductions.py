@@ -55,6 +55,25 @@ def test_update_index_with_inline_reduction(opencl_device, n):
         assert list(want) == [2, 1, 1, 1]
 
 
+def test_update_over_the_rdom_its_inlined_index_reduces_over(opencl_device):
+    """hist[g[q]] += 1 where g reduces over q too: g's reduction keeps its own counter."""
+    n = vx.Dim("N")
+    x, b = vx.vars("x b")
+    v = vx.Input("v", vx.int32, (n,))
+    q = vx.RDom(n, name="q")
+    g = vx.Func("g")
+    g[x] = vx.clamp(v[x] - vx.minimum(v[q]), 0, 3)
+    q.where(v[q] != 4)
+    hist = vx.Func("hist", shape=(4,))
+    hist[b] = 0
+    hist[g[q]] += g[q] + 1
+    pipe = vx.Pipeline(hist)
+    kernel = vx.compile(pipe, schedule=vx.Schedule(pipe), target="opencl", device=opencl_device)
+    for size in (1, 5, 37):
+        v_np = np.random.default_rng(size).integers(0, 7, size).astype(np.int32)
+        np.testing.assert_array_equal(kernel(v=v_np), pipe.reference(v=v_np))
+
+
 def test_update_index_with_inline_reduction_compiles_offline(offline):
     _, build = offline
     build(normalised_histogram())
@@ -111,6 +130,24 @@ def test_where_of_an_inlined_reduction_reads_inlined_func(opencl_device):
 def test_where_reads_inlined_func_compiles_offline(offline):
     _, build = offline
     build(where_reads_inlined(True))
+
+
+def test_where_reading_its_own_func_is_refused():
+    """A pure definition reducing over a domain whose predicate reads the Func itself is a
+    recursive definition (the lowering recursed without end, the reference raised KeyError)."""
+    n = vx.Dim("N")
+    x = vx.Var("x")
+    v = vx.Input("v", vx.int32, (n,))
+    r = vx.RDom(n, name="r")
+    h = vx.Func("h")
+    h[x] = vx.sum(v[r])
+    r.where(h[r] > 0)
+    f = vx.Func("f", shape=(n,))
+    f[x] = h[x]
+    with pytest.raises(vx.TypeError) as info:
+        vx.Pipeline(f)
+    assert "Func 'h' reads itself in a where() predicate of RDom 'r'" in str(info.value)
+    assert "update definition" in str(info.value)
 
 
 # --- M: an inlined where() predicate on a pure Var -------------------------------------------

@@ -1,10 +1,10 @@
 """The call graph of an algorithm: what each Func reads, in producer-before-consumer order.
 
 Checks done here (all raise vx.TypeError naming the Func): duplicate names, outputs without a
-declared shape, recursive Funcs (a cycle through update definitions), RDoms used outside a
-reduction in a pure definition, RDom bounds that depend on Vars or data (or on a Param without a
-declared range), an update reading its own Func at another point of a pure dimension, more than
-one RDom in one update.
+declared shape, recursive Funcs (a cycle through update definitions or where() predicates, or a
+pure definition reading itself through one), RDoms used outside a reduction in a pure definition,
+RDom bounds that depend on Vars or data (or on a Param without a declared range), an update
+reading its own Func at another point of a pure dimension, more than one RDom in one update.
 """
 from __future__ import annotations
 
@@ -105,6 +105,14 @@ def check_definitions(f: Func):
             f"RDom {stray[0].rdom_name!r} is used outside a reduction in the pure definition of "
             f"{f.name!r}: wrap it in vx.sum/vx.maximum/… or move it to an update definition "
             f"({f.name}[...] = {f.name}[...] + ...)")
+    for red in find(pure.value, lambda x: isinstance(x, Reduce)):
+        if any(find(p, lambda x: isinstance(x, Load) and x.source is f)
+               for p in red.rdom.predicates):
+            raise errors.TypeError(
+                f"Func {f.name!r} reads itself in a where() predicate of RDom {red.rdom_name!r}, "
+                f"which its pure definition reduces over: a Func cannot call itself in its pure "
+                "definition; compute the condition in another Func, or write the recurrence as "
+                "an update definition")
     for rd in rdoms_of(f).values():
         bad = [v for b in rd.bounds for e in b
                for v in find(e, lambda x: isinstance(x, (Var, RVar, Load)))]
