@@ -24,6 +24,7 @@ from .ir import If, Kernel, block, conj, i32
 from .params import kernel_params
 from .passes import Pass, Program, run_passes
 from .plan import Level, assumptions, make_plans
+from .prove import prove_guards
 from .simplify import simplify_stmt
 from .sites import site_stmts
 from .stage import StageLowering
@@ -134,7 +135,8 @@ def _stage_kernel(ctx, plan) -> Kernel:
     shared = tuple({a.name: a for a in ctx.shared}.values())
     body = block(*shared, body)
     nbytes = sum(a.size * a.dtype.itemsize for a in shared)
-    return Kernel(f"{plan.name}_kernel", (), body, grid, blk, nbytes)
+    ranges = tuple((lp.name, lp.extent) for lp in general.nest.loops if lp.axis is not None)
+    return Kernel(f"{plan.name}_kernel", (), body, grid, blk, nbytes, ranges=ranges)
 
 
 def _schedule(prog: Program) -> Program:
@@ -162,6 +164,10 @@ def _simplify(prog: Program) -> Program:
     return prog.map_kernels(lambda k: replace(k, body=simplify_stmt(k.body)))
 
 
+def _prove(prog: Program) -> Program:
+    return prog.map_kernels(prove_guards)
+
+
 def _parameters(prog: Program) -> Program:
     return prog.map_kernels(lambda k: kernel_params(k, prog.pipe, prog.buffers))
 
@@ -174,7 +180,10 @@ PASSES = [
          "one kernel per root stage (two versions under specialize) and per update, in launch "
          "order: loops, GPU indices, compute_at producers, staged copies, accumulators, guards"),
     Pass("simplify", _simplify,
-         "constants folded, provably true guards and one-trip loops removed"),
+         "constants folded, constant conditions and one-trip loops removed"),
+    Pass("prove guards", _prove,
+         "no condition of an If or a staged copy that the loop ranges, the GPU launch, the "
+         "enclosing conditions and the specialize facts prove"),
     Pass("parameters", _parameters,
          "each kernel's arguments: the buffers it reads or writes, then its Dims and Params"),
 ]

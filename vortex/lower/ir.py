@@ -209,7 +209,8 @@ class KernelParam:
 @dataclass(frozen=True)
 class Kernel:
     """One GPU kernel: ``body`` runs in every thread; ``grid`` (sympy, blocks per axis x, y, z)
-    and ``block`` (ints) give the launch."""
+    and ``block`` (ints) give the launch; ``ranges``: (local, sympy extent) of the locals bound
+    to GPU loops, each in [0, extent) whatever index arithmetic computes it."""
 
     name: str
     params: tuple
@@ -218,6 +219,7 @@ class Kernel:
     block: tuple
     shared_bytes: int = 0
     notes: tuple = field(default=())
+    ranges: tuple = ()
 
 
 def block(*stmts) -> Stmt:
