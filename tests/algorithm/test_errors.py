@@ -437,9 +437,9 @@ def test_constant_exterior_value_does_not_fit():
         vx.constant_exterior(u8, 0.5)
 
 
-def test_param_range_needs_integer_dtype():
-    with raises(vx.TypeError, "Param 'g'", "range=(lo, hi)", "integer dtype"):
-        vx.Param("g", vx.float32, range=(0, 1))
+def test_param_range_needs_a_number_dtype():
+    with raises(vx.TypeError, "Param 'g'", "range=(lo, hi)", "needs a number dtype"):
+        vx.Param("g", vx.bool_, range=(0, 1))
 
 
 @pytest.mark.parametrize("make, what", [

@@ -166,7 +166,7 @@ def _param(p, value):
         raise errors.InputError(f"param {p.name!r} is {p.dtype}, got {value!r}") from None
     if p.dtype.is_int and (not float(np.asarray(value)).is_integer() or int(v) != value):
         raise errors.InputError(f"param {p.name!r} is {p.dtype}; {value!r} is not representable")
-    if p.range is not None and not p.range[0] <= int(v) <= p.range[1]:
+    if p.range is not None and not p.range[0] <= v <= p.range[1]:
         raise errors.InputError(f"param {p.name!r}={value} is outside its declared range "
                                 f"{list(p.range)}")
     return v[()]

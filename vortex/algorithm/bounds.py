@@ -8,6 +8,8 @@ signed types wrap, so a result not proven to fit its type gets the type's whole 
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -128,11 +130,41 @@ def _unop(e: UnOp, ctx: Context) -> Interval:
     return sp.Integer(0), smax(-a[0], a[1])
 
 
+def float_range(e: Expr) -> tuple:
+    """(lo, hi) floats bounding a float expression: constants, ranged Params, and min/max/
+    select/floor/ceil/round of them (a clamp); (-inf, inf) otherwise. On every target a float
+    min/max of a NaN is the other operand (C ``fminf``/``fmaxf``), so a clamp bounds NaN too."""
+    if isinstance(e, Const):
+        return float(e.value), float(e.value)
+    if isinstance(e, Param) and e.range is not None:
+        return float(e.range[0]), float(e.range[1])
+    if isinstance(e, BinOp) and e.op in (BinaryOp.MIN, BinaryOp.MAX):
+        (alo, ahi), (blo, bhi) = float_range(e.a), float_range(e.b)
+        pick = min if e.op is BinaryOp.MIN else max
+        return pick(alo, blo), pick(ahi, bhi)
+    if isinstance(e, Select):
+        (alo, ahi), (blo, bhi) = float_range(e.true_value), float_range(e.false_value)
+        return min(alo, blo), max(ahi, bhi)
+    if isinstance(e, Call) and e.fn.value in _ROUNDING:
+        lo, hi = float_range(e.args[0])
+        return _ROUNDING[e.fn.value](lo), _ROUNDING[e.fn.value](hi)
+    return -math.inf, math.inf
+
+
+_ROUNDING = {"floor": lambda v: math.floor(v) if math.isfinite(v) else v,
+             "ceil": lambda v: math.ceil(v) if math.isfinite(v) else v,
+             "round": lambda v: round(v) if math.isfinite(v) else v}
+
+
 def _cast(e: Cast, ctx: Context) -> Interval:
     src = e.value.dtype
     target = type_range(e.dtype)
-    if src.is_float:
-        return target
+    if src.is_float:          # C casts truncate toward zero, a monotone map
+        lo, hi = float_range(e.value)
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return target
+        a = sp.Integer(math.trunc(lo)), sp.Integer(math.trunc(hi))
+        return a if target[0] <= a[0] and a[1] <= target[1] else target
     a = interval(e.value, ctx)
     if prove_nonneg(a[0] - target[0]) and prove_nonneg(target[1] - a[1]):
         return a

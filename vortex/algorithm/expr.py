@@ -8,6 +8,8 @@ expression raises :class:`vx.TypeError` (use ``vx.select`` or ``&``/``|``).
 """
 from __future__ import annotations
 
+import math
+
 import keyword
 from dataclasses import dataclass, field, fields
 from enum import Enum
@@ -277,22 +279,37 @@ class Dim(Expr):
 class Param(Expr):
     """A run-time scalar argument (Halide's ``Param``): ``vx.Param("gain", vx.float32)``.
 
-    ``range=(lo, hi)`` (inclusive, integer Params) lets bounds inference use the value as an index;
-    it is checked at every call (vx.InputError when violated).
+    ``range=(lo, hi)`` (inclusive), or ``min=``/``max=`` (either or both, Halide's
+    ``Param::set_range``), are facts bounds inference uses: an integer Param may then size an
+    RDom or index an array, and a float one bounds a cast to int. They are checked at every call
+    (vx.InputError when violated). Raises vx.TypeError for a range on a bool Param, lo > hi, or
+    both ``range=`` and ``min=``/``max=``.
     """
 
     name: str
     dtype: T.DType
     range: tuple | None = None
+    min: object = None
+    max: object = None
 
     def __post_init__(self):
         check_name(self.name, "Param")
         object.__setattr__(self, "dtype", T.as_dtype(self.dtype))
+        if self.min is not None or self.max is not None:
+            if self.range is not None:
+                raise errors.TypeError(f"Param {self.name!r}: give range=(lo, hi) or min=/max=, "
+                                       "not both")
+            lo, hi = self.dtype.value_range() or (-math.inf, math.inf)
+            object.__setattr__(self, "range", (lo if self.min is None else self.min,
+                                               hi if self.max is None else self.max))
+            object.__setattr__(self, "min", None)
+            object.__setattr__(self, "max", None)
         if self.range is not None:
-            if not self.dtype.is_int or len(self.range) != 2 or self.range[0] > self.range[1]:
-                raise errors.TypeError(f"Param {self.name!r}: range=(lo, hi) needs an integer "
-                                       "dtype and lo <= hi")
-            object.__setattr__(self, "range", (int(self.range[0]), int(self.range[1])))
+            number = int if self.dtype.is_int else float
+            if self.dtype.is_bool or len(self.range) != 2 or self.range[0] > self.range[1]:
+                raise errors.TypeError(f"Param {self.name!r}: range=(lo, hi) (or min=/max=) "
+                                       "needs a number dtype and lo <= hi")
+            object.__setattr__(self, "range", tuple(number(v) for v in self.range))
 
 
 @node
