@@ -19,8 +19,9 @@ def every_directive() -> Schedule:
     s["out"].gpu_threads("xt", "yi").vectorize("xv").bound("x", 0, 4096)
     s["out"].specialize(divisible(vx.Dim("W"), 64))
     s["f"].compute_at("out", "b").store_in("shared").unroll("x", 2)
-    s["g"].compute_root().gpu_tile("y", "x", "by", "bx", "ty", "tx", 8, 8).store_in("global")
-    s["g"].stage("img", at="bx", swizzle="xor").pipeline("bx", stages=2)
+    s["g"].compute_root().split("y", "y", "ys", 2).store_in("global")
+    s["g"].gpu_tile("y", "x", "by", "bx", "ty", "tx", 8, 8)
+    s["g"].stage("img", at="ys", swizzle="xor").pipeline("ys", stages=2)
     s["g"].warp_specialize(producers=1).swizzle_blocks(group=4)
     s["pre"].compute_inline()
     return s

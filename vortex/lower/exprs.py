@@ -66,6 +66,11 @@ class Layout:
         idx = flat_index(local, self.extents)
         return idx if idx is not None else i32(0)
 
+    def load(self, n: Load, coords) -> Expr:
+        """The IR read of the algorithm Load ``n`` at the IR ``coords`` (a source held in
+        several boxes picks the box by the read: :class:`vortex.lower.sites.ReadLayout`)."""
+        return BufferLoad(self.buffer, self.flat(coords), n.dtype)
+
 
 def _is_zero(e: Expr) -> bool:
     return isinstance(e, Const) and e.value == 0
@@ -170,8 +175,7 @@ class ExprLowerer:
             if isinstance(n, (Var, RVar)) and n.name in self.coords:
                 return self.coords[n.name]
             if isinstance(n, Load):
-                layout = self.layouts[n.name]
-                return BufferLoad(layout.buffer, layout.flat([conv(a) for a in n.args]), n.dtype)
+                return self.layouts[n.name].load(n, [conv(a) for a in n.args])
             return map_children(n, conv)
 
         out = conv(e)

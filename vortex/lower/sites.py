@@ -1,15 +1,22 @@
 """``compute_at``: a producer computed per iteration of a consumer loop (Halide's compute_at).
 
 The producer's footprint for one iteration of the site loop comes from interval arithmetic over
-the consumer's accesses with the loops inside the site ranging over their extents; it must have
-a constant size. At a block-bound site the block's threads fill it cooperatively in shared
-memory, then synchronise; at a thread-bound or serial site each thread fills its own array.
-Points outside the producer's own required region are skipped, so edge tiles never read out of
-bounds.
+every read of it inside that loop: the consumer's (reduction bodies and their ``where``
+predicates alike) and those of the producers computed inside the loop, with the loops inside the
+site ranging over their extents. The reads are grouped into boxes of constant size — one box
+usually; a read that shares no constant-size box with the others (``a[0]`` next to ``a[r]`` in
+the loop over ``r``) gets a box of its own — and each read uses the box that holds it. At a
+block-bound site the block's threads fill the boxes cooperatively in shared memory, then
+synchronise; at a thread-bound or serial site each thread fills its own arrays. Points outside the
+producer's own required region are skipped, so edge tiles never read out of bounds. A producer
+with update definitions applies them at each point of its boxes after its pure value
+(``compute_at`` accepts only updates that write and read the producer at their own point; see
+:mod:`vortex.schedule.replay`).
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import sympy as sp
 
@@ -17,12 +24,13 @@ from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.bounds import Context, interval
 from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Cast, Const, Expr, Load, RVar, Var
+from ..algorithm.expr import BinaryOp, Cast, Const, Expr, Load, Reduce, RVar, Var
+from ..algorithm.func import rvars_in
 from ..algorithm.walk import find, rebuild, substitute
 from ..schedule.directives import MemoryType
-from .exprs import ExprLowerer, Layout, replace_reduce
+from .exprs import ExprLowerer, Layout, inline, replace_reduce
 from .ir import (Allocate, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace,
-                 Ref, Store, block, guarded, i32, local_name)
+                 Ref, Store, block, guarded, i32, local_name, serial_nest)
 from .sym import from_sympy, loop_symbol
 
 I32 = T.int32
@@ -45,41 +53,199 @@ def fixed_loops(loops, site: str, cooperative: bool = False) -> set:
     return blocks | (set() if cooperative else threads) | set(serial[:serial.index(site) + 1])
 
 
-def footprint(stage, producer: str, site: str, cooperative: bool = False) -> list:
-    """[(lo sympy, extent int)] per producer dimension for one iteration of loop ``site``: what
-    the consumer reads, and what other Funcs computed at the same site read of it."""
-    loops = stage.nest.loops
-    fixed = fixed_loops(loops, site, cooperative)
-    env = {lp.name: (loop_symbol(lp.name),) * 2 if lp.name in fixed
-           else (sp.Integer(0), sp.sympify(lp.extent) - 1) for lp in loops}
+def _kernel_order(loops) -> list:
+    """Loop names in the order their code nests in the kernel: the GPU-bound loops (indices,
+    then each one's sites and staged copies, in the prologue), then the serial loops."""
+    return ([lp.name for lp in loops if lp.axis is not None]
+            + [lp.name for lp in loops if lp.axis is None])
 
-    def loads(e):
-        return find(e, lambda n: isinstance(n, Load) and n.name == producer)
 
-    ranges = [[interval(_as_vars(substitute(a, stage.coords, (Var, RVar))), Context(env)) for a in ld.args]
-              for ld in loads(stage.value)]
-    for q in stage.ctx.sited(stage.plan.name, site):   # siblings computed here that read it
-        q_loads = loads(stage.ctx.value(q.func))
-        if q_loads:
-            q_env = Context({v.name: (lo, lo + ext - 1) for v, (lo, ext) in
-                             zip(q.func.pure_vars, footprint(stage, q.name, site))})
-            ranges += [[interval(a, q_env) for a in ld.args] for ld in q_loads]
-    box = ranges[0]
-    for rngs in ranges[1:]:
-        box = [(sp.Min(a[0], b[0]), sp.Max(a[1], b[1])) for a, b in zip(box, rngs)]
+def enclosing(loops, name: str) -> list:
+    """The loops whose one iteration holds the code placed at loop ``name`` (itself included)."""
+    order = _kernel_order(loops)
+    return order[:order.index(name) + 1]
+
+
+def _within(loops, name: str) -> list:
+    """The loops ``name`` holds (itself included): code placed at them runs inside it."""
+    order = _kernel_order(loops)
+    return order[order.index(name):]
+
+
+def reads_of(exprs, name: str, inlined: dict) -> list:
+    """Every Load of ``name`` in ``exprs``, those in the ``where`` predicates of their
+    reductions included (inlined Funcs substituted)."""
     out = []
-    for d, (lo, hi) in enumerate(box):
-        ext = sp.simplify(hi - lo + 1)
-        if not ext.is_Integer:
-            raise errors.ScheduleError(
-                f"{'stage' if cooperative else 'compute_at'}({stage.plan.name}, {site}) of "
-                f"{'source' if cooperative else 'Func'} {producer!r}: its footprint per "
-                f"iteration is not a constant size in dimension {d} (extent {ext}); tile/split "
-                f"the consumer loops inside {site!r} by constant factors")
-        out.append((sp.simplify(lo), int(ext)))
+    for e in exprs:
+        e = inline(e, inlined)
+        out += find(e, lambda n: isinstance(n, Load) and n.name == name)
+        for r in find(e, lambda n: isinstance(n, Reduce)):
+            out += reads_of(r.rdom.predicates, name, inlined)
     return out
 
 
+def update_exprs(f, d, inlined: dict):
+    """(value, where predicates, RDom or None) of update ``d`` of ``f`` with inlined Funcs
+    substituted and its left-hand Vars spelled as ``f``'s pure Vars (``f[z] = f[z] * 2`` reads
+    as ``f[x] = f[x] * 2``), so that a point of ``f`` names the update's point."""
+    names = {a.name: v for a, v in zip(d.lhs, f.pure_vars)
+             if isinstance(a, Var) and a.name != v.name}
+
+    def spell(e):
+        e = inline(e, inlined)
+        return substitute(e, names, (Var,)) if names else e
+    rv = [v for e in (*d.lhs, d.value) for v in rvars_in(e)]
+    rdom = rv[0].rdom if rv else None
+    return spell(d.value), [spell(p) for p in (rdom.predicates if rdom else ())], rdom
+
+
+def _definitions(ctx, f) -> list:
+    """The expressions computing ``f`` at a point: its pure value, then its updates'."""
+    out = [ctx.value(f)]
+    for d in f.updates:
+        value, preds, _ = update_exprs(f, d, ctx.inlined)
+        out += [value, *preds]
+    return out
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What one iteration of a loop reads of a source. ``boxes``: per box, (lo, extent) sympy
+    per dimension; ``reads``: (reader, Load key) → index of the box that holds that read, the
+    reader being None for the consumer's own value and a Func's name for a producer computed
+    inside the loop."""
+
+    boxes: tuple
+    reads: dict
+
+    def constant(self, k: int) -> bool:
+        return all(ext.is_Integer for _, ext in self.boxes[k])
+
+    def used(self, k: int) -> int:
+        return sum(1 for b in self.reads.values() if b == k)
+
+    def hull(self) -> list:
+        """[(lo, extent)] per dimension of the smallest box holding every box."""
+        out = []
+        for dim in zip(*self.boxes):
+            lo = sp.Min(*(b for b, _ in dim))
+            hi = sp.Max(*(b + e - 1 for b, e in dim))
+            out.append((lo, sp.simplify(hi - lo + 1)))
+        return out
+
+
+def footprint(stage, producer: str, site: str, cooperative: bool = False) -> Footprint:
+    """The footprint of ``producer`` for one iteration of loop ``site``: every read of it that
+    runs inside the loop — the consumer's and those of the Funcs computed at loops inside it."""
+    loops = stage.nest.loops
+    fixed = fixed_loops(loops, site, cooperative)
+    env = Context({lp.name: (loop_symbol(lp.name),) * 2 if lp.name in fixed
+                   else (sp.Integer(0), sp.sympify(lp.extent) - 1) for lp in loops})
+    inlined = stage.ctx.inlined
+    reads = [(None, ld.key, [interval(_as_vars(substitute(a, stage.coords, (Var, RVar))), env)
+                             for a in ld.args])
+             for ld in reads_of(_consumer_exprs(stage, site), producer, inlined)]
+    for loop in _within(loops, site):
+        for q in stage.ctx.sited(stage.plan.name, loop):
+            q_reads = q.name != producer and reads_of(_definitions(stage.ctx, q.func),
+                                                      producer, inlined)
+            if not q_reads:
+                continue
+            q_box = footprint(stage, q.name, site, cooperative).hull()
+            q_env = Context({v.name: (lo, lo + ext - 1)
+                             for v, (lo, ext) in zip(q.func.pure_vars, q_box)})
+            reads += [(q.name, ld.key, [interval(a, q_env) for a in ld.args]) for ld in q_reads]
+    return _grouped(reads)
+
+
+def _consumer_exprs(stage, site: str) -> list:
+    """The parts of the consumer's value lowered inside loop ``site``: the body and predicates
+    of its reduction for a loop of the reduction's nest, else the whole value."""
+    if site in {lp.name for lp in stage.serial_loops()[1]}:
+        return [stage.reduce.body, *stage.reduce.rdom.predicates]
+    return [stage.value]
+
+
+def _grouped(reads) -> Footprint:
+    """Reads ``[(reader, key, [(lo, hi)] per dimension)]`` gathered into boxes: a read joins the
+    first box whose size stays constant with it (or does not grow), else starts a box."""
+    boxes, where = [], {}
+    for reader, key, rng in reads:
+        for k, box in enumerate(boxes):
+            merged = [(sp.Min(a[0], b[0]), sp.Max(a[1], b[1])) for a, b in zip(box, rng)]
+            if merged == box or all(_extent(lo, hi).is_Integer for lo, hi in merged):
+                boxes[k] = merged
+                break
+        else:
+            k = len(boxes)
+            boxes.append(rng)
+        where[reader, key] = k
+    return Footprint(tuple(tuple((sp.simplify(lo), _extent(lo, hi)) for lo, hi in box)
+                           for box in boxes), where)
+
+
+def _extent(lo, hi):
+    ext = hi - lo + 1
+    return ext if ext.is_Integer else sp.simplify(ext)
+
+
+def constant_boxes(fp: Footprint, what: str, site: str) -> list:
+    """``fp``'s boxes as [(lo, int extent)] per dimension; vx.ScheduleError (``what``: the
+    directive) where one has no constant size."""
+    for box in fp.boxes:
+        for d, (_, ext) in enumerate(box):
+            if not ext.is_Integer:
+                raise errors.ScheduleError(
+                    f"{what}: its footprint per iteration is not a constant size in dimension "
+                    f"{d} (extent {ext}); tile/split the consumer loops inside {site!r} by "
+                    "constant factors")
+    return [[(lo, int(ext)) for lo, ext in box] for box in fp.boxes]
+
+
+@dataclass(frozen=True)
+class Realization:
+    """A footprint held in fast memory during each iteration of loop ``at``: ``layouts`` maps a
+    box index to the Layout holding that box; reads from other boxes use ``default`` (the
+    source's own buffer; None where it has none)."""
+
+    source: str
+    at: str
+    footprint: Footprint
+    layouts: dict
+    default: Layout | None = None
+
+    def reader(self, reader) -> "ReadLayout":
+        """The source's layout for the reads of ``reader`` (see :class:`Footprint`)."""
+        return ReadLayout(self.source, {key: self.layouts[k] for (r, key), k in
+                                        self.footprint.reads.items()
+                                        if r == reader and k in self.layouts}, self.default)
+
+
+@dataclass(frozen=True)
+class ReadLayout:
+    """A source as one reader sees it: each read (by its Load key) from the box that holds it."""
+
+    source: str
+    by_read: dict
+    default: Layout | None
+
+    def load(self, n: Load, coords) -> Expr:
+        layout = self.by_read.get(n.key, self.default)
+        if layout is None:
+            raise errors.ScheduleError(
+                f"compute_at of Func {self.source!r}: the read {n} is in no box of its "
+                f"footprint; compute {self.source!r} at root (compute_root())")
+        return layout.load(n, coords)
+
+
+def reader_layouts(stage, reader, loops) -> dict:
+    """Source name → layout for code of ``reader`` (None: the consumer) placed inside
+    ``loops``: the global layouts, with the sources realized at one of those loops."""
+    out = dict(stage.layouts)
+    for name, real in stage.realized.items():
+        if real.at in loops:
+            out[name] = real.reader(reader)
+    return out
 
 
 def site_stmts(ctx, stage, site: str):
@@ -97,7 +263,7 @@ def _check_in_update(stage, producer: str, site: str):
     if site not in update:
         return
     rest = replace_reduce(stage.value, stage.reduce, Const.make(0, stage.reduce.dtype))
-    if find(rest, lambda e: isinstance(e, Load) and e.name == producer):
+    if reads_of([rest], producer, stage.ctx.inlined):
         raise errors.ScheduleError(
             f"compute_at({stage.plan.name}, {site}) of Func {producer!r}: {site!r} is a loop of "
             f"the reduction over {stage.reduce.rdom_name!r}, but {stage.plan.name!r} also reads "
@@ -107,8 +273,13 @@ def _check_in_update(stage, producer: str, site: str):
 
 def _compute(ctx, stage, plan, site: str):
     p = plan.func
+    what = f"compute_at({stage.plan.name}, {site}) of Func {p.name!r}"
     _check_in_update(stage, p.name, site)
     fp = footprint(stage, p.name, site)
+    if not fp.boxes:
+        raise errors.ScheduleError(f"{what}: {stage.plan.name!r} reads no point of {p.name!r} "
+                                   f"inside loop {site!r}; compute it at root (compute_root())")
+    boxes = constant_boxes(fp, what, site)
     site_loop = next(lp for lp in stage.nest.loops if lp.name == site)
     shared = site_loop.axis is not None and site_loop.axis.is_block
     if plan.memory is MemoryType.SHARED and not shared:
@@ -118,30 +289,67 @@ def _compute(ctx, stage, plan, site: str):
     if plan.memory is MemoryType.GLOBAL:
         raise errors.ScheduleError(f"store_in(\"global\") on Func {p.name!r} with compute_at: use "
                                    "compute_root() for a global intermediate")
-    size = math.prod(e for _, e in fp)
-    buf = local_name(p.name, "sh" if shared else "loc")
-    los = [Ref(local_name(p.name, f"lo{d}"), I32) for d in range(len(fp))]
-    stage.layouts[p.name] = Layout(buf, tuple(los), tuple(i32(e) for _, e in fp))
-    decls = [Declare(r.name, I32, from_sympy(lo)) for r, (lo, _) in zip(los, fp)]
-    t = Ref(local_name(p.name, "t"), I32)
+    layouts = reader_layouts(stage, p.name, enclosing(stage.nest.loops, site))
+    fills, mine = [], {}
+    for k, box in enumerate(boxes):
+        tags = () if k == 0 else (k,)
+        buf = local_name(p.name, "sh" if shared else "loc", *tags)
+        los = [Ref(local_name(p.name, f"lo{d}", *tags), I32) for d in range(len(box))]
+        mine[k] = Layout(buf, tuple(los), tuple(i32(e) for _, e in box))
+        fills.append(_fill(ctx, stage, plan, box, mine[k], layouts, shared, tags))
+    stage.realized[p.name] = Realization(p.name, site, fp, mine)
+    if shared:
+        return block(*fills, Barrier())
+    return block(*fills)
+
+
+def _fill(ctx, stage, plan, box, layout: Layout, layouts: dict, shared: bool, tags: tuple):
+    """Compute ``plan``'s Func over ``box`` into ``layout`` (its pure value, then its updates);
+    ``tags`` tell the names of this box's locals from another box's."""
+    p = plan.func
+    size = math.prod(e for _, e in box)
+    decls = [Declare(r.name, I32, from_sympy(lo)) for r, (lo, _) in zip(layout.origin, box)]
+    t = Ref(local_name(p.name, "t", *tags), I32)
     coords, inside, decls_c = {}, [], []
-    offsets = unflatten(t, [e for _, e in fp])
-    for v, r, off, (rlo, rhi) in zip(p.pure_vars, los, offsets, ctx.pipe.regions[p.name]):
+    offsets = unflatten(t, [e for _, e in box])
+    for v, r, off, (rlo, rhi) in zip(p.pure_vars, layout.origin, offsets, ctx.pipe.regions[p.name]):
         c = binary(BinaryOp.ADD, r, off)
-        name = local_name(p.name, v.name)
+        name = local_name(p.name, v.name, *tags)
         decls_c.append(Declare(name, I32, c))
         c = Ref(name, I32)
         coords[v.name] = c
         inside += [binary(BinaryOp.GE, c, from_sympy(rlo)), binary(BinaryOp.LE, c, from_sympy(rhi))]
-    pre, value = ExprLowerer(coords, stage.layouts, ctx.names).lower(ctx.value(p))
-    store = block(*decls_c, guarded(inside, block(pre, Store(buf, t, value))))
+    pre, value = ExprLowerer(coords, layouts, ctx.names).lower(ctx.value(p))
+    own = dict(layouts, **{p.name: layout})
+    updates = [_update(ctx, p, d, coords, own, layout.buffer, t) for d in p.updates]
+    store = block(*decls_c, guarded(inside, block(pre, Store(layout.buffer, t, value), *updates)))
     if shared:
-        ctx.shared.append(Allocate(buf, p.dtype, size, MemorySpace.SHARED))
+        ctx.shared.append(Allocate(layout.buffer, p.dtype, size, MemorySpace.SHARED))
         loop = strided(t.name, size, math.prod(stage.launch()[1]),
                        thread_id(stage.launch()[1]), store)
-        return block(*decls, loop, Barrier())
+        return block(*decls, loop)
     loop = For(t.name, i32(0), i32(size), ForKind.SERIAL, store)
-    return block(Allocate(buf, p.dtype, size, MemorySpace.LOCAL), *decls, loop)
+    return block(Allocate(layout.buffer, p.dtype, size, MemorySpace.LOCAL), *decls, loop)
+
+
+def _update(ctx, p, d, coords: dict, layouts: dict, buf: str, t: Ref):
+    """Update ``d`` of ``p`` at the point ``coords`` (flat index ``t`` in ``buf``), serial over
+    its RDom in order, its ``where`` predicates as guards. Pointwise (checked by compute_at), so
+    applying every update point by point keeps Halide's order of updates."""
+    value, preds, rdom = update_exprs(p, d, ctx.inlined)
+    coords, loops = dict(coords), []
+    bounds = ExprLowerer(coords, layouts, ctx.names)
+    for v, (lo, ext) in zip(rdom.vars if rdom else (), rdom.bounds if rdom else ()):
+        n = local_name(v.name, next(ctx.names))
+        coords[v.name] = binary(BinaryOp.ADD, Ref(n, I32), bounds.lower(lo)[1])
+        loops.append((n, bounds.lower(ext)[1]))
+    lowerer = ExprLowerer(coords, layouts, ctx.names)
+    pre, val = lowerer.lower(value)
+    stmt = block(pre, Store(buf, t, val))
+    for pred in preds:
+        pre_p, cond = lowerer.lower(pred)
+        stmt = block(pre_p, If(cond, stmt))
+    return serial_nest(loops, stmt)
 
 
 def unflatten(t: Expr, extents) -> list:

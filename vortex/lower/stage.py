@@ -20,6 +20,7 @@ from .exprs import Accumulator, ExprLowerer, flat_index, rdom_position, replace_
 from .gpu_index import gpu_indices
 from .ir import (Declare, For, GpuAxis, GpuIndex, If, MemorySpace, Ref, Store, block,
                  guarded, i32, local_name)
+from .sites import reader_layouts
 from .staging import Staging
 from .simplify import simplify_expr
 from .loops import FuseRecord, LoopNest
@@ -76,6 +77,7 @@ class StageLowering:
         self.coords = {k: simplify_expr(v) for k, v in self.coords.items()}
         leaves = {lp.name for lp in nest.loops}
         self.names = {k: k if k not in leaves else local_name(k, "c") for k in self.coords}
+        self.realized = {}     # source name → sites.Realization: staged tiles, compute_at boxes
         self.staging = Staging(self)
         if self.staging.producers:
             consumer = binary(BinaryOp.GE, GpuIndex(GpuAxis.THREAD_X), i32(self.staging.producers))
@@ -147,14 +149,19 @@ class StageLowering:
         indices = gpu_indices(self, gpu)
         return block(*(a for a in allocs if a.memory is not MemorySpace.SHARED),
                      *(Declare(lp.name, I32, indices[lp.name]) for lp in gpu),
-                     *(self._sites[lp.name] for lp in gpu))
+                     *(block(self.staging.once(lp), self._sites[lp.name]) for lp in gpu))
 
     def reuse_prologue(self, other: "StageLowering"):
         """Take ``other``'s compute_at sites and their layouts instead of building them again:
         a specialized version of the same stage has the same loops, hence the same producers
         at the same sites (only its guards differ)."""
         self._sites = other._sites
-        self.layouts.update({n: lay for n, lay in other.layouts.items() if n not in self.layouts})
+        self.realized.update({n: r for n, r in other.realized.items() if n not in self.realized})
+
+    def layouts_in(self, loops) -> dict:
+        """Source name → layout for the Func's own code inside the loops named ``loops``: the
+        tiles staged and the producers computed at those loops, global buffers otherwise."""
+        return reader_layouts(self, None, set(loops))
 
     def serial_loops(self) -> tuple[list, list]:
         """(serial loops outside the reduction, the first reduction loop and those inside it:
@@ -168,7 +175,8 @@ class StageLowering:
         f = self.plan.func
         outer, inner = self.serial_loops()
         pure_decls, pure = self.declared([v.name for v in f.pure_vars])
-        lowerer = ExprLowerer(pure, self.layouts, self.ctx.names)
+        final = self.layouts_in(lp.name for lp in self.nest.loops if lp not in inner)
+        lowerer = ExprLowerer(pure, final, self.ctx.names)
         layout = self.layouts[f.name]
         out_index = layout.flat([pure[v.name] for v in f.pure_vars])
         if self.reduce is None:
@@ -200,7 +208,8 @@ class StageLowering:
             idx = flat_index([Ref(lp.name, I32) for lp in pure_in], [i32(e) for e in exts])
         acc = Accumulator(r.op, r.body.dtype, local_name(f.name, "acc"), size)
         all_decls, use = self.declared(list(self.coords))
-        inner = ExprLowerer(use, self.layouts, self.ctx.names)
+        inner = ExprLowerer(use, self.layouts_in(lp.name for lp in self.nest.loops),
+                            self.ctx.names)
         pre_b, body = inner.lower(r.body)
         coords = [use[v.name] for v in r.rdom.vars]
         exts = [e for _, e in r.rdom.bounds]

@@ -1,8 +1,11 @@
 """``stage`` / ``pipeline`` / ``warp_specialize``: copies of operand tiles into fast memory.
 
 For ``stage(X, at=L)`` the footprint of ``X`` read by one iteration of loop ``L`` is computed
-with the compute_at machinery, cooperatively (the thread loops range over the block). Every
-iteration of ``L`` then runs::
+with the compute_at machinery, cooperatively (the thread loops range over the block). The tile is
+its constant-size box that holds the most reads; the reads of ``X`` inside ``L`` that it holds use
+it, every other read of ``X`` (outside ``L``, or in no constant box with the others, such as a
+``where`` predicate's ``a[0]`` next to ``a[r]``) reads ``X`` itself, so staging never changes a
+result. Every iteration of a serial ``L`` then runs::
 
     if (L + n - 1 < trip) copy(tile L + n - 1 → slot (L + n - 1) % n)   // prefetch
     commit; wait until at most n - 1 copies are in flight; barrier
@@ -10,7 +13,7 @@ iteration of ``L`` then runs::
     barrier                                                             // slot free again
 
 after a prologue that issues the copies of iterations 0 … n - 2 (``n`` = ``pipeline`` stages,
-1 without it). Copies are :class:`AsyncCopy` statements: ``cp.async`` on CUDA sm_80+, plain
+1 without it). At a GPU-bound ``L`` the copy runs once, in the kernel's prologue. Copies are :class:`AsyncCopy` statements: ``cp.async`` on CUDA sm_80+, plain
 guarded loads and stores elsewhere (same semantics: out-of-range elements read as 0). With
 ``swizzle="xor"`` column c of row r of a tile is stored at ``c ^ (r % width)``.
 With ``warp_specialize(producers=p)`` the first ``32 p`` threads copy and the others compute;
@@ -35,7 +38,7 @@ from ..schedule.directives import MemoryType
 from .exprs import Layout
 from .ir import (Allocate, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Declare, For, ForKind,
                  GpuAxis, GpuIndex, If, MemorySpace, Ref, block, conj, i32, local_name)
-from .sites import footprint, strided, thread_id, unflatten
+from .sites import Realization, constant_boxes, footprint, strided, thread_id, unflatten
 from .sym import from_sympy, loop_symbol
 
 I32 = T.int32
@@ -87,18 +90,35 @@ class Staging:
         for d in self.copies:
             cooperative = d.memory is MemoryType.SHARED
             fp = footprint(stage, d.source, d.at, cooperative=cooperative)
-            self._check(d, fp)
+            k, box = self._tile(d, fp)
+            self._check(d, box)
             n = self.depth.get(d.at, 1)
             slot = binary(BinaryOp.MOD, Ref(d.at, I32), i32(n)) if n > 1 else None
-            los = tuple(Ref(local_name(d.source, f"lo{k}"), I32) for k in range(len(fp)))
+            los = tuple(Ref(local_name(d.source, f"lo{j}"), I32) for j in range(len(box)))
             name = local_name(d.source, "sh" if cooperative else "reg")
-            layout = StagedLayout(name, los, tuple(i32(e) for _, e in fp), slot,
+            layout = StagedLayout(name, los, tuple(i32(e) for _, e in box), slot,
                                   d.swizzle == "xor")
-            self.tiles[d.source] = (d, fp, layout)
-            stage.layouts[d.source] = layout
+            self.tiles[d.source] = (d, box, layout)
+            stage.realized[d.source] = Realization(d.source, d.at, fp, {k: layout},
+                                                   stage.ctx.layouts[d.source])
 
-    def _check(self, d, fp):
-        exts = [e for _, e in fp]
+    def _tile(self, d, fp) -> tuple:
+        """(index, [(lo, extent)]) of the box of ``fp`` to stage: of constant size, holding the
+        most reads."""
+        what = f"stage({d.source}, at={d.at}) on Func {self.stage.plan.name!r}"
+        if not fp.boxes:
+            raise errors.ScheduleError(
+                f"{what}: no read of {d.source!r} runs inside loop {d.at!r} (in the value of "
+                f"{self.stage.plan.name!r} or of a Func computed inside it), so there is nothing "
+                f"to stage there; stage {d.source!r} at a loop that holds its reads")
+        fitting = [k for k in range(len(fp.boxes)) if fp.constant(k)]
+        if not fitting:
+            constant_boxes(fp, what, d.at)
+        k = max(fitting, key=lambda k: (fp.used(k), -k))
+        return k, [(lo, int(ext)) for lo, ext in fp.boxes[k]]
+
+    def _check(self, d, box):
+        exts = [e for _, e in box]
         if d.swizzle == "xor" and (len(exts) < 2 or exts[-1] & (exts[-1] - 1)):
             raise errors.ScheduleError(
                 f"stage({d.source}, at={d.at}, swizzle='xor') on Func {self.stage.plan.name!r}: "
@@ -121,6 +141,18 @@ class Staging:
     def _source_dtype(self, name):
         pipe = self.stage.ctx.pipe
         return pipe.inputs[name].dtype if name in pipe.inputs else pipe.func(name).dtype
+
+    def once(self, lp):
+        """The copies of the tiles staged at the GPU-bound loop ``lp``: once per kernel, in
+        its prologue, before the code placed at ``lp``."""
+        tiles = self.at(lp.name)
+        if not tiles:
+            return None
+        shared = any(t[0].memory is MemoryType.SHARED for t in tiles)
+        los = [Declare(r.name, I32, from_sympy(lo)) for d, fp, layout in tiles
+               for r, (lo, _) in zip(layout.origin, fp)]
+        return block(*los, self._copies(tiles, lp.name, Ref(lp.name, I32), 1), AsyncCommit(),
+                     AsyncWait(0), Barrier() if shared else None)
 
     def wrap(self, lp, body):
         """The loop ``lp`` with its staged copies (prologue + prefetching body)."""

@@ -5,11 +5,15 @@ data reaches it, never *what* is computed, so results are identical with or with
 
 - ``stage(X, at=ko, memory="shared", swizzle=None|"xor")``: the footprint of Input/Func ``X``
   that one iteration of loop ``ko`` reads is copied cooperatively by the block's threads into
-  shared memory (or each thread's registers), between barriers. ``swizzle="xor"`` stores row r,
+  shared memory (or each thread's registers), between barriers. ``X`` is an Input or a Func
+  computed at root, read by the Func directly or through Funcs inlined into it; reads of ``X``
+  that the tile does not hold (outside ``ko``, or away from the others) read ``X`` itself. At a
+  ``gpu_blocks`` loop the tile is copied once per block; a shared tile cannot be staged at a
+  ``gpu_threads`` loop (each thread has its own iteration). ``swizzle="xor"`` stores row r,
   column c at column ``c ^ (r % width)`` (the XOR-permuted layout of NVIDIA CUTLASS and
   Triton's ``swizzle``), so threads reading one column of different rows hit different banks.
 - ``pipeline(ko, stages=n)``: an n-buffered software pipeline of the staged copies across
-  iterations of ``ko``: the copy for iteration ``ko + n - 1`` is issued before the compute of
+  iterations of the serial loop ``ko``: the copy for iteration ``ko + n - 1`` is issued before the compute of
   iteration ``ko`` (asynchronous ``cp.async`` on CUDA sm_80+).
 - ``warp_specialize(producers=p)``: ``p`` warps issue the staged copies, the others compute.
 - ``swizzle_blocks(group=g)``: grouped block rasterization (Triton's ``GROUP_SIZE_M``): blocks
@@ -141,11 +145,15 @@ def validate(d, nest, info, nests=None, entry=None):
     """Checks of one GPU directive against the Func's loop state (raise replay.Reject)."""
     from .replay import Reject
     staged = {nest.name: nest.__dict__.setdefault("staged", {})}
+    nest.__dict__.setdefault("gpu_entries", []).append((entry, d))
     if isinstance(d, Stage):
         reads = _reads(info, nest.name)
         if d.source not in reads:
             raise Reject(f"{nest.name!r} does not read {d.source!r} (it reads "
                          f"{', '.join(sorted(reads)) or 'nothing'})")
+        if d.source == nest.name:
+            raise Reject(f"{nest.name!r} cannot stage itself (its update definitions read it): "
+                         "stage copies one of the sources it reads")
         nest.need(d.at)
         staged.setdefault(nest.name, {})[d.source] = d.at
     elif isinstance(d, PipelineStages):
@@ -161,6 +169,43 @@ def validate(d, nest, info, nests=None, entry=None):
                      "first")
 
 
+def finish(nest, nests):
+    """(entry, why) of each GPU directive of ``nest`` that the complete schedule cannot apply:
+    a staged Func that has no global buffer to copy from (computed inline or with compute_at),
+    a shared tile at a loop of the block's threads, a pipeline over a GPU-bound loop."""
+    bound = {v: "gpu_blocks" for v in nest.blocks} | {v: "gpu_threads" for v in nest.threads}
+    for entry, d in nest.__dict__.get("gpu_entries", ()):
+        if isinstance(d, Stage) and d.source in nests:
+            src = nests[d.source]
+            if src.inlined:
+                yield entry, (f"{d.source!r} is computed inline (the default for "
+                              "intermediates), so it has no buffer to copy from; compute it at "
+                              f"root (s[{d.source!r}].compute_root()) or stage what it reads")
+            elif isinstance(src.compute, D.ComputeAt):
+                yield entry, (f"{d.source!r} is computed with {src.compute}, so it has no "
+                              "global buffer to copy from; compute it at root "
+                              f"(s[{d.source!r}].compute_root()), or drop the stage (compute_at "
+                              "already keeps it in fast memory)")
+        if isinstance(d, Stage) and d.memory is D.MemoryType.SHARED and \
+                bound.get(d.at) == "gpu_threads":
+            yield entry, (f"loop {d.at!r} is bound to gpu_threads: each thread runs its own "
+                          "iteration, so there is no tile to share; stage at a gpu_blocks or "
+                          "serial loop, or with memory='register'")
+        if isinstance(d, PipelineStages) and d.loop in bound:
+            yield entry, (f"loop {d.loop!r} is bound to {bound[d.loop]}: its iterations run in "
+                          "parallel, so there is no next iteration to prefetch; pipeline a "
+                          "serial loop")
+
+
 def _reads(info, name: str) -> set:
+    """What Func ``name`` reads, directly or through the Funcs it reads (those inlined into it
+    put their loads in its value; whether a read happens inside the staged loop is the
+    lowering's check)."""
     from ..algorithm.graph import sources_of
-    return {getattr(s, "name", None) for s in sources_of(info.funcs[name])}
+    out, todo = set(), [name]
+    while todo:
+        for src in sources_of(info.funcs[todo.pop()]):
+            if src.name not in out and src.name != name:
+                out.add(src.name)
+                todo += [src.name] if src.name in info.funcs else []
+    return out | ({name} if name in {s.name for s in sources_of(info.funcs[name])} else set())

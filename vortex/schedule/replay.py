@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import errors
-from ..algorithm.expr import Reduce
+from ..algorithm.expr import Load, Reduce, RVar, Var, same
 from ..algorithm.func import Func
 from ..algorithm.graph import rdoms_of, sources_of
 from ..algorithm.walk import find
@@ -216,7 +216,34 @@ def _compute_at(d, nest, info, nests, i):
     if d.var not in nests[d.func].loops:
         raise Reject(f"{d.var!r} is not a loop var of {d.func!r} (its loop vars: "
                      f"[{_list(nests[d.func].loops)}]); schedule {d.func!r} first")
+    f = nest.func
+    for n, u in enumerate(f.updates):
+        if not _pointwise(f, u):
+            raise Reject(
+                f"update definition {n} of {f.name!r} ({f.name}[{', '.join(map(str, u.lhs))}] = "
+                f"{u.value}) writes or reads {f.name!r} away from its own point; compute_at "
+                f"computes updates point by point over the footprint, which only updates of the "
+                f"form {f.name}[{', '.join(v.name for v in f.pure_vars)}] = … reading "
+                f"{f.name!r} there allow; compute {f.name!r} at root (compute_root())")
     nest.compute = d
+
+
+def _pointwise(f: Func, u) -> bool:
+    """Whether update ``u`` of ``f`` writes ``f`` at its pure Vars and reads ``f`` only there
+    (in its value, its RDom's ``where`` predicates and those of its inline reductions)."""
+    if not all(isinstance(a, Var) for a in u.lhs):
+        return False
+    todo, seen = [u.value], set()
+    while todo:
+        e = todo.pop()
+        for ld in find(e, lambda n: isinstance(n, Load) and n.source is f):
+            if not all(same(a, v) for a, v in zip(ld.args, u.lhs)):
+                return False
+        for n in find(e, lambda n: isinstance(n, (RVar, Reduce))):
+            if id(n.rdom) not in seen:
+                seen.add(id(n.rdom))
+                todo += n.rdom.predicates
+    return True
 
 
 def _compute_inline(d, nest, info, nests, i):
@@ -279,6 +306,7 @@ def _finish(nest: LoopNest, nests: dict):
     if isinstance(nest.compute, D.ComputeAt) and nests[nest.compute.func].inlined:
         yield nest.compute_entry, (f"{nest.compute.func!r} is computed inline, so it has "
                                    "no loops; compute it at root first")
+    yield from _gpu.finish(nest, nests)
     for t in nest.threads:
         for b in nest.blocks:
             if nest.loops.index(b) > nest.loops.index(t):
