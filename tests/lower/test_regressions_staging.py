@@ -383,3 +383,50 @@ def test_stage_covers_a_producer_computed_inside_the_staged_loop(opencl_device, 
     a = np.random.default_rng(m).random((m, 2 * m + 1), np.float32)
     got, want = run(pipe, opencl_device, s, A=a)
     np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_register_tiles_are_not_copied_with_cp_async(offline):
+    """cp.async writes shared memory only: a register tile is copied with plain loads."""
+    target, build = offline
+    m, n, k = vx.dims("M N K")
+    i, j = vx.vars("i j")
+    kk = vx.RDom(k, name="kk")
+    a, b = vx.Input("A", vx.float32, (m, k)), vx.Input("B", vx.float32, (k, n))
+    c = vx.Func("C", shape=(m, n))
+    c[i, j] = vx.sum(a[i, kk] * b[kk, j])
+    pipe = vx.Pipeline(c)
+    s = vx.Schedule(pipe)
+    s["C"].gpu_tile(i, j, "io", "jo", "ii", "ji", 8, 8).split("kk", "ko", "ki", 4)
+    s["C"].stage("A", at="ko", memory="register").stage("B", at="ko")
+    source = build(pipe, s).source
+    assert "A_reg[" in source and "memcpy_async(&A_reg" not in source
+    if target == "cuda":
+        assert "memcpy_async(&B_sh" in source
+
+
+def test_stage_at_a_loop_a_later_directive_replaces_is_refused():
+    """Fuzzer case R: stage(a, at=x) then split(x, ...) crashed with StopIteration."""
+    n = vx.Dim("N")
+    a = vx.Input("a", vx.float32, (n,))
+    f = vx.Func("f", shape=(n,))
+    f[x] = a[x] * 2
+    s = vx.Schedule(vx.Pipeline(f))
+    s["f"].stage("a", at="x", memory="register").split(x, "xo", "xi", 4)
+    with pytest.raises(vx.ScheduleError, match=r"stage\(a, x.*on Func 'f': loop 'x' no longer "
+                       r"exists.*\(a later split.*\); name one of the loops \[xo, xi\]"):
+        s.validate()
+
+
+@pytest.mark.parametrize("n", [1, 7, 37])
+def test_stage_at_a_loop_that_took_the_name_follows_it(opencl_device, n):
+    """Halide's name reuse: after split(x, x, xi, 4) the stage at x means the new outer x."""
+    m = vx.Dim("N")
+    a = vx.Input("a", vx.float32, (m,))
+    f = vx.Func("f", shape=(m,))
+    f[x] = a[x] * 2 + a[vx.min(x + 1, m - 1)]
+    pipe = vx.Pipeline(f)
+    s = vx.Schedule(pipe)
+    s["f"].stage("a", at="x", memory="register").split(x, x, "xi", 4)
+    v = np.random.default_rng(n).random(n, np.float32)
+    got, want = run(pipe, opencl_device, s, a=v)
+    np.testing.assert_allclose(got, want)

@@ -207,7 +207,7 @@ class Staging:
         slot = None if n == 1 else binary(BinaryOp.MOD, iteration, i32(n))
         dst = StagedLayout(layout.buffer, layout.origin, layout.extents, slot, layout.swizzle)
         copy = AsyncCopy(layout.buffer, dst.physical(coords), src.buffer, src.flat(glob),
-                         self._source_dtype(d.source), inside)
+                         self._source_dtype(d.source), inside, d.memory is MemoryType.SHARED)
         if d.memory is not MemoryType.SHARED:
             return For(t.name, i32(0), i32(size), ForKind.SERIAL, copy)
         nthreads, tid = self._threads()

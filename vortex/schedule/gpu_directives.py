@@ -171,10 +171,17 @@ def validate(d, nest, info, nests=None, entry=None):
 
 def finish(nest, nests):
     """(entry, why) of each GPU directive of ``nest`` that the complete schedule cannot apply:
-    a staged Func that has no global buffer to copy from (computed inline or with compute_at),
-    a shared tile at a loop of the block's threads, a pipeline over a GPU-bound loop."""
+    a loop that a later directive replaced, a staged Func that has no global buffer to copy from
+    (computed inline or with compute_at), a shared tile at a loop of the block's threads, a
+    pipeline over a GPU-bound loop."""
     bound = {v: "gpu_blocks" for v in nest.blocks} | {v: "gpu_threads" for v in nest.threads}
     for entry, d in nest.__dict__.get("gpu_entries", ()):
+        loop = d.at if isinstance(d, Stage) else getattr(d, "loop", None)
+        if loop is not None and loop not in nest.loops:
+            yield entry, (f"loop {loop!r} no longer exists once the schedule is complete (a later "
+                          "split, tile, gpu_tile or fuse replaced it); name one of the loops "
+                          f"[{', '.join(nest.loops)}]")
+            continue
         if isinstance(d, Stage) and d.source in nests:
             src = nests[d.source]
             if src.inlined:
