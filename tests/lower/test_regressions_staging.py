@@ -430,3 +430,24 @@ def test_stage_at_a_loop_that_took_the_name_follows_it(opencl_device, n):
     v = np.random.default_rng(n).random(n, np.float32)
     got, want = run(pipe, opencl_device, s, a=v)
     np.testing.assert_allclose(got, want)
+
+
+def test_compute_at_producer_read_in_another_funcs_where_predicate_is_refused():
+    """A root Func reading the producer only in a where() predicate crashed with KeyError."""
+    n = vx.Dim("N")
+    a = vx.Input("a", vx.float32, (n,))
+    p = vx.Func("p")
+    p[x] = a[x] * 2
+    r = vx.RDom(n, name="r")
+    r.where(p[r] > 1)
+    q = vx.Func("q", shape=(n,))
+    q[x] = vx.sum(a[r]) + x
+    f = vx.Func("f", shape=(n,))
+    f[x] = p[x] + q[x]
+    pipe = vx.Pipeline(f)
+    s = vx.Schedule(pipe)
+    s["q"].compute_root()
+    s["p"].compute_at("f", "x")
+    with pytest.raises(vx.ScheduleError, match=r"compute_at\(f, x\) on Func 'p': 'q' also reads "
+                       r"'p', outside loop 'x' of 'f'; compute 'p' at root"):
+        vx.source(pipe, s, target="opencl")

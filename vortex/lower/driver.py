@@ -16,8 +16,7 @@ from .. import errors
 from ..schedule import directives as D
 from ..algorithm.bounds import to_sympy
 from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Dim, Load
-from ..algorithm.walk import find
+from ..algorithm.expr import BinaryOp, Dim
 from .buffers import BufferArg, BufferRole
 from .exprs import Layout, inline
 from .ir import If, Kernel, block, conj, i32
@@ -26,7 +25,7 @@ from .passes import Pass, Program, run_passes
 from .plan import Level, assumptions, make_plans
 from .prove import prove_guards
 from .simplify import simplify_stmt
-from .sites import site_stmts
+from .sites import reads_of, site_stmts, update_exprs
 from .stage import StageLowering
 from .sym import from_sympy
 from .update import lower_update
@@ -76,10 +75,12 @@ class LowerContext:
 
 def _definitions(ctx, f):
     """(name, expression) of every definition of a non-inlined Func, inlined Funcs substituted;
-    update definitions are named ``"f (update n)"``."""
+    update definitions (indices, value, ``where`` predicates) are named ``"f (update n)"``."""
     out = [(f.name, ctx.value(f))]
     for n, d in enumerate(f.updates):
-        out += [(f"{f.name} (update {n})", inline(e, ctx.inlined)) for e in (*d.lhs, d.value)]
+        value, preds, _ = update_exprs(f, d, ctx.inlined)
+        out += [(f"{f.name} (update {n})", e)
+                for e in (*(inline(a, ctx.inlined) for a in d.lhs), value, *preds)]
     return out
 
 
@@ -102,7 +103,7 @@ def _check_sites(ctx):
         readers = [q for q in plans.values() if q.level is not Level.INLINE and q.at != p.at]
         for q in readers:
             for where, e in _definitions(ctx, q.func):
-                if where != p.at[0] and find(e, lambda n: isinstance(n, Load) and n.name == p.name):
+                if where != p.at[0] and reads_of([e], p.name, ctx.inlined):
                     raise errors.ScheduleError(
                         f"compute_at({p.at[0]}, {p.at[1]}) on Func {p.name!r}: {where!r} also "
                         f"reads {p.name!r}, outside loop {p.at[1]!r} of {p.at[0]!r}; compute "
