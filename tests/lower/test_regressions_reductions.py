@@ -150,6 +150,28 @@ def test_where_reading_its_own_func_is_refused():
     assert "update definition" in str(info.value)
 
 
+@pytest.mark.parametrize("dtype", [vx.uint8, vx.int8, vx.uint16, vx.uint32])
+def test_where_on_a_narrow_or_unsigned_value_is_kept(opencl_device, dtype):
+    """r.where(cast(uint8, v) >= 16): the 'prove guards' pass took the difference
+    cast(uint8, v) - 16 in uint8, whose wrapped range [0, 255] "proved" the guard (fuzz case
+    4242:93; the predicate was dropped: wrong result)."""
+    c, h, w = vx.dims("C H W")
+    y, x = vx.vars("y x")
+    a = vx.Input("a", vx.int32, (c, h, w))
+    g = vx.Func("g")
+    g[y, x] = vx.cast(dtype, a[0, y, x])
+    r = vx.RDom(c, name="r")
+    r.where(vx.cast(dtype, a[r, y, x]) >= 16)
+    r.where(g[y, x] < 100)
+    out = vx.Func("out", shape=(h, w))
+    out[y, x] = vx.sum(a[r, y, x])
+    pipe = vx.Pipeline(out)
+    v = np.array([-5, 3, 20, 300, -300, 17, 250], np.int32).reshape(7, 1, 1)
+    v = np.concatenate([v, v[::-1]], axis=2)
+    got, want = run(pipe, opencl_device, a=v)
+    np.testing.assert_array_equal(got, want)
+
+
 # --- M: an inlined where() predicate on a pure Var -------------------------------------------
 def inlined_predicate_on_pure_var(consumer_var: str):
     """g[x] = sum of a[r, x] over rows r with a[r, x] != a[0, x]; f[c] = g[W - 1 - c]."""

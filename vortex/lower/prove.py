@@ -23,9 +23,10 @@ from dataclasses import replace
 
 import sympy as sp
 
+from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
 from ..algorithm.bounds import Context, interval, type_range
-from ..algorithm.expr import BinaryOp, BinOp, Const, Dim, Expr
+from ..algorithm.expr import BinaryOp, BinOp, Cast, Const, Dim, Expr
 from ..algorithm.symbolic import dim_symbol, prove_nonneg, smax, smin
 from .ir import (Assign, AsyncCopy, Block, BufferLoad, Declare, For, GpuAxis, GpuIndex, If, Kernel,
                  Ref, Stmt, block, conj)
@@ -166,7 +167,10 @@ class Facts:
 
 
 def _diff(a: Expr, b: Expr, minus: int) -> Expr:
-    """``a - b - minus``."""
+    """``a - b - minus``, in int64 unless the operands are signed and 32 bits or more: narrow and
+    unsigned arithmetic wraps (``cast(uint8, v) - 16`` is in [0, 255] whatever ``v`` is)."""
+    if not (a.dtype.kind is T.Kind.INT and a.dtype.bits >= 32):
+        a, b = Cast(T.int64, a), Cast(T.int64, b)
     e = binary(BinaryOp.SUB, a, b)
     return binary(BinaryOp.SUB, e, Const.make(minus, e.dtype)) if minus else e
 
