@@ -113,7 +113,7 @@ def test_loop_var_spelled_like_a_generated_name(opencl_device, offline):
     for shape in P.SHAPES:
         args, ref = P.reference("blur", shape)
         P.assert_matches(kernel(**args), ref)
-    assert "int y_c = 0; y_c <" in kernel.source and "int y_c_1 = (-1 + y);" in kernel.source
+    assert "int y_c = 0; y_c <" in kernel.source and "int y_c_1 = ((-1) + y);" in kernel.source
     offline[1](pipe, y_c_schedule(pipe))
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .. import errors
 from . import dtypes as T
 from .construct import lift, to_type
-from .expr import Const, Expr, Load, Param, RVar, Var, check_name
+from .expr import Cast, Const, Expr, Load, Param, RVar, Var, check_name
 from .walk import find
 
 
@@ -43,7 +43,20 @@ def _index(owner: str, ndim: int | None, key) -> tuple:
         if not a.dtype.is_int:
             raise errors.TypeError(f"index {a} of {owner} has type {a.dtype}; indices must be "
                                    "integers (use vx.cast(vx.int32, …) or // for floats)")
-    return args
+    return tuple(_int32_index(a) for a in args)
+
+
+def _int32_index(a: Expr) -> Expr:
+    """An index as int32, the type of Vars and loop counters, so that substituting a call's
+    indices for the callee's Vars keeps every expression well typed (``src[0]`` inlines
+    ``x % (2 * N)`` as int32, not int64; a uint8 index is not computed modulo 256). A constant
+    becomes an int32 constant, another integer type is cast (Halide's check_call_arg_types)."""
+    if a.dtype == T.int32:
+        return a
+    lo, hi = T.int32.value_range()
+    if isinstance(a, Const) and lo <= a.value <= hi:
+        return Const.make(a.value, T.int32)
+    return Cast(T.int32, a)
 
 
 @dataclass(frozen=True, eq=False)

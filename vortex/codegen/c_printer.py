@@ -8,6 +8,8 @@ the IR is printed through a :class:`~vortex.codegen.names.Namer` (C-safe, collis
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..algorithm.expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Param, Select, UnaryOp,
                               UnOp, Var)
 from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Block,
@@ -89,22 +91,33 @@ class CPrinter:
         return self.ident(e.name)
 
     def _const(self, e: Const) -> str:
+        """A literal, parenthesized when negative: every printed expression is a primary
+        expression, so no neighbour can merge with its sign (``-(-0.5f)`` is not ``--0.5f``)."""
+        text = self._literal(e)
+        return f"({text})" if text.startswith("-") else text
+
+    def _literal(self, e: Const) -> str:
         t = e.dtype
         if t.is_bool:
             return "true" if e.value else "false"
         if t.is_float:
             v = float(e.value)
+            if t.name in ("float16", "float32"):   # the value of the type, rounded once as
+                with np.errstate(over="ignore"):   # numpy rounds it, not by the C parser
+                    v = float(t.np.type(v))
             if v != v:
                 return f"({self.d.inf.get(t.name, 'INFINITY')} - {self.d.inf.get(t.name, 'INFINITY')})"
             if v in (float("inf"), float("-inf")):
                 return ("-" if v < 0 else "") + self.d.inf[t.name]
-            lit = repr(v)
+            # the shortest decimal that reads back as exactly this value (a float16 value is
+            # a float32 one, and reaches its type by an exact cast)
+            lit = repr(v) if t.name in ("float64", "bfloat16") else str(np.float32(v))
             return f"{lit}f" if t.name == "float32" else (
                 lit if t.name == "float64" else f"(({self.ctype(t)})({lit}f))")
         v = int(e.value)
         if t.bits == 64:
             suffix = "ULL" if t.kind.value == "u" else "LL"
-            return f"({v - 1}{suffix} + 1)" if v == -(2 ** 63) else f"{v}{suffix}"
+            return f"({v + 1}{suffix} - 1)" if v == -(2 ** 63) else f"{v}{suffix}"
         if t.name == "uint32":
             return f"{v}u"
         if t.name == "int32":

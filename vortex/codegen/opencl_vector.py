@@ -11,6 +11,11 @@ indices gather/scatter lane by lane; a lane-dependent guard becomes ``if (all(co
 the vector body with the scalar loop as the fallback (the edge of the image). Anything else
 (nested loops, integer floor division by a lane value, …) falls back to the scalar loop.
 
+A lane-dependent bool is an ``intN`` mask, each lane 0 or -1 (all bits set), as OpenCL's vector
+relational operators, ``all()`` and ``?:`` mean it: a comparison of 8-, 16- or 64-bit elements
+(whose mask has their size) is converted to ``intN``; a scalar bool is broadcast as ``-(int)b``;
+a mask becomes a number (a cast, a stored bool) as ``-mask`` (1 for true, as in C).
+
 Source: OpenCL C 1.2 specification §6.1.2 (vector data types), §6.12.7 (vloadn/vstoren).
 """
 from __future__ import annotations
@@ -24,6 +29,7 @@ from .intrinsics import HELPERS as INTRINSIC_HELPERS
 
 WIDTHS = (2, 3, 4, 8, 16)
 _MASKS = {8: "char", 16: "short", 32: "int", 64: "long"}   # element bits → signed mask type
+_MASK_OPS = (BinaryOp.AND, BinaryOp.OR, BinaryOp.XOR, BinaryOp.EQ, BinaryOp.NE)   # on masks
 LANE = sp.Dummy("lane")   # the lane number in affine index forms (no name can equal it)
 
 
@@ -142,6 +148,8 @@ class _VectorBody:
         if kind == "uniform":
             raise NotVectorizable("all lanes store to one location")
         t, buf = self.p.d.ctype(s.value.dtype, storage=True), self.p.ident(s.buffer)
+        if v_vec and s.value.dtype.is_bool:   # a mask stores as 0/1 in its storage type
+            value = f"convert_{t}{self.n}(-({value}))"
         if kind == "dense":
             value = value if v_vec else f"(({t}{self.n})({value}))"
             return [f"vstore{self.n}({value}, 0, {buf} + {base});"]
@@ -183,6 +191,12 @@ class _VectorBody:
     def _vtype(self, t) -> str:
         return f"{self.p.ctype(t)}{self.n}" if not t.is_bool else f"int{self.n}"
 
+    def _broadcast(self, text: str, t) -> str:
+        """The scalar ``text`` of type ``t`` in every lane (a bool as a mask: true is -1)."""
+        if t.is_bool:
+            return f"(({self._vtype(t)})(-(int)({text})))"
+        return f"(({self._vtype(t)})({text}))"
+
     def expr(self, e):
         """(OpenCL text, is it an N-vector)."""
         if isinstance(e, Ref):
@@ -210,9 +224,14 @@ class _VectorBody:
             if e.op in (BinaryOp.FLOORDIV, BinaryOp.MOD, BinaryOp.POW, BinaryOp.SHL, BinaryOp.SHR):
                 raise NotVectorizable(e.op.name)
             t = e.a.dtype
-            a = a if va else f"(({self._vtype(t)})({a}))"
-            b = b if vb else f"(({self._vtype(t)})({b}))"
-            return self._vector_binop(e, a, b), True
+            if t.is_bool and e.op not in _MASK_OPS:
+                raise NotVectorizable(f"{e.op.name} of bools")   # -1 < 0: masks do not order
+            a = a if va else self._broadcast(a, t)
+            b = b if vb else self._broadcast(b, t)
+            text = self._vector_binop(e, a, b)
+            if e.dtype.is_bool and not t.is_bool and t.bits != 32:   # char4 < → int4 mask
+                text = f"convert_int{self.n}({text})"
+            return text, True
         if isinstance(e, (UnOp, Select, Cast)) or hasattr(e, "args"):
             return self._other(e)
         return self.p.expr(e), False
@@ -234,12 +253,12 @@ class _VectorBody:
         if isinstance(e, Cast):
             if e.dtype.is_bool:
                 raise NotVectorizable("cast to bool")
-            return f"convert_{self._vtype(e.dtype)}({kids[0][0]})", True
+            value = f"(-({kids[0][0]}))" if e.value.dtype.is_bool else kids[0][0]   # true is 1
+            return f"convert_{self._vtype(e.dtype)}({value})", True
         if isinstance(e, Select):
             (c, vc), (a, va), (b, vb) = kids
-            vt = self._vtype(e.dtype)
-            a = a if va else f"(({vt})({a}))"
-            b = b if vb else f"(({vt})({b}))"
+            a = a if va else self._broadcast(a, e.dtype)
+            b = b if vb else self._broadcast(b, e.dtype)
             if vc:  # a vector ?: needs a mask of the result's element size (float4 < → int4)
                 bits = 32 if e.dtype.is_bool else e.dtype.bits
                 c = f"convert_{_MASKS[bits]}{self.n}({c})"
@@ -250,7 +269,7 @@ class _VectorBody:
             return f"(-{kids[0][0]})", True
         if e.fn in INTRINSIC_HELPERS:
             raise NotVectorizable(f"{e.fn.value} is a scalar helper function")
-        args = [t if v else f"(({self._vtype(e.dtype)})({t}))" for t, v in kids]
+        args = [t if v else self._broadcast(t, e.dtype) for t, v in kids]
         return self.p._math(e.fn.value, e.dtype, *args), True
 
 

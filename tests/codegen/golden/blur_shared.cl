@@ -6,14 +6,14 @@ __kernel void blur_kernel(__global const float* restrict img, __global float* re
   int xo = (int)get_group_id(0);
   int yi = (int)get_local_id(1);
   int xi = (int)get_local_id(0);
-  int blur_x_lo0 = ((8 * yo) + -1);
+  int blur_x_lo0 = ((8 * yo) + (-1));
   int blur_x_lo1 = (16 * xo);
   for (int blur_x_t_it = 0; blur_x_t_it < 2; ++blur_x_t_it) {
     int blur_x_t = ((blur_x_t_it * 128) + ((int)get_local_id(0) + (((int)get_local_id(1) + ((int)get_local_id(2) * 8)) * 16)));
     if ((blur_x_t < 160)) {
       int blur_x_y = (blur_x_lo0 + ((int)(((((uint)(blur_x_t)) / 16u) % 10u))));
       int blur_x_x = (blur_x_lo1 + ((int)((((uint)(blur_x_t)) % 16u))));
-      if (((((blur_x_y >= -1) && (blur_x_y <= H)) && (blur_x_x >= 0)) && (blur_x_x <= (W + -1)))) {
+      if (((blur_x_y <= H) && (blur_x_x <= (W + (-1))))) {
         blur_x_sh[blur_x_t] = (((img[((min(max(blur_x_y, 0), (H - 1)) * W) + min(max((blur_x_x - 1), 0), (W - 1)))] + img[((min(max(blur_x_y, 0), (H - 1)) * W) + min(max(blur_x_x, 0), (W - 1)))]) + img[((min(max(blur_x_y, 0), (H - 1)) * W) + min(max((blur_x_x + 1), 0), (W - 1)))]) / 3.0f);
       }
     }

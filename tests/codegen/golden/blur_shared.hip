@@ -9,14 +9,14 @@ extern "C" __global__ void __launch_bounds__(128) blur_kernel(const float* __res
   int xo = (int)blockIdx.x;
   int yi = (int)threadIdx.y;
   int xi = (int)threadIdx.x;
-  int blur_x_lo0 = ((8 * yo) + -1);
+  int blur_x_lo0 = ((8 * yo) + (-1));
   int blur_x_lo1 = (16 * xo);
   for (int blur_x_t_it = 0; blur_x_t_it < 2; ++blur_x_t_it) {
     int blur_x_t = ((blur_x_t_it * 128) + ((int)threadIdx.x + (((int)threadIdx.y + ((int)threadIdx.z * 8)) * 16)));
     if ((blur_x_t < 160)) {
       int blur_x_y = (blur_x_lo0 + ((int)(((((unsigned int)(blur_x_t)) / 16u) % 10u))));
       int blur_x_x = (blur_x_lo1 + ((int)((((unsigned int)(blur_x_t)) % 16u))));
-      if (((((blur_x_y >= -1) && (blur_x_y <= H)) && (blur_x_x >= 0)) && (blur_x_x <= (W + -1)))) {
+      if (((blur_x_y <= H) && (blur_x_x <= (W + (-1))))) {
         blur_x_sh[blur_x_t] = (((img[((min(max(blur_x_y, 0), (H - 1)) * W) + min(max((blur_x_x - 1), 0), (W - 1)))] + img[((min(max(blur_x_y, 0), (H - 1)) * W) + min(max(blur_x_x, 0), (W - 1)))]) + img[((min(max(blur_x_y, 0), (H - 1)) * W) + min(max((blur_x_x + 1), 0), (W - 1)))]) / 3.0f);
       }
     }
