@@ -264,6 +264,45 @@ def test_nested_reductions_compile_offline(offline):
     build(box_of_box())
 
 
+# --- a reduction over a one-point RDom ----------------------------------------------------
+def one_point_reduction():
+    """out[x] = ~max of |a[x + r]| over r in [0, 1), shifted: the reduction loop has one trip."""
+    w = vx.Dim("W")
+    x = vx.Var("x")
+    a = vx.Input("a", vx.int32, (w,))
+    r = vx.RDom([(0, 1)], name="r")
+    out = vx.Func("out", shape=(w,))
+    out[x] = (~vx.maximum(vx.abs(vx.mirror_interior(a)[x + r]))) + a[vx.clamp(x - 1, 0, w - 1)]
+    return vx.Pipeline(out)
+
+
+def one_point_schedules(pipe):
+    xo, xi = vx.vars("xo xi")
+    tiled = vx.Schedule(pipe)
+    tiled["out"].gpu_tile("x", xo, xi, 8)
+    return {"default": vx.Schedule(pipe), "gpu_tile": tiled}
+
+
+@pytest.mark.parametrize("schedule", ["default", "gpu_tile"])
+def test_one_point_reduction(opencl_device, schedule):
+    """The simplifier replaced the one-trip reduction loop by its body in the enclosing C scope,
+    which then declared the consumer's coordinate twice (fuzz 4242:121/125/72: 'redefinition
+    of x'); the body's locals are renamed where they clash."""
+    pipe = one_point_reduction()
+    s = one_point_schedules(pipe)[schedule]
+    for n in (1, 7, 31):
+        v = np.random.default_rng(n).integers(-9, 9, n).astype(np.int32)
+        got, want = run(pipe, opencl_device, s, a=v)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_one_point_reduction_compiles_offline(offline):
+    _, build = offline
+    pipe = one_point_reduction()
+    for s in one_point_schedules(pipe).values():
+        build(pipe, s)
+
+
 # --- P: RDom extents from Params ------------------------------------------------------------
 def param_window(dtype=vx.int32):
     """f[x] = sum of src[x + r] over r < w, with w a run-time Param in [1, 8]."""
