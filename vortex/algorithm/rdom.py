@@ -9,6 +9,12 @@ Halide's own spelling, ``vx.RDom(1, N - 1, name="r")`` (min, extent). Halide's m
 dimension is innermost, Vortex's last. ``rr.where(cond)`` restricts the domain to the points where
 ``cond`` holds (Halide's ``RDom::where``; predicates accumulate, in place).
 
+Bounds are expressions of Dims, constants and integer ``vx.Param``s read at run time (Halide's
+nl_means sizes its patch this way): ``vx.RDom(w, name="r")`` with
+``w = vx.Param("w", vx.int32, range=(1, 8))``. Such a Param needs its ``range``, which bounds
+inference uses to size what the domain reads; without one, building the Pipeline raises
+vx.TypeError.
+
 Source: Halide tutorial lesson 9 (update definitions and RDoms), ``Halide::RDom``.
 """
 from __future__ import annotations
