@@ -1,0 +1,200 @@
+"""One fuzz case, run inside a worker process: generate, check, classify; and its standalone
+Python snippet.
+
+Case (seed, index) is fully determined by ``random.Random(f"{seed}:{index}")``: the algorithm
+(:mod:`fuzz.generate`), then the schedule (:mod:`fuzz.schedules`, which asks the live
+``vx.Schedule`` which directives it accepts), the two size sets and the input data (numpy's
+``default_rng(size set number)`` inside the snippet). The snippet — algorithm source,
+``schedule.to_python()``, input maker and a ``main()`` that checks — is exactly what runs here,
+so a failure can be pasted and rerun: ``python case.py`` exits 0 once the case passes.
+
+Phases, in order: pipeline (exec of the algorithm), schedule, reference, compile opencl,
+compile cuda (sm_90), compile hip (gfx90a, for the cases asked), run opencl at each size set.
+The first failure of the first four phases ends the case; CUDA/HIP compile failures are recorded
+and the OpenCL run still happens. Outcome classes (the report counts each case once, by the most
+severe): ``wrong``, ``non-vortex`` (any exception that is not a vx.VortexError),
+``compile-fail`` (a vx.CompileError: the target compiler rejected generated source),
+``refused`` (another vx.VortexError: a clean refusal), ``correct``. ``crash`` and ``hang``
+are decided by the parent (:mod:`fuzz.run`) when the worker dies or times out.
+"""
+from __future__ import annotations
+
+import random
+import time
+import traceback
+
+import numpy as np
+
+import vortex as vx
+
+from .generate import generate
+from .schedules import generate_schedule
+
+ARCHS = {"cuda": "sm_90", "hip": "gfx90a"}
+
+HARNESS = '''
+INPUTS = {inputs!r}
+PARAMS = {params!r}
+SIZES = {sizes!r}
+TARGETS = {targets!r}
+
+
+def arguments(sizes, seed):
+    """Keyword arguments of one call: the pipeline's Inputs (float32: multiples of 1/8, so sums
+    and products are exact; int32: small, sometimes huge; uint8: any), its Params, and the Dims
+    no Input fixes."""
+    rng = np.random.default_rng(seed)
+    used = set(pipe.inputs) | set(pipe.params)
+    args = {{k: v for k, v in PARAMS.items() if k in used}}
+    bound = set()
+    for name, (dtype, axes, special) in INPUTS.items():
+        shape = tuple(n if d is None else n * sizes[d] for d, n in axes)
+        if dtype == "float32":
+            a = (rng.integers(-16, 17, shape) / 8).astype(np.float32)
+            if special:
+                a.flat[rng.integers(0, a.size, 3)] = [np.nan, np.inf, -np.inf]
+        elif dtype == "int32":
+            a = rng.integers(-20, 21, shape).astype(np.int32)
+            if rng.random() < 0.25:
+                a.flat[rng.integers(0, a.size, 2)] = [2**31 - 1, -2**31]
+        else:
+            a = rng.integers(0, 256, shape).astype(np.uint8)
+        if name in used:
+            args[name] = a
+            bound |= {{d for d, n in axes if d and n == 1}}
+    args.update({{d: v for d, v in sizes.items() if d in pipe.dims and d not in bound}})
+    return args
+
+
+def outputs(value):
+    return value if isinstance(value, tuple) else (value,)
+
+
+def mismatch(got, want):
+    """None when equal (ints and bools exactly; floats within rtol 1e-5 plus 1e-5 of the largest
+    finite magnitude, NaN where NaN), else a one-line description of the first difference."""
+    got, want = np.asarray(got), np.asarray(want)
+    if got.shape != want.shape or got.dtype != want.dtype:
+        return f"shape/dtype {{got.shape}} {{got.dtype}}, expected {{want.shape}} {{want.dtype}}"
+    if want.dtype.kind == "f":
+        finite = want[np.isfinite(want)]
+        scale = max(1.0, float(np.max(np.abs(finite), initial=0.0)))
+        ok = np.isclose(got, want, rtol=1e-5, atol=1e-5 * scale, equal_nan=True)
+    else:
+        ok = got == want
+    if ok.all():
+        return None
+    bad = np.argwhere(~ok)
+    at = tuple(int(i) for i in bad[0])
+    return (f"{{len(bad)}} of {{want.size}} elements differ; first at {{at}}: expected "
+            f"{{want[at]!r}}, got {{got[at]!r}}")
+
+
+def main():
+    kernel = vx.compile(pipe, schedule=s, target="opencl")
+    for target in TARGETS[1:]:
+        vx.compile(pipe, schedule=s, target=target, arch={archs!r}[target])
+        print(target, "compiles")
+    bad = 0
+    for i, sizes in enumerate(SIZES):
+        args = arguments(sizes, i)
+        for j, (got, want) in enumerate(zip(outputs(kernel(**args)), outputs(pipe.reference(**args)))):
+            why = mismatch(got, want)
+            print(f"sizes {{sizes}} output {{j}}:", why or "matches the reference")
+            bad += why is not None
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main())
+'''
+
+
+def snippet(alg, schedule_py: str, targets) -> str:
+    """The standalone Python of a case (the report prepends a docstring)."""
+    harness = HARNESS.format(inputs=alg.inputs, params=alg.params, sizes=alg.sizes,
+                             targets=tuple(targets), archs=ARCHS)
+    return ("import numpy as np\n\nimport vortex as vx\n\n" + alg.source + "\n"
+            + schedule_py + harness)
+
+
+def frames(e: BaseException, n: int = 4) -> list:
+    """The last ``n`` traceback frames as 'file:line in func: code'."""
+    out = []
+    for fr in traceback.extract_tb(e.__traceback__)[-n:]:
+        path = fr.filename.split("/main/")[-1]
+        out.append(f"{path}:{fr.lineno} in {fr.name}: {(fr.line or '').strip()}")
+    return out
+
+
+def failure(phase: str, e: BaseException) -> dict:
+    msg = str(e).strip() or repr(e)
+    if isinstance(e, vx.CompileError):
+        cls = "compile-fail"
+        errs = [ln.strip() for ln in msg.splitlines() if "error" in ln.lower()]
+        msg = "\n".join((errs or msg.splitlines())[:3])
+    elif isinstance(e, vx.VortexError):
+        cls = "refused"
+    else:
+        cls = "non-vortex"
+    return {"class": cls, "kind": type(e).__name__, "phase": phase,
+            "message": msg.splitlines()[0][:300] if cls != "compile-fail" else msg[:600],
+            "frames": frames(e) if cls == "non-vortex" else []}
+
+
+def run_case(seed, index: int, hip: bool, send) -> None:
+    """Run case (seed, index); ``send(kind, payload)`` reports phases ("phase"), the snippet
+    ("snippet"), and the end ("done", {"failures": [...], "refused_directives": n})."""
+    rng = random.Random(f"{seed}:{index}")
+    failures, seconds = [], {}
+    ns = {"vx": vx, "np": np, "__name__": "fuzz_case"}
+
+    def step(phase, fn):
+        send("phase", phase)
+        t0 = time.perf_counter()
+        try:
+            return True, fn()
+        except Exception as e:  # noqa: BLE001 - classifying every exception is the point
+            failures.append(failure(phase, e))
+            return False, None
+        finally:
+            key = phase.split(" sizes")[0]
+            seconds[key] = seconds.get(key, 0.0) + time.perf_counter() - t0
+
+    alg = generate(rng)
+    refused = 0
+    targets = ["opencl", "cuda"] + (["hip"] if hip else [])
+    ok, _ = step("pipeline", lambda: exec(alg.source, ns))
+    if ok:
+        ok, built = step("schedule", lambda: generate_schedule(rng, ns["pipe"], alg))
+    src = snippet(alg, built[0].to_python() if ok else "s = None\n", targets)
+    send("snippet", src)
+    if ok:       # run what the snippet runs: the schedule rebuilt from its to_python()
+        ok, _ = step("schedule", lambda: exec(built[0].to_python(), ns))
+    if ok:
+        refused = built[1]
+        if ns["s"] != built[0]:
+            failures.append({"class": "non-vortex", "kind": "ScheduleRoundTrip", "phase":
+                             "schedule", "message": "to_python() does not rebuild the schedule",
+                             "frames": []})
+        exec(compile(src[src.index("\nINPUTS ="):], "<harness>", "exec"), ns)
+        pipe, s = ns["pipe"], ns["s"]
+        args = [ns["arguments"](sizes, i) for i, sizes in enumerate(alg.sizes)]
+        ok, refs = step("reference", lambda: [ns["outputs"](pipe.reference(**a)) for a in args])
+    if ok:
+        ok, kernel = step("compile opencl", lambda: vx.compile(pipe, schedule=s, target="opencl"))
+    if ok:
+        for t in targets[1:]:
+            step(f"compile {t}", lambda: vx.compile(pipe, schedule=s, target=t, arch=ARCHS[t]))
+        for i, (a, want) in enumerate(zip(args, refs)):
+            ok, got = step(f"run opencl sizes {alg.sizes[i]}", lambda: ns["outputs"](kernel(**a)))
+            if not ok:
+                break
+            for j, (g, w) in enumerate(zip(got, want)):
+                why = ns["mismatch"](g, w)
+                if why:
+                    failures.append({"class": "wrong", "kind": "WRONG", "phase": f"run opencl "
+                                     f"sizes {alg.sizes[i]}", "message": f"output {j}: {why}",
+                                     "frames": []})
+    send("done", {"failures": failures, "refused_directives": refused, "seconds": seconds})
