@@ -172,6 +172,24 @@ def test_where_on_a_narrow_or_unsigned_value_is_kept(opencl_device, dtype):
     np.testing.assert_array_equal(got, want)
 
 
+def test_where_on_a_var_the_reducing_func_lacks_is_refused():
+    """r.where(r < y) reduced by g[x]: y means nothing at g's points (the reference raised a
+    bare KeyError; inlined, the kernel read the consumer's y)."""
+    n = vx.Dim("N")
+    x, y = vx.vars("x y")
+    a = vx.Input("a", vx.float32, (n,))
+    r = vx.RDom(n, name="r")
+    r.where(r < y)
+    g = vx.Func("g")
+    g[x] = vx.sum(a[r]) + x
+    f = vx.Func("f", shape=(n,))
+    f[y] = g[y]
+    with pytest.raises(vx.TypeError) as info:
+        vx.Pipeline(f)
+    assert "RDom 'r'.where(r < y) uses Var(s) ['y']" in str(info.value)
+    assert "the pure definition of 'g'" in str(info.value) and "['x']" in str(info.value)
+
+
 # --- M: an inlined where() predicate on a pure Var -------------------------------------------
 def inlined_predicate_on_pure_var(consumer_var: str):
     """g[x] = sum of a[r, x] over rows r with a[r, x] != a[0, x]; f[c] = g[W - 1 - c]."""

@@ -4,13 +4,15 @@ Checks done here (all raise vx.TypeError naming the Func): duplicate names, outp
 declared shape, recursive Funcs (a cycle through update definitions or where() predicates, or a
 pure definition reading itself through one), RDoms used outside a reduction in a pure definition,
 RDom bounds that depend on Vars or data (or on a Param without a declared range), an update
-reading its own Func at another point of a pure dimension, more than one RDom in one update.
+reading its own Func at another point of a pure dimension, more than one RDom in one update, a
+where() condition using a Var that the definition iterating its RDom does not have.
 """
 from __future__ import annotations
 
 from .. import errors
 from .expr import Dim, Expr, Load, Param, Reduce, RVar, Var, same
 from .func import Func, Input, rvars_in
+from .printer import show
 from .walk import find
 
 
@@ -97,6 +99,30 @@ def _collect_leaves(e: Expr, params: dict, dims: dict):
         (params if isinstance(leaf, Param) else dims)[leaf.name] = leaf
 
 
+def _check_predicates(f: Func):
+    """The where() conditions of the RDoms each definition of ``f`` iterates use only that
+    definition's pure Vars (they are evaluated at its points), and a pure definition's do not
+    read ``f`` (a recursive definition)."""
+    for n, d in enumerate(f.definitions):
+        what = "the pure definition" if n == 0 else f"update {n}"
+        own = [a.name for a in d.lhs if isinstance(a, Var)]
+        for rd in {v.rdom.name: v.rdom for e in (*d.lhs, d.value)
+                   for v in find(e, lambda x: isinstance(x, (RVar, Reduce)))}.values():
+            for p in rd.predicates:
+                stray = sorted({v.name for v in find(p, lambda x: isinstance(x, Var))} - set(own))
+                if stray:
+                    raise errors.TypeError(
+                        f"RDom {rd.name!r}.where({show(p)}) uses Var(s) {stray}, but {what} of "
+                        f"{f.name!r}, which iterates {rd.name!r}, has the pure Vars {own}; a "
+                        "where() condition may use only those (write it with them)")
+                if n == 0 and find(p, lambda x: isinstance(x, Load) and x.source is f):
+                    raise errors.TypeError(
+                        f"Func {f.name!r} reads itself in a where() predicate of RDom "
+                        f"{rd.name!r}, which its pure definition reduces over: a Func cannot "
+                        "call itself in its pure definition; compute the condition in another "
+                        "Func, or write the recurrence as an update definition")
+
+
 def check_definitions(f: Func):
     pure = f.definitions[0]
     stray = rvars_in(pure.value)
@@ -105,14 +131,7 @@ def check_definitions(f: Func):
             f"RDom {stray[0].rdom_name!r} is used outside a reduction in the pure definition of "
             f"{f.name!r}: wrap it in vx.sum/vx.maximum/… or move it to an update definition "
             f"({f.name}[...] = {f.name}[...] + ...)")
-    for red in find(pure.value, lambda x: isinstance(x, Reduce)):
-        if any(find(p, lambda x: isinstance(x, Load) and x.source is f)
-               for p in red.rdom.predicates):
-            raise errors.TypeError(
-                f"Func {f.name!r} reads itself in a where() predicate of RDom {red.rdom_name!r}, "
-                f"which its pure definition reduces over: a Func cannot call itself in its pure "
-                "definition; compute the condition in another Func, or write the recurrence as "
-                "an update definition")
+    _check_predicates(f)
     for rd in rdoms_of(f).values():
         bad = [v for b in rd.bounds for e in b
                for v in find(e, lambda x: isinstance(x, (Var, RVar, Load)))]
