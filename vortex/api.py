@@ -154,8 +154,13 @@ def compile(pipe, schedule="auto", target="opencl", device=None, shape=None,  # 
     size). ``arch`` ("sm_90", "sm_90a", "gfx90a"; any of ``vx.archs.supported(target)``)
     compiles CUDA/HIP without a device; ``device``: a device selector, or for CUDA/HIP without a
     GPU the device's name ("NVIDIA H100 80GB HBM3"), which picks its schedule files.
-    ``options`` go to the runtime: ``build_options=(...)`` adds compiler flags,
-    ``fast_math=True`` allows the compiler's fast math.
+    ``options`` go to the runtime: ``build_options=(...)`` adds compiler flags;
+    ``fast_math=False`` (the default) keeps float results bit-for-bit equal to
+    ``pipe.reference`` for ``+ - * /`` (no target contracts ``a * b + c`` into an fma: OpenCL
+    ``FP_CONTRACT OFF``, NVRTC ``--fmad=false``, hiprtc ``-ffp-contract=off``), and
+    ``fast_math=True`` is the opt-in to the compiler's fast math (``-cl-fast-relaxed-math``,
+    ``--use_fast_math``, ``-ffast-math``: fmas, approximate division and square root), whose
+    results are only close to the reference (docs/semantics.md, "Float results on the targets").
 
     Raises vx.ScheduleError (the schedule cannot be applied, or exceeds the architecture's
     threads or shared memory), vx.CompileError (an unknown arch; the target compiler rejected

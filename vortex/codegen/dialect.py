@@ -72,9 +72,14 @@ class Dialect:
         return name
 
 
+# Float semantics (docs/semantics.md): a * b + c is two rounded operations, as in the reference,
+# unless the build asks for fast math: -cl-fast-relaxed-math defines __FAST_RELAXED_MATH__
+# (OpenCL C 1.2 §6.10) and lets the compiler contract. Source: OpenCL C 1.2 §6.10 (FP_CONTRACT).
+_CL_PRELUDE = "#ifndef __FAST_RELAXED_MATH__\n#pragma OPENCL FP_CONTRACT OFF\n#endif\n"
+
 OPENCL = Dialect(
     target=Target.OPENCL,
-    prelude="",
+    prelude=_CL_PRELUDE,
     kernel_prefix="__kernel void",
     buffer_qual="__global ",
     restrict="restrict",

@@ -188,8 +188,8 @@ class CUDARuntime(Runtime):
              fast_math: bool = False, cache=None) -> CUDAExecutable:
         """Compile ``kernel_source.code`` with NVRTC for ``arch`` (any of
         ``vortex.archs.supported("cuda")``: "sm_75" … "sm_121", "sm_90a", …), or, without ``arch``, for the arch of ``device`` (see
-        :func:`select_device`). ``build_options``: extra NVRTC flags; ``fast_math`` adds
-        ``--use_fast_math``; ``cache``: a :class:`~vortex.runtime.nvrtc.CubinCache`.
+        :func:`select_device`). ``build_options``: extra NVRTC flags; ``fast_math`` gives
+        ``--use_fast_math``, else ``--fmad=false`` (no contraction, see nvrtc.MATH_OPTIONS); ``cache``: a :class:`~vortex.runtime.nvrtc.CubinCache`.
 
         Raises vx.ScheduleError (a launch exceeds the arch's limits; before compiling),
         vx.CompileError (unknown arch; NVRTC log and source lines), vx.DeviceError (no
@@ -205,7 +205,7 @@ class CUDARuntime(Runtime):
             dev, arch = None, nvrtc.check_arch(arch)
             limits = archs.facts(Target.CUDA, arch).limits
         check_launches(kernel_source, limits)
-        options = (("--use_fast_math",) if fast_math else ()) + tuple(build_options)
+        options = nvrtc.MATH_OPTIONS[bool(fast_math)] + tuple(build_options)
         compiled = (cache or nvrtc.CUBIN_CACHE).get(kernel_source.code, arch,
                                                     f"{kernel_source.pipeline}.cu", options)
         return CUDAExecutable(kernel_source, compiled, device=dev, selector=device)

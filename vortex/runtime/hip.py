@@ -232,7 +232,8 @@ class HIPRuntime(Runtime):
         ``vortex.archs.supported("hip")``; default: the arch of HIP device ``device``, an index, default 0).
 
         Options: ``--offload-arch=<arch>``, ``COMPILE_OPTIONS``, ``-ffast-math`` with
-        ``fast_math``, then ``build_options``. Launch limits are checked first. Raises
+        ``fast_math`` (else ``-ffp-contract=off``: see hiprtc.MATH_OPTIONS), then
+        ``build_options``. Launch limits are checked first. Raises
         vx.ScheduleError (a block or shared memory the arch cannot hold), vx.CompileError
         (unknown arch, an arch this hiprtc cannot target, compiler log with source lines),
         vx.DeviceError (no ROCm; no device and no ``arch=``)."""
@@ -240,7 +241,7 @@ class HIPRuntime(Runtime):
         arch, index = hiprtc.resolve_arch(lib, arch, device)
         check_launches(kernel_source, archs.facts(Target.HIP, arch).limits)
         options = (f"--offload-arch={arch}",) + hiprtc.COMPILE_OPTIONS \
-            + (("-ffast-math",) if fast_math else ()) + tuple(build_options)
+            + hiprtc.MATH_OPTIONS[bool(fast_math)] + tuple(build_options)
         entries = tuple(dict.fromkeys(launch.entry for launch in kernel_source.launches))
         name = f"{kernel_source.pipeline}.hip"
         binary, seconds = (cache or hiprtc.CODE_OBJECT_CACHE).get(

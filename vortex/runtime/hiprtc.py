@@ -19,10 +19,13 @@ from ..target import Target
 from . import rocm
 from .base import source_excerpt
 
-__all__ = ["COMPILE_OPTIONS", "INSTALL_HINT", "CodeObjectCache", "CODE_OBJECT_CACHE", "library",
+__all__ = ["COMPILE_OPTIONS", "MATH_OPTIONS", "INSTALL_HINT", "CodeObjectCache", "CODE_OBJECT_CACHE", "library",
            "hiprtc_source", "cache_dir", "cache_key", "source_excerpt", "resolve_arch"]
 
 COMPILE_OPTIONS = ("-O3", "-std=c++17")
+# fast_math → flags (docs/semantics.md). HIP-Clang contracts a * b + c into an fma by default
+# (-ffp-contract=fast-honor-pragmas); strict math turns that off, as the reference rounds twice.
+MATH_OPTIONS = {False: ("-ffp-contract=off",), True: ("-ffast-math",)}
 INSTALL_HINT = ("apt-get install libamdhip64-dev libhiprtc-builtins5 rocm-device-libs "
                 "libamd-comgr-dev (Debian/Ubuntu), or AMD's ROCm in /opt/rocm")
 _COMGR_INPUT = re.compile(r"\S*/input/CompileSource")

@@ -36,10 +36,16 @@ from ..target import Target
 from .base import source_excerpt
 
 __all__ = ["Compiled", "CubinCache", "CUBIN_CACHE", "compile_cuda", "parse_ptxas", "check_arch",
-           "include_dir", "version", "supported_archs", "source_excerpt", "cache_dir"]
+           "BASE_OPTIONS", "MATH_OPTIONS", "include_dir", "version", "supported_archs",
+           "source_excerpt", "cache_dir"]
 
 CACHE_ENV = "VORTEX_CACHE_DIR"
 BASE_OPTIONS = ("--std=c++17", "--ptxas-options=-v")
+# fast_math → flags (docs/semantics.md). Strict: --fmad=false prints mul.rn/add.rn, which ptxas
+# never fuses into an fma, so a * b + c rounds twice as in the reference. Fast: --use_fast_math
+# (implies --fmad=true --ftz=true --prec-div=false --prec-sqrt=false); it is not combined with
+# --fmad=false, which would win. Source: NVRTC User Guide §"Supported compile options".
+MATH_OPTIONS = {False: ("--fmad=false",), True: ("--use_fast_math",)}
 _LOCATION = re.compile(r"\((\d+)\): (?:catastrophic )?error")
 _ENTRY = re.compile(r"Compiling entry function '([^']+)'")
 _PROPERTIES = re.compile(r"Function properties for (\S+)")

@@ -5,7 +5,8 @@ Compile cache (docs/design.md): built programs are kept in memory under ``cache_
 source, build options, dialect, :func:`device_key` (platform, device, driver and OpenCL versions),
 the pyopencl version and the Vortex version — and pyopencl keeps the binaries on disk across
 processes. Build options default to ``-cl-std=CL1.2`` and nothing that changes numerics (no
-``-cl-fast-relaxed-math`` unless ``fast_math=True``), so results match numpy.
+``-cl-fast-relaxed-math`` unless ``fast_math=True``), so results match numpy: the source's
+prelude turns contraction off (``#pragma OPENCL FP_CONTRACT OFF``) unless that flag is given.
 """
 from __future__ import annotations
 
@@ -29,9 +30,13 @@ from .opencl_device import (ENV_VAR, all_devices, context_queue,  # noqa: F401
                             select_device)
 
 __all__ = ["OpenCLRuntime", "OpenCLExecutable", "ProgramCache", "PROGRAM_CACHE", "BUILD_OPTIONS",
-           "load", "cache_key", "select_device", "list_devices", "device_key", "device_slug"]
+           "MATH_OPTIONS", "load", "cache_key", "select_device", "list_devices", "device_key",
+           "device_slug"]
 
 BUILD_OPTIONS = ("-cl-std=CL1.2",)
+# fast_math → flags (docs/semantics.md): strict float math is the source's FP_CONTRACT OFF, which
+# -cl-fast-relaxed-math lifts (it defines __FAST_RELAXED_MATH__, see codegen.dialect).
+MATH_OPTIONS = {False: (), True: ("-cl-fast-relaxed-math",)}
 _EXTENSION = re.compile(r"#pragma\s+OPENCL\s+EXTENSION\s+(\w+)\s*:\s*enable")
 _LOCATION = re.compile(r":(\d+):(\d+):")
 
@@ -228,7 +233,7 @@ class OpenCLRuntime(Runtime):
         """Build ``kernel_source.code`` for ``device`` (see :func:`select_device`).
 
         ``build_options``: extra compiler flags after ``BUILD_OPTIONS``; ``fast_math`` adds
-        ``-cl-fast-relaxed-math``. Raises vx.ScheduleError before the build when a launch's
+        ``-cl-fast-relaxed-math`` (which also lets the compiler contract ``a * b + c``). Raises vx.ScheduleError before the build when a launch's
         block (work-group) or shared (local) memory exceeds the device's limits
         (:func:`device_limits`), naming the directives to change, as on CUDA and HIP, and
         after it when it exceeds the built kernel's own; vx.CompileError (compiler log and
@@ -237,8 +242,7 @@ class OpenCLRuntime(Runtime):
         dev = select_device(device)
         check_launches(kernel_source, device_limits(dev))
         _check_extensions(kernel_source.code, dev)
-        options = BUILD_OPTIONS + (("-cl-fast-relaxed-math",) if fast_math else ()) \
-            + tuple(build_options)
+        options = BUILD_OPTIONS + MATH_OPTIONS[bool(fast_math)] + tuple(build_options)
         entries = tuple(dict.fromkeys(launch.entry for launch in kernel_source.launches))
         program = (cache or PROGRAM_CACHE).get(dev, kernel_source.code, options, entries)
         return OpenCLExecutable(kernel_source, dev, program)
