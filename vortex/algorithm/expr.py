@@ -42,8 +42,8 @@ class BinaryOp(Enum):
     LE = ("<=", np.less_equal, 6, "compare")
     GT = (">", np.greater, 6, "compare")
     GE = (">=", np.greater_equal, 6, "compare")
-    MIN = ("min", np.minimum, 99, "minmax")
-    MAX = ("max", np.maximum, 99, "minmax")
+    MIN = ("min", np.fmin, 99, "minmax")     # NaN-ignoring: C fmin/fmax, IEEE 754 minNum
+    MAX = ("max", np.fmax, 99, "minmax")
 
     @property
     def symbol(self) -> str:

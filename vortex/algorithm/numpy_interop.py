@@ -30,7 +30,7 @@ _HINTS = {
     **{fn.value: f"vx.{fn.value}" for fn in Intrinsic
        if isinstance(getattr(np, fn.value, None), np.ufunc)},
     "rint": "vx.round", "around": "vx.round", "round": "vx.round", "fabs": "vx.abs",
-    "fmin": "vx.min", "fmax": "vx.max", "float_power": "vx.pow", "clip": "vx.clamp",
+    "minimum": "vx.min", "maximum": "vx.max", "float_power": "vx.pow", "clip": "vx.clamp",
     "where": "vx.select", "sum": "vx.sum", "prod": "vx.product", "max": "vx.maximum",
     "amax": "vx.maximum", "min": "vx.minimum", "amin": "vx.minimum", "argmax": "vx.argmax",
     "argmin": "vx.argmin", "logical_and": "the & operator", "logical_or": "the | operator",

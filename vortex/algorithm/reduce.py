@@ -25,10 +25,11 @@ _MONOIDS = {
     # op: (identity(dt), reduce(values, axes, dt), combine(acc, part))
     ReduceOp.SUM: (lambda dt: 0, lambda v, ax, dt: np.sum(v, axis=ax, dtype=dt), np.add),
     ReduceOp.PRODUCT: (lambda dt: 1, lambda v, ax, dt: np.prod(v, axis=ax, dtype=dt), np.multiply),
-    ReduceOp.MAXIMUM: (_lowest, lambda v, ax, dt: np.max(v, axis=ax, initial=_lowest(dt)),
-                       np.maximum),
-    ReduceOp.MINIMUM: (_highest, lambda v, ax, dt: np.min(v, axis=ax, initial=_highest(dt)),
-                       np.minimum),
+    # NaN-ignoring, as the targets' fmaxf/fminf (IEEE 754 maxNum/minNum): NaN points are skipped
+    ReduceOp.MAXIMUM: (_lowest, lambda v, ax, dt: np.fmax.reduce(v, axis=ax,
+                                                                 initial=_lowest(dt)), np.fmax),
+    ReduceOp.MINIMUM: (_highest, lambda v, ax, dt: np.fmin.reduce(v, axis=ax,
+                                                                  initial=_highest(dt)), np.fmin),
 }
 
 
