@@ -69,11 +69,13 @@ def _named(m, d: Dialect) -> str:
 
 
 def instantiate(template: str, d: Dialect) -> str:
-    """The placeholder text with ``d``'s table substituted. Three rules are not plain lookups:
-    an empty prelude drops its line, helper names embed the C type with '_' for ' ', and a
-    producer/consumer barrier is the block barrier where the dialect has no named barriers, and
-    the launch bound is formatted with the block's thread count."""
+    """The placeholder text with ``d``'s table substituted. Some rules are not plain lookups:
+    an empty prelude or unroll hint drops its line, helper names embed the C type with '_' for
+    ' ', a producer/consumer barrier is the block barrier where the dialect has no named
+    barriers, and the launch bound is formatted with the block's thread count."""
     text = template.replace("⟨prelude⟩\n", d.prelude + "\n" if d.prelude else "")
+    if not d.unroll:
+        text = re.sub(r"^ *⟨unroll⟩\n", "", text, flags=re.M)
     text = NAMED.sub(lambda m: _named(m, d), text)
     text = re.sub(r"⟨launch_bounds:(\d+)⟩", lambda m: d.launch_bounds.format(n=m.group(1)), text)
     text = re.sub(r"(vx_f(?:div|mod)_)⟨type:(\w+)⟩",

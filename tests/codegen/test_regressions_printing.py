@@ -1,5 +1,5 @@
-"""Regressions of printing, OpenCL vector code and index types, found by the lowering
-fuzzer (reproducers E, F, L of issue 10): each case runs on PoCL against ``pipe.reference``
+"""Regressions of printing, OpenCL vector code, index types and unrolling, found by the lowering
+fuzzer (reproducers E, F, K, L of issue 10): each case runs on PoCL against ``pipe.reference``
 at awkward sizes and compiles for CUDA sm_90 and HIP gfx90a where the bug reached them.
 
 - E: a negated negative constant printed ``--0.5f`` (C's decrement): every compiler refused it.
@@ -12,7 +12,14 @@ at awkward sizes and compiles for CUDA sm_90 and HIP gfx90a where the bug reache
 - L: a Python int index (int64) substituted into an inlined boundary condition made mixed-type
   IR (``max(long, int)``: ambiguous); a uint8 index made ``mirror_image`` compute modulo 256
   (wrong results). Func/Input indices are int32, as Halide's call arguments.
+- K: ``unroll`` printed ``#pragma unroll`` and left the unrolling to the device compiler;
+  PoCL crashed on a guarded unrolled stencil and took 84 s instead of 1 s on a barrier loop.
+  The unroll pass expands UNROLLED loops in the IR; OpenCL prints no pragma at all.
 """
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -153,3 +160,96 @@ def test_mirror_image_at_constant_and_uint8_indices(opencl_device, offline):
         "idx": rng(k).integers(0, 256, k).astype(np.uint8)}, opencl_device)
     assert "long" not in kernel.source and "uchar vx_fmod" not in kernel.source
     offline[1](pipe)
+
+
+# --- K: unrolling -----------------------------------------------------------------------------
+STENCIL_2D = """
+    H, W = vx.dims("H W")
+    y, x = vx.vars("y x")
+    a = vx.Input("a", vx.int32, (H, W))
+    src = vx.constant_exterior(a, -7)
+    f = vx.Func("f", shape=(H, W))
+    f[y, x] = src[y - 1, x] + src[y, x - 1]
+    pipe = vx.Pipeline(f)
+    s = vx.Schedule(pipe)
+    s[f].split(y, "yo", "yi", 32).gpu_blocks("yo").gpu_threads("yi")
+    s[f].unroll(x, 4)
+"""
+STENCIL_3D = """
+    C, H, W = vx.dims("C H W")
+    c, y, x = vx.vars("c y x")
+    a = vx.Input("a", vx.float32, (C, H, W))
+    src = vx.constant_exterior(a, 0.5)
+    f = vx.Func("f", shape=(C, H, W))
+    f[c, y, x] = src[c, y, x - 1] + src[c, y, x] * 2 + src[c, y, x + 1]
+    pipe = vx.Pipeline(f)
+    s = vx.Schedule(pipe)
+    s[f].unroll(x, 3)
+"""
+# vectorize(c, 8) outside a staged reduction: a loop with two barriers inside, which PoCL
+# took 84 s to run under #pragma unroll (1 s without)
+ARGMAX_STAGED = """
+    H, W = vx.dims("H W")
+    c, y = vx.vars("c y")
+    a = vx.Input("a", vx.float32, (H, W))
+    k = vx.RDom(W, name="k")
+    f = vx.Func("f", shape=(8, H))
+    f[c, y] = vx.argmax(a[y, k] * vx.cast(vx.float32, c + 1))
+    pipe = vx.Pipeline(f)
+    s = vx.Schedule(pipe)
+    s[f].split(y, "yo", "yi", 8).gpu_blocks("yo").gpu_threads("yi").split(k, "ko", "ki", 16)
+    s[f].stage(a, at="ko", memory="shared").vectorize(c, 8).reorder("c_vi", "ko", "ki")
+"""
+CHECK = """
+k = vx.compile(pipe, schedule=s, target="opencl")
+assert "#pragma unroll" not in k.source
+for shape in {shapes}:
+    v = (np.random.default_rng(sum(shape)).random(shape) * 100).astype(a.dtype.np)
+    assert np.array_equal(k(a=v), pipe.reference(a=v)), shape
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("build, shapes", [
+    (STENCIL_2D, [(46, 20), (1, 1), (7, 13), (37, 1023), (64, 64)]),
+    (STENCIL_3D, [(2, 3, 5), (1, 1, 1), (3, 7, 13), (2, 37, 1023)]),
+    (ARGMAX_STAGED, [(13, 37), (1, 1), (64, 100)])], ids=["stencil2d", "stencil3d", "barriers"])
+def test_unrolled_kernels_run_on_pocl_in_a_subprocess(build, shapes, opencl_device):
+    """Isolated: a crash or a hang fails this case, not the test run."""
+    code = "import numpy as np\nimport vortex as vx\n" + textwrap.dedent(build) \
+        + CHECK.format(shapes=shapes)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
+
+
+def nested_unroll():
+    """Two unrolled loops, one inside the other, over a body with locals, a reduction and its
+    accumulator: every copy declares its own locals."""
+    h, w = vx.dims("H W")
+    y, x = vx.vars("y x")
+    a = vx.Input("a", vx.float32, (h, w))
+    r = vx.RDom(3, name="r")
+    src = vx.repeat_edge(a)
+    f = vx.Func("f", shape=(h, w))
+    f[y, x] = vx.sum(src[y, x + r - 1] * vx.cast(vx.float32, r + 1)) + src[y - 1, x]
+    pipe = vx.Pipeline(f)
+    s = vx.Schedule(pipe)
+    s[f].split(y, "yo", "yi", 2).split(x, "xo", "xi", 4).reorder("yo", "xo", "yi", "xi")
+    s[f].gpu_blocks("xo").unroll("yi").unroll("xi")
+    return pipe, s
+
+
+def test_nested_unrolled_loops(opencl_device, offline):
+    from vortex.lower import lower
+    from vortex.lower.ir import For, ForKind
+    from vortex.lower.walk import stmts
+    pipe, s = nested_unroll()
+    low = lower(pipe, s)   # the suite's VORTEX_DEBUG=check: scopes hold after the unroll pass
+    assert not [t for k in low.kernels for t in stmts(k.body)
+                if isinstance(t, For) and t.kind is ForKind.UNROLLED]
+    kernel = vx.compile(pipe, schedule=s, target="opencl", device=opencl_device)
+    for shape in [(1, 1), (7, 13), (37, 1023), (256, 256)]:
+        v = rng(sum(shape)).standard_normal(shape).astype(np.float32)
+        np.testing.assert_array_equal(kernel(a=v), pipe.reference(a=v))
+    assert kernel.source.count("float f_acc_u") == 8     # 2 x 4 copies, each its accumulator
+    offline[1](pipe, s)

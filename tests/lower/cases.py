@@ -145,14 +145,21 @@ def _vectorize(low):
     assert loop_kinds(k) == {"xv": ForKind.VECTORIZED} and const_extent(k, "xv") == 4
 
 
+def unrolled(k, local: str) -> list:
+    """The copies of ``local`` the unroll pass declared (``local.u0``, ``local.u1``, …)."""
+    return sorted(s.name for s in stmts(k.body) if isinstance(s, Declare)
+                  and s.name.rsplit(".", 1)[0] == local and s.name.rsplit(".", 1)[1][0] == "u")
+
+
 def _unroll_factor(low):
-    kinds = loop_kinds(only(low))
-    assert kinds == {"k": ForKind.SERIAL, "k_ui": ForKind.UNROLLED}
-    assert const_extent(only(low), "k_ui") == 4
+    """The UNROLLED loop k_ui (extent 4) is expanded in the IR: 4 copies of its body."""
+    assert loop_kinds(only(low)) == {"k": ForKind.SERIAL}
+    assert unrolled(only(low), "k.c") == ["k.c.u0", "k.c.u1", "k.c.u2", "k.c.u3"]
 
 
 def _unroll(low):
-    assert loop_kinds(only(low)) == {"ko": ForKind.SERIAL, "ki": ForKind.UNROLLED}
+    assert loop_kinds(only(low)) == {"ko": ForKind.SERIAL}
+    assert unrolled(only(low), "k") == ["k.u0", "k.u1", "k.u2", "k.u3"]
 
 
 def _matmul_tiled(low):
@@ -160,8 +167,8 @@ def _matmul_tiled(low):
     assert gpu_vars(k) == {"yo": GpuAxis.BLOCK_Y, "xo": GpuAxis.BLOCK_X,
                            "yi": GpuAxis.THREAD_Y, "xt": GpuAxis.THREAD_X}
     order = [v for v, *_ in loops(k)]
-    assert order[order.index("ko"):order.index("ko") + 3] == ["ko", "xii", "ki"]
-    assert loop_kinds(k)["ki"] is ForKind.UNROLLED
+    assert order[order.index("ko"):order.index("ko") + 2] == ["ko", "xii"]
+    assert "ki" not in order and len(unrolled(k, "k")) == 4   # ki unrolled inside xii
     assert allocations(k) == {"C_acc": (MemorySpace.LOCAL, 4)}   # one accumulator per xii
 
 

@@ -199,7 +199,8 @@ class CPrinter:
     def _for(self, s: For, ind):
         lo, ext = self.expr(s.min), self.expr(s.extent)
         end = ext if lo == "0" else f"{lo} + {ext}"
-        head = [f"{ind}{self.d.unroll}"] if s.kind is not ForKind.SERIAL else []
+        hint = s.kind is not ForKind.SERIAL and self.d.unroll   # UNROLLED loops are gone (IR)
+        head = [f"{ind}{self.d.unroll}"] if hint else []
         var = self.ident(s.var)
         return head + [f"{ind}for (int {var} = {lo}; {var} < {end}; ++{var}) {{",
                        *self.stmt(s.body, ind + "  "), f"{ind}}}"]

@@ -52,7 +52,7 @@ class Dialect:
     types: dict
     storage_types: dict
     helper_qual: str
-    unroll: str
+    unroll: str                     # before a loop the IR keeps VECTORIZED (a hint; may be "")
     inf: dict
     math_f32: dict = field(default_factory=dict)
     math_f64: dict = field(default_factory=dict)
@@ -89,7 +89,7 @@ OPENCL = Dialect(
     types=_CL_TYPES,
     storage_types={"bool": "uchar"},
     helper_qual="inline",
-    unroll="#pragma unroll",
+    unroll="",   # unrolling is done in the IR (lower/unroll.py); PoCL crashed or hung on the pragma
     inf={"float16": "((half)INFINITY)", "float32": "INFINITY", "float64": "((double)INFINITY)"},
     math_f32=_MATH_CL_F32, math_f64=_MATH_CL,
 )

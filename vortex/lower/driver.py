@@ -28,6 +28,7 @@ from .simplify import simplify_stmt
 from .sites import reads_of, site_stmts, update_exprs
 from .stage import StageLowering
 from .sym import from_sympy
+from .unroll import UNROLL
 from .update import lower_update
 
 
@@ -180,6 +181,7 @@ PASSES = [
     Pass("realize", _realize,
          "one kernel per root stage (two versions under specialize) and per update, in launch "
          "order: loops, GPU indices, compute_at producers, staged copies, accumulators, guards"),
+    UNROLL,
     Pass("simplify", _simplify,
          "constants folded, constant conditions and one-trip loops removed"),
     Pass("prove guards", _prove,
