@@ -62,6 +62,7 @@ def main(argv=None) -> int:
     print(f"\n{len(results)} cases in {stats['wall']:.0f} s, workers' CPU time {stats['cpu']:.0f} s "
           f"(seed {seed}; HIP compiled for {sum(r.hip for r in results)} of them)\n")
     print(report.table(results))
+    print(report.coverage(results))
     print(report.describe(results, a.show, a.source))
     print(report.refusals(results))
     if a.out:

@@ -197,4 +197,6 @@ def run_case(seed, index: int, hip: bool, send) -> None:
                     failures.append({"class": "wrong", "kind": "WRONG", "phase": f"run opencl "
                                      f"sizes {alg.sizes[i]}", "message": f"output {j}: {why}",
                                      "frames": []})
-    send("done", {"failures": failures, "refused_directives": refused, "seconds": seconds})
+    ran = [d.name for _, ds in ns["s"].ordered() for d in ds] if "run opencl" in seconds else []
+    send("done", {"failures": failures, "refused_directives": refused, "seconds": seconds,
+                  "directives": ran})

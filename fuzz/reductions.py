@@ -58,6 +58,8 @@ class Reductions:
         restricted = fresh and rng.random() < 0.3
         if restricted:
             self.where(r, self.predicate(ctx, rctx, node, rvars))
+        if op in ("argmax", "argmin") and not body.finite:   # NaN: "unspecified" (semantics.md)
+            body = X.E(f"vx.select({body.src} == {body.src}, {body.src}, 0.0)", body_t, body.exact)
         out_t = X.INT if op in ("argmax", "argmin") else body_t
         finite = body.finite and not (restricted and op in ("maximum", "minimum"))
         return X.E(f"vx.{op}({body.src})", out_t, body.exact and op != "product", finite)

@@ -77,6 +77,18 @@ def refusals(results: list, n: int = 12) -> str:
     return "most frequent refusals:\n" + "\n".join(lines) if lines else ""
 
 
+def coverage(results: list) -> str:
+    """How often each directive was in a schedule that ran on PoCL, and where time went."""
+    c = Counter(d for r in results for d in r.directives)
+    ran = sum(1 for r in results if "run opencl" in r.phase_seconds)
+    t = Counter()
+    for r in results:
+        t.update(r.phase_seconds)
+    return (f"directives in the {ran} schedules that ran on PoCL: "
+            + ", ".join(f"{k} {v}" for k, v in c.most_common()) + "\nseconds by phase: "
+            + ", ".join(f"{k} {v:.0f}" for k, v in t.most_common()))
+
+
 def describe(results: list, per_class: int = 3, source: bool = False) -> str:
     out = []
     for cls in FAILURES:
@@ -109,6 +121,6 @@ def write(results: list, out_dir) -> list:
             p.write_text(header(r, r.first) + r.snippet)
             paths.append(p)
     summary = out_dir / "summary.txt"
-    summary.write_text(table(results) + "\n\n" + describe(results, per_class=10**6) + "\n\n"
+    summary.write_text(table(results) + "\n" + coverage(results) + "\n\n" + describe(results, per_class=10**6) + "\n\n"
                        + refusals(results, 50) + "\n")
     return paths + [summary]

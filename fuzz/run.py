@@ -42,6 +42,7 @@ class Result:
     refused_directives: int = 0
     hip: bool = False
     phase_seconds: dict = field(default_factory=dict)
+    directives: list = field(default_factory=list)   # of a schedule that ran on PoCL
 
     @property
     def first(self) -> dict:
@@ -143,6 +144,7 @@ class Worker:
                 res.failures.extend(payload["failures"])
                 res.refused_directives = payload["refused_directives"]
                 res.phase_seconds = payload["seconds"]
+                res.directives = payload["directives"]
                 break
         res.seconds = time.monotonic() - start
         res.classify()

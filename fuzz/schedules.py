@@ -197,8 +197,9 @@ class ScheduleGen:
     def d_gpu_blocks(self, name, func):
         loops = self.loops(name)
         k = min(len(loops), self.rng.choice([1, 1, 2]))
-        self.attempt(name, "gpu_blocks", *loops[:k] if self.rng.random() < 0.7
-                     else self.rng.sample(loops, k))
+        if self.attempt(name, "gpu_blocks", *loops[:k] if self.rng.random() < 0.7
+                        else self.rng.sample(loops, k)) and k == 2 and self.rng.random() < 0.3:
+            self.d_swizzle_blocks(name, func)
 
     def d_gpu_threads(self, name, func):
         loops = self.loops(name)
@@ -256,6 +257,10 @@ class ScheduleGen:
         swizzle = "xor" if self.rng.random() < 0.2 else None
         if self.attempt(name, "stage", self.rng.choice(sources), at, memory, swizzle):
             self.staged.setdefault(name, []).append(at)
+            if self.rng.random() < 0.4:          # what a staged copy is for
+                self.d_pipeline(name, func)
+            if self.rng.random() < 0.2:
+                self.d_warp_specialize(name, func)
 
     def d_pipeline(self, name, func):
         if self.staged.get(name):
