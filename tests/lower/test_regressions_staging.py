@@ -451,3 +451,42 @@ def test_compute_at_producer_read_in_another_funcs_where_predicate_is_refused():
     with pytest.raises(vx.ScheduleError, match=r"compute_at\(f, x\) on Func 'p': 'q' also reads "
                        r"'p', outside loop 'x' of 'f'; compute 'p' at root"):
         vx.source(pipe, s, target="opencl")
+
+
+def test_stage_of_a_read_shadowed_by_a_nested_reduction_is_refused():
+    """In sum_r(a[r] * sum_r(b[r])) the inner b[r] runs over all of r in every iteration of the
+    loop over r: the tile of b at r is not one element (it read past its tile: wrong result)."""
+    n = vx.Dim("N")
+    a, b = vx.Input("a", vx.float32, (n,)), vx.Input("b", vx.float32, (n,))
+    r = vx.RDom(n, name="r")
+    f = vx.Func("f", shape=(n,))
+    f[x] = vx.sum(a[r] * vx.sum(b[r]))
+    pipe = vx.Pipeline(f)
+    s = vx.Schedule(pipe)
+    s["f"].gpu_tile(x, "xo", "xi", 4).stage("b", at="r", memory="register")
+    with pytest.raises(vx.ScheduleError, match=r"stage\(b, at=r\) on Func 'f': its footprint per "
+                       r"iteration is not a constant size in dimension 0 \(extent N\)"):
+        vx.source(pipe, s, target="opencl")
+
+
+def test_footprint_of_many_reads_is_quick():
+    """Fuzz case U: a compute_at footprint of six clamped/strided reads took 5 s of sympy
+    simplification (60 s with ten reads) before its ScheduleError; boxes are now grouped by plain
+    sympy arithmetic (origins a constant apart), so this answers at once."""
+    import time
+    h, w = vx.dims("H W")
+    a = vx.Input("a", vx.int32, (h, w))
+    src = vx.constant_exterior(a, 100)
+    out = vx.Func("out", shape=(h, w))
+    out[y, x] = (src[y, 2 * x + 1] + src[vx.clamp(y + 3, 0, h - 1), x // 2]
+                 + src[y * 3 // 2, w - x] + src[2 * y + 1, x]
+                 + src[vx.clamp(y - 1, 0, h - 1), vx.clamp(x - 2, 0, w - 1)]
+                 + src[vx.clamp(y + 3, 0, h - 1), 2 * x + 1])
+    pipe = vx.Pipeline(out)
+    s = vx.Schedule(pipe)
+    s["out"].vectorize(y, 3).gpu_blocks(y)
+    s[src.name].compute_at("out", "y_vi")
+    start = time.perf_counter()
+    with pytest.raises(vx.ScheduleError, match="not a constant size in dimension 1"):
+        vx.source(pipe, s, target="opencl")
+    assert time.perf_counter() - start < 2.5

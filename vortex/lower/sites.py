@@ -26,7 +26,7 @@ from ..algorithm.bounds import Context, interval
 from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, Cast, Const, Expr, Load, Reduce, RVar, Var
 from ..algorithm.func import rvars_in
-from ..algorithm.walk import find, rebuild, substitute
+from ..algorithm.walk import children, rebuild, substitute
 from ..schedule.directives import MemoryType
 from .exprs import ExprLowerer, Layout, inline, replace_reduce
 from .ir import (Allocate, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace,
@@ -34,10 +34,6 @@ from .ir import (Allocate, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If
 from .sym import from_sympy, loop_symbol
 
 I32 = T.int32
-
-
-def _as_vars(e):
-    return rebuild(e, lambda n: Var(n.name) if isinstance(n, Ref) else None)
 
 
 def fixed_loops(loops, site: str, cooperative: bool = False) -> set:
@@ -75,12 +71,24 @@ def _within(loops, name: str) -> list:
 def reads_of(exprs, name: str, inlined: dict) -> list:
     """Every Load of ``name`` in ``exprs``, those in the ``where`` predicates of their
     reductions included (inlined Funcs substituted)."""
+    return [ld for ld, _ in _scoped_reads(exprs, name, inlined)]
+
+
+def _scoped_reads(exprs, name: str, inlined: dict, bound=frozenset()) -> list:
+    """[(Load of ``name``, names of the RDoms that reductions around it in ``exprs`` bind)]: an
+    RVar of such an RDom ranges over its domain there, whatever the loops outside say."""
     out = []
+
+    def walk(e, bound):
+        if isinstance(e, Load) and e.name == name:
+            out.append((e, bound))
+        if isinstance(e, Reduce):
+            bound = bound | {e.rdom_name}
+            out.extend(_scoped_reads(e.rdom.predicates, name, inlined, bound))
+        for c in children(e):
+            walk(c, bound)
     for e in exprs:
-        e = inline(e, inlined)
-        out += find(e, lambda n: isinstance(n, Load) and n.name == name)
-        for r in find(e, lambda n: isinstance(n, Reduce)):
-            out += reads_of(r.rdom.predicates, name, inlined)
+        walk(inline(e, inlined), bound)
     return out
 
 
@@ -126,12 +134,7 @@ class Footprint:
 
     def hull(self) -> list:
         """[(lo, extent)] per dimension of the smallest box holding every box."""
-        out = []
-        for dim in zip(*self.boxes):
-            lo = sp.Min(*(b for b, _ in dim))
-            hi = sp.Max(*(b + e - 1 for b, e in dim))
-            out.append((lo, sp.simplify(hi - lo + 1)))
-        return out
+        return _hull(self.boxes)
 
 
 def footprint(stage, producer: str, site: str, cooperative: bool = False) -> Footprint:
@@ -139,12 +142,16 @@ def footprint(stage, producer: str, site: str, cooperative: bool = False) -> Foo
     runs inside the loop — the consumer's and those of the Funcs computed at loops inside it."""
     loops = stage.nest.loops
     fixed = fixed_loops(loops, site, cooperative)
-    env = Context({lp.name: (loop_symbol(lp.name),) * 2 if lp.name in fixed
-                   else (sp.Integer(0), sp.sympify(lp.extent) - 1) for lp in loops})
+    counters = {lp.name: (loop_symbol(lp.name),) * 2 if lp.name in fixed
+                else (sp.Integer(0), sp.sympify(lp.extent) - 1) for lp in loops}
+    env = Context(leaf=lambda e: counters.get(e.name) if isinstance(e, Ref) else None)
     inlined = stage.ctx.inlined
-    reads = [(None, ld.key, [interval(_as_vars(substitute(a, stage.coords, (Var, RVar))), env)
-                             for a in ld.args])
-             for ld in reads_of(_consumer_exprs(stage, site), producer, inlined)]
+
+    def at_loops(a, bound):    # the consumer's Vars and free RVars in loop counters (Refs)
+        return rebuild(a, lambda n: stage.coords.get(n.name) if isinstance(n, Var) or (
+            isinstance(n, RVar) and n.rdom_name not in bound) else None)
+    reads = [(None, ld.key, [interval(at_loops(a, bound), env) for a in ld.args])
+             for ld, bound in _scoped_reads(_consumer_exprs(stage, site), producer, inlined)]
     for loop in _within(loops, site):
         for q in stage.ctx.sited(stage.plan.name, loop):
             q_reads = q.name != producer and reads_of(_definitions(stage.ctx, q.func),
@@ -167,26 +174,52 @@ def _consumer_exprs(stage, site: str) -> list:
 
 
 def _grouped(reads) -> Footprint:
-    """Reads ``[(reader, key, [(lo, hi)] per dimension)]`` gathered into boxes: a read joins the
-    first box whose size stays constant with it (or does not grow), else starts a box."""
-    boxes, where = [], {}
+    """Reads ``[(reader, key, [(lo, hi)] per dimension)]`` gathered into boxes: the reads of one
+    Load (same reader and key, which is all the lowering tells apart) share a box; a read joins
+    the first box it shares a constant size with (see :func:`_union`), else starts a box. No
+    sympy simplification: a box's size is constant when plain sympy arithmetic says so."""
+    same = {}
     for reader, key, rng in reads:
-        for k, box in enumerate(boxes):
-            merged = [(sp.Min(a[0], b[0]), sp.Max(a[1], b[1])) for a, b in zip(box, rng)]
-            if merged == box or all(_extent(lo, hi).is_Integer for lo, hi in merged):
+        box = [(lo, hi - lo + 1) for lo, hi in rng]
+        old = same.get((reader, key))
+        same[reader, key] = box if old is None else _union(old, box) or _hull([old, box])
+    boxes, where = [], {}
+    for read, box in same.items():
+        for k, other in enumerate(boxes):
+            merged = _union(other, box)
+            if merged is not None:
                 boxes[k] = merged
                 break
         else:
             k = len(boxes)
-            boxes.append(rng)
-        where[reader, key] = k
-    return Footprint(tuple(tuple((sp.simplify(lo), _extent(lo, hi)) for lo, hi in box)
-                           for box in boxes), where)
+            boxes.append(box)
+        where[read] = k
+    return Footprint(tuple(tuple(b) for b in boxes), where)
 
 
-def _extent(lo, hi):
-    ext = hi - lo + 1
-    return ext if ext.is_Integer else sp.simplify(ext)
+def _union(a, b) -> list | None:
+    """The box holding the boxes ``a`` and ``b`` ([(lo, extent)] per dimension) when, in every
+    dimension, they are the same range or two ranges of constant size a constant apart."""
+    out = []
+    for (la, ea), (lb, eb) in zip(a, b):
+        d = lb - la
+        if d == 0 and ea == eb:
+            out.append((la, ea))
+        elif d.is_Integer and ea.is_Integer and eb.is_Integer:
+            shift = min(d, 0)
+            out.append((la + shift, max(ea, d + eb) - shift))
+        else:
+            return None
+    return out
+
+
+def _hull(boxes) -> list:
+    """[(lo, extent)] per dimension of the smallest box holding ``boxes``."""
+    out = []
+    for dim in zip(*boxes):
+        lo = sp.Min(*(b for b, _ in dim))
+        out.append((lo, sp.Max(*(b + e for b, e in dim)) - lo))
+    return out
 
 
 def constant_boxes(fp: Footprint, what: str, site: str) -> list:
@@ -197,8 +230,8 @@ def constant_boxes(fp: Footprint, what: str, site: str) -> list:
             if not ext.is_Integer:
                 raise errors.ScheduleError(
                     f"{what}: its footprint per iteration is not a constant size in dimension "
-                    f"{d} (extent {ext}); tile/split the consumer loops inside {site!r} by "
-                    "constant factors")
+                    f"{d} (extent {sp.simplify(ext)}); tile/split the consumer loops inside "
+                    f"{site!r} by constant factors")
     return [[(lo, int(ext)) for lo, ext in box] for box in fp.boxes]
 
 
