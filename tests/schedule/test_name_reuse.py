@@ -18,7 +18,8 @@ from vortex.lower.ir import Barrier, ForKind, GpuAxis, If, MemorySpace
 from vortex.target import Target
 from vortex.tuner.space import Context, check_divisible
 
-from lower.cases import allocations, count, gpu_vars, loop_kinds, loops, only, uses_op
+from lower.cases import (allocations, count, gpu_vars, loop_kinds, loops, only, unrolled,
+                         uses_op)
 
 BX, BY, BZ = GpuAxis.BLOCK_X, GpuAxis.BLOCK_Y, GpuAxis.BLOCK_Z
 TX, TY, TZ = GpuAxis.THREAD_X, GpuAxis.THREAD_Y, GpuAxis.THREAD_Z
@@ -74,8 +75,8 @@ def _staged_at_k(k):
     _blocks_threads((16, 8, 1), i=BY, j=BX, ii=TY, ji=TX)(k)
     assert allocations(k)["A_sh"] == (MemorySpace.SHARED, 8 * 8 * 2)
     assert allocations(k)["B_sh"] == (MemorySpace.SHARED, 8 * 16 * 2)
-    kinds = loop_kinds(k)
-    assert kinds["k"] is ForKind.SERIAL and kinds["ki"] is ForKind.UNROLLED
+    kinds = loop_kinds(k)   # unroll("ki") is expanded by the unroll pass: 8 copies, no loop
+    assert kinds["k"] is ForKind.SERIAL and "ki" not in kinds and len(unrolled(k, "k.c")) == 8
 
 
 CASES = [
