@@ -30,7 +30,8 @@ def main(argv=None) -> int:
     p.add_argument("--seed", default=None, help="default: a random one, printed")
     p.add_argument("--start", type=int, default=0, help="first case index")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per case (a hang)")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds one phase of a case "
+                   "(a compile, a run, ...) may take; longer is a hang")
     p.add_argument("--hip-every", type=int, default=1, help="compile HIP for cases whose index "
                    "is a multiple of this (hiprtc takes ~0.5-1 s a kernel; 0: never)")
     p.add_argument("--show", type=int, default=3, help="failing cases printed per class")

@@ -2,7 +2,8 @@
 
 A worker is a ``spawn``-ed process (``multiprocessing``) that imports Vortex and pyopencl once
 (1-2 s) and then runs cases one after another (:func:`fuzz.case.run_case`), reporting each phase
-over a pipe. The parent waits at most ``timeout`` seconds per case: a worker that dies (SIGSEGV,
+over a pipe. The parent waits at most ``timeout`` seconds for any one phase of a case (building
+the pipeline, the schedule, the reference, one compile, one run): a worker that dies (SIGSEGV,
 abort, a Python-level exit) makes the case a ``crash`` (with the signal, the phase it was in and
 the tail of the worker's own stdout/stderr, which go to a log file, not the terminal); one that
 does not answer in time is killed and the case is a ``hang``. Either way a fresh worker is
@@ -111,9 +112,10 @@ class Worker:
     def run(self, seed, index: int, hip: bool, timeout: float) -> Result:
         res = Result(seed, index, hip=hip)
         phase, start = "start", time.monotonic()
+        since = start                                    # the current phase's start
         self.conn.send((seed, index, hip))
         while True:
-            left = start + timeout - time.monotonic()
+            left = since + timeout - time.monotonic()
             try:
                 if left <= 0 or not self.conn.poll(min(left, 1.0)):
                     if left <= 0:
@@ -137,7 +139,7 @@ class Worker:
                 self.start()
                 break
             if kind == "phase":
-                phase = payload
+                phase, since = payload, time.monotonic()
             elif kind == "snippet":
                 res.snippet = payload
             elif kind == "done":
@@ -163,7 +165,8 @@ def run_cases(seed, indices, jobs: int = 2, timeout: float = 60.0, hip_every: in
               deadline: float | None = None, progress=None, confirm_crashes: bool = True) -> list:
     """Run cases ``indices`` (any iterable, may be endless) of ``seed`` on ``jobs`` workers
     until the indices or the time (``deadline``, a ``time.monotonic()`` value) run out.
-    HIP is compiled for the cases whose index is a multiple of ``hip_every`` (0: never).
+    ``timeout``: seconds one phase of a case may take before the case is a hang. HIP is compiled
+    for the cases whose index is a multiple of ``hip_every`` (0: never).
     ``progress(result)`` is called after each case. Returns (Results by index, {"wall": s,
     "cpu": s}): cpu is the workers' user + system time, compilers included, which says what
     the run costs on an idle machine (about cpu / jobs of wall time) when others share it."""

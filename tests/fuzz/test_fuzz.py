@@ -7,11 +7,15 @@ are run on PoCL against ``pipe.reference`` and compiled for CUDA sm_90 — and f
 the cases whose index is a multiple of ``HIP_EVERY`` (hiprtc takes ~0.5-1 s a kernel), i.e.
 cases 0, 4, 8, … 196. Every case runs in a worker process, so a crash or a hang fails one case.
 
-Asserted: no wrong result, no non-Vortex exception, no crash, no hang (``TIMEOUT`` s per case),
-no vx.CompileError from a target compiler on generated source. A clean vx.*Error refusal is
-fine. The assertion message has each failing case as a standalone script (paste it into a file
-and run it; it exits 0 once fixed), and ``python -m fuzz --seed ci --start I --cases 1`` reruns
-case I. Measured on the 2-core CI machine: see docs or the issue note for the current time.
+Asserted: no wrong result, no non-Vortex exception, no crash, no hang (a phase of a case — a
+compile, a run — over ``TIMEOUT`` s), no vx.CompileError from a target compiler on generated
+source. A clean vx.*Error refusal is fine. The assertion message has each failing case as a
+standalone script (paste it into a file and run it; it exits 0 once fixed), and
+``python -m fuzz --seed ci --start I --cases 1`` reruns case I.
+
+Time on the 2-core machine: 302 s wall while other test runs shared it (load average ~5), 210 s
+of CPU in all (user + system), so about 2 minutes when it has both cores to itself; the workers
+use fresh compile caches (cold NVRTC/hiprtc/PoCL), so a rerun is not faster.
 """
 from __future__ import annotations
 
