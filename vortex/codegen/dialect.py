@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from .. import archs
 from ..lower.ir import GpuAxis
 from ..target import Target
 
@@ -141,7 +142,8 @@ CUDA_ASYNC = replace(
 
 
 def dialect_for(target: Target, arch: str | None = None) -> Dialect:
-    """The dialect of ``target``; CUDA with ``arch`` sm_80 or newer gets asynchronous copies."""
-    if target is Target.CUDA and arch and arch.startswith("sm_") and int(arch[3:]) >= 80:
+    """The dialect of ``target``; CUDA with an ``arch`` that has them (sm_80 and newer, see
+    vortex.archs) gets asynchronous copies."""
+    if target is Target.CUDA and arch and archs.facts(target, arch).async_copy:
         return CUDA_ASYNC
     return DIALECTS[target]
