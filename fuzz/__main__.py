@@ -60,8 +60,9 @@ def main(argv=None) -> int:
 
     results, stats = run_cases(seed, indices, jobs=a.jobs, timeout=a.timeout,
                                hip_every=a.hip_every, deadline=deadline, progress=progress)
-    print(f"\n{len(results)} cases in {stats['wall']:.0f} s, workers' CPU time {stats['cpu']:.0f} s "
-          f"(seed {seed}; HIP compiled for {sum(r.hip for r in results)} of them)\n")
+    print(f"\n{len(results)} cases in {stats['wall']:.0f} s, workers' CPU time "
+          f"{stats['cpu']:.0f} s (seed {seed}; HIP compiled for {sum(r.hip for r in results)} "
+          "of them)\n")
     print(report.table(results))
     print(report.coverage(results))
     print(report.describe(results, a.show, a.source))

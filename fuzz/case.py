@@ -98,7 +98,8 @@ def main():
     bad = 0
     for i, sizes in enumerate(SIZES):
         args = arguments(sizes, i)
-        for j, (got, want) in enumerate(zip(outputs(kernel(**args)), outputs(pipe.reference(**args)))):
+        pairs = zip(outputs(kernel(**args)), outputs(pipe.reference(**args)))
+        for j, (got, want) in enumerate(pairs):
             why = mismatch(got, want)
             print(f"sizes {{sizes}} output {{j}}:", why or "matches the reference")
             bad += why is not None

@@ -49,7 +49,9 @@ def const(rng, dtype: str, typed: bool = False) -> E:
 
 def typed(e: E) -> E:
     """``e`` with a type of its own when it is a bare Python number."""
-    return E(f"vx.{e.dtype}({e.src})", e.dtype, e.exact, e.finite) if e.const and "vx." not in e.src else e
+    if e.const and "vx." not in e.src:
+        return E(f"vx.{e.dtype}({e.src})", e.dtype, e.exact, e.finite)
+    return e
 
 
 def cast(rng, e: E, to: str) -> E:

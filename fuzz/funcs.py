@@ -24,6 +24,9 @@ class Ctx:
 
 
 class FuncGen(Reductions):
+    """Appends Funcs to ``lines`` (Python source) and ``nodes`` (what later Funcs may read);
+    ``reads`` collects the names the Func being generated reads."""
+
     def __init__(self, rng):
         self.rng = rng
         self.lines, self.nodes, self.params = [], [], []
@@ -34,7 +37,7 @@ class FuncGen(Reductions):
     def line(self, text: str):
         self.lines.append(text)
 
-    def rdom(self, spec: str, axes: list) -> str:
+    def rdom(self, spec: str) -> str:
         """A new RDom (or, sometimes, one made before with the same spec and no predicate)."""
         reuse = [n for s, n, w in self.rdoms if s == spec and not w]
         if reuse and self.rng.random() < 0.2:
@@ -103,7 +106,7 @@ class FuncGen(Reductions):
             i = rng.choice(dim_axes)
             a = axes[i]
             if kind == "scan":
-                r = self.rdom(f"[(1, {a.src()} - 1)]", [a])
+                r = self.rdom(f"[(1, {a.src()} - 1)]")
                 at = lambda s: ", ".join(s if j == i else b.var for j, b in enumerate(axes))
                 prev, cur = X.E(f"{name}[{at(f'{r} - 1')}]", t), X.E(f"{name}[{at(r)}]", t)
                 rhs = X.binary(rng, prev, cur)
@@ -122,7 +125,7 @@ class FuncGen(Reductions):
         if kind == "reduce":
             src = rng.choice(self.nodes)
             a = rng.choice(src.axes)
-            r = self.rdom(a.src(), [a])
+            r = self.rdom(a.src())
             rv = RVar(r, a)
             body = X.cast(rng, self.load(replace(ctx, rvars=(rv,)), src, force=rv), t)
             self.line(f"{lhs} += {body.src}")
@@ -134,18 +137,23 @@ class FuncGen(Reductions):
         """``h[idx(rr)] += 1`` over a whole 1-D/2-D/3-D input or shaped Func."""
         rng = self.rng
         srcs = [n for n in self.nodes if n.kind != "bc" and all(a.dim for a in n.axes)]
-        unread = [n for n in srcs if n.kind == "func" and not any(n.name in m.reads for m in self.nodes)]
+        unread = [n for n in srcs if n.kind == "func"
+                  and not any(n.name in m.reads for m in self.nodes)]
         src = rng.choice(unread[-1:] * 3 + srcs)
         dims = [a for a in src.axes if a.dim]
-        spec = dims[0].src() if len(dims) == 1 else f"[{', '.join(f'(0, {a.src()})' for a in dims)}]"
-        r = self.rdom(spec, dims)
+        pairs = ", ".join(f"(0, {a.src()})" for a in dims)
+        spec = dims[0].src() if len(dims) == 1 else f"[{pairs}]"
+        r = self.rdom(spec)
         rvs = tuple(RVar(r if len(dims) == 1 else f"{r}[{i}]", a) for i, a in enumerate(dims))
         ctx = Ctx((), rvs, 1)
         load = self.load(ctx, src, force_all=True)
         idx = self.bin_index(load, bins)
         if rng.random() < 0.3:
-            self.where(r, X.compare(rng, self.load(ctx, src, force_all=True), X.const(rng, src.dtype)))
-        value = "1" if rng.random() < 0.6 else X.cast(rng, self.load(ctx, src, force_all=True), t).src
+            data = self.load(ctx, src, force_all=True)
+            self.where(r, X.compare(rng, data, X.const(rng, src.dtype)))
+        value = "1"
+        if rng.random() >= 0.6:
+            value = X.cast(rng, self.load(ctx, src, force_all=True), t).src
         self.line(f"{name}[{idx}] += {value}")
 
     def bin_index(self, e: X.E, bins: int) -> str:

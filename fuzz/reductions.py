@@ -29,12 +29,12 @@ class Reductions:
             dims = [a.dim for a in node.axes if a.dim and ctx.axis_for(a)]
             if len(dims) >= 2 and rng.random() < 0.35:
                 dims = rng.sample(dims, 2)
-                r = self.rdom(f"[{', '.join(str(rng.choice(WINDOWS)) for _ in dims)}]", [])
+                r = self.rdom(f"[{', '.join(str(rng.choice(WINDOWS)) for _ in dims)}]")
                 rvars = tuple(RVar(f"{r}[{i}]", None, d) for i, d in enumerate(dims))
             else:
                 spec = self.windows[0] if self.windows and rng.random() < 0.5 else \
                     f"[{rng.choice(WINDOWS)}]"
-                r = self.rdom(spec, [])
+                r = self.rdom(spec)
                 rvars = (RVar(r, None, rng.choice(dims)),)
         else:
             nodes = [n for n in self.nodes
@@ -42,7 +42,7 @@ class Reductions:
             node = rng.choice(nodes)
             axes = [a for a in node.axes if force_axis is None or a.same(force_axis)]
             a = rng.choice(axes)
-            r = self.rdom(a.src(), [a])
+            r = self.rdom(a.src())
             rvars = (RVar(r, a),)
         fresh = len(self.rdoms) > n_before
         rctx = replace(inner, rvars=rvars)   # an inner reduction sees only its own RDom

@@ -121,6 +121,7 @@ def write(results: list, out_dir) -> list:
             p.write_text(header(r, r.first) + r.snippet)
             paths.append(p)
     summary = out_dir / "summary.txt"
-    summary.write_text(table(results) + "\n" + coverage(results) + "\n\n" + describe(results, per_class=10**6) + "\n\n"
-                       + refusals(results, 50) + "\n")
+    parts = [table(results), coverage(results), describe(results, per_class=10**6),
+             refusals(results, 50)]
+    summary.write_text("\n\n".join(parts) + "\n")
     return paths + [summary]

@@ -11,9 +11,9 @@ started and the run goes on. A crashing case is rerun once, alone, in a fresh wo
 whether it crashes by itself (``reproduced``) or only after the cases before it.
 
 Workers get ``HIP_PLATFORM=amd``, ``VORTEX_DEBUG=check`` (the IR checker after every lowering
-pass, as in the test suite; another ``VORTEX_DEBUG`` of the caller wins) and, unless the caller's environment sets them, a fresh
-``VORTEX_CACHE_DIR`` and ``POCL_CACHE_DIR`` per run, so timings are cold-cache and runs do not
-share compiled kernels.
+pass, as in the test suite; another ``VORTEX_DEBUG`` of the caller wins) and, unless the
+caller's environment sets them, a fresh ``VORTEX_CACHE_DIR`` and ``POCL_CACHE_DIR`` per run, so
+timings are cold-cache and runs do not share compiled kernels.
 """
 from __future__ import annotations
 
