@@ -13,9 +13,9 @@ source. A clean vx.*Error refusal is fine. The assertion message has each failin
 standalone script (paste it into a file and run it; it exits 0 once fixed), and
 ``python -m fuzz --seed ci --start I --cases 1`` reruns case I.
 
-Time on the 2-core machine: 302 s wall while other test runs shared it (load average ~5), 210 s
-of CPU in all (user + system), so about 2 minutes when it has both cores to itself; the workers
-use fresh compile caches (cold NVRTC/hiprtc/PoCL), so a rerun is not faster.
+Time on the 2-core machine: 96 s when the test has it to itself (184 s of CPU in the workers),
+302 s while other test runs shared it (load average ~5). The workers use fresh compile caches
+(cold NVRTC/hiprtc/PoCL), so a rerun is not faster.
 """
 from __future__ import annotations
 
