@@ -97,9 +97,14 @@ def identity(op: ReduceOp, t: T.DType) -> Expr:
     return Const.make(lo if lowest else hi, t)
 
 
+NO_POINT = -2 ** 31   # argmax/argmin position before the first point: no RDom position (an RDom
+                     # min of -2**31 would need an extent of over 2**31 - 1 points to reach 0)
+
+
 class Accumulator:
     """The state of one reduction: value (and position, for argmax/argmin) held in scalar locals,
-    or — with ``size`` — in per-thread arrays indexed by the pure loops inside the reduction."""
+    or — with ``size`` — in per-thread arrays indexed by the pure loops inside the reduction.
+    The position starts at :data:`NO_POINT`, never a position: -1 is one (an RDom from -1)."""
 
     def __init__(self, op: ReduceOp, body_type: T.DType, name: str, size: int | None = None):
         self.op, self.t, self.name, self.size = op, body_type, name, size
@@ -115,14 +120,14 @@ class Accumulator:
     def declare(self):
         names = [(self.name, self.t)] + ([(self.at_name, T.int32)] if self.has_pos else [])
         if self.size is None:
-            inits = [identity(self.op, self.t), i32(-1)]
+            inits = [identity(self.op, self.t), i32(NO_POINT)]
             return block(*(Declare(n, t, v) for (n, t), v in zip(names, inits)))
         return block(*(Allocate(n, t, self.size, MemorySpace.LOCAL) for n, t in names))
 
     def init(self, idx=None):
         out = [self._write(self.name, identity(self.op, self.t), idx)]
         if self.has_pos:
-            out.append(self._write(self.at_name, i32(-1), idx))
+            out.append(self._write(self.at_name, i32(NO_POINT), idx))
         return block(*out)
 
     def update(self, value: Expr, pos: Expr | None = None, idx=None):
@@ -133,7 +138,7 @@ class Accumulator:
             return self._write(self.name, binary(combine, a, value), idx)
         at = self._read(self.at_name, T.int32, idx)
         better = binary(BinaryOp.GT if self.op is ReduceOp.ARGMAX else BinaryOp.LT, value, a)
-        first = binary(BinaryOp.LT, at, i32(0))
+        first = binary(BinaryOp.EQ, at, i32(NO_POINT))
         tie = binary(BinaryOp.AND, binary(BinaryOp.EQ, value, a), binary(BinaryOp.LT, pos, at))
         take = binary(BinaryOp.OR, binary(BinaryOp.OR, first, better), tie)
         return If(take, block(self._write(self.name, value, idx),
@@ -143,7 +148,7 @@ class Accumulator:
         if not self.has_pos:
             return self._read(self.name, self.t, idx)
         at = self._read(self.at_name, T.int32, idx)
-        return select(binary(BinaryOp.LT, at, i32(0)), default_pos, at)
+        return select(binary(BinaryOp.EQ, at, i32(NO_POINT)), default_pos, at)
 
 
 def rdom_position(rdom, coords: list[Expr], extents: list[Expr]) -> Expr:
