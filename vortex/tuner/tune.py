@@ -111,18 +111,19 @@ class TuneResult:
 
 def tune(pipe, space, target="opencl", shape=None, inputs=None, n_trials=100, timeout_s=None,
          storage=S.DEFAULT_STORAGE, study_name=None, sampler="tpe", device=None,
-         runner=None, arch=None) -> TuneResult:
+         runner=None, arch=None, seed=None) -> TuneResult:
     """Search ``space`` (a vx.Schedule with vx.Tunables, or a tuner.Space) for ``pipe`` on
     ``target``/``device``; see the module docstring. ``shape``: Dim sizes (random inputs of the
     Inputs' dtypes), or ``inputs``: the arrays/Params to tune with. ``n_trials``: finished trials
     the study should hold; ``timeout_s``: wall-time budget (seconds); ``storage``: Optuna
     storage URL; ``sampler``: "tpe" | "random" | "grid" | "qmc" or an Optuna sampler; ``runner``:
     DeviceRunner (default) or ReplayRunner; ``arch``: CUDA/HIP code generation arch other than
-    the device's own (e.g. "sm_90a"). Returns a TuneResult. Raises vx.TuningError (bad space,
+    the device's own (e.g. "sm_90a"); ``seed``: the sampler's seed (a rerun proposes the same
+    configurations). Returns a TuneResult. Raises vx.TuningError (bad space,
     sampler or shape; no valid configuration), vx.CompileError (unknown arch), vx.DeviceError
     (no device)."""
     from .session import Session
     session = Session(pipe, space, target, shape, inputs, storage, study_name, sampler, device,
-                      runner, arch=arch)
+                      runner, seed, arch=arch)
     session.run(n_trials, timeout_s)
     return session.result()
