@@ -3,7 +3,8 @@
 Funcs are scheduled consumers first (so ``compute_at`` sees its consumer's final loops). Each
 intermediate gets a compute level (inline by default, ``compute_root``, ``compute_at(consumer,
 loop)`` of any consumer's current loop, sometimes ``store_in`` shared / register / global, an
-explicit ``compute_inline``); then every Func that has loops gets a few random directives from
+explicit ``compute_inline``); then every Func that has loops (compute_at Funcs included: their own
+loops over the footprint) gets a few random directives from
 the whole vocabulary: split (Halide's name reuse too), tile, reorder, fuse, gpu_blocks,
 gpu_threads, gpu_tile, vectorize and unroll (with and without a factor), bound, specialize
 (``vx.divisible``), stage (shared / register, XOR swizzle), pipeline, warp_specialize and
@@ -26,6 +27,8 @@ TRICKY = ("y_c", "loop_n", "int", "x_c", "tmp", "acc", "idx", "blockIdx", "i0")
 WEIGHTS = {"split": 5, "tile": 3, "reorder": 3, "fuse": 2, "gpu_blocks": 4, "gpu_threads": 4,
            "gpu_tile": 5, "vectorize": 3, "unroll": 3, "bound": 1, "specialize": 2, "stage": 3,
            "pipeline": 1, "warp_specialize": 1, "swizzle_blocks": 1}
+
+AT_RARE = ("gpu_blocks", "gpu_tile", "swizzle_blocks")
 
 
 class ScheduleGen:
@@ -52,12 +55,15 @@ class ScheduleGen:
             if not output:
                 self.compute_level(name)
             n = rng.choice([0, 1, 2, 3, 4, 5, 6]) if output else rng.choice([0, 1, 2, 3])
-            if self.at_site(name) and rng.random() < 0.75:
-                continue      # loop directives of compute_at Funcs: a quarter of them
-            if rng.random() < 0.5:
+            at = self.at_site(name)
+            if at and rng.random() < 0.3:
+                continue      # a compute_at Func's default fill (no loop directives)
+            if not at and rng.random() < 0.5:
                 self.gpu_tile(name, func)
             for _ in range(n):
                 kind = rng.choices(list(WEIGHTS), list(WEIGHTS.values()))[0]
+                if at and kind in AT_RARE and rng.random() < 0.9:
+                    continue  # a compute_at Func has no blocks: mostly skip what binds them
                 getattr(self, "d_" + kind)(name, func)
         return self.s
 

@@ -110,13 +110,6 @@ def test_compile_raises_the_same_error():
         vx.compile(pipe, schedule=s, target="opencl")
 
 
-def test_loop_directives_on_a_compute_at_func():
-    check_fails("blur", lambda s: (s["blur"].gpu_tile(y, x, yo, xo, yi, xi, 8, 8),
-                                   s["blur_x"].compute_at("blur", xo).split(x, bo, bi, 4)),
-                r"split\(x, bo, bi, 4\) on Func 'blur_x'", "computed with compute_at",
-                "not supported yet")
-
-
 def test_one_trip_loops_in_init_and_finalize_compile(opencl_device):
     """vectorize by the whole extent leaves one-trip loops in both the accumulator init and
     finalize; they must not declare the same counter twice."""

@@ -1,7 +1,8 @@
 """IR invariants, checked after every lowering pass when ``VORTEX_DEBUG`` has ``check`` (see
 :mod:`vortex.lower.passes`): every local is declared
 before use in an enclosing scope, every buffer is a parameter or an allocation, and no barrier
-sits under a condition (a divergent barrier deadlocks a GPU block)."""
+sits under a condition (a divergent barrier deadlocks a GPU block); no local is declared again
+while its name is in scope (C would reject or shadow it)."""
 from __future__ import annotations
 
 from ..algorithm.walk import find
@@ -45,6 +46,10 @@ def _check(s: Stmt, scope: set, buffers: set, conditional: bool, kernel: str):
         raise InvariantError(f"{kernel}: store to unknown buffer {s.buffer!r}")
     if isinstance(s, Assign) and s.name not in scope:
         raise InvariantError(f"{kernel}: assignment to undeclared {s.name!r}")
+    if isinstance(s, (Declare, Allocate, For)):
+        name = s.var if isinstance(s, For) else s.name
+        if name in scope:
+            raise InvariantError(f"{kernel}: {name!r} declared again while in scope in {s}")
     if isinstance(s, Barrier) and conditional:
         raise InvariantError(f"{kernel}: barrier under a condition")
     if isinstance(s, Block):

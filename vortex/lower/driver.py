@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from .. import errors
-from ..schedule import directives as D
 from ..algorithm.bounds import to_sympy
 from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, Dim
@@ -25,7 +24,8 @@ from .passes import Pass, Program, run_passes
 from .plan import Level, assumptions, make_plans
 from .prove import prove_guards
 from .simplify import simplify_stmt
-from .sites import reads_of, site_stmts, update_exprs
+from .fill import update_exprs
+from .sites import reads_of, site_stmts
 from .stage import StageLowering
 from .sym import from_sympy
 from .unroll import UNROLL
@@ -85,22 +85,11 @@ def _definitions(ctx, f):
     return out
 
 
-_LOOP_SHAPING = (D.Split, D.Tile, D.Reorder, D.Fuse, D.GpuBlocks, D.GpuThreads, D.GpuTile,
-                 D.Vectorize, D.Unroll)
-
-
 def _check_sites(ctx):
     plans = ctx.plans
     for p in plans.values():
         if p.level is not Level.AT:
             continue
-        shaping = [d for d in p.directives if isinstance(d, _LOOP_SHAPING)]
-        if shaping:
-            raise errors.ScheduleError(
-                f"{shaping[0]} on Func {p.name!r}: {p.name!r} is computed with compute_at, and "
-                "its footprint is filled by a strided loop over the block's threads; loop "
-                "directives on compute_at Funcs are not supported yet (remove them, or compute "
-                f"{p.name!r} at root)")
         readers = [q for q in plans.values() if q.level is not Level.INLINE and q.at != p.at]
         for q in readers:
             for where, e in _definitions(ctx, q.func):

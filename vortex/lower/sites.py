@@ -15,7 +15,6 @@ with update definitions applies them at each point of its boxes after its pure v
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import sympy as sp
@@ -23,15 +22,13 @@ import sympy as sp
 from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.bounds import Context, interval
-from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Cast, Const, Expr, Load, Reduce, RVar, Var
-from ..algorithm.func import rvars_in
-from ..algorithm.walk import children, rebuild, substitute
+from ..algorithm.expr import Const, Expr, Load, Reduce, RVar, Var
+from ..algorithm.walk import children, rebuild
 from ..schedule.directives import MemoryType
-from .exprs import ExprLowerer, Layout, inline, replace_reduce
-from .ir import (Allocate, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace,
-                 Ref, Store, block, guarded, i32, local_name, serial_nest)
-from .sym import from_sympy, loop_symbol
+from .exprs import Layout, inline, replace_reduce
+from .fill import fill, update_exprs
+from .ir import Barrier, Ref, block, i32, local_name
+from .sym import loop_symbol
 
 I32 = T.int32
 
@@ -90,21 +87,6 @@ def _scoped_reads(exprs, name: str, inlined: dict, bound=frozenset()) -> list:
     for e in exprs:
         walk(inline(e, inlined), bound)
     return out
-
-
-def update_exprs(f, d, inlined: dict):
-    """(value, where predicates, RDom or None) of update ``d`` of ``f`` with inlined Funcs
-    substituted and its left-hand Vars spelled as ``f``'s pure Vars (``f[z] = f[z] * 2`` reads
-    as ``f[x] = f[x] * 2``), so that a point of ``f`` names the update's point."""
-    names = {a.name: v for a, v in zip(d.lhs, f.pure_vars)
-             if isinstance(a, Var) and a.name != v.name}
-
-    def spell(e):
-        e = inline(e, inlined)
-        return substitute(e, names, (Var,)) if names else e
-    rv = [v for e in (*d.lhs, d.value) for v in rvars_in(e)]
-    rdom = rv[0].rdom if rv else None
-    return spell(d.value), [spell(p) for p in (rdom.predicates if rdom else ())], rdom
 
 
 def _definitions(ctx, f) -> list:
@@ -329,86 +311,9 @@ def _compute(ctx, stage, plan, site: str):
         buf = local_name(p.name, "sh" if shared else "loc", *tags)
         los = [Ref(local_name(p.name, f"lo{d}", *tags), I32) for d in range(len(box))]
         mine[k] = Layout(buf, tuple(los), tuple(i32(e) for _, e in box))
-        fills.append(_fill(ctx, stage, plan, box, mine[k], layouts, shared, tags))
+        fills.append(fill(ctx, stage, plan, box, mine[k], layouts, shared, tags,
+                          f"loop {site!r} of {stage.plan.name!r}"))
     stage.realized[p.name] = Realization(p.name, site, fp, mine)
     if shared:
         return block(*fills, Barrier())
     return block(*fills)
-
-
-def _fill(ctx, stage, plan, box, layout: Layout, layouts: dict, shared: bool, tags: tuple):
-    """Compute ``plan``'s Func over ``box`` into ``layout`` (its pure value, then its updates);
-    ``tags`` tell the names of this box's locals from another box's."""
-    p = plan.func
-    size = math.prod(e for _, e in box)
-    decls = [Declare(r.name, I32, from_sympy(lo)) for r, (lo, _) in zip(layout.origin, box)]
-    t = Ref(local_name(p.name, "t", *tags), I32)
-    coords, inside, decls_c = {}, [], []
-    offsets = unflatten(t, [e for _, e in box])
-    for v, r, off, (rlo, rhi) in zip(p.pure_vars, layout.origin, offsets, ctx.pipe.regions[p.name]):
-        c = binary(BinaryOp.ADD, r, off)
-        name = local_name(p.name, v.name, *tags)
-        decls_c.append(Declare(name, I32, c))
-        c = Ref(name, I32)
-        coords[v.name] = c
-        inside += [binary(BinaryOp.GE, c, from_sympy(rlo)), binary(BinaryOp.LE, c, from_sympy(rhi))]
-    pre, value = ExprLowerer(coords, layouts, ctx.names).lower(ctx.value(p))
-    own = dict(layouts, **{p.name: layout})
-    updates = [_update(ctx, p, d, coords, own, layout.buffer, t) for d in p.updates]
-    store = block(*decls_c, guarded(inside, block(pre, Store(layout.buffer, t, value), *updates)))
-    if shared:
-        ctx.shared.append(Allocate(layout.buffer, p.dtype, size, MemorySpace.SHARED))
-        loop = strided(t.name, size, math.prod(stage.launch()[1]),
-                       thread_id(stage.launch()[1]), store)
-        return block(*decls, loop)
-    loop = For(t.name, i32(0), i32(size), ForKind.SERIAL, store)
-    return block(Allocate(layout.buffer, p.dtype, size, MemorySpace.LOCAL), *decls, loop)
-
-
-def _update(ctx, p, d, coords: dict, layouts: dict, buf: str, t: Ref):
-    """Update ``d`` of ``p`` at the point ``coords`` (flat index ``t`` in ``buf``), serial over
-    its RDom in order, its ``where`` predicates as guards. Pointwise (checked by compute_at), so
-    applying every update point by point keeps Halide's order of updates."""
-    value, preds, rdom = update_exprs(p, d, ctx.inlined)
-    coords, loops = dict(coords), []
-    bounds = ExprLowerer(coords, layouts, ctx.names)
-    for v, (lo, ext) in zip(rdom.vars if rdom else (), rdom.bounds if rdom else ()):
-        n = local_name(v.name, next(ctx.names))
-        coords[v.name] = binary(BinaryOp.ADD, Ref(n, I32), bounds.lower(lo)[1])
-        loops.append((n, bounds.lower(ext)[1]))
-    lowerer = ExprLowerer(coords, layouts, ctx.names)
-    pre, val = lowerer.lower(value)
-    stmt = block(pre, Store(buf, t, val))
-    for pred in preds:
-        pre_p, cond = lowerer.lower(pred)
-        stmt = block(pre_p, If(cond, stmt))
-    return serial_nest(loops, stmt)
-
-
-def unflatten(t: Expr, extents) -> list:
-    """Row-major coordinates (int32) of the non-negative flat index ``t`` in a box of constant
-    ``extents`` (unsigned division: exact for t >= 0, and cheap)."""
-    out, stride = [], math.prod(extents)
-    for ext in extents:
-        stride //= ext
-        part = binary(BinaryOp.MOD, binary(BinaryOp.FLOORDIV, Cast(T.uint32, t),
-                                           Const.make(stride, T.uint32)), Const.make(ext, T.uint32))
-        out.append(Cast(I32, part))
-    return out
-
-
-def thread_id(block_dims) -> Expr:
-    """The flat thread index within a block, x fastest."""
-    bx, by, _ = block_dims
-    return binary(BinaryOp.ADD, GpuIndex(GpuAxis.THREAD_X), binary(
-        BinaryOp.MUL, binary(BinaryOp.ADD, GpuIndex(GpuAxis.THREAD_Y), binary(
-            BinaryOp.MUL, GpuIndex(GpuAxis.THREAD_Z), i32(by))), i32(bx)))
-
-
-def strided(t: str, size: int, nthreads: int, tid: Expr, body) -> For:
-    """``for t in [tid, size) step nthreads: body`` — the block's threads share ``size``
-    items, consecutive threads on consecutive items (coalesced)."""
-    it = local_name(t, "it")
-    flat = binary(BinaryOp.ADD, binary(BinaryOp.MUL, Ref(it, I32), i32(nthreads)), tid)
-    return For(it, i32(0), i32(-(-size // nthreads)), ForKind.SERIAL,
-               block(Declare(t, I32, flat), If(binary(BinaryOp.LT, Ref(t, I32), i32(size)), body)))

@@ -23,33 +23,11 @@ from .ir import (Declare, For, GpuAxis, GpuIndex, If, MemorySpace, Ref, Store, b
 from .sites import reader_layouts
 from .staging import Staging
 from .simplify import simplify_expr
-from .loops import FuseRecord, LoopNest
+from .counters import counters
+from .loops import LoopNest
 from .sym import from_sympy
 
 I32 = T.int32
-
-
-def counters(nest: LoopNest) -> tuple[dict, list]:
-    """(loop-var name → IR expression of leaf counters, [(guard, is_reduction)]) by replaying
-    the splits and fuses backwards from the leaves."""
-    env = {lp.name: Ref(lp.name, I32) for lp in nest.loops}
-    reduction = {lp.name: lp.reduction for lp in nest.loops}
-    guards = []
-    for rec in reversed(nest.records):
-        if isinstance(rec, FuseRecord):
-            fused, n = env[rec.fused], from_sympy(rec.inner_extent)
-            env[rec.outer] = binary(BinaryOp.FLOORDIV, fused, n)
-            env[rec.inner] = binary(BinaryOp.MOD, fused, n)
-            reduction[rec.outer] = reduction[rec.inner] = reduction[rec.fused]
-            continue
-        value = binary(BinaryOp.ADD, binary(BinaryOp.MUL, env[rec.outer], i32(rec.factor)),
-                       env[rec.inner])
-        if not rec.exact:
-            guards.append((binary(BinaryOp.LT, value, from_sympy(rec.old_extent)),
-                           reduction[rec.inner]))
-        env[rec.old] = value
-        reduction[rec.old] = reduction[rec.inner]
-    return env, guards
 
 
 class StageLowering:

@@ -38,7 +38,8 @@ from ..schedule.directives import MemoryType
 from .exprs import Layout
 from .ir import (Allocate, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Declare, For, ForKind,
                  GpuAxis, GpuIndex, If, MemorySpace, Ref, block, conj, i32, local_name)
-from .sites import Realization, constant_boxes, footprint, strided, thread_id, unflatten
+from .sites import Realization, constant_boxes, footprint
+from .threads import strided, thread_id, unflatten
 from .sym import from_sympy, loop_symbol
 
 I32 = T.int32
