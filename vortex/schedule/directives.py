@@ -3,8 +3,9 @@ loop variables by name.
 
 A directive is plain data. ``to_args()`` gives its positional arguments as TOML values (tuple
 fields flattened, enums as their string), ``from_args(list)`` checks and rebuilds it, and
-``DIRECTIVES`` maps the method/TOML name to the class. What a directive *does* to a Func's loop
-nest (and when it cannot be applied) is in :mod:`vortex.schedule.replay`.
+``DIRECTIVES`` maps the method/TOML name to the class. What a loop directive *does* to a Func's
+loop nest (and when it cannot be applied) is defined once in :mod:`vortex.schedule.nest`; the
+other directives are checked in :mod:`vortex.schedule.replay`.
 
 Loop variables are listed **outermost first** everywhere (numpy order). Where Halide lists
 innermost first (``reorder``) Vortex deviates, on purpose, so that ``reorder(ko, yi, xi, ki)``

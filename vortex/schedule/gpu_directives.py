@@ -29,6 +29,7 @@ from typing import ClassVar
 
 from . import directives as D
 from .args import ArgError, check_count, check_int, check_name
+from .nest import Reject
 
 SWIZZLES = (None, "xor")
 
@@ -141,49 +142,49 @@ GPU_DIRECTIVES = (Stage, PipelineStages, WarpSpecialize, SwizzleBlocks)
 D.DIRECTIVES.update({cls.name: cls for cls in GPU_DIRECTIVES})
 
 
-def validate(d, nest, info, nests=None, entry=None):
-    """Checks of one GPU directive against the Func's loop state (raise replay.Reject)."""
-    from .replay import Reject
-    staged = {nest.name: nest.__dict__.setdefault("staged", {})}
-    nest.__dict__.setdefault("gpu_entries", []).append((entry, d))
+def validate(d, st, info, states=None, entry=None):
+    """Checks of one GPU directive against the Func's state (``replay.FuncState``) when it is
+    applied; raises nest.Reject. Records it for :func:`finish`."""
+    st.gpu_entries.append((entry, d))
     if isinstance(d, Stage):
-        reads = _reads(info, nest.name)
+        reads = _reads(info, st.name)
         if d.source not in reads:
-            raise Reject(f"{nest.name!r} does not read {d.source!r} (it reads "
+            raise Reject(f"{st.name!r} does not read {d.source!r} (it reads "
                          f"{', '.join(sorted(reads)) or 'nothing'})")
-        if d.source == nest.name:
-            raise Reject(f"{nest.name!r} cannot stage itself (its update definitions read it): "
+        if d.source == st.name:
+            raise Reject(f"{st.name!r} cannot stage itself (its update definitions read it): "
                          "stage copies one of the sources it reads")
-        nest.need(d.at)
-        staged.setdefault(nest.name, {})[d.source] = d.at
+        st.nest.index(d.at)
+        st.staged[d.source] = d.at
     elif isinstance(d, PipelineStages):
-        nest.need(d.loop)
-        if d.loop not in staged.get(nest.name, {}).values():
+        st.nest.index(d.loop)
+        if d.loop not in st.staged.values():
             raise Reject(f"no stage(..., at={d.loop!r}) before it: pipeline multi-buffers the "
                          "staged copies of that loop")
     elif isinstance(d, WarpSpecialize):
-        if not staged.get(nest.name):
+        if not st.staged:
             raise Reject("warp specialization needs staged copies (stage(...)) to produce")
-    elif isinstance(d, SwizzleBlocks) and len(nest.blocks) < 2:
+    elif isinstance(d, SwizzleBlocks) and len(st.nest.blocks) < 2:
         raise Reject("swizzle_blocks regroups two block axes; bind two loops with gpu_blocks "
                      "first")
 
 
-def finish(nest, nests):
-    """(entry, why) of each GPU directive of ``nest`` that the complete schedule cannot apply:
+def finish(st, states):
+    """(entry, why) of each GPU directive of ``st`` that the complete schedule cannot apply:
     a loop that a later directive replaced, a staged Func that has no global buffer to copy from
     (computed inline or with compute_at), a shared tile at a loop of the block's threads, a
     pipeline over a GPU-bound loop."""
-    bound = {v: "gpu_blocks" for v in nest.blocks} | {v: "gpu_threads" for v in nest.threads}
-    for entry, d in nest.__dict__.get("gpu_entries", ()):
+    bound = {v: "gpu_blocks" for v in st.nest.blocks} | \
+        {v: "gpu_threads" for v in st.nest.threads}
+    for entry, d in st.gpu_entries:
         loop = d.at if isinstance(d, Stage) else getattr(d, "loop", None)
-        if loop is not None and loop not in nest.loops:
+        if loop is not None and loop not in st.loops:
             yield entry, (f"loop {loop!r} no longer exists once the schedule is complete (a later "
                           "split, tile, gpu_tile or fuse replaced it); name one of the loops "
-                          f"[{', '.join(nest.loops)}]")
+                          f"[{', '.join(st.loops)}]")
             continue
-        if isinstance(d, Stage) and d.source in nests:
-            src = nests[d.source]
+        if isinstance(d, Stage) and d.source in states:
+            src = states[d.source]
             if src.inlined:
                 yield entry, (f"{d.source!r} is computed inline (the default for "
                               "intermediates), so it has no buffer to copy from; compute it at "

@@ -27,7 +27,7 @@ from . import directives as D
 from . import gpu_directives as G
 from . import tunable as T
 from .args import ArgError, format_call
-from .replay import LoopNest, PipelineInfo, replay
+from .replay import FuncState, PipelineInfo, replay
 
 
 def _plain(value):
@@ -105,10 +105,10 @@ class Schedule:
         return Schedule(self.pipe, {k: list(v) for k, v in self.directives.items()},
                         copy.deepcopy(self.meta))
 
-    def validate(self) -> dict[str, LoopNest]:
+    def validate(self) -> dict[str, FuncState]:
         """Replay every directive from scratch with all checks, including those a later directive
         could have satisfied (store_in("shared") needs compute_at; an inlined Func has no loops;
-        block loops enclose thread loops). Returns {Func name: LoopNest} for the lowering.
+        block loops enclose thread loops). Returns {Func name: FuncState} (its loops in ``.nest``).
         A search space cannot be lowered: vx.ScheduleError naming its tunables."""
         tunables = self.tunables()
         if tunables:

@@ -27,10 +27,9 @@ from dataclasses import dataclass
 from .. import errors
 from ..algorithm.binding import Binding
 from ..algorithm.bounds import to_sympy
-from ..algorithm.expr import Reduce
-from ..algorithm.walk import find
 from ..schedule import Schedule
 from ..schedule import directives as D
+from ..schedule.nest import LoopNest, SplitRecord, initial_loops
 from ..target import Target
 
 
@@ -56,58 +55,21 @@ class Context:
 
 # ---- divisibility --------------------------------------------------------------------------
 
-def _initial_extents(pipe, name: str, ctx: Context) -> dict:
-    """Loop var → extent for one Func before its directives (None where unknown)."""
-    f = pipe.func(name)
-    sizes = [ctx.evaluate(e) for e in f.shape] if f.shape is not None else []
-    ext = dict(zip([v.name for v in f.pure_vars], sizes))
-    reduces = find(f.definitions[0].value, lambda e: isinstance(e, Reduce), skip_reductions=True)
-    if reduces:
-        rdom = reduces[0].rdom
-        ext.update({v.name: ctx.evaluate(b[1]) for v, b in zip(rdom.vars, rdom.bounds)})
-    return ext
-
-
-def _split(ext: dict, var, outer, inner, factor):
-    """Record a split; the reason when ``factor`` does not divide the known extent."""
-    n = ext.get(var)
-    ext[inner] = factor
-    ext[outer] = None if n is None else -(-n // factor)
-    if n is not None and n % factor:
-        return f"factor {factor} does not divide the extent {n} of {var!r}"
-    return None
-
-
-def _first(*reasons):
-    return next((r for r in reasons if r), None)
-
-
-# Directive class -> how it changes loop extents (returning a reason to prune, or None).
-SPLITS = {
-    D.Split: lambda d, ext: _split(ext, d.var, d.outer, d.inner, d.factor),
-    D.Tile: lambda d, ext: _first(_split(ext, d.y, d.yo, d.yi, d.fy),
-                                  _split(ext, d.x, d.xo, d.xi, d.fx)),
-    D.GpuTile: lambda d, ext: _first(*(_split(ext, v, b, t, f) for v, b, t, f in
-                                       zip(d.vars, d.blocks, d.threads, d.factors))),
-    D.Vectorize: lambda d, ext: d.factor and _split(ext, d.var, d.var, d.target, d.factor),
-    D.Unroll: lambda d, ext: d.factor and _split(ext, d.var, d.var, d.target, d.factor),
-    D.Fuse: lambda d, ext: ext.update({d.fused: None if None in (ext.get(d.outer),
-                                                                 ext.get(d.inner))
-                                       else ext[d.outer] * ext[d.inner]}),
-}
-
-
 def check_divisible(schedule: Schedule, ctx: Context):
-    """The first split whose factor does not divide its loop's extent at this shape."""
+    """The first split whose factor does not divide its loop's extent at this shape: each Func's
+    directives applied to its loop nest (:class:`vortex.schedule.nest.LoopNest`, the schedule's
+    one definition of each directive) over int extents, None where not fixed by the shape."""
     for name, ds in schedule.directives.items():
         if any(isinstance(d, D.ComputeAt) for d in ds):
             continue    # extents are per consumer tile: not known here
-        ext = _initial_extents(schedule.pipe, name, ctx)
+        nest = LoopNest(name, initial_loops(schedule.pipe.func(name), ctx.evaluate))
         for d in ds:
-            rule = SPLITS.get(type(d))
-            why = rule(d, ext) if rule else None
-            if why:
-                return f"{d} on Func {name!r}: {why} (shape {ctx.shape})"
+            done = len(nest.records)
+            nest.apply(d)
+            for rec in nest.records[done:]:
+                if isinstance(rec, SplitRecord) and rec.old_extent is not None and not rec.exact:
+                    return (f"{d} on Func {name!r}: factor {rec.factor} does not divide the "
+                            f"extent {rec.old_extent} of {rec.old!r} (shape {ctx.shape})")
     return None
 
 
