@@ -17,6 +17,7 @@ from ..algorithm.bounds import to_sympy
 from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, Dim
 from .buffers import BufferArg, BufferRole
+from .cse import CSE
 from .exprs import Layout, inline
 from .ir import If, Kernel, block, conj, i32
 from .params import kernel_params
@@ -176,6 +177,7 @@ PASSES = [
     Pass("prove guards", _prove,
          "no condition of an If or a staged copy that the loop ranges, the GPU launch, the "
          "enclosing conditions and the specialize facts prove"),
+    CSE,
     Pass("parameters", _parameters,
          "each kernel's arguments: the buffers it reads or writes, then its Dims and Params"),
 ]

@@ -6,6 +6,7 @@
 
 __kernel void blur_kernel(__global const float* restrict img, __global float* restrict blur, const int H, const int W, const float gain) {
   __local float blur_x_sh[160];
+  int cse_0 = (W - 1);
   int yo = (int)get_group_id(1);
   int xo = (int)get_group_id(0);
   int yi = (int)get_local_id(1);
@@ -18,7 +19,8 @@ __kernel void blur_kernel(__global const float* restrict img, __global float* re
       int blur_x_y = (blur_x_lo0 + ((int)(((((uint)(blur_x_t)) / 16u) % 10u))));
       int blur_x_x = (blur_x_lo1 + ((int)((((uint)(blur_x_t)) % 16u))));
       if (((blur_x_y <= H) && (blur_x_x <= (W + (-1))))) {
-        blur_x_sh[blur_x_t] = (((img[((min(max(blur_x_y, 0), (H - 1)) * W) + min(max((blur_x_x - 1), 0), (W - 1)))] + img[((min(max(blur_x_y, 0), (H - 1)) * W) + min(max(blur_x_x, 0), (W - 1)))]) + img[((min(max(blur_x_y, 0), (H - 1)) * W) + min(max((blur_x_x + 1), 0), (W - 1)))]) / 3.0f);
+        int cse_1 = (min(max(blur_x_y, 0), (H - 1)) * W);
+        blur_x_sh[blur_x_t] = (((img[(cse_1 + min(max((blur_x_x - 1), 0), cse_0))] + img[(cse_1 + min(max(blur_x_x, 0), cse_0))]) + img[(cse_1 + min(max((blur_x_x + 1), 0), cse_0))]) / 3.0f);
       }
     }
   }
@@ -26,6 +28,7 @@ __kernel void blur_kernel(__global const float* restrict img, __global float* re
   int y = ((yo * 8) + yi);
   int x = ((xo * 16) + xi);
   if (((((xo * 16) + xi) < W) && (((yo * 8) + yi) < H))) {
-    blur[((y * W) + x)] = ((gain * ((blur_x_sh[((((y - 1) - blur_x_lo0) * 16) + (x - blur_x_lo1))] + blur_x_sh[(((y - blur_x_lo0) * 16) + (x - blur_x_lo1))]) + blur_x_sh[((((y + 1) - blur_x_lo0) * 16) + (x - blur_x_lo1))])) / 3.0f);
+    int cse_2 = (x - blur_x_lo1);
+    blur[((y * W) + x)] = ((gain * ((blur_x_sh[((((y - 1) - blur_x_lo0) * 16) + cse_2)] + blur_x_sh[(((y - blur_x_lo0) * 16) + cse_2)]) + blur_x_sh[((((y + 1) - blur_x_lo0) * 16) + cse_2)])) / 3.0f);
   }
 }

@@ -5,6 +5,7 @@
 
 extern "C" __global__ void __launch_bounds__(128) blur_kernel(const float* __restrict__ img, float* __restrict__ blur, const int H, const int W, const float gain) {
   __shared__ float blur_x_sh[160];
+  int cse_0 = (W - 1);
   int yo = (int)blockIdx.y;
   int xo = (int)blockIdx.x;
   int yi = (int)threadIdx.y;
@@ -17,7 +18,8 @@ extern "C" __global__ void __launch_bounds__(128) blur_kernel(const float* __res
       int blur_x_y = (blur_x_lo0 + ((int)(((((unsigned int)(blur_x_t)) / 16u) % 10u))));
       int blur_x_x = (blur_x_lo1 + ((int)((((unsigned int)(blur_x_t)) % 16u))));
       if (((blur_x_y <= H) && (blur_x_x <= (W + (-1))))) {
-        blur_x_sh[blur_x_t] = (((img[((min(max(blur_x_y, 0), (H - 1)) * W) + min(max((blur_x_x - 1), 0), (W - 1)))] + img[((min(max(blur_x_y, 0), (H - 1)) * W) + min(max(blur_x_x, 0), (W - 1)))]) + img[((min(max(blur_x_y, 0), (H - 1)) * W) + min(max((blur_x_x + 1), 0), (W - 1)))]) / 3.0f);
+        int cse_1 = (min(max(blur_x_y, 0), (H - 1)) * W);
+        blur_x_sh[blur_x_t] = (((img[(cse_1 + min(max((blur_x_x - 1), 0), cse_0))] + img[(cse_1 + min(max(blur_x_x, 0), cse_0))]) + img[(cse_1 + min(max((blur_x_x + 1), 0), cse_0))]) / 3.0f);
       }
     }
   }
@@ -25,6 +27,7 @@ extern "C" __global__ void __launch_bounds__(128) blur_kernel(const float* __res
   int y = ((yo * 8) + yi);
   int x = ((xo * 16) + xi);
   if (((((xo * 16) + xi) < W) && (((yo * 8) + yi) < H))) {
-    blur[((y * W) + x)] = ((gain * ((blur_x_sh[((((y - 1) - blur_x_lo0) * 16) + (x - blur_x_lo1))] + blur_x_sh[(((y - blur_x_lo0) * 16) + (x - blur_x_lo1))]) + blur_x_sh[((((y + 1) - blur_x_lo0) * 16) + (x - blur_x_lo1))])) / 3.0f);
+    int cse_2 = (x - blur_x_lo1);
+    blur[((y * W) + x)] = ((gain * ((blur_x_sh[((((y - 1) - blur_x_lo0) * 16) + cse_2)] + blur_x_sh[(((y - blur_x_lo0) * 16) + cse_2)]) + blur_x_sh[((((y + 1) - blur_x_lo0) * 16) + cse_2)])) / 3.0f);
   }
 }

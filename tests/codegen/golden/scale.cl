@@ -12,6 +12,7 @@ __kernel void scale_kernel(__global const float* restrict img, __global float* r
   int y = ((yo * 8) + yi);
   int x = ((xo * 16) + xi);
   if (((((xo * 16) + xi) < W) && (((yo * 8) + yi) < H))) {
-    scale[((y * W) + x)] = ((img[((y * W) + x)] * 2.0f) + 1.0f);
+    int cse_0 = ((y * W) + x);
+    scale[cse_0] = ((img[cse_0] * 2.0f) + 1.0f);
   }
 }
