@@ -39,8 +39,10 @@ SIZES = {
     "unsharp": [dict(C=1, H=1, W=1), dict(C=3, H=37, W=61)],
     "softmax": [dict(R=1, C=1), dict(R=7, C=13), dict(R=5, C=130), dict(R=9, C=64)],
     "rmsnorm": [dict(R=1, C=1), dict(R=7, C=13), dict(R=5, C=130), dict(R=9, C=64)],
+    "local_laplacian": [dict(H=1, W=1), dict(H=23, W=37), dict(H=64, W=64)],
+    "interpolate": [dict(H=1, W=1), dict(H=23, W=37), dict(H=64, W=64)],
 }
-PARAMS = {"amount": 1.5, "eps": 1e-6}
+PARAMS = {"amount": 1.5, "eps": 1e-6, "alpha": 1.0, "beta": 0.5}
 EXAMPLES = {load_example(p).pipeline().name: p for p in sorted((ROOT / "examples").glob("*.py"))}
 
 
@@ -67,7 +69,8 @@ GPU_FILES = [p for p in FILES if device(p) != "pocl-cpu"]
 def call_args(pipe, dims: dict, seed: int) -> dict:
     """Random Inputs in [0, 1) of their dtypes at ``dims``, and PARAMS."""
     rng = np.random.default_rng(seed)
-    args = {i.name: rng.random(tuple(dims[d.name] for d in i.shape)).astype(i.dtype.np)
+    args = {i.name: rng.random(tuple(dims[d.name] if isinstance(d, vx.Dim) else int(d.value)
+                                     for d in i.shape)).astype(i.dtype.np)
             for i in pipe.inputs.values()}
     return args | {name: PARAMS[name] for name in pipe.params}
 

@@ -136,6 +136,10 @@ def _bind_dims(pipe, arrays: dict, dims: dict):
     if unbound:
         raise errors.InputError(f"size(s) {unbound} are not fixed by any input's shape; pass them "
                                 f"by name, e.g. {unbound[0]}=128")
+    for name, d in pipe.dims.items():      # declared minimums (vx.Dim(name, min=))
+        if dims[name] < d.min:
+            raise errors.InputError(f"size {name}={dims[name]} is below its declared minimum: "
+                                    f"vx.Dim({name!r}, min={d.min}); pass a larger input")
     for name, inp in pipe.inputs.items():  # then composite entries (2*N, H // 2) must agree
         for axis, (s, n) in enumerate(zip(inp.shape, arrays[name].shape)):
             want = int(exact(_shape_sympy(s), dims))

@@ -18,7 +18,7 @@ import sympy as sp
 from . import dtypes as T
 from .expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Expr, Load, Param, Reduce, ReduceOp,
                    RVar, Select, UnaryOp, UnOp, Var)
-from .symbolic import dim_symbol, param_symbol, prove_nonneg, smax, smin
+from .symbolic import dim_symbol, floordiv, param_symbol, prove_nonneg, smax, smin
 
 Interval = tuple  # (lo, hi) sympy expressions
 
@@ -67,7 +67,7 @@ def _hull(points: list) -> Interval:
 
 def _floordiv(a: Interval, b: Interval, t: T.DType) -> Interval:
     if prove_nonneg(b[0] - 1):  # divisor >= 1
-        return _hull([sp.floor(x / y) for x in a for y in b])
+        return _hull([floordiv(x, y) for x in a for y in b])
     if prove_nonneg(-b[1] - 1):  # divisor <= -1
         return _floordiv((-a[1], -a[0]), (-b[1], -b[0]), t)
     return type_range(t)
@@ -199,7 +199,7 @@ def _leaf(e: Expr, ctx: Context) -> Interval:
     if isinstance(e, Const):
         return sp.Integer(int(e.value)), sp.Integer(int(e.value))
     if isinstance(e, Dim):
-        s = dim_symbol(e.name)
+        s = dim_symbol(e.name, e.min)
         return s, s
     if isinstance(e, (Var, RVar)):
         if e.name in ctx.env:

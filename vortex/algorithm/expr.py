@@ -260,15 +260,28 @@ class Var(Expr):
 
 @node
 class Dim(Expr):
-    """A symbolic size (int32, ≥ 1) bound from the inputs' shapes at call time.
+    """A symbolic size (int32, ≥ 1) bound from the inputs' shapes at call time:
+    ``vx.Dim("W")``, or ``vx.Dim("W", min=34)``.
 
-    ``to_sympy`` gives the sympy Symbol (integer, positive) used by bounds inference.
+    ``min=`` (an int ≥ 1, default 1) is a fact bounds inference and the prover use (Halide
+    states such facts with ``set_estimate``/``bound``): a program whose accesses are in bounds
+    only for ``W >= 34`` (an output of ``W // 2`` points reading ``img[x + 17]``) is accepted
+    with it. Every call
+    checks it (vx.InputError when a size is smaller). ``min`` is not compared: two Dims are the
+    same size when their names are equal; a pipeline that gives one name two minimums is a
+    vx.TypeError. Raises vx.TypeError for a ``min`` that is not an integer ≥ 1.
     """
 
     name: str
+    min: int = field(default=1, compare=False)
 
     def __post_init__(self):
         check_name(self.name, "Dim")
+        if isinstance(self.min, bool) or not isinstance(self.min, (int, np.integer)) \
+                or self.min < 1:
+            raise errors.TypeError(f"Dim {self.name!r}: min={self.min!r} must be an integer "
+                                   ">= 1 (sizes are at least 1)")
+        object.__setattr__(self, "min", int(self.min))
 
     @property
     def dtype(self) -> T.DType:

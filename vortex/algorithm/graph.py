@@ -96,6 +96,11 @@ def collect(outputs) -> tuple[list[Func], dict, dict, dict]:
 
 def _collect_leaves(e: Expr, params: dict, dims: dict):
     for leaf in find(e, lambda x: isinstance(x, (Param, Dim))):
+        prev = dims.get(leaf.name) if isinstance(leaf, Dim) else None
+        if prev is not None and prev.min != leaf.min:
+            raise errors.TypeError(f"Dim {leaf.name!r} is declared with min={prev.min} and with "
+                                   f"min={leaf.min}; create it once (vx.Dim({leaf.name!r}, "
+                                   f"min=...)) and use that object everywhere")
         (params if isinstance(leaf, Param) else dims)[leaf.name] = leaf
 
 

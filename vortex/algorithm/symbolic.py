@@ -1,10 +1,17 @@
 """Symbolic integers on sympy: Dims as positive integer symbols, min/max that simplify when the
 order is provable, and a prover for ``e >= 0`` over every size.
 
-The prover is sound, not complete: it answers True only when ``e >= 0`` holds for all positive
-integer values of the Dims. It relaxes ``floor(p/q)`` and ``Mod`` terms to rational bounds and
-splits ``Min``/``Max`` terms by the sign of their coefficient; since the expressions it is asked
-about are integer-valued, a relaxed ``e > -1`` proves ``e >= 0``.
+The prover is sound, not complete: it answers True only when ``e >= 0`` holds for all integer
+values of the Dims at or above their minimums (1, or ``vx.Dim(..., min=)``). It runs in three
+steps, cheapest first, so that its cost does not grow with the depth of a pipeline:
+
+1. affine bounds (:mod:`vortex.algorithm.affine`): a lower bound of ``e`` linear in the sizes,
+   term by term; a proof when it is ``> -1`` everywhere (``e`` is integer-valued);
+2. counterexamples: ``e`` evaluated exactly at sample sizes; a negative value settles False;
+3. a search, for small expressions only (at most :data:`SEARCH_ATOMS` floor/Mod/min/max terms):
+   it relaxes ``floor(p/q)`` and ``Mod`` terms to rational bounds and splits ``Min``/``Max``
+   terms by the sign of their coefficient. Larger expressions the first step did not prove are
+   not proven (the search is exponential in the number of terms).
 """
 from __future__ import annotations
 
@@ -12,11 +19,35 @@ from functools import lru_cache
 
 import sympy as sp
 
+from . import affine
+
 
 @lru_cache(maxsize=None)
-def dim_symbol(name: str) -> sp.Symbol:
-    """The sympy symbol of a Dim: an integer >= 1."""
+def dim_symbol(name: str, minimum: int = 1) -> sp.Symbol:
+    """The sympy symbol of a Dim: an integer >= 1, or a :class:`DimSymbol` (an integer >=
+    ``minimum``) for ``vx.Dim(name, min=minimum)`` with ``minimum > 1``."""
+    if minimum > 1:
+        return DimSymbol(name, minimum)
     return sp.Symbol(name, integer=True, positive=True)
+
+
+class DimSymbol(sp.Symbol):
+    """The sympy symbol of a Dim with a declared minimum above 1 (``vx.Dim("W", min=32)``): it
+    prints as the Dim's name and carries ``minimum``, which the prover uses (Halide states such
+    facts with ``Func::bound``/``set_estimate``; here they are checked at every call)."""
+
+    __slots__ = ("minimum",)
+
+    def __new__(cls, name: str, minimum: int):
+        obj = sp.Symbol.__xnew__(cls, name, integer=True, positive=True)
+        obj.minimum = int(minimum)
+        return obj
+
+    def __getnewargs_ex__(self):
+        return (self.name, self.minimum), {}
+
+    def _hashable_content(self):
+        return super()._hashable_content() + (self.minimum,)
 
 
 class ParamSymbol(sp.Symbol):
@@ -119,9 +150,57 @@ def _gt_minus_one(e: sp.Expr) -> bool:
     return False
 
 
+SEARCH_ATOMS = 6   # the search (step 3) runs on expressions with at most this many terms
+
+
+@lru_cache(maxsize=65536)
+def _prove(e: sp.Expr) -> bool:
+    if e.is_number:
+        return bool(e >= 0)
+    if affine.nonneg(e):
+        return True
+    if affine.refuted(e):
+        return False
+    if len(e.atoms(sp.floor, sp.Mod, sp.Min, sp.Max, sp.ceiling)) > SEARCH_ATOMS:
+        return False
+    if any(isinstance(s, DimSymbol) for s in e.free_symbols):
+        e = e.xreplace({s: s.minimum - 1 + sp.Dummy(s.name, integer=True, positive=True)
+                        for s in e.free_symbols if isinstance(s, DimSymbol)})
+    return _gt_minus_one(sp.expand(e))
+
+
 def prove_nonneg(e) -> bool:
-    """True when the integer expression ``e`` is >= 0 for every positive value of its Dims."""
-    return _gt_minus_one(sp.expand(sp.sympify(e)))
+    """True when the integer expression ``e`` is >= 0 for every value of its Dims (each at
+    least its minimum) and other symbols (see the module docstring)."""
+    return _prove(sp.expand(sp.sympify(e)))
+
+
+def floordiv(p, q):
+    """``floor(p / q)`` as a sympy expression. For a positive integer ``q`` and an
+    integer-valued ``p`` it is built in one canonical form, without sympy's evaluation: a floor
+    inside ``p`` is merged (``floor((floor(a / m) + b) / q) = floor((a + b*m) / (m*q))``), and
+    whole multiples of ``q`` leave the floor (``floor((4W + 5) / 2) = 2W + 2 + floor(1/2)``, the
+    last term 0). So a pyramid's region at level ``j`` is one floor, not ``j`` nested ones."""
+    p, q = sp.sympify(p), sp.sympify(q)
+    if not (q.is_Integer and q > 0) or affine.integer_denominator(p) != 1:
+        return sp.floor(p / q)
+    inner = [t for t in sp.Add.make_args(p) if isinstance(t, sp.floor)]
+    if len(inner) == 1:
+        a = inner[0].args[0]
+        m = affine.integer_denominator(a)
+        if m is not None:
+            p, q = sp.expand(a * m + (p - inner[0]) * m), q * m
+    whole, rest = [], []
+    for term in sp.Add.make_args(p):
+        c, t = term.as_coeff_Mul()
+        k, r = divmod(int(c), int(q))
+        whole.append(k * t)
+        if r:
+            rest.append(r * t)
+    rem = sp.Add(*rest)
+    if rem.is_Integer:
+        return sp.Add(*whole) + int(rem) // int(q)
+    return sp.Add(*whole) + sp.floor(rem / q, evaluate=False)
 
 
 def smin(a, b):

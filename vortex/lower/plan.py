@@ -14,7 +14,7 @@ from .. import errors
 from ..algorithm.bounds import to_sympy
 from ..algorithm.expr import Reduce
 from ..algorithm.func import Func
-from ..algorithm.symbolic import dim_symbol
+from ..algorithm.symbolic import dim_symbol, prove_nonneg
 from ..algorithm.walk import find
 from ..schedule import directives as D
 from .loops import Loop, LoopNest
@@ -52,9 +52,9 @@ class FuncPlan:
         stay inside. The stage skips the points outside."""
         out = []
         for v, (lo, ext), (blo, bext) in zip(self.func.pure_vars, self.box, self.loop_box):
-            hi = sp.simplify(lo + ext)
-            below = None if sp.simplify(blo - lo).is_nonnegative else lo
-            above = None if sp.simplify(hi - blo - bext).is_nonnegative else hi
+            hi = sp.expand(lo + ext)
+            below = None if prove_nonneg(blo - lo) else lo
+            above = None if prove_nonneg(hi - blo - bext) else hi
             if below is not None or above is not None:
                 out.append((v.name, below, above))
         return out
@@ -82,7 +82,7 @@ def make_plans(pipe, schedule) -> dict:
         root = f.name in outputs or bool(f.updates)
         plan = FuncPlan(f, Level.ROOT if root else Level.INLINE,
                         directives=tuple(schedule.stage_directives(f.name)))
-        plan.box = [(lo, sp.simplify(hi - lo + 1)) for lo, hi in pipe.regions[f.name]]
+        plan.box = [(lo, sp.expand(hi - lo + 1)) for lo, hi in pipe.regions[f.name]]
         plan.loop_box = list(plan.box)
         for d in plan.directives:
             if type(d) in _LEVELS:
@@ -109,10 +109,10 @@ def _bound(plan: FuncPlan, d):
                                    f"{d.var!r} is not one of its pure Vars {names}")
     i = names.index(d.var)
     lo, ext = plan.box[i]
-    if sp.simplify(lo - d.min).is_negative or sp.simplify(d.min + d.extent - lo - ext).is_negative:
+    if prove_nonneg(d.min - lo - 1) or prove_nonneg(lo + ext - d.min - d.extent - 1):
         raise errors.ScheduleError(
             f"bound({d.var}, {d.min}, {d.extent}) on Func {plan.name!r}: its consumers need "
-            f"{d.var} in [{lo}, {sp.simplify(lo + ext - 1)}], which [{d.min}, "
+            f"{d.var} in [{lo}, {sp.expand(lo + ext - 1)}], which [{d.min}, "
             f"{d.min + d.extent - 1}] does not cover; widen the bound")
     plan.loop_box[i] = (sp.Integer(d.min), sp.Integer(d.extent))
     need = f"bound({d.var}, {d.min}, {d.extent}) on Func {plan.name!r} covers {d.var} in " \

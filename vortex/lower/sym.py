@@ -14,6 +14,7 @@ from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, Cast, Dim, Expr, Param
+from ..algorithm.affine import integer_denominator
 from ..algorithm.symbolic import ParamSymbol
 from .ir import Ref, i32, local_name
 
@@ -29,6 +30,15 @@ def _fold(op: BinaryOp, args: list[Expr]) -> Expr:
     return reduce(lambda a, b: binary(op, a, b), args)
 
 
+def _fraction(r):
+    """(numerator, denominator) of ``r``: a positive integer denominator found from the
+    coefficients when the terms are integer-valued (no sympy ``together``), else sympy's."""
+    q = integer_denominator(r)
+    if q is not None:
+        return sp.expand(r * q), sp.Integer(q)
+    return sp.fraction(sp.together(r))
+
+
 def from_sympy(e) -> Expr:
     """An int32 IR expression equal to the sympy integer expression ``e``."""
     e = sp.sympify(e)
@@ -39,7 +49,8 @@ def from_sympy(e) -> Expr:
         return p if p.dtype == T.int32 else Cast(T.int32, p)
     if e.is_Symbol:
         name = e.name
-        return Ref(name[len(_LOOP):], T.int32) if name.startswith(_LOOP) else Dim(name)
+        return Ref(name[len(_LOOP):], T.int32) if name.startswith(_LOOP) else \
+            Dim(name, getattr(e, "minimum", 1))
     if isinstance(e, sp.Add):
         terms = sorted(e.args, key=lambda a: (a.is_number, sp.default_sort_key(a)))
         return _fold(BinaryOp.ADD, [from_sympy(a) for a in terms])
@@ -53,7 +64,7 @@ def from_sympy(e) -> Expr:
         return body if coeff == 1 else binary(BinaryOp.MUL, i32(coeff), body) if coeff != -1 \
             else binary(BinaryOp.SUB, i32(0), body)
     if isinstance(e, sp.floor):
-        num, den = sp.fraction(sp.together(e.args[0]))
+        num, den = _fraction(e.args[0])
         return binary(BinaryOp.FLOORDIV, from_sympy(num), from_sympy(den))
     if isinstance(e, sp.ceiling):
         num, den = sp.fraction(sp.together(e.args[0]))
