@@ -20,15 +20,25 @@ from .ir import (Allocate, Assign, BufferLoad, Declare, If, MemorySpace, Ref, St
                  local_name, serial_nest)
 
 
-def inline(e: Expr, inlined: dict) -> Expr:
+def inline(e: Expr, inlined: dict, memo: dict | None = None) -> Expr:
     """``e`` with every Load of a Func in ``inlined`` (name → Func) replaced by its definition,
-    in reduction bodies and in their ``where`` predicates alike."""
+    in reduction bodies and in their ``where`` predicates alike.
+
+    Each distinct read (a Func at structurally equal indices) is inlined once and shared
+    (``memo``: Load key → inlined Expr): a chain of n 3-tap stencils reads its first stage at
+    2n + 1 distinct points, not 3**n times (the expression is a DAG; Halide's inliner shares
+    the same way before its CSE)."""
+    memo = {} if memo is None else memo
+
     def fn(n):
         if isinstance(n, Load) and n.name in inlined:
-            f = inlined[n.name]
-            return inline(instance(f, {v.name: a for v, a in zip(f.pure_vars, n.args)}), inlined)
+            if n.key not in memo:
+                f = inlined[n.name]
+                memo[n.key] = inline(instance(f, {v.name: a for v, a in zip(f.pure_vars, n.args)}),
+                                     inlined, memo)
+            return memo[n.key]
         if isinstance(n, Reduce) and n.rdom.predicates:
-            rdom = n.rdom.copy(n.rdom_name, lambda p: inline(p, inlined))
+            rdom = n.rdom.copy(n.rdom_name, lambda p: inline(p, inlined, memo))
             if any(a is not b for a, b in zip(rdom.predicates, n.rdom.predicates)):
                 return replace(n, body=rdom.rebind(n.rdom_name)(n.body), rdom=rdom)
         return None
