@@ -35,9 +35,24 @@ from .walk import stmts
 _FLIP = {BinaryOp.GT: BinaryOp.LT, BinaryOp.GE: BinaryOp.LE}
 
 
+class _Lazy:
+    """The range of a local or loop counter, computed when a condition first asks for it (most
+    locals of a kernel are never asked about, and each interval costs sympy arithmetic)."""
+
+    __slots__ = ("thunk", "value", "done")
+
+    def __init__(self, thunk):
+        self.thunk, self.value, self.done = thunk, None, False
+
+    def get(self):
+        if not self.done:
+            self.value, self.done = self.thunk(), True
+        return self.value
+
+
 class Facts:
-    """Ranges of locals and GPU indices (sympy intervals) and Dim substitutions known at one
-    point of a kernel; immutable: ``with_*`` return new Facts."""
+    """Ranges of locals and GPU indices (sympy intervals, or :class:`_Lazy` ones) and Dim
+    substitutions known at one point of a kernel; immutable: ``with_*`` return new Facts."""
 
     def __init__(self, ranges: dict, subs: dict, fixed=frozenset(), assigned=frozenset()):
         self.ranges, self.subs, self.fixed, self.assigned = ranges, subs, fixed, assigned
@@ -48,7 +63,7 @@ class Facts:
 
     def with_range(self, key, lo, hi) -> "Facts":
         """Narrow ``key``'s range by a fact (intersection with what is known)."""
-        old = self.ranges.get(key)
+        old = self.range(key)
         if old is not None:
             lo, hi = smax(old[0], lo), smin(old[1], hi)
         return self._new(ranges={**self.ranges, key: (lo, hi)})
@@ -65,11 +80,16 @@ class Facts:
             ranges[key] = r
         return self._new(ranges=ranges)
 
+    def range(self, key):
+        """The known range of ``key`` (a local's name or a GPU axis), or None."""
+        r = self.ranges.get(key)
+        return r.get() if isinstance(r, _Lazy) else r
+
     def _leaf(self, e: Expr):
         if isinstance(e, Ref):
-            return self.ranges.get(e.name) or type_range(e.dtype)
+            return self.range(e.name) or type_range(e.dtype)
         if isinstance(e, GpuIndex):
-            return self.ranges.get(e.axis) or type_range(e.dtype)
+            return self.range(e.axis) or type_range(e.dtype)
         if isinstance(e, BufferLoad):
             return type_range(e.dtype) if not e.dtype.is_float else None
         return None
@@ -81,7 +101,9 @@ class Facts:
     def interval(self, e: Expr):
         """Interval of ``e`` with the Dim facts substituted (for proofs)."""
         r = self.raw(e)
-        return None if r is None else tuple(sp.expand(x.subs(self.subs)) for x in r)
+        if r is None or not self.subs:
+            return r
+        return tuple(sp.expand(x.subs(self.subs)) for x in r)
 
     def nonneg(self, e: Expr) -> bool:
         """``e >= 0`` for every value (False when not proven)."""
@@ -226,12 +248,11 @@ def _stmt(s: Stmt, facts: Facts) -> Stmt:
         for x in s.stmts:
             out.append(_stmt(x, facts))
             if isinstance(x, Declare):
-                facts = facts.define(x.name, x.value is not None and facts.interval(x.value)
-                                     or None)
+                facts = facts.define(x.name, None if x.value is None else
+                                     _Lazy(lambda f=facts, v=x.value: f.interval(v)))
         return block(*out)
     if isinstance(s, For):
-        lo, ext = facts.interval(s.min), facts.interval(s.extent)
-        inner = facts.define(s.var, (lo[0], lo[1] + ext[1] - 1) if lo and ext else None)
+        inner = facts.define(s.var, _Lazy(lambda: _loop_range(facts, s)))
         return replace(s, body=_stmt(s.body, inner))
     if isinstance(s, If):
         cond, false = _reduce(s.cond, facts)
@@ -244,6 +265,11 @@ def _stmt(s: Stmt, facts: Facts) -> Stmt:
         cond, false = _reduce(s.cond, facts)
         return s if false else replace(s, cond=cond)
     return s
+
+
+def _loop_range(facts: Facts, s: For):
+    lo, ext = facts.interval(s.min), facts.interval(s.extent)
+    return (lo[0], lo[1] + ext[1] - 1) if lo and ext else None
 
 
 def prove_guards(k: Kernel) -> Kernel:
