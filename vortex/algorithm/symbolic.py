@@ -222,7 +222,11 @@ def smax(a, b):
 
 
 def show(e) -> str:
-    """Sympy expression printed in Python syntax (floor(x/2) as x // 2)."""
-    e = sp.sympify(e)
-    return str(e.replace(lambda a: isinstance(a, sp.floor), lambda a: sp.Symbol(
-        f"({sp.fraction(a.args[0])[0]}) // {sp.fraction(a.args[0])[1]}")))
+    """Sympy expression printed in Python syntax (``floor(W/2 + 1/2)`` as ``(W + 1) // 2``)."""
+    def floor_text(a):
+        r = a.args[0]
+        q = affine.integer_denominator(r)
+        num, den = (sp.expand(r * q), q) if q is not None else sp.fraction(r)
+        text = str(num) if num.is_Atom else f"({num})"
+        return sp.Symbol(f"{text} // {den}")
+    return str(sp.sympify(e).replace(lambda a: isinstance(a, sp.floor), floor_text))
