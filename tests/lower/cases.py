@@ -346,7 +346,8 @@ def _staged_vector_loop(low):
 
 def _swizzled_blocks(low):
     (k,) = low.kernels
-    assert set(gpu_vars(k)) == {"yi", "xi"}  # yo/xo are remapped block indices, not raw ones
+    # yo/xo are remapped block indices, computed from the raw ones (loops gpu.block_x/y)
+    assert set(gpu_vars(k)) == {"yi", "xi", "gpu.block_x", "gpu.block_y"}
 
 
 CASES = [

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..algorithm.expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Param, Select, UnaryOp,
                               UnOp, Var)
+from ..lower.check import InvariantError
 from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Block,
                         BufferLoad, Comment, Declare, For, ForKind, GpuAxis, GpuIndex, If, Kernel,
                         MemorySpace, Ref, Store)
@@ -197,6 +198,9 @@ class CPrinter:
         return [line for x in s.stmts for line in self.stmt(x, ind)]
 
     def _for(self, s: For, ind):
+        if s.kind.is_gpu:
+            raise InvariantError(f"a {s.kind.name} loop {s.var!r} reached the printer: the "
+                                 "lowering's 'gpu offload' pass turns GPU loops into indices")
         lo, ext = self.expr(s.min), self.expr(s.extent)
         end = ext if lo == "0" else f"{lo} + {ext}"
         hint = s.kind is not ForKind.SERIAL and self.d.unroll   # UNROLLED loops are gone (IR)

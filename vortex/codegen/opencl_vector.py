@@ -119,8 +119,8 @@ class _VectorBody:
             text, is_vec = self.expr(s.value)
             if s.dtype.is_int:
                 form = _affine(s.value, self.defs)
-                if form is not None:
-                    self.defs[s.name] = form
+                if form is not None or is_vec:   # a lane-varying local of unknown form is
+                    self.defs[s.name] = form     # no affine index (None), never uniform
             if is_vec:
                 self.vec.add(s.name)
                 out = [f"{ind}{self._vtype(s.dtype)} {self.p.ident(s.name)} = {text};"]

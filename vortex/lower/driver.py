@@ -20,6 +20,7 @@ from .buffers import BufferArg, BufferRole
 from .cse import CSE
 from .exprs import Layout, inline
 from .ir import If, Kernel, block, conj, i32
+from .offload import OFFLOAD
 from .params import kernel_params
 from .passes import Pass, Program, run_passes
 from .plan import Level, assumptions, make_plans
@@ -125,7 +126,7 @@ def _stage_kernel(ctx, plan) -> Kernel:
     else:
         body = general.body()
     shared = tuple({a.name: a for a in ctx.shared}.values())
-    body = block(*shared, body)
+    body = block(*shared, general.gpu_loops(body))
     nbytes = sum(a.size * a.dtype.itemsize for a in shared)
     ranges = tuple((lp.name, lp.extent) for lp in general.nest.loops if lp.axis is not None)
     return Kernel(f"{plan.name}_kernel", (), body, grid, blk, nbytes, ranges=ranges)
@@ -170,7 +171,8 @@ PASSES = [
          "directives applied once; compute_at sites exist; the global buffers are known"),
     Pass("realize", _realize,
          "one kernel per root stage (two versions under specialize) and per update, in launch "
-         "order: loops, GPU indices, compute_at producers, staged copies, accumulators, guards"),
+         "order: loops (the GPU-bound ones as loops of kind GPU_BLOCK/GPU_THREAD), compute_at "
+         "producers, staged copies, accumulators, guards"),
     UNROLL,
     Pass("simplify", _simplify,
          "constants folded, constant conditions and one-trip loops removed"),
@@ -178,6 +180,7 @@ PASSES = [
          "no condition of an If or a staged copy that the loop ranges, the GPU launch, the "
          "enclosing conditions and the specialize facts prove"),
     CSE,
+    OFFLOAD,
     Pass("parameters", _parameters,
          "each kernel's arguments: the buffers it reads or writes, then its Dims and Params"),
 ]

@@ -16,9 +16,21 @@ from ..algorithm.expr import BinaryOp, Const, Expr, node
 
 
 class ForKind(Enum):
+    """How a loop runs. The GPU kinds (a ``For`` with its hardware ``axis``) stay in the IR until
+    the ``gpu offload`` pass turns each into its block or thread index; ``GPU_LANE`` (a warp's
+    lanes) and ``PARALLEL`` (CPU threads) are reserved for the passes that will make them."""
+
     SERIAL = "serial"
     UNROLLED = "unrolled"
     VECTORIZED = "vectorized"
+    GPU_BLOCK = "gpu_block"
+    GPU_THREAD = "gpu_thread"
+    GPU_LANE = "gpu_lane"
+    PARALLEL = "parallel"
+
+    @property
+    def is_gpu(self) -> bool:
+        return self in (ForKind.GPU_BLOCK, ForKind.GPU_THREAD, ForKind.GPU_LANE)
 
 
 class GpuAxis(Enum):
@@ -97,11 +109,15 @@ stmt = dataclass(frozen=True)
 
 @stmt
 class For(Stmt):
+    """``for var in [min, min + extent)``; a loop of a GPU kind runs its iterations on the
+    hardware ``axis`` (one block or thread each) instead of in sequence."""
+
     var: str
     min: Expr
     extent: Expr
     kind: ForKind
     body: Stmt
+    axis: "GpuAxis | None" = None
 
 
 @stmt

@@ -46,7 +46,8 @@ def stmt_lines(s: Stmt | None, depth: int = 0) -> list[str]:
 def _for(s: For, pad, depth):
     lo = expr_text(s.min)
     hi = expr_text(s.extent) if lo == "0" else f"{lo} + {expr_text(s.extent)}"
-    head = f"{pad}for {s.var} in [{lo}, {hi}) {s.kind.name.lower()}:"
+    kind = s.kind.name.lower() + (f" {s.axis.name.lower()}" if s.axis is not None else "")
+    head = f"{pad}for {s.var} in [{lo}, {hi}) {kind}:"
     return [head] + stmt_lines(s.body, depth + 1)
 
 

@@ -15,10 +15,10 @@ from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, Reduce
-from ..algorithm.walk import find
+from ..algorithm.walk import find, rebuild
 from .exprs import Accumulator, ExprLowerer, flat_index, rdom_position, replace_reduce
 from .gpu_index import gpu_indices
-from .ir import (Declare, For, GpuAxis, GpuIndex, If, MemorySpace, Ref, Store, block,
+from .ir import (Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace, Ref, Store, block,
                  guarded, i32, local_name)
 from .sites import reader_layouts
 from .staging import Staging
@@ -124,10 +124,39 @@ class StageLowering:
                 "compute_at producers in the same kernel; stage them instead")
         allocs = self.staging.allocations()
         self.ctx.shared.extend(a for a in allocs if a.memory is MemorySpace.SHARED)
-        indices = gpu_indices(self, gpu)
         return block(*(a for a in allocs if a.memory is not MemorySpace.SHARED),
-                     *(Declare(lp.name, I32, indices[lp.name]) for lp in gpu),
                      *(block(self.staging.once(lp), self._sites[lp.name]) for lp in gpu))
+
+    def gpu_loops(self, body):
+        """``body`` inside the stage's GPU-bound loops, kept as ``For`` loops of kind GPU_BLOCK
+        / GPU_THREAD (blocks outside threads, in nest order) for the offload pass. A loop whose
+        counter is remapped (``swizzle_blocks``, ``warp_specialize``: :mod:`.gpu_index`) is a
+        local computed from loops over the hardware axes it reads, named ``gpu.<axis>``."""
+        gpu = [lp for lp in self.nest.loops if lp.axis is not None]
+        values = gpu_indices(self, gpu)
+        grid, blk = self.launch()
+        loops, remapped = {}, []
+        for lp in gpu:
+            if isinstance(values[lp.name], GpuIndex) and values[lp.name].axis is lp.axis:
+                loops[lp.axis] = (lp.name, from_sympy(lp.extent))
+            else:
+                remapped.append(lp)
+        for lp in remapped:
+            for g in find(values[lp.name], lambda e: isinstance(e, GpuIndex)):
+                if g.axis not in loops:
+                    ext = grid[g.axis.dim] if g.axis.is_block else blk[g.axis.dim]
+                    loops[g.axis] = (local_name("gpu", g.axis.name.lower()), from_sympy(ext))
+        raw = {a: Ref(name, I32) for a, (name, _) in loops.items()}
+        decls = [Declare(lp.name, I32, rebuild(values[lp.name], lambda e: raw.get(e.axis) if
+                                               isinstance(e, GpuIndex) else None))
+                 for lp in remapped]
+        body = block(*decls, body)
+        order = [a for a in loops if a.is_block] + [a for a in loops if not a.is_block]
+        for axis in reversed(order):
+            name, ext = loops[axis]
+            kind = ForKind.GPU_BLOCK if axis.is_block else ForKind.GPU_THREAD
+            body = For(name, i32(0), ext, kind, body, axis)
+        return body
 
     def reuse_prologue(self, other: "StageLowering"):
         """Take ``other``'s compute_at sites and their layouts instead of building them again:
