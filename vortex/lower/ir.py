@@ -13,43 +13,7 @@ from enum import Enum
 from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, Const, Expr, node
-
-
-class ForKind(Enum):
-    """How a loop runs. The GPU kinds (a ``For`` with its hardware ``axis``) stay in the IR until
-    the ``gpu offload`` pass turns each into its block or thread index; ``GPU_LANE`` (a warp's
-    lanes) and ``PARALLEL`` (CPU threads) are reserved for the passes that will make them."""
-
-    SERIAL = "serial"
-    UNROLLED = "unrolled"
-    VECTORIZED = "vectorized"
-    GPU_BLOCK = "gpu_block"
-    GPU_THREAD = "gpu_thread"
-    GPU_LANE = "gpu_lane"
-    PARALLEL = "parallel"
-
-    @property
-    def is_gpu(self) -> bool:
-        return self in (ForKind.GPU_BLOCK, ForKind.GPU_THREAD, ForKind.GPU_LANE)
-
-
-class GpuAxis(Enum):
-    """A hardware index: (is_block, dimension 0=x 1=y 2=z)."""
-
-    BLOCK_X = (True, 0)
-    BLOCK_Y = (True, 1)
-    BLOCK_Z = (True, 2)
-    THREAD_X = (False, 0)
-    THREAD_Y = (False, 1)
-    THREAD_Z = (False, 2)
-
-    @property
-    def is_block(self) -> bool:
-        return self.value[0]
-
-    @property
-    def dim(self) -> int:
-        return self.value[1]
+from ..loop_kinds import ForKind, GpuAxis  # noqa: F401  (part of the IR's vocabulary)
 
 
 class MemorySpace(Enum):

@@ -29,7 +29,7 @@ import sympy as sp
 from .. import errors
 from ..algorithm.expr import Reduce
 from ..algorithm.walk import find
-from ..lower.ir import ForKind, GpuAxis
+from ..loop_kinds import ForKind, GpuAxis
 from . import directives as D
 
 _AXES = {True: (GpuAxis.BLOCK_X, GpuAxis.BLOCK_Y, GpuAxis.BLOCK_Z),
