@@ -9,6 +9,8 @@
 - **Registers and spills** as the compiler reports them (NVRTC/hiprtc; empty for OpenCL).
 - **Occupancy** estimate: resident blocks per SM/CU as limited by threads, shared memory and
   registers (per-SM/CU resources of the arch, from :mod:`vortex.archs`).
+- **Instruction mix** (``.isa``, CUDA/HIP): the disassembled machine code's instruction classes
+  per kernel and per hot innermost loop, and their ratios; see :mod:`vortex.isa`.
 
 The first warp is evaluated symbolically-concretely: lane ``l`` is flat thread ``l`` of block 0,
 every loop at its first iteration, sizes at ``SIZE`` (1024), Params at 1. Source of the bank
@@ -16,6 +18,7 @@ model: CUDA C Programming Guide, "Shared Memory" (compute capability 5.x and lat
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -61,7 +64,16 @@ class KernelReport:
 
 
 class Analysis(list):
-    """A list of :class:`KernelReport`, one per launch; ``str()`` gives a table."""
+    """A list of :class:`KernelReport`, one per launch; ``str()`` gives a table. ``isa`` is the
+    instruction report of the compiled code (:class:`vortex.isa.ISAReport`, disassembled on
+    first access; its ``missing`` says when the tool or the machine code is missing)."""
+
+    code: tuple = ("opencl", None, None)   # (target, arch, binary) the instruction report reads
+
+    @functools.cached_property
+    def isa(self):
+        from .isa import report
+        return report(*self.code)
 
     def __str__(self) -> str:
         lines = []
@@ -78,9 +90,13 @@ class Analysis(list):
         return "\n".join(lines)
 
 
-def analyze(lowered, resources: dict | None = None, arch=None) -> Analysis:
-    """Reports for every kernel of ``lowered`` (see module docstring)."""
+def analyze(lowered, resources: dict | None = None, arch=None, code: tuple | None = None
+            ) -> Analysis:
+    """Reports for every kernel of ``lowered`` (see module docstring); ``code`` is
+    ``(target, arch name, binary)`` for the instruction report (``.isa``)."""
     out = Analysis()
+    if code is not None:
+        out.code = code
     for k in lowered.kernels:
         report = KernelReport(k.name, k.block, k.shared_bytes,
                               resources=dict((resources or {}).get(k.name, {})))

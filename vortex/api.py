@@ -104,11 +104,13 @@ class Kernel:
     def analysis(self):
         """Static facts per kernel: shared bytes, bank conflicts of shared accesses, coalescing
         of staged copies, registers/spills (CUDA/HIP) and an occupancy estimate; see
-        vortex.analysis. ``str()`` of the result is a table."""
+        vortex.analysis. ``str()`` of the result is a table. ``.isa`` of the result is the
+        instruction mix of the machine code (CUDA/HIP; vortex.isa)."""
         from .analysis import analyze
         arch = getattr(self._exe, "arch", None)
         return analyze(self.lowered, self.resources,
-                       archs.facts(self.target, arch) if arch else None)
+                       archs.facts(self.target, arch) if arch else None,
+                       code=(self.target, arch, self.binary))
 
     def _bind(self, kwargs):
         binding = bind(self.pipe, kwargs, contiguous=True)

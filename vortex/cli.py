@@ -62,7 +62,9 @@ def cmd_run(args) -> int:
     if args.show_source:
         print(kernel.source)
     if args.analyze:
-        print(kernel.analysis())
+        analysis = kernel.analysis()
+        print(analysis)
+        print(analysis.isa)
     out = kernel(**inputs)
     if _verify(pipe, out, pipe.reference(**inputs)):
         return 1
@@ -115,7 +117,9 @@ def main(argv=None) -> int:
     r.add_argument("--arch", help=ARCH_HELP)
     r.add_argument("--show-source", action="store_true", help="print the generated kernel source")
     r.add_argument("--analyze", action="store_true",
-                   help="print static facts per kernel: shared memory, bank conflicts, coalescing")
+                   help="print static facts per kernel: shared memory, bank conflicts, "
+                   "coalescing, and the machine code's instruction mix (CUDA: nvdisasm, HIP: "
+                   "llvm-objdump) per kernel and innermost loop")
     r.add_argument("--image", help="input image path (default: the example's own photograph)")
     r.add_argument("--out", help="output file (default: out/<pipeline>.png)")
     r.add_argument("--repeat", type=int, default=10, help="timed runs (median reported)")
