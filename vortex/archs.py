@@ -21,6 +21,14 @@ Which archs are valid is the compiler's say where it can tell:
 Facts per arch come from the CUDA C Programming Guide, "Technical Specifications per Compute
 Capability", and AMD's CDNA/RDNA ISA guides. An arch without a row takes the row of the newest
 arch below it (of its generation, for AMD): limits rarely shrink.
+
+Shared memory per block (``Limits.max_shared``, ``Resources.shared_optin``) is the opt-in
+maximum of that table's row "Maximum amount of shared memory per thread block": sm_70 96 KB,
+sm_75 64 KB, sm_80/sm_87 163 KB, sm_86/sm_89/sm_120 99 KB, sm_90/sm_100 227 KB; AMD: the LDS a
+work-group may allocate, 64 KB on gfx90a/gfx942 (AMD CDNA2/CDNA3 ISA guides). Static
+``__shared__`` arrays are capped lower (:data:`STATIC_SHARED`: 48 KB on CUDA); a kernel that
+needs more uses dynamic shared memory with the opt-in attribute (:func:`dynamic_shared`,
+docs/targets.md).
 """
 from __future__ import annotations
 
@@ -37,8 +45,8 @@ KIB = 1024
 @dataclass(frozen=True)
 class Limits:
     """``max_threads``: threads per block (product over axes); ``max_block``: per-axis maxima;
-    ``max_shared``: static shared/local memory per block in bytes; ``max_grid``: blocks per
-    axis."""
+    ``max_shared``: the most shared (OpenCL: local) memory one block may use, static plus
+    dynamic, in bytes (CUDA: the opt-in maximum); ``max_grid``: blocks per axis."""
 
     name: str
     max_threads: int
@@ -76,6 +84,7 @@ class Arch:
 
 # CUDA: compute capability → per-SM resources (Technical Specifications table).
 CUDA_RESOURCES = {
+    70: Resources(2048, 96 * KIB, 65536, 96 * KIB),
     75: Resources(1024, 64 * KIB, 65536, 64 * KIB),
     80: Resources(2048, 164 * KIB, 65536, 163 * KIB),
     86: Resources(1536, 100 * KIB, 65536, 99 * KIB),
@@ -86,8 +95,6 @@ CUDA_RESOURCES = {
     120: Resources(1536, 100 * KIB, 65536, 99 * KIB),
 }
 _CUDA_GRID = (2 ** 31 - 1, 65535, 65535)
-# Static __shared__ is capped at 48 KiB per block on every CUDA arch.
-_CUDA_STATIC_SHARED = 48 * KIB
 
 # HIP: gfx arch → per-CU resources (wave64 on CDNA/GCN, wave32 on RDNA).
 HIP_RESOURCES = {
@@ -103,6 +110,23 @@ HIP_RESOURCES = {
     "gfx1100": Resources(2048, 128 * KIB, 196608, 64 * KIB, 32),
 }
 _HIP_GRID = (2 ** 31 - 1,) * 3
+
+# The most static shared memory (``__shared__`` arrays of constant size) one block may declare:
+# 48 KB on every CUDA arch (CUDA C Programming Guide, "Shared Memory": "allocations above 48 KB
+# per block are architecture-specific, must use dynamic shared memory"), 64 KB of LDS on AMD.
+# OpenCL's __local arrays are static only: no entry, never dynamic.
+STATIC_SHARED = {Target.CUDA: 48 * KIB, Target.HIP: 64 * KIB}
+
+
+def dynamic_shared(target, nbytes: int) -> bool:
+    """Whether a kernel with ``nbytes`` of shared memory per block declares it dynamically
+    (one ``extern __shared__`` array, its size passed at launch, the opt-in attribute set on
+    the function): exactly when ``nbytes`` exceeds the target's static cap
+    (:data:`STATIC_SHARED`). Smaller kernels keep static arrays, which the compiler sizes and
+    reports itself."""
+    cap = STATIC_SHARED.get(Target.parse(target))
+    return cap is not None and nbytes > cap
+
 
 # Without an arch, export prints code for this one (named in its output and header).
 DEFAULT_EXPORT_ARCH = {Target.CUDA: "sm_75"}
@@ -169,7 +193,7 @@ def supported(target) -> tuple[str, ...]:
 def _cuda(name: str) -> Arch:
     n = int(_CUDA_NAME.fullmatch(name).group(1))
     res = _newest_below(CUDA_RESOURCES, n, lambda k: k)
-    limits = Limits(name, 1024, (1024, 1024, 64), _CUDA_STATIC_SHARED, _CUDA_GRID)
+    limits = Limits(name, 1024, (1024, 1024, 64), res.shared_optin, _CUDA_GRID)
     return Arch(Target.CUDA, name, n, limits, res, async_copy=n >= 80)
 
 
@@ -177,7 +201,7 @@ def _hip(name: str) -> Arch:
     n = int(name[3:], 16)
     same = {k: v for k, v in HIP_RESOURCES.items() if _gfx_order(k)[0] == _gfx_order(name)[0]}
     res = _newest_below(same or HIP_RESOURCES, name, _gfx_order)
-    limits = Limits(name, 1024, (1024, 1024, 1024), min(64 * KIB, res.shared_optin), _HIP_GRID)
+    limits = Limits(name, 1024, (1024, 1024, 1024), res.shared_optin, _HIP_GRID)
     return Arch(Target.HIP, name, n, limits, res)
 
 

@@ -134,3 +134,50 @@ def test_export_with_an_unknown_arch_is_a_compile_error(tmp_path):
     assert r.stderr.startswith("vortex: CompileError: unknown CUDA arch 'sm_61': this machine's "
                                "NVRTC compiles for sm_75, sm_80,")
     assert not list(tmp_path.iterdir())
+
+
+def test_exported_launcher_opts_in_to_100_kib_of_dynamic_shared_memory(tmp_path):
+    """Issue 11 acceptance 4: the launcher sets cudaFuncAttributeMaxDynamicSharedMemorySize to
+    the kernel's 102400 bytes before launching it with them, and builds with nvcc for sm_90."""
+    from dynamic_shared_cases import staged_matmul
+    pipe, s = staged_matmul()
+    cu, h = vx.export(pipe, schedule=s, target="cuda", arch="sm_90", out_dir=tmp_path)
+    code = cu.read_text()
+    assert "extern __shared__ __align__(16) unsigned char vx_smem[];" in code
+    assert ("  if ((err = cudaFuncSetAttribute(C_kernel, "
+            "cudaFuncAttributeMaxDynamicSharedMemorySize, 102400)) != cudaSuccess) return err;\n"
+            ) in code
+    assert code.index("cudaFuncSetAttribute(") < code.index("C_kernel<<<")
+    assert ", dim3(16, 16, 1), 102400, stream>>>(A, B, C, K, M, N);" in code
+    assert "102400 bytes of shared memory (dynamic: the launcher opts in)" in h.read_text()
+    compile_with("nvcc", ["-arch=sm_90", "-c", cu.name, "-o", "k.o"], tmp_path)
+    assert (tmp_path / "k.o").stat().st_size > 0
+
+
+def test_exported_hip_launcher_sets_the_attribute_too(tmp_path):
+    """Without an arch (no HIP default) the 100 KiB kernel is exported for archs with that much
+    LDS (gfx950); hipcc builds it (here for gfx90a, which could not launch it)."""
+    from dynamic_shared_cases import staged_matmul
+    pipe, s = staged_matmul()
+    src, _ = vx.export(pipe, schedule=s, target="hip", out_dir=tmp_path)
+    code = src.read_text()
+    assert ("  if ((err = hipFuncSetAttribute((const void*)C_kernel, "
+            "hipFuncAttributeMaxDynamicSharedMemorySize, 102400)) != hipSuccess) return err;\n"
+            ) in code
+    compile_with("hipcc", ["--offload-arch=gfx90a", "-x", "hip", "-c", src.name, "-o", "k.o"],
+                 tmp_path)
+
+
+@pytest.mark.parametrize("target, arch, limit", [("cuda", None, 65536), ("cuda", "sm_86", 101376),
+                                                 ("hip", "gfx90a", 65536)])
+def test_export_for_an_arch_without_enough_shared_memory_is_refused(tmp_path, target, arch,
+                                                                    limit):
+    from dynamic_shared_cases import staged_matmul
+    pipe, s = staged_matmul()
+    shown = arch or "sm_75"   # CUDA's default export arch
+    with pytest.raises(vx.ScheduleError) as e:
+        vx.export(pipe, schedule=s, target=target, arch=arch, out_dir=tmp_path)
+    assert str(e.value).startswith(f"kernel 'C_kernel' on {shown}: 102400 bytes of shared "
+                                   f"memory per block exceed the {limit} bytes allowed; the "
+                                   "biggest shared buffer is stage(A, ...)")
+    assert not list(tmp_path.iterdir())

@@ -176,7 +176,7 @@ def test_oversized_shared_memory_fails_before_nvrtc(nvrtc_forbidden):
     s["blur"].tile("y", "x", "yo", "xo", "yi", "xi", 128, 128).gpu_blocks("yo", "xo")
     s["blur_x"].compute_at("blur", "xo").store_in("shared")
     with pytest.raises(vx.ScheduleError, match=r"66560 bytes of shared memory.*store_in"):
-        compile_cuda(pipe, s, "sm_90")
+        compile_cuda(pipe, s, "sm_75")   # 64 KB per block (sm_90 has 227 KB: it compiles)
 
 
 def test_unknown_arch_lists_the_valid_ones():

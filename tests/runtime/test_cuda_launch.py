@@ -8,6 +8,7 @@
   PyTorch inputs without copies, device timing.
 """
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,7 +17,8 @@ import pipelines as P
 import vortex as vx
 
 pytest.importorskip("cuda.bindings", reason='the CUDA runtime needs pip install "vortex[cuda]"')
-from fake_cuda import DLPackOnly, FakeDriver, HostBackedCudaArray  # noqa: E402
+from fake_cuda import OK, DLPackOnly, FakeDriver, HostBackedCudaArray  # noqa: E402
+from dynamic_shared_cases import staged_matmul  # noqa: E402
 from vortex.algorithm.binding import bind  # noqa: E402
 from vortex.examples import load_example  # noqa: E402
 from vortex.runtime import cuda, cuda_device, nvrtc  # noqa: E402
@@ -134,6 +136,36 @@ def test_minor_arch_compatibility():
     assert not cuda._compatible("sm_86", "sm_80") and not cuda._compatible("sm_80", "sm_90")
 
 
+class OptInDriver(FakeDriver):
+    """FakeDriver that also records cuFuncSetAttribute calls (dynamic shared memory opt-in)."""
+
+    CUfunction_attribute = SimpleNamespace(CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES=8)
+
+    def __init__(self, *a):
+        super().__init__(*a)
+        self.attributes = []
+
+    def cuFuncSetAttribute(self, f, attr, value):
+        self.attributes.append((f, attr, value))
+        return (OK,)
+
+
+def test_dynamic_shared_memory_opt_in_and_launch_size(monkeypatch):
+    """A 100 KiB kernel: its function opts in once, at load, to 102400 bytes of dynamic shared
+    memory, and every launch passes them (host side; the fake computes the reference)."""
+    pipe, s = staged_matmul()
+    kernel = vx.compile(pipe, schedule=s, target="cuda", arch="sm_90")
+    drv = OptInDriver(kernel.kernel_source, pipe)
+    dev = CudaDevice(0, "Fake GPU", "sm_90", 0, "ctx", facts("cuda", "sm_90").limits)
+    monkeypatch.setattr(cuda_device, "_init", lambda: (drv, None))
+    monkeypatch.setattr(cuda, "select_device", lambda selector=None: dev)
+    for shape in [(1, 1), (37, 61)]:
+        args, ref = P.reference("matmul", shape)
+        P.assert_matches(kernel(**args), ref)
+    assert drv.attributes == [("C_kernel", 8, 102400)]
+    assert [launch["shared"] for launch in drv.launches] == [102400, 102400]
+
+
 # ---- on a real GPU ------------------------------------------------------------------------------
 def _example_inputs(pipe, sizes=(3, 37, 53)):
     """Random inputs with awkward sizes (Dims in order get 3, 37, 53, …) and Params of 1.5."""
@@ -172,6 +204,24 @@ def test_pipelines_match_the_reference_on_the_gpu(name):
     for shape in P.SHAPES:
         args, ref = P.reference(name, shape)
         P.assert_matches(kernel(**args), ref)
+
+
+@gpu
+@pytest.mark.parametrize("ki, stages", [(25, 4), (8, 4)], ids=["100KiB-dynamic", "32KiB-static"])
+def test_staged_matmul_over_48_kib_matches_the_reference_on_the_gpu(ki, stages):
+    """Dynamic shared memory on a real device (sm_80 or newer: 102400 bytes need the opt-in)
+    at awkward sizes: M, N not multiples of the 128 tile, K of the ko step, several ko steps."""
+    dev = cuda_device.select_device()
+    if dev.limits.max_shared < 102400:
+        pytest.skip(f"{dev.name} has {dev.limits.max_shared} bytes of shared memory per block")
+    pipe, s = staged_matmul(ki, stages)
+    kernel = vx.compile(pipe, schedule=s, target="cuda")
+    assert kernel.kernel_source.launches[0].dynamic_shared is (ki == 25)
+    rng = np.random.default_rng(1)
+    for m, n, k in [(1, 1, 1), (131, 257, 103), (256, 128, 200)]:
+        args = {"A": rng.random((m, k), np.float32), "B": rng.random((k, n), np.float32)}
+        np.testing.assert_allclose(kernel(**args), pipe.reference(**args), rtol=1e-4, atol=1e-4,
+                                   err_msg=f"M, N, K = {m}, {n}, {k}")
 
 
 @gpu

@@ -74,9 +74,10 @@ def test_oversized_local_memory_is_a_schedule_error(opencl_device, build_forbidd
         vx.compile(s.pipe, schedule=s, target="opencl", device=opencl_device)
     assert str(e.value) == (
         f"kernel {entry(s)!r} on {describe(opencl_device)}: {(rows + 2) * 4096 * 4} bytes of "
-        f"shared memory per block exceed the {opencl_device.local_mem_size} bytes allowed; use "
-        "smaller tiles in stage(...), fewer stages in pipeline(...), or a smaller compute_at + "
-        "store_in(\"shared\") footprint")
+        f"shared memory per block exceed the {opencl_device.local_mem_size} bytes allowed; the "
+        f"biggest shared buffer is compute_at(...).store_in(\"shared\") of Func 'blur_x' "
+        f"({(rows + 2) * 4096 * 4} bytes): compute 'blur_x' at an inner loop, use smaller "
+        "tiles around its compute_at loop, or store_in(\"register\")")
 
 
 def test_kernel_work_group_limit_checked_after_the_build(opencl_device, monkeypatch):

@@ -18,6 +18,7 @@ from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Bar
                         MemorySpace, Ref, Store)
 from .dialect import Dialect
 from .names import Namer, entry_names
+from . import shared_memory
 from .intrinsics import HELPERS as INTRINSIC_HELPERS
 from .intrinsics import helper_name
 
@@ -58,6 +59,7 @@ class CPrinter:
         self.names = names or Namer()
         self.helpers: dict[str, str] = {}
         self.uses_half = False
+        self._shared = None   # the SharedPlan of the kernel being printed
         self._expr = {Const: self._const, Var: self._name, Ref: self._name, Dim: self._name,
                       Param: self._name, BinOp: self._binop, UnOp: self._unop,
                       Select: self._select, Cast: self._cast, Call: self._call,
@@ -252,9 +254,24 @@ class CPrinter:
         return [f"{ind}{self.ctype(s.dtype)} {self.ident(s.name)}{init};"]
 
     def _allocate(self, s: Allocate, ind):
-        qual = f"{self.d.shared_qual} " if s.memory is MemorySpace.SHARED else ""
+        """A constant-size array; a shared one of a kernel over the static cap is a typed
+        pointer into the dynamic array at its offset (codegen/shared_memory.py)."""
+        shared = s.memory is MemorySpace.SHARED
         t = self.d.ctype(s.dtype, storage=True)
+        if shared and self._shared is not None and self._shared.dynamic:
+            offset = self._shared.buffer(s.name).offset
+            return [f"{ind}{t}* {self.d.restrict} {self.ident(s.name)} = "
+                    f"({t}*)({shared_memory.DYNAMIC_NAME} + {offset});"]
+        qual = f"{self.d.shared_qual} " if shared else ""
         return [f"{ind}{qual}{t} {self.ident(s.name)}[{s.size}];"]
+
+    def _dynamic_shared(self, k: Kernel) -> list[str]:
+        """The kernel's one dynamic shared array, when its plan says so (else nothing)."""
+        self._shared = shared_memory.plan(k, self.d.target)
+        if not self._shared.dynamic:
+            return []
+        return ["  " + self.d.dynamic_shared.format(align=shared_memory.ALIGN,
+                                                    name=shared_memory.DYNAMIC_NAME)]
 
     # --- kernels -----------------------------------------------------------------------------
     def kernel(self, k: Kernel, entry: str | None = None) -> str:
@@ -267,7 +284,7 @@ class CPrinter:
                               f"* {self.d.restrict} {self.ident(p.name)}")
             else:
                 params.append(f"const {self.d.ctype(p.dtype, storage=True)} {self.ident(p.name)}")
-        body = self.stmt(k.body)
+        body = self._dynamic_shared(k) + self.stmt(k.body)
         threads = k.block[0] * k.block[1] * k.block[2]
         bounds = self.d.launch_bounds.format(n=threads) if self.d.launch_bounds else ""
         entry = entry or entry_names([k.name])[0]

@@ -63,6 +63,7 @@ class Dialect:
     async_wait: str = ""            # format with {n}: groups allowed in flight
     named_barrier: str = ""         # format with {op} (sync/arrive), {id}, {n} threads
     launch_bounds: str = ""         # format with {n}: the block's thread count (register cap)
+    dynamic_shared: str = ""        # format with {align}, {name}: the one dynamic shared array
 
     def ctype(self, dtype, storage: bool = False) -> str:
         table = self.storage_types if storage else self.types
@@ -118,6 +119,7 @@ CUDA = Dialect(
     half_via_float=True,
     named_barrier='asm volatile("bar.{op} {id}, {n};" ::: "memory");',
     launch_bounds="__launch_bounds__({n}) ",
+    dynamic_shared="extern __shared__ __align__({align}) unsigned char {name}[];",
 )
 
 # HIP C++ is CUDA C++ with its own headers and bfloat16 type.

@@ -4,8 +4,14 @@ CUDA/HIP: ``<name>.cu`` / ``<name>.hip`` holds the kernels and ``extern "C"`` fu
 ``<name>_launch(<device pointers>, <sizes>, <params>, stream)``, which allocates the
 intermediate (compute_root) buffers stream-ordered, launches every kernel in order and returns
 the runtime's error code; ``<name>.h`` declares it, with a comment block giving each launch's
-grid, block and shared memory and the schedule it came from. OpenCL: ``<name>.cl`` plus
-``<name>.json`` with the launch metadata (a host must run the kernels itself).
+grid, block and shared memory and the schedule it came from. A kernel over the static
+shared-memory cap (48 KB on CUDA, vortex.codegen.shared_memory) is launched with its dynamic
+shared memory, after the launcher raises the kernel's limit to it
+(``cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes)``;
+``hipFuncSetAttribute`` on HIP); an export whose kernels need more shared memory than ``arch``
+has is refused (vx.ScheduleError naming the directive, vortex.codegen.shared_memory).
+OpenCL: ``<name>.cl`` plus ``<name>.json`` with the launch metadata (a host must run the
+kernels itself).
 
 The launcher's parameters are the pipeline's Input, output, Dim and Param names, spelled by
 :mod:`vortex.codegen.names` in the launcher's own scope: unchanged for ordinary names; a C word
@@ -19,6 +25,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import archs
 from ..lower.ir import local_name
 from ..lower.sym import from_sympy
 from ..target import Target
@@ -26,6 +33,7 @@ from .c_printer import CPrinter
 from .dialect import DIALECTS
 from .kernel_source import BufferRole
 from .names import Namer
+from .shared_memory import check_shared, dynamic_shared
 
 STREAM = local_name("", "stream")   # the launcher's stream parameter (spelled "stream")
 
@@ -41,16 +49,22 @@ class HostDialect:
     last_error: str
     malloc: str      # format with {ptr}, {bytes}
     free: str        # format with {ptr}
+    success: str
+    max_dynamic_shared: str   # format with {entry}, {bytes}: opt in to that much dynamic shared
 
 
 HOSTS = {
     Target.CUDA: HostDialect(".cu", "#include <cuda_runtime.h>", "cudaStream_t", "cudaError_t",
                              "cudaGetLastError()",
                              "cudaMallocAsync((void**)&{ptr}, {bytes}, {stream})",
-                             "cudaFreeAsync({ptr}, {stream})"),
+                             "cudaFreeAsync({ptr}, {stream})", "cudaSuccess",
+                             "cudaFuncSetAttribute({entry}, "
+                             "cudaFuncAttributeMaxDynamicSharedMemorySize, {bytes})"),
     Target.HIP: HostDialect(".hip", "#include <hip/hip_runtime.h>", "hipStream_t", "hipError_t",
                             "hipGetLastError()", "hipMalloc((void**)&{ptr}, {bytes})",
-                            "hipFree({ptr})"),
+                            "hipFree({ptr})", "hipSuccess",
+                            "hipFuncSetAttribute((const void*){entry}, "
+                            "hipFuncAttributeMaxDynamicSharedMemorySize, {bytes})"),
 }
 
 
@@ -81,9 +95,20 @@ def _signature(ks, name: str, host: HostDialect, printer: CPrinter) -> str:
     return f'{note}extern "C" {host.error} {name}_launch({", ".join(args)})'
 
 
+def _opt_in(ks, host: HostDialect, error: str) -> list[str]:
+    """Launcher lines raising each dynamic-shared kernel's limit, first (nothing allocated
+    yet), returning the runtime's error if the device refuses."""
+    lines = []
+    for entry, n in dynamic_shared(ks).items():
+        if n:
+            call = host.max_dynamic_shared.format(entry=entry, bytes=n)
+            lines.append(f"  if (({error} = {call}) != {host.success}) return {error};")
+    return [f"  {host.error} {error};", *lines] if lines else []
+
+
 def _launcher(ks, name: str, host: HostDialect, printer: CPrinter) -> str:
     d, c = printer.d, printer.ident
-    body, stream = [], c(STREAM)
+    body, stream = _opt_in(ks, host, c(local_name("", "err"))), c(STREAM)
     temps = [b for b in ks.buffers if b.role is BufferRole.INTERMEDIATE]
     for b in temps:
         count = " * ".join(f"(size_t)({_c(printer, s)})" for s in b.shape) or "1"
@@ -94,7 +119,8 @@ def _launcher(ks, name: str, host: HostDialect, printer: CPrinter) -> str:
     for i, launch in enumerate(ks.launches):
         grid = ", ".join(f"(unsigned)({_c(printer, g)})" for g in launch.grid)
         block = ", ".join(str(int(b)) for b in launch.block)
-        body.append(f"  {launch.entry}<<<dim3({grid}), dim3({block}), 0, {stream}>>>"
+        smem = launch.dynamic_shared_bytes
+        body.append(f"  {launch.entry}<<<dim3({grid}), dim3({block}), {smem}, {stream}>>>"
                     f"({', '.join(map(c, launch.args))});")
     body += [f"  {host.free.format(ptr=c(b.name), stream=stream)};" for b in temps]
     body.append(f"  return {host.last_error};")
@@ -108,8 +134,9 @@ def _header(ks, name: str, host: HostDialect, printer: CPrinter, schedule_text: 
              "// Launches, in order (grid in blocks, as C expressions of the sizes):"]
     for launch in ks.launches:
         grid = ", ".join(_c(printer, g) for g in launch.grid)
+        dynamic = " (dynamic: the launcher opts in)" if launch.dynamic_shared else ""
         lines.append(f"//   {launch.entry}: grid ({grid}), block {tuple(launch.block)}, "
-                     f"{launch.shared_bytes} bytes of shared memory")
+                     f"{launch.shared_bytes} bytes of shared memory{dynamic}")
     lines.append("// Schedule:")
     lines += [f"//   {line}" for line in schedule_text.strip().splitlines()]
     guard = f"VORTEX_{name.upper()}_H"
@@ -122,7 +149,11 @@ def export_source(ks, schedule_text: str, out_dir, name: str | None = None, arch
                   arch_note: str = "", origin: str = "") -> list[Path]:
     """Write the export files of KernelSource ``ks`` into ``out_dir``; returns their paths. The
     header names ``arch`` (with ``arch_note`` when it was not asked for) and the schedule's
-    ``origin``."""
+    ``origin``. Raises vx.ScheduleError when a kernel exceeds ``arch``'s launch limits."""
+    if arch is not None and ks.target in archs.PARSERS:
+        limits = archs.facts(ks.target, arch).limits
+        for launch in ks.launches:
+            check_shared(launch, limits, f"kernel {launch.entry!r} on {limits.name}")
     about = ([f"Arch: {arch}" + (f" ({arch_note})" if arch_note else "")] if arch else []) \
         + ([f"Schedule origin: {origin}"] if origin else [])
     out = Path(out_dir)

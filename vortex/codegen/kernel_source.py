@@ -24,13 +24,22 @@ class ScalarArg:
 class Launch:
     """One kernel launch. ``grid``: number of blocks (work-groups) per axis (x, y, z), sympy;
     ``block``: threads per block per axis (ints); ``args``: argument names in signature order;
-    ``shared_bytes``: static shared (local) memory of the kernel."""
+    ``shared_bytes``: shared (local) memory of the kernel per block; ``dynamic_shared``: it is
+    one dynamic array whose size the launch passes (vortex.codegen.shared_memory);
+    ``shared``: its buffers (SharedBuffer: bytes, offset, the directive that made each)."""
 
     entry: str
     grid: tuple
     block: tuple
     args: tuple
     shared_bytes: int = 0
+    dynamic_shared: bool = False
+    shared: tuple = ()
+
+    @property
+    def dynamic_shared_bytes(self) -> int:
+        """The dynamic shared memory a launch passes (``sharedMemBytes``), bytes; 0 if static."""
+        return self.shared_bytes if self.dynamic_shared else 0
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,10 @@ Without a GPU (docs/design.md) ``load(ks, arch="sm_90")`` still compiles and giv
 stores/loads, stack bytes, from ptxas ``-v``) and ``launch_config``; ``run``/``time`` raise
 ``vx.DeviceError("no CUDA device: …")``. Launch limits (threads per block, shared memory per
 block; grid sizes at each call) are checked before NVRTC runs: ``vx.ScheduleError`` naming the
-directive. Kernels launch in order on the legacy default stream of the device's primary
+directive. A kernel over 48 KB of shared memory declares it dynamically
+(vortex.codegen.shared_memory): its function's ``CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES``
+is raised to that size once, when the module is loaded, and every launch passes it as
+``sharedMemBytes``. Kernels launch in order on the legacy default stream of the device's primary
 context (the stream CuPy and PyTorch use by default); ``run`` waits for them to finish.
 """
 from __future__ import annotations
@@ -27,7 +30,8 @@ from .cuda_arrays import DeviceArray, device_view, empty_like
 from .cuda_device import (all_devices, call, describe, driver, driver_version,  # noqa: F401
                           has_cuda_device, select_device)
 from .. import archs
-from .limits import check_launches
+from ..codegen.shared_memory import dynamic_shared
+from .limits import check_launches, with_dynamic_shared
 
 __all__ = ["CUDARuntime", "CUDAExecutable", "load", "info", "has_cuda_device", "select_device"]
 
@@ -42,16 +46,28 @@ def _compatible(arch: str, device_arch: str) -> bool:
     return mine.number // 10 == dev.number // 10 and dev.number >= mine.number
 
 
+def _allow_dynamic_shared(functions: dict, nbytes: dict) -> None:
+    """Opt each CUfunction in to the dynamic shared memory it is launched with (above 48 KB a
+    launch fails without it; CUDA driver API, ``cuFuncSetAttribute``)."""
+    drv = driver()
+    for entry, n in nbytes.items():
+        if n:
+            attr = drv.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+            call(drv.cuFuncSetAttribute, functions[entry], attr, n)
+
+
 class CUDAExecutable(Executable):
     """A KernelSource compiled to a CUBIN for ``arch``. ``binary`` (CUBIN bytes), ``ptx``,
     ``log`` (NVRTC/ptxas), ``resources`` (``{entry: {"registers", "shared_bytes",
-    "spill_stores", "spill_loads", "stack_bytes"}}``), ``compile_seconds`` (0.0 on a cache
+    "spill_stores", "spill_loads", "stack_bytes"}}``; ``shared_bytes`` is ptxas' static count
+    plus the dynamic shared memory the entry is launched with), ``compile_seconds`` (0.0 on a cache
     hit), ``device`` (a CudaDevice once loaded on one, else None)."""
 
     def __init__(self, kernel_source, compiled, device=None, selector=None):
         self.kernel_source, self.arch = kernel_source, compiled.arch
         self.binary, self.ptx, self.log = compiled.cubin, compiled.ptx, compiled.log
-        self.resources, self.compile_seconds = compiled.resources, compiled.seconds
+        self.resources = with_dynamic_shared(compiled.resources, kernel_source)
+        self.compile_seconds = compiled.seconds
         self.device, self._selector, self._functions = device, selector, None
         self.entries = tuple(dict.fromkeys(launch.entry for launch in kernel_source.launches))
         check_launch_args(kernel_source)
@@ -78,6 +94,7 @@ class CUDAExecutable(Executable):
             self._module = call(driver().cuModuleLoadData, self.binary)
             self._functions = {e: call(driver().cuModuleGetFunction, self._module, e.encode())
                                for e in self.entries}
+            _allow_dynamic_shared(self._functions, dynamic_shared(self.kernel_source))
             self.device = dev
         self.device.activate()
         return self._functions
@@ -125,8 +142,8 @@ class CUDAExecutable(Executable):
             held = [np.array([ptrs[a]], np.uint64) if a in ptrs
                     else np.array([scalar_value(scalars[a], binding)]) for a in launch.args]
             params = np.array([h.ctypes.data for h in held], np.uint64)
-            call(drv.cuLaunchKernel, functions[launch.entry], *grid, *block, 0, 0,
-                 params.ctypes.data, 0)
+            call(drv.cuLaunchKernel, functions[launch.entry], *grid, *block,
+                 launch.dynamic_shared_bytes, 0, params.ctypes.data, 0)
 
     # ---- public -------------------------------------------------------------------------------
     def run(self, binding, out=None, *, outputs=None) -> tuple:

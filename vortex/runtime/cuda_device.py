@@ -76,7 +76,8 @@ def driver_version() -> str:
 @dataclass(frozen=True, eq=False)
 class CudaDevice:
     """One CUDA device: ``ordinal``, ``name``, ``arch`` ("sm_90"), the driver ``handle`` and
-    primary ``context``, and its launch ``limits`` (read from the device's attributes)."""
+    primary ``context``, and its launch ``limits`` (read from the device's attributes; shared
+    memory per block is the opt-in maximum, which dynamic shared memory may use)."""
 
     ordinal: int
     name: str
@@ -106,7 +107,7 @@ def _open(ordinal: int) -> CudaDevice:
     arch = f"sm_{get('COMPUTE_CAPABILITY_MAJOR')}{get('COMPUTE_CAPABILITY_MINOR')}"
     limits = Limits(arch, get("MAX_THREADS_PER_BLOCK"),
                     tuple(get(f"MAX_BLOCK_DIM_{a}") for a in "XYZ"),
-                    get("MAX_SHARED_MEMORY_PER_BLOCK"),
+                    get("MAX_SHARED_MEMORY_PER_BLOCK_OPTIN"),
                     tuple(get(f"MAX_GRID_DIM_{a}") for a in "XYZ"))
     name = call(drv.cuDeviceGetName, 256, handle).split(b"\0")[0].decode()
     context = call(drv.cuDevicePrimaryCtxRetain, handle)

@@ -6,6 +6,13 @@ compile cache are in :mod:`vortex.runtime.hiprtc`.
 Without a GPU (docs/design.md): ``vx.compile(pipe, schedule=s, target="hip", arch="gfx90a")`` compiles
 and gives ``kernel.binary`` (the code object) and ``kernel.resources`` (per kernel: VGPRs, SGPRs,
 LDS bytes, scratch bytes, …); calling the kernel raises ``vx.DeviceError("no HIP device: …")``.
+
+A kernel over 64 KB of LDS (an arch with more, such as gfx950; gfx90a/gfx942 allow 64 KB and
+refuse more before compiling) declares it dynamically (vortex.codegen.shared_memory) and each
+launch passes the size as ``hipModuleLaunchKernel``'s ``sharedMemBytes``. HIP needs no opt-in
+attribute for that: the LDS a work-group may allocate is the limit, and AMD's runtime ignores
+the function attributes (HIP runtime API reference, ``hipFuncAttribute``); the exported launcher
+calls ``hipFuncSetAttribute`` anyway, as CUDA code ported to HIP does.
 """
 from __future__ import annotations
 
@@ -22,7 +29,7 @@ from . import code_object, hiprtc, rocm
 from .base import (Executable, Runtime, buffer_shape, check_out_names, out_arrays,
                    scalar_value)
 from .. import archs
-from .limits import check_launches
+from .limits import check_launches, with_dynamic_shared
 
 __all__ = ["HIPRuntime", "HIPExecutable", "info"]
 
@@ -87,7 +94,9 @@ class HIPExecutable(Executable):
         self.compile_seconds = compile_seconds
         self._lib = lib or hiprtc.library()
         self.code_object = code_object.unbundle(binary, arch)
-        self.resources = code_object.kernel_resources(self.code_object)
+        self.resources = with_dynamic_shared(with_dynamic_shared(
+            code_object.kernel_resources(self.code_object), kernel_source, "lds_bytes"),
+            kernel_source)
         for launch in kernel_source.launches:
             if launch.entry not in self.resources:
                 raise errors.CompileError(f"kernel {launch.entry!r} is not defined in the code "
@@ -175,8 +184,8 @@ class HIPExecutable(Executable):
             params = (ctypes.c_void_p * len(values))(*[v.ctypes.data for v in values])
             grid = (tuple(cfg["grid"]) + (1, 1, 1))[:3]
             block = (tuple(cfg["block"]) + (1, 1, 1))[:3]
-            self._lib.call("hipModuleLaunchKernel", fns[launch.entry], *grid, *block, 0, None,
-                           params, None)
+            self._lib.call("hipModuleLaunchKernel", fns[launch.entry], *grid, *block,
+                           launch.dynamic_shared_bytes, None, params, None)
 
     def run(self, binding, out=None, *, outputs=None) -> tuple:
         """See :meth:`Executable.run`. numpy inputs are copied; arrays exposing
