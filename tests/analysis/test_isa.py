@@ -4,6 +4,7 @@ against the disassembly (NVRTC 13.5: the elementwise kernel below has three copi
 4-element body after ptxas merges the identical specialized versions: 12 FFMA, 36 LDG, 12 STG);
 the asserts keep the relations that hold for any compiler version."""
 import re
+from pathlib import Path
 
 import pytest
 
@@ -137,7 +138,8 @@ def test_opencl_analysis_says_no_machine_code(opencl_device):
 def test_cli_analyze_prints_the_instruction_mix(capsys):
     _cuda()
     from vortex.cli import main
-    rc = main(["run", "examples/matmul.py", "--target", "cuda", "--arch", "sm_90", "--analyze"])
+    example = str(Path(__file__).resolve().parents[2] / "examples" / "matmul.py")
+    rc = main(["run", example, "--target", "cuda", "--arch", "sm_90", "--analyze"])
     out = capsys.readouterr().out
     assert "instruction mix of C_kernel (SASS, sm_90)" in out
     assert re.search(r"async copy\s+\d+ \(4B:\d+\)", out)
