@@ -68,11 +68,13 @@ class Analysis(list):
     instruction report of the compiled code (:class:`vortex.isa.ISAReport`, disassembled on
     first access; its ``missing`` says when the tool or the machine code is missing)."""
 
-    code: tuple = ("opencl", None, None)   # (target, arch, binary) the instruction report reads
+    code: tuple | None = None   # (target, arch, binary) the instruction report reads
 
     @functools.cached_property
     def isa(self):
-        from .isa import report
+        from .isa import ISAReport, report
+        if self.code is None:
+            return ISAReport(missing="no machine code: analyze() was given no compiled binary")
         return report(*self.code)
 
     def __str__(self) -> str:
