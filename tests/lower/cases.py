@@ -38,6 +38,13 @@ class Case:
 
 
 # --- queries on a lowered kernel ---------------------------------------------------------------
+def lower_one_version(pipe, schedule):
+    """``lower`` without the ``partition`` pass: the one version of each tile whose structure
+    these cases check (partitioning has its own tests, tests/lower/test_partition.py)."""
+    from vortex.lower import driver
+    return driver.lower(pipe, schedule, [p for p in driver.PASSES if p.name != "partition"])
+
+
 def loops(k) -> list:
     """[(var, kind, extent)] of every For, pre-order (outer first)."""
     return [(s.var, s.kind, s.extent) for s in stmts(k.body) if isinstance(s, For)]

@@ -22,6 +22,7 @@ from .exprs import Layout, inline
 from .ir import If, Kernel, block, conj, i32
 from .offload import OFFLOAD
 from .params import kernel_params
+from .partition import PARTITION
 from .passes import Pass, Program, run_passes
 from .plan import Level, assumptions, make_plans
 from .prove import prove_guards
@@ -179,6 +180,7 @@ PASSES = [
     Pass("prove guards", _prove,
          "no condition of an If or a staged copy that the loop ranges, the GPU launch, the "
          "enclosing conditions and the specialize facts prove"),
+    PARTITION,
     CSE,
     OFFLOAD,
     Pass("parameters", _parameters,

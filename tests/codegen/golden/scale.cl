@@ -7,12 +7,21 @@
 __kernel void scale_kernel(__global const float* restrict img, __global float* restrict scale, const int H, const int W) {
   int yo = (int)get_group_id(1);
   int xo = (int)get_group_id(0);
-  int yi = (int)get_local_id(1);
-  int xi = (int)get_local_id(0);
-  int y = ((yo * 8) + yi);
-  int x = ((xo * 16) + xi);
-  if (((((xo * 16) + xi) < W) && (((yo * 8) + yi) < H))) {
+  if (((((xo * 16) + 15) < W) && (((yo * 8) + 7) < H))) {
+    int yi = (int)get_local_id(1);
+    int xi = (int)get_local_id(0);
+    int y = ((yo * 8) + yi);
+    int x = ((xo * 16) + xi);
     int cse_0 = ((y * W) + x);
     scale[cse_0] = ((img[cse_0] * 2.0f) + 1.0f);
+  } else {
+    int yi = (int)get_local_id(1);
+    int xi = (int)get_local_id(0);
+    int y = ((yo * 8) + yi);
+    int x = ((xo * 16) + xi);
+    if (((((xo * 16) + xi) < W) && (((yo * 8) + yi) < H))) {
+      int cse_1 = ((y * W) + x);
+      scale[cse_1] = ((img[cse_1] * 2.0f) + 1.0f);
+    }
   }
 }

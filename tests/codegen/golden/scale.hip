@@ -6,12 +6,21 @@
 extern "C" __global__ void __launch_bounds__(128) scale_kernel(const float* __restrict__ img, float* __restrict__ scale, const int H, const int W) {
   int yo = (int)blockIdx.y;
   int xo = (int)blockIdx.x;
-  int yi = (int)threadIdx.y;
-  int xi = (int)threadIdx.x;
-  int y = ((yo * 8) + yi);
-  int x = ((xo * 16) + xi);
-  if (((((xo * 16) + xi) < W) && (((yo * 8) + yi) < H))) {
+  if (((((xo * 16) + 15) < W) && (((yo * 8) + 7) < H))) {
+    int yi = (int)threadIdx.y;
+    int xi = (int)threadIdx.x;
+    int y = ((yo * 8) + yi);
+    int x = ((xo * 16) + xi);
     int cse_0 = ((y * W) + x);
     scale[cse_0] = ((img[cse_0] * 2.0f) + 1.0f);
+  } else {
+    int yi = (int)threadIdx.y;
+    int xi = (int)threadIdx.x;
+    int y = ((yo * 8) + yi);
+    int x = ((xo * 16) + xi);
+    if (((((xo * 16) + xi) < W) && (((yo * 8) + yi) < H))) {
+      int cse_1 = ((y * W) + x);
+      scale[cse_1] = ((img[cse_1] * 2.0f) + 1.0f);
+    }
   }
 }
