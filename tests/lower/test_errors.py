@@ -30,7 +30,7 @@ def test_gpu_threads_on_a_non_constant_extent():
 
 def test_gpu_threads_on_an_outer_split_loop():
     check_fails("blur", lambda s: s["blur"].split(x, xo, xi, 8).gpu_threads(xo),
-          r"gpu_threads\(xo\) on Func 'blur'", r"ceiling\(W/8\) is not a constant")
+          r"gpu_threads\(xo\) on Func 'blur'", r"the thread extent \(W \+ 7\) // 8 is not a constant")
 
 
 def test_compute_at_footprint_not_constant():

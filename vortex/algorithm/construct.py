@@ -63,19 +63,21 @@ def binary(op: BinaryOp, a, b) -> Expr:
     ta, _ = _typeof(a)
     tb, _ = _typeof(b)
     kinds = [t if t is not None else T.python_scalar_type(v) for t, v in ((ta, a), (tb, b))]
-    where = f"in '{_show(a)} {op.symbol} {_show(b)}'"
+    def where():    # built only for an error: printing operands costs (lowering builds many)
+        return f"in '{_show(a)} {op.symbol} {_show(b)}'"
     if op.category == "arith" and any(t.is_bool for t in kinds):
-        raise errors.TypeError(f"arithmetic '{op.symbol}' on bool {where}: cast the bool first, "
-                               "e.g. vx.cast(vx.int32, cond), or use vx.select(cond, a, b)")
+        raise errors.TypeError(f"arithmetic '{op.symbol}' on bool {where()}: cast the bool "
+                               "first, e.g. vx.cast(vx.int32, cond), or use vx.select(cond, a, b)")
     if op.category == "bitwise" and any(t.is_float for t in kinds):
-        raise errors.TypeError(f"bitwise '{op.symbol}' on a floating-point value {where}: bitwise "
-                               "operators need integer or bool operands; use vx.cast(vx.int32, …) "
-                               "or, for conditions, comparisons combined with & |")
+        raise errors.TypeError(f"bitwise '{op.symbol}' on a floating-point value {where()}: "
+                               "bitwise operators need integer or bool operands; use "
+                               "vx.cast(vx.int32, …) or, for conditions, comparisons combined "
+                               "with & |")
     promote_with = np.maximum if op.category == "compare" else op.ufunc
     try:
         ct = promote(promote_with, a, b)
     except errors.TypeError as exc:
-        raise errors.TypeError(f"cannot apply '{op.symbol}' {where}: {exc}") from None
+        raise errors.TypeError(f"cannot apply '{op.symbol}' {where()}: {exc}") from None
     result = T.bool_ if op.category == "compare" else ct
     return BinOp(op, to_type(a, ct), to_type(b, ct), result)
 

@@ -7,13 +7,22 @@ from typing import Callable
 from .expr import Expr, Reduce
 
 
+_COMPARED = {}   # node type -> names of its compared fields (dataclasses.fields is slow)
+
+
+def compared_fields(t: type) -> tuple:
+    """The names of the fields of node type ``t`` that take part in its identity."""
+    names = _COMPARED.get(t)
+    if names is None:
+        names = _COMPARED[t] = tuple(f.name for f in fields(t) if f.compare)
+    return names
+
+
 def children(e: Expr) -> list[Expr]:
     """Direct sub-expressions of ``e`` (tuple fields flattened), in field order."""
     out = []
-    for f in fields(e):
-        if not f.compare:
-            continue
-        v = getattr(e, f.name)
+    for name in compared_fields(type(e)):
+        v = getattr(e, name)
         if isinstance(v, Expr):
             out.append(v)
         elif isinstance(v, tuple):
@@ -38,18 +47,16 @@ def map_children(e: Expr, fn: Callable[[Expr], Expr]) -> Expr:
     """``e`` with ``fn`` applied to each direct child expression; ``e`` itself (no copy) when
     every child comes back unchanged."""
     changes = {}
-    for f in fields(e):
-        if not f.compare:
-            continue
-        v = getattr(e, f.name)
+    for name in compared_fields(type(e)):
+        v = getattr(e, name)
         if isinstance(v, Expr):
             nv = fn(v)
             if nv is not v:
-                changes[f.name] = nv
+                changes[name] = nv
         elif isinstance(v, tuple) and any(isinstance(x, Expr) for x in v):
             nt = tuple(fn(x) if isinstance(x, Expr) else x for x in v)
             if any(a is not b for a, b in zip(nt, v)):
-                changes[f.name] = nt
+                changes[name] = nt
     return replace(e, **changes) if changes else e
 
 

@@ -7,12 +7,11 @@ counts); the code is this project's.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import fields
 
 from ..algorithm import dtypes as T
 from ..algorithm.expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Expr, Param, Select,
                               UnOp, Var)
-from ..algorithm.walk import children, map_children
+from ..algorithm.walk import children, compared_fields, map_children
 from .ir import Declare, GpuIndex, Ref
 
 _PURE = (Const, Ref, Dim, Param, GpuIndex, Var, BinOp, UnOp, Select, Cast, Call)
@@ -77,8 +76,8 @@ class Numbering:
             return hit[0]
         kids = [self.number(c) for c in children(e)]
         sig = (type(e).__name__, tuple(kids), tuple(
-            _plain(getattr(e, f.name)) for f in fields(e)
-            if f.compare and not _holds_expr(getattr(e, f.name))))
+            _plain(v) for v in (getattr(e, name) for name in compared_fields(type(e)))
+            if not _holds_expr(v)))
         n = self.table.get(sig)
         if n is None:
             n = self.table[sig] = len(self.infos)

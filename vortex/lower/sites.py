@@ -29,6 +29,7 @@ from .exprs import Layout, inline, replace_reduce
 from .fill import fill, update_exprs
 from .ir import Barrier, Ref, block, i32, local_name
 from .sym import loop_symbol
+from ..algorithm.symbolic import show
 
 I32 = T.int32
 
@@ -212,7 +213,7 @@ def constant_boxes(fp: Footprint, what: str, site: str) -> list:
             if not ext.is_Integer:
                 raise errors.ScheduleError(
                     f"{what}: its footprint per iteration is not a constant size in dimension "
-                    f"{d} (extent {sp.simplify(ext)}); tile/split the consumer loops inside "
+                    f"{d} (extent {show(ext)}); tile/split the consumer loops inside "
                     f"{site!r} by constant factors")
     return [[(lo, int(ext)) for lo, ext in box] for box in fp.boxes]
 

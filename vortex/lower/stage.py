@@ -26,6 +26,7 @@ from .simplify import simplify_expr
 from .counters import counters
 from .loops import LoopNest
 from .sym import from_sympy
+from ..algorithm.symbolic import show
 
 I32 = T.int32
 
@@ -100,7 +101,7 @@ class StageLowering:
                 ext = sp.sympify(lp.extent)
                 if not ext.is_Integer:
                     raise errors.ScheduleError(
-                        f"gpu_threads({lp.name}) on Func {self.plan.name!r}: the thread extent {ext} "
+                        f"gpu_threads({lp.name}) on Func {self.plan.name!r}: the thread extent {show(ext)} "
                         "is not a constant; split the loop with a constant factor first "
                         "(e.g. gpu_tile)")
                 blk[lp.axis.dim] = int(ext)
