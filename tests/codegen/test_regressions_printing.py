@@ -253,3 +253,24 @@ def test_nested_unrolled_loops(opencl_device, offline):
         np.testing.assert_array_equal(kernel(a=v), pipe.reference(a=v))
     assert kernel.source.count("float f_acc_u") == 8     # 2 x 4 copies, each its accumulator
     assert offline[1](pipe, s).binary   # NVRTC/hiprtc produced a code object
+
+
+def test_an_unroll_hint_only_on_an_innermost_vectorized_loop(opencl_device, offline):
+    """A vectorized loop around another loop printed ``#pragma unroll``, and hiprtc unrolled
+    the whole nest (fuzz case 20261201:123: 269 s to compile); the hint now marks innermost
+    vectorized loops only."""
+    target, build = offline
+    n, y, x, xo, xi = vx.Dim("N"), *vx.vars("y x xo xi")
+    a = vx.Input("a", vx.float32, (n, n))
+    f = vx.Func("f", shape=(n, n))
+    f[y, x] = a[y, x] * 2 + 1
+    pipe = vx.Pipeline(f)
+    s = vx.Schedule(pipe)
+    s[f].split(x, xo, xi, 4).vectorize(xi).reorder(xi, xo)
+    kernel = build(pipe, s)
+    assert "#pragma unroll" not in kernel.source
+    inner = vx.Schedule(pipe)
+    inner[f].split(x, xo, xi, 4).vectorize(xi)
+    assert "#pragma unroll" in build(pipe, inner).source
+    run_on_pocl(pipe, s, lambda m: {"a": np.arange(m * m, dtype=np.float32).reshape(m, m)},
+                opencl_device)

@@ -70,3 +70,23 @@ def test_default_names_are_fresh():
     s = Schedule.default(vx.Pipeline(out))
     assert s.loop_vars("out") == ["x_o2", "x_i"]
     s.validate()
+
+
+def test_default_computes_a_deep_stencil_chain_at_root_every_few_stages(opencl_device):
+    """Inlining a 3-tap chain reads its first stage 3**n times per point: the default computes
+    a Func at root once inlining it would cost more than INLINE_LIMIT loads per point, so the
+    generated code stays small (a 20-stage chain: 3**20 loads per point inlined) and right."""
+    import numpy as np
+    from pipelines import stencil_chain_output
+    from vortex.schedule.default import INLINE_LIMIT
+    pipe = vx.Pipeline(stencil_chain_output(20))
+    s = Schedule.default(pipe)
+    roots = [f.name for f in pipe.funcs if ComputeRoot() in s.stage_directives(f.name)]
+    assert 4 <= len(roots) <= 8          # every 3 stages (3**3 = 27 <= 32 < 81 = 3**4)
+    assert INLINE_LIMIT == 32
+    src = vx.source(pipe, s, target="opencl")
+    assert len(src) < 200_000
+    k = vx.compile(pipe, s, target="opencl", device=opencl_device)
+    args = {n: np.random.default_rng(0).random((41,) * i.ndim, dtype=np.float32)
+            for n, i in pipe.inputs.items()}
+    np.testing.assert_allclose(k(**args), pipe.reference(**args), rtol=1e-5)

@@ -13,6 +13,7 @@ import numpy as np
 from ..algorithm.expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Param, Select, UnaryOp,
                               UnOp, Var)
 from ..lower.check import InvariantError
+from ..lower.walk import stmts
 from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Block,
                         BufferLoad, Comment, Declare, For, ForKind, GpuAxis, GpuIndex, If, Kernel,
                         MemorySpace, Ref, Store)
@@ -205,7 +206,11 @@ class CPrinter:
                                  "lowering's 'gpu offload' pass turns GPU loops into indices")
         lo, ext = self.expr(s.min), self.expr(s.extent)
         end = ext if lo == "0" else f"{lo} + {ext}"
-        hint = s.kind is not ForKind.SERIAL and self.d.unroll   # UNROLLED loops are gone (IR)
+        # A VECTORIZED loop (UNROLLED ones are gone from the IR) gets the dialect's unroll hint
+        # when it is innermost: a hint on a loop around loops makes the device compiler unroll
+        # the whole nest (hiprtc took minutes on an 8 × 32 × 3 × 4 nest: fuzz case 20261201:123).
+        hint = s.kind is not ForKind.SERIAL and self.d.unroll and not any(
+            isinstance(x, For) for x in stmts(s.body))
         head = [f"{ind}{self.d.unroll}"] if hint else []
         var = self.ident(s.var)
         return head + [f"{ind}for (int {var} = {lo}; {var} < {end}; ++{var}) {{",

@@ -1,7 +1,10 @@
 """The default schedule: valid for every pipeline, simple, and pure data.
 
 Outputs and Funcs with update definitions are computed at root (an intermediate with updates
-gets an explicit ``compute_root()``); every other Func is inlined (the default, no directive).
+gets an explicit ``compute_root()``); so is an intermediate that, inlined, would be evaluated more
+than :data:`INLINE_LIMIT` times per point of a root consumer (its loads counted through the Funcs
+inlined into it: a pyramid or a deep stencil chain grows as taps ** depth, and inlining it would
+print code of that size). Every other Func is inlined (the default, no directive).
 Each root Func is mapped onto the GPU by its pure vars:
 
 - 1 pure dim ``x``: ``gpu_tile(x, x_o, x_i, 64)``;
@@ -15,6 +18,8 @@ loop var or a pipeline name get a numeric suffix (``x_o2``).
 """
 from __future__ import annotations
 
+from ..algorithm.expr import Load
+from ..algorithm.walk import find
 from .args import is_name
 
 
@@ -27,11 +32,26 @@ def _fresh(base: str, taken: set) -> str:
     return name
 
 
+INLINE_LIMIT = 32
+
+
+def _roots(pipe, outputs) -> set:
+    """Names of the Funcs the default computes at root (see the module docstring)."""
+    roots, cost = set(outputs) | {f.name for f in pipe.funcs if f.updates}, {}
+    for f in pipe.funcs:                          # producers first
+        loads = find(f.definitions[0].value, lambda e: isinstance(e, Load))
+        cost[f.name] = sum(cost.get(ld.name, 1) if ld.name not in roots else 1 for ld in loads)
+        if cost[f.name] > INLINE_LIMIT:
+            roots.add(f.name)
+    return roots
+
+
 def default_schedule(s):
     """Fill the empty Schedule ``s`` with the default schedule of its pipeline; returns ``s``."""
     info = s._info
+    roots = _roots(s.pipe, info.outputs)
     for f in s.pipe.funcs:
-        if f.name not in info.outputs and not f.updates:
+        if f.name not in roots:
             continue
         stage = s[f.name]
         if f.name not in info.outputs:
