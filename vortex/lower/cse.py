@@ -170,10 +170,12 @@ class _Local:
                                       for x in find(e, lambda x: isinstance(x, Ref))):
             return s   # C re-reads a loop's bounds each trip: keep them where they are
         roots = [e for _, e, _ in slots]
-        always = self.vn.unconditional([e for _, e, c in slots if not c])
         infos = self.vn.infos
-        chosen = {n for n, u in self.vn.uses(roots).items() if u > 1 and infos[n].nameable
-                  and (infos[n].safe or n in always)}
+        repeated = [n for n, u in self.vn.uses(roots).items() if u > 1 and infos[n].nameable]
+        if not repeated:
+            return s
+        always = self.vn.unconditional([e for _, e, c in slots if not c])
+        chosen = {n for n in repeated if infos[n].safe or n in always}
         if not chosen:
             return s
         named = {n: self.names() for n in self.vn.order(roots, chosen)}
@@ -200,7 +202,8 @@ def cse_kernel(k: Kernel) -> Kernel:
     chosen = {n for n, u in vn.uses(roots).items() if u > 1 and infos[n].nameable
               and infos[n].invariant and infos[n].sized and infos[n].safe}
     named = {n: names() for n in vn.order(roots, chosen)}
-    body = _at_top(_rewrite(k.body, _Hoist(vn, slots, named)), vn.declarations(roots, named))
+    body = k.body if not named else _at_top(_rewrite(k.body, _Hoist(vn, slots, named)),
+                                            vn.declarations(roots, named))
     assigned = {x.name for x in stmts(body) if isinstance(x, Assign)}
     return replace(k, body=_rewrite(body, _Local(vn, slots, names, assigned)))
 
