@@ -124,3 +124,43 @@ def test_hip_code_object_has_no_fma_unless_fast_math(tmp_path):
     assert "v_mul_f32_e32" in ops[False] or "v_mul_f32_e64" in ops[False]
     assert not {op for op in ops[False] if op.startswith(("v_fma_f32", "v_fmac_f32", "v_mad"))}
     assert {op for op in ops[True] if op.startswith(("v_fma_f32", "v_fmac_f32"))}
+
+
+def sum_rows():
+    n, w = vx.dims("N W")
+    y = vx.Var("y")
+    a = vx.Input("a", vx.float32, (n, w))
+    r = vx.RDom(w, name="r")
+    s = vx.Func("s", shape=(n,))
+    s[y] = vx.sum(a[y, r])
+    p = vx.Func("p", shape=(n,))
+    p[y] = vx.product(a[y, r])
+    return vx.Pipeline(s, p)
+
+
+def test_float_sums_and_products_run_in_rdom_order(opencl_device):
+    """The reference reduces floats one value at a time in the RDom's order, as every kernel's
+    loop does: numpy's pairwise np.sum overflowed differently (fuzz case 20261201:2026: +inf in
+    the reference, NaN on PoCL), and rounds differently on long sums."""
+    pipe = sum_rows()
+    rng = np.random.default_rng(11)
+    a = (rng.choice([-1, 1], (37, 61)) * rng.uniform(1e37, 3e38, (37, 61))).astype(np.float32)
+    a[::5, 17] = np.inf
+    b = rng.uniform(0.5, 1.5, (37, 61)).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for x in (a, b):
+            want_s = np.array([_in_order(np.add, row) for row in x], dtype=np.float32)
+            want_p = np.array([_in_order(np.multiply, row) for row in x], dtype=np.float32)
+            ref_s, ref_p = pipe.reference(a=x)
+            np.testing.assert_array_equal(ref_s, want_s)
+            np.testing.assert_array_equal(ref_p, want_p)
+            got_s, got_p = vx.compile(pipe, target="opencl", device=opencl_device)(a=x)
+            np.testing.assert_array_equal(got_s, ref_s)
+            np.testing.assert_array_equal(got_p, ref_p)
+
+
+def _in_order(op, row):
+    acc = row[0]
+    for v in row[1:]:
+        acc = op(acc, v, dtype=np.float32)
+    return acc

@@ -2,7 +2,7 @@
 
 Per op: the identity (value of an empty reduction), the reduction of one chunk over the RDom
 axes (masked by ``where`` predicates), and how two partial results combine. Accumulation is in
-the reduction's type.
+the reduction's type; float sums and products run in the RDom's order, as a kernel's loop does.
 """
 from __future__ import annotations
 
@@ -19,6 +19,22 @@ def _lowest(dt: np.dtype):
 
 def _highest(dt: np.dtype):
     return np.inf if dt.kind == "f" else (True if dt.kind == "b" else np.iinfo(dt).max)
+
+
+def running(op, vals, k: int, acc, dt):
+    """``acc`` (None: nothing yet) combined with ``vals`` over their last ``k`` axes one value at
+    a time, in the RDom's loop order (first variable outermost), as a kernel's loop runs: for
+    float sums and products, where numpy's pairwise ``np.sum`` rounds and overflows differently
+    (``-3e38 - 3e38 + inf`` is NaN in order, +inf pairwise)."""
+    vals = np.asarray(vals, dtype=dt)
+    flat = vals.reshape(*vals.shape[:vals.ndim - k], -1)
+    if acc is not None:
+        head = np.broadcast_to(np.asarray(acc, dtype=dt), flat.shape[:-1])[..., None]
+        flat = np.concatenate([head, flat], axis=-1)
+    if flat.shape[-1] == 0:
+        return acc
+    return {ReduceOp.SUM: np.cumsum, ReduceOp.PRODUCT: np.cumprod}[op](flat, axis=-1,
+                                                                      dtype=dt)[..., -1]
 
 
 _MONOIDS = {
@@ -62,6 +78,9 @@ class ReduceRun:
         for sub, vals, mask, _ in self.chunks():
             if mask is not None:
                 vals = np.where(mask, vals, np.asarray(identity(body_dt), dtype=body_dt))
+            if body_dt.kind == "f" and self.e.op in (ReduceOp.SUM, ReduceOp.PRODUCT):
+                acc = running(self.e.op, vals, k, acc, body_dt)
+                continue
             part = red(vals, tuple(range(-k, 0)), body_dt)
             acc = part if acc is None else combine(acc, part)
         if acc is None:
