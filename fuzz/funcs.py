@@ -65,7 +65,7 @@ class FuncGen(Reductions):
             up = rng.randrange(len(full))
             axes = tuple(Axis(a.dim, 2 if i == up else 1) for i, a in enumerate(full))
         dtype = rng.choice(X.TYPES)
-        self.reads = set()
+        self.reads, self.exact = set(), True
         if kind == "hist":
             axes = (Axis(None, rng.choice([4, 16, 256])),)
         shaped = output or kind != "expr" or rng.random() < 0.1
@@ -86,6 +86,7 @@ class FuncGen(Reductions):
             if output and unread:                    # every intermediate reaches an output
                 value = X.binary(rng, value, X.cast(rng, self.load(ctx, unread[-1]), dtype))
             self.line(f"{lhs} = {X.typed(value).src}")
+            self.exact = value.exact
         if kind == "update":
             pure, self.reads = self.reads, set()
             for _ in range(rng.choice([1, 1, 2])):
@@ -93,7 +94,8 @@ class FuncGen(Reductions):
             self.update_reads[name] = set(self.reads)
             self.reads |= pure
         anywhere = not shaped and all(n.anywhere for n in self.nodes if n.name in self.reads)
-        node = Node(name, dtype, axes, anywhere, shaped, "func", True, set(self.reads))
+        node = Node(name, dtype, axes, anywhere, shaped, "func", True, set(self.reads),
+                    exact=self.exact)
         self.nodes.append(node)
         return node
 
@@ -114,11 +116,13 @@ class FuncGen(Reductions):
                     ctx = Ctx(axes[:i] + axes[i + 1:], (RVar(r, a),), 1)
                     rhs = X.binary(rng, rhs, self.value(ctx, t, 1))
                 self.line(f"{name}[{at(r)}] = {rhs.src}")
+                self.exact &= rhs.exact
                 return
             at = ", ".join("0" if j == i else b.var for j, b in enumerate(axes))
             ctx = Ctx(axes[:i] + axes[i + 1:], (), 1)
             rhs = X.binary(rng, X.E(f"{name}[{at}]", t), self.value(ctx, t, 1))
             self.line(f"{name}[{at}] = {rhs.src}")
+            self.exact &= rhs.exact
             return
         lhs = f"{name}[{', '.join(a.var for a in axes)}]"
         ctx = Ctx(axes, (), 1)
@@ -129,9 +133,11 @@ class FuncGen(Reductions):
             rv = RVar(r, a)
             body = X.cast(rng, self.load(replace(ctx, rvars=(rv,)), src, force=rv), t)
             self.line(f"{lhs} += {body.src}")
+            self.exact &= body.exact
             return
         rhs = X.binary(rng, X.E(lhs, t), self.value(ctx, t, 1))
         self.line(f"{lhs} = {rhs.src}")
+        self.exact &= rhs.exact
 
     def histogram(self, name: str, bins: int, t: str):
         """``h[idx(rr)] += 1`` over a whole 1-D/2-D/3-D input or shaped Func."""
@@ -245,7 +251,7 @@ class FuncGen(Reductions):
                 idx.append(e.src if node.anywhere else f"vx.clamp({e.src}, 0, {hi} - 1)")
             else:
                 idx.append(I.in_domain(rng, a, ca))
-        return X.E(f"{node.var}[{', '.join(idx)}]", node.dtype, True, node.finite)
+        return X.E(f"{node.var}[{', '.join(idx)}]", node.dtype, node.exact, node.finite)
 
     def u8_nodes(self) -> list:
         return [m for m in self.nodes if m.dtype == X.U8]

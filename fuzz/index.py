@@ -54,6 +54,7 @@ class Node:
     finite: bool = True             # no inf/NaN in its values (False: special float inputs)
     reads: set = field(default_factory=set)
     py: str = ""                    # its Python variable in the source ("" = its name)
+    exact: bool = True              # its floats are the same bits everywhere (see exprs.E)
 
     @property
     def var(self) -> str:
