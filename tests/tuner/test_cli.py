@@ -124,3 +124,17 @@ def test_arch_on_opencl_is_a_compile_error(tmp_path):
     assert code == 2
     assert err.strip() == ("vortex-tune: CompileError: arch='sm_90' means nothing for target "
                            "'opencl': OpenCL kernels are compiled for the device by its driver")
+
+
+def test_workers_starting_together_on_a_new_database_all_open_it(tmp_path):
+    """Six workers open one new SQLite database at once: the ones that lose the race to create
+    its tables (an IntegrityError on alembic_version, 'table … already exists') retry instead of
+    failing: CI saw vortex-tune exit with 'cannot open tuning storage' when a reader opened the
+    file first."""
+    import sys
+    db = f"sqlite:///{tmp_path / 'race.db'}"
+    code = f"from vortex.tuner import study; study.storage({db!r}); print('ok')"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for _ in range(6)]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 and o.strip().endswith("ok") for p, o in zip(procs, outs)), outs

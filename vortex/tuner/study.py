@@ -19,6 +19,7 @@ import json
 import os
 import re
 import socket
+import time
 import warnings
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from .. import errors
 DEFAULT_STORAGE = "sqlite:///vortex-tuning.db"
 DB_ENV = "VORTEX_TUNING_DB"
 HEARTBEAT_S, GRACE_S = 20, 60
+CREATE_ATTEMPTS = 5   # workers starting together on a new database race to create its tables
 
 
 def algorithm_text(pipe) -> str:
@@ -83,19 +85,27 @@ def storage_url(text: str) -> str:
 def storage(url: str | None):
     """An Optuna RDBStorage for ``url`` (see :func:`storage_url`) with heartbeats (SQLite:
     waits for locks up to 60 s); ``None``: in memory (nothing kept; replay experiments).
-    vx.TuningError, in one line, when the storage cannot be opened."""
+    vx.TuningError, in one line, when the storage cannot be opened. Workers that start together
+    on a new database race to create its tables (the losers' IntegrityError or "table …
+    already exists"): retried."""
     import optuna
     if url is None:
         return optuna.storages.InMemoryStorage()
     url = storage_url(url)
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    for attempt in range(CREATE_ATTEMPTS):
         try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs,
-                                              heartbeat_interval=HEARTBEAT_S,
-                                              grace_period=GRACE_S)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return optuna.storages.RDBStorage(url, engine_kwargs=kwargs,
+                                                  heartbeat_interval=HEARTBEAT_S,
+                                                  grace_period=GRACE_S)
         except Exception as e:  # noqa: BLE001 - SQLAlchemy/driver errors: one clear line
+            text = f"{type(e).__name__} {e}"
+            racing = "IntegrityError" in text or "already exists" in text
+            if racing and attempt + 1 < CREATE_ATTEMPTS:
+                time.sleep(0.2 * (attempt + 1))   # another worker is creating the same tables
+                continue
             first = str(e).strip().splitlines()[0] if str(e).strip() else ""
             raise errors.TuningError(f"cannot open tuning storage {url!r}: "
                                      f"{type(e).__name__}: {first}") from None
