@@ -112,6 +112,15 @@ if __name__ == "__main__":
 '''
 
 
+def run_standalone(ns: dict) -> int:
+    """Run a saved case whose module globals ``ns`` hold its ``pipe``, ``s``, ``INPUTS``,
+    ``PARAMS``, ``SIZES`` and ``TARGETS`` (the scripts of fuzz/found): the harness's functions
+    are defined in ``ns`` and its ``main()`` runs; 0 when the case passes."""
+    body = HARNESS[HARNESS.index("\n\ndef arguments"):HARNESS.index("\n\nif __name__")]
+    exec(body.format(archs=ARCHS), ns)
+    return ns["main"]()
+
+
 def snippet(alg, schedule_py: str, targets) -> str:
     """The standalone Python of a case (the report prepends a docstring)."""
     harness = HARNESS.format(inputs=alg.inputs, params=alg.params, sizes=alg.sizes,
