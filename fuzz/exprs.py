@@ -8,8 +8,9 @@ must know to keep the program meaningful:
   would widen (float32 + int32 is float64), so every Func has the type chosen for it;
 - ``exact``: the value is the same bit pattern in the reference and on every target whatever the
   rounding freedom (only + - * of small dyadic inputs, min/max/select, integer ops). Only such
-  floats are cast to integers with a plain ``vx.cast`` (an inexact value near an integer could
-  legitimately truncate differently); others go through ``vx.saturating_cast`` or not at all;
+  floats are cast to integers (an inexact value near an integer could legitimately truncate
+  differently on a target: case 1865 of seed 20261202); of an inexact float only its sign
+  (``> 0``) becomes an integer, which rounding cannot change for the forms generated here;
 - ``finite``: cannot be inf/NaN (an empty ``maximum`` is -inf; NaN inputs exist in some cases);
   a plain float→int cast of a non-finite value is undefined, so it is never generated.
 
@@ -56,14 +57,17 @@ def typed(e: E) -> E:
 
 def cast(rng, e: E, to: str) -> E:
     """``e`` converted to ``to`` the way a user would, keeping the program defined: float→int
-    only of exact finite values (clamped first), else a saturating cast."""
+    of exact values only (finite ones clamped first, else a saturating cast); of an inexact
+    float, its sign."""
     if e.dtype == to:
         return e
     e = typed(e)
     if e.dtype == BOOL:
         return E(f"vx.select({e.src}, vx.{to}(1), vx.{to}(0))", to)
     if e.dtype == FLOAT and to != FLOAT:
-        if e.exact and e.finite and rng.random() < 0.7:
+        if not e.exact:   # its integer part may round either way on a target; its sign cannot
+            return E(f"vx.select({e.src} > 0.0, vx.{to}(1), vx.{to}(0))", to)
+        if e.finite and rng.random() < 0.7:
             lo, hi = (-1000.0, 1000.0) if to == INT else (0.0, 255.0)
             return E(f"vx.cast(vx.{to}, vx.clamp({e.src}, {lo}, {hi}))", to)
         return E(f"vx.saturating_cast(vx.{to}, {e.src})", to, e.exact)

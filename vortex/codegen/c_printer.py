@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..algorithm.dtypes import unsigned
 from ..algorithm.expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Param, Select, UnaryOp,
                               UnOp, Var)
 from ..lower.check import InvariantError
@@ -33,20 +34,25 @@ _BOOL_OPS = {BinaryOp.AND: "&&", BinaryOp.OR: "||", BinaryOp.XOR: "!="}
 _PROMOTED = (BinOp, UnOp, Select)
 
 
-_HELPER_BODIES = {  # (op, signed) -> body with Python's floor semantics, x // 0 == x % 0 == 0
+# (op, signed) -> body with Python's floor semantics, x // 0 == x % 0 == 0. A signed divisor of -1
+# is answered before C's ``/`` and ``%`` (MIN / -1 overflows: undefined in C, a trap on some
+# hardware): x // -1 is the wrapping negation (MIN // -1 == MIN, as numpy), x % -1 == 0.
+_HELPER_BODIES = {
     ("fdiv", False): "return b == 0 ? ({t})0 : ({t})(a / b);",
     ("fmod", False): "return b == 0 ? ({t})0 : ({t})(a % b);",
-    ("fdiv", True): "if (b == 0) return 0; {t} r = ({t})(a / b); "
+    ("fdiv", True): "if (b == 0) return 0; if (b == -1) return ({t})(0 - ({u})a); "
+                    "{t} r = ({t})(a / b); "
                     "return (r * b != a && ((a < 0) != (b < 0))) ? ({t})(r - 1) : r;",
-    ("fmod", True): "if (b == 0) return 0; {t} r = ({t})(a % b); "
+    ("fmod", True): "if (b == 0 || b == -1) return 0; {t} r = ({t})(a % b); "
                     "return (r != 0 && ((r < 0) != (b < 0))) ? ({t})(r + b) : r;",
 }
 
 
-def helper_source(d: Dialect, ctype: str, signed: bool, op: str) -> str:
-    """Floor division (``op="fdiv"``) or modulo (``"fmod"``) for one integer C type."""
+def helper_source(d: Dialect, ctype: str, uctype: str, signed: bool, op: str) -> str:
+    """Floor division (``op="fdiv"``) or modulo (``"fmod"``) for one integer C type ``ctype``
+    (``uctype``: the unsigned type of its width)."""
     tag = ctype.replace(" ", "_")
-    body = _HELPER_BODIES[(op, signed)].format(t=ctype)
+    body = _HELPER_BODIES[(op, signed)].format(t=ctype, u=uctype)
     return f"{d.helper_qual} {ctype} vx_{op}_{tag}({ctype} a, {ctype} b) {{ {body} }}\n"
 
 
@@ -140,7 +146,8 @@ class CPrinter:
             name = self.ctype(t)
             tag = name.replace(" ", "_")
             op = "fdiv" if e.op is BinaryOp.FLOORDIV else "fmod"
-            self.helpers[f"{op} {name}"] = helper_source(self.d, name, t.kind.value == "i", op)
+            self.helpers[f"{op} {name}"] = helper_source(self.d, name, self.ctype(unsigned(t)),
+                                                         t.kind.value == "i", op)
             return f"vx_{op}_{tag}({a}, {b})"
         if e.op in (BinaryOp.MIN, BinaryOp.MAX):
             if t.is_float:
