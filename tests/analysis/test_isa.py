@@ -142,5 +142,5 @@ def test_cli_analyze_prints_the_instruction_mix(capsys):
     rc = main(["run", example, "--target", "cuda", "--arch", "sm_90", "--analyze"])
     out = capsys.readouterr().out
     assert "instruction mix of C_kernel (SASS, sm_90)" in out
-    assert re.search(r"async copy\s+\d+ \(4B:\d+\)", out)
+    assert re.search(r"async copy\s+\d+ \(4B:\d+ 16B:\d+\)", out)   # 16B: divisible version
     assert rc in (0, 2)   # 2: compiled and analysed, but no CUDA device to run on

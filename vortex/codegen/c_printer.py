@@ -8,6 +8,8 @@ the IR is printed through a :class:`~vortex.codegen.names.Namer` (C-safe, collis
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..algorithm.dtypes import unsigned
@@ -18,6 +20,7 @@ from ..lower.walk import stmts
 from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Block,
                         BufferLoad, Comment, Declare, For, ForKind, GpuAxis, GpuIndex, If, Kernel,
                         MemorySpace, Ref, Store)
+from ..target import Target
 from .dialect import Dialect
 from .names import Namer, entry_names
 from . import shared_memory
@@ -54,6 +57,25 @@ def helper_source(d: Dialect, ctype: str, uctype: str, signed: bool, op: str) ->
     tag = ctype.replace(" ", "_")
     body = _HELPER_BODIES[(op, signed)].format(t=ctype, u=uctype)
     return f"{d.helper_qual} {ctype} vx_{op}_{tag}({ctype} a, {ctype} b) {{ {body} }}\n"
+
+
+@dataclass(frozen=True)
+class VectorCopy:
+    """How a dialect spells a 16-byte copy without ``cp.async``: ``load`` of the element
+    pointer ``{p}``, ``store`` of value ``{v}`` at ``{p}``, ``zero`` (``{n}`` lanes of C type
+    ``{t}``). CUDA/HIP move the bytes as one ``uint4`` (the addresses are 16-byte aligned:
+    vortex/lower/vector_copy.py); OpenCL's ``vloadN``/``vstoreN`` need only element alignment."""
+
+    load: str
+    store: str
+    zero: str
+
+
+_CUDA_VECTOR = VectorCopy("(*(const uint4*)({p}))", "*(uint4*)({p}) = {v};",
+                          "make_uint4(0u, 0u, 0u, 0u)")
+_VECTOR_COPY = {Target.CUDA: _CUDA_VECTOR, Target.HIP: _CUDA_VECTOR,
+                Target.OPENCL: VectorCopy("vload{n}(0, {p})", "vstore{n}({v}, 0, {p});",
+                                          "(({t}{n})(0))")}
 
 
 class CPrinter:
@@ -244,16 +266,24 @@ class CPrinter:
 
     def _async_copy(self, s: AsyncCopy, ind):
         """A staged copy: ``cp.async`` (zero-filled when out of range) where the dialect has
-        it and the destination is shared memory; a guarded load and store otherwise."""
+        it and the destination is shared memory; a guarded load and store otherwise, of
+        ``s.lanes`` elements at once (16 bytes, aligned: :data:`_VECTOR_COPY`) when > 1."""
         di, si = self.expr(s.dst_index), self.expr(s.src_index)
         dst, src = self.ident(s.dst), self.ident(s.src)
         t = self.d.ctype(s.dtype, storage=True)
+        size = f"sizeof({t})" if s.lanes == 1 else str(s.lanes * s.dtype.itemsize)
         if self.d.async_copy and s.dst_shared:
             if s.cond is None:
-                return [f"{ind}__pipeline_memcpy_async(&{dst}[{di}], &{src}[{si}], sizeof({t}));"]
+                return [f"{ind}__pipeline_memcpy_async(&{dst}[{di}], &{src}[{si}], {size});"]
             c = self.expr(s.cond)
             return [f"{ind}__pipeline_memcpy_async(&{dst}[{di}], &{src}[({c}) ? ({si}) : 0], "
-                    f"sizeof({t}), ({c}) ? 0 : sizeof({t}));"]
+                    f"{size}, ({c}) ? 0 : {size});"]
+        if s.lanes > 1:
+            vec = _VECTOR_COPY[self.d.target]
+            value = vec.load.format(n=s.lanes, p=f"&{src}[{si}]")
+            if s.cond is not None:
+                value = f"({self.expr(s.cond)}) ? {value} : {vec.zero.format(n=s.lanes, t=t)}"
+            return [f"{ind}{vec.store.format(n=s.lanes, p=f'&{dst}[{di}]', v=value)}"]
         value = f"{src}[{si}]" if s.cond is None else \
             f"({self.expr(s.cond)}) ? {src}[{si}] : ({t})0"
         return [f"{ind}{dst}[{di}] = {value};"]
@@ -275,7 +305,9 @@ class CPrinter:
             return [f"{ind}{t}* {self.d.restrict} {self.ident(s.name)} = "
                     f"({t}*)({shared_memory.DYNAMIC_NAME} + {offset});"]
         qual = f"{self.d.shared_qual} " if shared else ""
-        return [f"{ind}{qual}{t} {self.ident(s.name)}[{s.size}];"]
+        aligned = shared and self._shared is not None and self._shared.buffer(s.name).aligned
+        align = shared_memory.ALIGNED if aligned else ""
+        return [f"{ind}{qual}{t} {self.ident(s.name)}[{s.size}]{align};"]
 
     def _dynamic_shared(self, k: Kernel) -> list[str]:
         """The kernel's one dynamic shared array, when its plan says so (else nothing)."""

@@ -13,6 +13,9 @@ The lowering puts a kernel's shared arrays at the top of its body as
   (``cuLaunchKernel``'s ``sharedMemBytes``) after raising the function's limit
   (``CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES``; ``cudaFuncSetAttribute`` in an export).
 
+A static array that 16-byte copies write (``AsyncCopy.lanes`` > 1) is declared aligned to
+:data:`ALIGN` bytes (:data:`ALIGNED`; C only aligns it to its element type).
+
 Each buffer also records which schedule directive made it (:class:`Origin`), so a kernel
 that needs more shared memory than an arch has is refused naming the directive behind its
 biggest allocation (:func:`vortex.runtime.limits.check_launches`).
@@ -31,7 +34,8 @@ from .. import archs, errors
 from ..lower.ir import SEP, Allocate, AsyncCopy, MemorySpace
 from ..lower.walk import stmts
 
-ALIGN = 16                  # bytes: the dynamic array and every offset into it
+ALIGN = 16                  # bytes: the dynamic array, every offset into it, vector-copied arrays
+ALIGNED = f" __attribute__((aligned({ALIGN})))"   # after a static array's declarator (C, C++)
 DYNAMIC_NAME = "vx_smem"    # in Vortex's reserved vx_ namespace (codegen/names.py)
 
 
@@ -48,13 +52,15 @@ class Origin(Enum):
 @dataclass(frozen=True)
 class SharedBuffer:
     """One shared array: ``name`` (IR), ``nbytes``, ``offset`` (bytes into the dynamic array;
-    0 when static), ``origin`` and ``func`` (the staged source or compute_at Func)."""
+    0 when static), ``origin`` and ``func`` (the staged source or compute_at Func),
+    ``aligned`` (16-byte copies write it: its start must be :data:`ALIGN`-aligned)."""
 
     name: str
     nbytes: int
     offset: int
     origin: Origin
     func: str
+    aligned: bool = False
 
     @property
     def directive(self) -> str:
@@ -86,6 +92,7 @@ def plan(kernel, target) -> SharedPlan:
     """The SharedPlan of lowered ``kernel`` (vortex.lower.ir.Kernel) printed for ``target``."""
     body = list(stmts(kernel.body))
     staged = {s.dst: s.src for s in body if isinstance(s, AsyncCopy) and s.dst_shared}
+    vector = {s.dst for s in body if isinstance(s, AsyncCopy) and s.lanes > 1}
     allocs = [s for s in body if isinstance(s, Allocate) and s.memory is MemorySpace.SHARED]
     sizes = [a.size * a.dtype.itemsize for a in allocs]
     dynamic = archs.dynamic_shared(target, sum(sizes))
@@ -95,7 +102,7 @@ def plan(kernel, target) -> SharedPlan:
         # a compute_at buffer is named local_name(<its Func>, "sh", ...): the Func it is made for
         origin, func = ((Origin.STAGE, staged[a.name]) if a.name in staged
                         else (Origin.COMPUTE_AT, a.name.split(SEP)[0]))
-        buffers.append(SharedBuffer(a.name, n, offset, origin, func))
+        buffers.append(SharedBuffer(a.name, n, offset, origin, func, a.name in vector))
         end = offset + n if dynamic else end + n
     return SharedPlan(tuple(buffers), end, dynamic)
 

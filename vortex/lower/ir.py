@@ -147,8 +147,11 @@ class Barrier(Stmt):
 
 @stmt
 class AsyncCopy(Stmt):
-    """``dst[dst_index] = cond ? src[src_index] : 0``, possibly asynchronous (``cp.async`` on
-    CUDA sm_80+ into shared memory); visible after :class:`AsyncWait` and a barrier."""
+    """``dst[dst_index + l] = cond ? src[src_index + l] : 0`` for each lane ``l < lanes``,
+    possibly asynchronous (``cp.async`` on CUDA sm_80+ into shared memory); visible after
+    :class:`AsyncWait` and a barrier. ``lanes`` > 1 (a 16-byte copy) promises that both
+    addresses are aligned to ``lanes`` × the element size: the lowering proves it
+    (:mod:`vortex.lower.vector_copy`); ``cond`` then covers all lanes together."""
 
     dst: str
     dst_index: Expr
@@ -157,6 +160,7 @@ class AsyncCopy(Stmt):
     dtype: T.DType
     cond: Expr | None = None
     dst_shared: bool = True
+    lanes: int = 1
 
 
 @stmt

@@ -60,8 +60,10 @@ def _if(s: If, pad, depth):
 
 def _copy(s: AsyncCopy, pad, depth):
     cond = f" if {expr_text(s.cond)} else 0" if s.cond is not None else ""
-    return [f"{pad}{s.dst}[{expr_text(s.dst_index)}] <- {s.src}[{expr_text(s.src_index)}]{cond}"
-            f"  (async {s.dtype})"]
+    span = "" if s.lanes == 1 else f" +{s.lanes}"
+    kind = f"{s.dtype}" if s.lanes == 1 else f"{s.lanes} x {s.dtype}, {s.lanes * s.dtype.itemsize} B"
+    return [f"{pad}{s.dst}[{expr_text(s.dst_index)}{span}] <- "
+            f"{s.src}[{expr_text(s.src_index)}{span}]{cond}  (async {kind})"]
 
 
 def _barrier(s: Barrier, pad, depth):

@@ -14,8 +14,11 @@ result. Every iteration of a serial ``L`` then runs::
 
 after a prologue that issues the copies of iterations 0 … n - 2 (``n`` = ``pipeline`` stages,
 1 without it). At a GPU-bound ``L`` the copy runs once, in the kernel's prologue. Copies are :class:`AsyncCopy` statements: ``cp.async`` on CUDA sm_80+, plain
-guarded loads and stores elsewhere (same semantics: out-of-range elements read as 0). With
-``swizzle="xor"`` column c of row r of a tile is stored at ``c ^ (r % width)``.
+guarded loads and stores elsewhere (same semantics: out-of-range elements read as 0). A copy
+into shared memory moves 16 bytes (``v`` elements) when proven aligned
+(:mod:`.vector_copy`), else one element. With ``swizzle="xor"`` the ``v``-element chunk ``q``
+of row ``r`` is stored at chunk ``q ^ (r % chunks)`` (CUTLASS permutes 128-bit chunks, so a
+16-byte copy lands in one aligned chunk; ``v = 1``: column ``c`` at ``c ^ (r % width)``).
 With ``warp_specialize(producers=p)`` the first ``32 p`` threads copy and the others compute;
 every thread takes part in every barrier (block-wide barriers on all targets).
 
@@ -24,7 +27,7 @@ Source: NVIDIA CUTLASS "Efficient GEMM in CUDA" (multistage and warp-specialized
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy as sp
 
@@ -41,6 +44,7 @@ from .ir import (Allocate, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Declare, 
 from .sites import Realization, constant_boxes, footprint
 from .threads import strided, thread_id, unflatten
 from .sym import from_sympy, loop_symbol
+from .vector_copy import lanes
 
 I32 = T.int32
 WARP = 32
@@ -49,10 +53,12 @@ WARP = 32
 @dataclass(frozen=True)
 class StagedLayout(Layout):
     """A staged tile: row-major over the footprint, optionally XOR-swizzled in its last two
-    dimensions, at ``slot`` × tile size in a multi-buffered allocation."""
+    dimensions, at ``slot`` × tile size in a multi-buffered allocation. ``lanes``: elements
+    per copy (the last extent is a multiple); the swizzle permutes chunks of that many."""
 
     slot: Expr | None = None
     swizzle: bool = False
+    lanes: int = 1
 
     def flat(self, coords) -> Expr:
         local = [binary(BinaryOp.SUB, c, o) for c, o in zip(coords, self.origin)]
@@ -60,10 +66,12 @@ class StagedLayout(Layout):
 
     def physical(self, local) -> Expr:
         exts = [int(e.value) for e in self.extents]
-        if self.swizzle:  # column c of row r at c ^ (r mod width); width is a power of two
-            rows = _flat(local[:-1], exts[:-1])
-            col = binary(BinaryOp.XOR, local[-1], binary(BinaryOp.AND, rows, i32(exts[-1] - 1)))
-            local = local[:-1] + [col]
+        if self.swizzle:  # chunk q of row r at q ^ (r mod chunks); both powers of two, so
+            rows = _flat(local[:-1], exts[:-1])   # column c at c ^ ((r mod chunks) * lanes)
+            key = binary(BinaryOp.AND, rows, i32(exts[-1] // self.lanes - 1))
+            if self.lanes > 1:
+                key = binary(BinaryOp.MUL, key, i32(self.lanes))
+            local = local[:-1] + [binary(BinaryOp.XOR, local[-1], key)]
         idx = _flat(local, exts)
         if self.slot is not None:
             idx = binary(BinaryOp.ADD, binary(BinaryOp.MUL, self.slot, i32(math.prod(exts))), idx)
@@ -97,8 +105,10 @@ class Staging:
             slot = binary(BinaryOp.MOD, Ref(d.at, I32), i32(n)) if n > 1 else None
             los = tuple(Ref(local_name(d.source, f"lo{j}"), I32) for j in range(len(box)))
             name = local_name(d.source, "sh" if cooperative else "reg")
+            v = lanes(self._source_dtype(d.source), [e for _, e in box], [lo for lo, _ in box],
+                      stage.ctx.layouts[d.source], stage.nest) if cooperative else 1
             layout = StagedLayout(name, los, tuple(i32(e) for _, e in box), slot,
-                                  d.swizzle == "xor")
+                                  d.swizzle == "xor", v)
             self.tiles[d.source] = (d, box, layout)
             stage.realized[d.source] = Realization(d.source, d.at, fp, {k: layout},
                                                    stage.ctx.layouts[d.source])
@@ -196,36 +206,62 @@ class Staging:
         sym = loop_symbol(loop)
         ahead = local_name(loop, "pf")   # the prefetched iteration, substituted below
         it_sym = loop_symbol(ahead)
+        v = layout.lanes
         exts = [e for _, e in fp]
+        exts[-1] //= v                   # copies, each of v elements
         size = math.prod(exts)
         t = Ref(local_name(d.source, "t"), I32)
         coords = unflatten(t, exts)
+        if v > 1:
+            coords[-1] = binary(BinaryOp.MUL, coords[-1], i32(v))
         origin = [substitute(from_sympy(sp.sympify(lo).subs(sym, it_sym)),
                              {ahead: iteration}, (Ref,)) for lo, _ in fp]
         glob = [binary(BinaryOp.ADD, o, c) for o, c in zip(origin, coords)]
-        src = self.stage.ctx.layouts[d.source]
-        inside = self._inside(d.source, glob)
         slot = None if n == 1 else binary(BinaryOp.MOD, iteration, i32(n))
-        dst = StagedLayout(layout.buffer, layout.origin, layout.extents, slot, layout.swizzle)
-        copy = AsyncCopy(layout.buffer, dst.physical(coords), src.buffer, src.flat(glob),
-                         self._source_dtype(d.source), inside, d.memory is MemoryType.SHARED)
+        dst = replace(layout, slot=slot)
+        copy = (self._vector_copy if v > 1 else self._element_copy)(d, dst, coords, glob)
         if d.memory is not MemoryType.SHARED:
             return For(t.name, i32(0), i32(size), ForKind.SERIAL, copy)
         nthreads, tid = self._threads()
         loop_stmt = strided(t.name, size, nthreads, tid, copy)
         return If(binary(BinaryOp.LT, tid, i32(nthreads)), loop_stmt) if self.producers else loop_stmt
 
-    def _inside(self, name: str, glob):
+    def _element_copy(self, d, dst, coords, glob):
+        """One element: tile point ``coords`` ← source point ``glob`` (0 outside)."""
+        src = self.stage.ctx.layouts[d.source]
+        return AsyncCopy(dst.buffer, dst.physical(coords), src.buffer, src.flat(glob),
+                         self._source_dtype(d.source), self._inside(d.source, glob),
+                         d.memory is MemoryType.SHARED)
+
+    def _vector_copy(self, d, dst, coords, glob):
+        """``dst.lanes`` elements from tile point ``coords`` (aligned: :mod:`.vector_copy`) in
+        one copy when all are inside the source, else one copy per lane (each 0 outside)."""
+        v = dst.lanes
+        src = self.stage.ctx.layouts[d.source]
+        whole = AsyncCopy(dst.buffer, dst.physical(coords), src.buffer, src.flat(glob),
+                          self._source_dtype(d.source), None, True, v)
+        inside = self._inside(d.source, glob, v - 1)
+        if inside is None:
+            return whole
+        lane = Ref(local_name(d.source, "l"), I32)
+        at = glob[:-1] + [binary(BinaryOp.ADD, glob[-1], lane)]
+        one = replace(self._element_copy(d, dst, coords, at),
+                      dst_index=binary(BinaryOp.ADD, whole.dst_index, lane))
+        return If(inside, whole, For(lane.name, i32(0), i32(v), ForKind.SERIAL, one))
+
+    def _inside(self, name: str, glob, span: int = 0):
+        """The condition that source points ``glob`` … ``glob + span`` (along the last
+        dimension) are all inside ``name`` (None: no condition)."""
         pipe = self.stage.ctx.pipe
-        box = [(0, s) for s in pipe.inputs[name].shape] if name in pipe.inputs else None
-        conds = []
-        if box is not None:
-            for c, (_, n) in zip(glob, box):
-                conds += [binary(BinaryOp.GE, c, i32(0)), binary(BinaryOp.LT, c, n)]
+        conds, last = [], len(glob) - 1
+        if name in pipe.inputs:
+            bounds = [(i32(0), BinaryOp.LT, n) for n in pipe.inputs[name].shape]
         else:
-            for c, (lo, hi) in zip(glob, pipe.regions[name]):
-                conds += [binary(BinaryOp.GE, c, from_sympy(lo)),
-                          binary(BinaryOp.LE, c, from_sympy(hi))]
+            bounds = [(from_sympy(lo), BinaryOp.LE, from_sympy(hi))
+                      for lo, hi in pipe.regions[name]]
+        for dim, (c, (lo, op, hi)) in enumerate(zip(glob, bounds)):
+            top = binary(BinaryOp.ADD, c, i32(span)) if dim == last and span else c
+            conds += [binary(BinaryOp.GE, c, lo), binary(op, top, hi)]
         return conj(conds)
 
     def _threads(self):
