@@ -11,6 +11,12 @@ indices gather/scatter lane by lane; a lane-dependent guard becomes ``if (all(co
 the vector body with the scalar loop as the fallback (the edge of the image). Anything else
 (nested loops, integer floor division by a lane value, …) falls back to the scalar loop.
 
+Vector locals: a local array of N elements (N in WIDTHS) read and written only at the lane of
+N-lane vectorized loops or at constant elements — what the ``registers`` lowering pass makes of
+a register micro-tile (:func:`vortex.lower.registers.lane_arrays`) — is one ``floatN``
+variable: ``acc`` in a vector body, ``acc.s3`` at a constant element, ``acc[l]`` (Clang's
+vector subscript) in a scalar fallback loop. So an accumulator stays in vector registers.
+
 A lane-dependent bool is an ``intN`` mask, each lane 0 or -1 (all bits set), as OpenCL's vector
 relational operators, ``all()`` and ``?:`` mean it: a comparison of 8-, 16- or 64-bit elements
 (whose mask has their size) is converted to ``intN``; a scalar bool is broadcast as ``-(int)b``;
@@ -23,7 +29,9 @@ from __future__ import annotations
 import sympy as sp
 
 from ..algorithm.expr import BinaryOp, BinOp, Cast, Const, Dim, Select, UnOp
-from ..lower.ir import Block, BufferLoad, Declare, For, ForKind, If, Ref, Store, local_name
+from ..lower.ir import (Allocate, Block, BufferLoad, Declare, For, ForKind, If, Kernel, Ref, Store,
+                        local_name)
+from ..lower.registers import lane_arrays
 from .c_printer import CPrinter
 from .intrinsics import HELPERS as INTRINSIC_HELPERS
 
@@ -60,7 +68,27 @@ class OpenCLPrinter(CPrinter):
     written with ``vstore_half`` (as float), so only half *arithmetic* needs the extension.
     Source: OpenCL C 1.2 §6.1.1.1 and §6.12.7 (the half data type, vload_half)."""
 
+    _vectors: dict = {}   # name → Allocate of the vector locals of the kernel being printed
+
+    def kernel(self, k: Kernel, entry: str | None = None) -> str:
+        self._vectors = {n: a for n, a in lane_arrays(k).items()
+                         if a.size in WIDTHS and not a.dtype.is_bool and a.dtype.name != "float16"}
+        return super().kernel(k, entry)
+
+    def _allocate(self, s: Allocate, ind):
+        if s.name in self._vectors:
+            return [f"{ind}{self.ctype(s.dtype)}{s.size} {self.ident(s.name)};"]
+        return super()._allocate(s, ind)
+
+    def element(self, buffer: str, index) -> str:
+        """Element ``index`` of the vector local ``buffer``: ``v.sK`` or ``v[i]``."""
+        if isinstance(index, Const):
+            return f"{self.ident(buffer)}.s{int(index.value):x}"
+        return f"{self.ident(buffer)}[{self.expr(index)}]"
+
     def expr(self, e) -> str:
+        if isinstance(e, BufferLoad) and e.buffer in self._vectors:
+            return self.element(e.buffer, e.index)
         if isinstance(e, BufferLoad) and e.dtype.name == "float16":
             return f"vload_half({CPrinter.expr(self, e.index)}, {self.ident(e.buffer)})"
         if isinstance(e, Cast) and e.dtype.name == "float32" and \
@@ -69,6 +97,8 @@ class OpenCLPrinter(CPrinter):
         return super().expr(e)
 
     def _store(self, s: Store, ind):
+        if s.buffer in self._vectors:
+            return [f"{ind}{self.element(s.buffer, s.index)} = {self.expr(s.value)};"]
         if s.value.dtype.name != "float16":
             return super()._store(s, ind)
         value = self.expr(s.value.value) if isinstance(s.value, Cast) and \
@@ -144,6 +174,8 @@ class _VectorBody:
 
     def _store(self, s: Store):
         value, v_vec = self.expr(s.value)
+        if s.buffer in self.p._vectors:
+            return self._store_vector_local(s, value, v_vec)
         kind, base = self._index(s.index)
         if kind == "uniform":
             raise NotVectorizable("all lanes store to one location")
@@ -158,6 +190,16 @@ class _VectorBody:
             raise NotVectorizable("all lanes store to one location")
         return [f"{buf}[({idx}).s{i:x}] = " + (f"({value}).s{i:x};" if v_vec else f"{value};")
                 for i in range(self.n)]
+
+    def _store_vector_local(self, s: Store, value: str, v_vec: bool):
+        """All lanes into a vector local at the lane (``acc = value``), or a scalar into one
+        of its elements."""
+        if isinstance(s.index, Ref) and s.index.name == self.lane:
+            value = value if v_vec else self._broadcast(value, s.value.dtype)
+            return [f"{self.p.ident(s.buffer)} = {value};"]
+        if v_vec or self.expr(s.index)[1]:
+            raise NotVectorizable("lanes store into one element of a vector local")
+        return [f"{self.p.element(s.buffer, s.index)} = {value};"]
 
     def _index(self, index):
         form = _affine(index, self.defs)
@@ -203,6 +245,12 @@ class _VectorBody:
             if e.name == self.lane:
                 return f"(({self._vtype(e.dtype)})({', '.join(map(str, range(self.n)))}))", True
             return self.p.ident(e.name), e.name in self.vec
+        if isinstance(e, BufferLoad) and e.buffer in self.p._vectors:
+            if isinstance(e.index, Ref) and e.index.name == self.lane:
+                return self.p.ident(e.buffer), True
+            if self.expr(e.index)[1]:
+                raise NotVectorizable("a lane-varying element of a vector local")
+            return self.p.expr(e), False
         if isinstance(e, BufferLoad):
             kind, base = self._index(e.index)
             if kind == "uniform":

@@ -26,6 +26,7 @@ from .partition import PARTITION
 from .passes import Pass, Program, run_passes
 from .plan import Level, assumptions, make_plans
 from .prove import prove_guards
+from .registers import REGISTERS
 from .simplify import simplify_stmt
 from .fill import update_exprs
 from .sites import reads_of, site_stmts
@@ -181,6 +182,7 @@ PASSES = [
          "no condition of an If or a staged copy that the loop ranges, the GPU launch, the "
          "enclosing conditions and the specialize facts prove"),
     PARTITION,
+    REGISTERS,
     CSE,
     OFFLOAD,
     Pass("parameters", _parameters,
