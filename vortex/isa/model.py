@@ -185,14 +185,13 @@ class KernelISA:
 
     @property
     def inner(self) -> Loop | None:
-        """The innermost loop with the most math instructions (the hot loop; the first in
-        address order on a tie, i.e. the interior version of a specialized kernel, which
-        Vortex prints first). None without loops."""
-        best = None
-        for loop in self.loops:
-            if best is None or loop.mix.count(*MATH) > best.mix.count(*MATH):
-                best = loop
-        return best
+        """The innermost loop with the most math instructions (the hot loop); on a tie the one
+        with the fewest instructions — the unguarded version (a ``specialize``d or partitioned
+        kernel holds the same loop with and without its guards; the device compiler places
+        them in either order) — then the first in address order. None without loops."""
+        if not self.loops:
+            return None
+        return min(self.loops, key=lambda lp: (-lp.mix.count(*MATH), lp.mix.total, lp.start))
 
 
 def kernel_isa(name: str, instrs: list, classify) -> KernelISA:

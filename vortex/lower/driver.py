@@ -29,6 +29,7 @@ from .prove import prove_guards
 from .registers import REGISTERS
 from .simplify import simplify_stmt
 from .fill import update_exprs
+from .hoist import HOIST
 from .sites import reads_of, site_stmts
 from .stage import StageLowering
 from .sym import from_sympy
@@ -183,6 +184,7 @@ PASSES = [
          "enclosing conditions and the specialize facts prove"),
     PARTITION,
     REGISTERS,
+    HOIST,
     CSE,
     OFFLOAD,
     Pass("parameters", _parameters,

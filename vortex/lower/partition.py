@@ -12,7 +12,9 @@ makes it largest, and ``b`` at least the one that makes it smallest. So ``s`` be
     else
         s                       // an edge tile: every guard as before
 
-which is correct for every size, whatever the test says. A stage under ``specialize`` keeps the
+which is correct for every size, whatever the test says. A guard that reads no counter of ``s``
+(the tile's own bounds, ``xo * 32 + xt * 4 < N``) joins the test as it is when ``s`` is versioned
+for another guard. A stage under ``specialize`` keeps the
 versions its schedule chose (two versions of a register-tiled matmul already fill the register
 budget: a third made the shipped A100 kernel spill). The statements versioned are the
 largest ones inside the GPU block loops (each tile decides for itself) that hold no barrier and
@@ -136,19 +138,21 @@ class _Scope:
     def interior(self, c: Expr, ranges: dict):
         """A condition outside the statement under which the guard ``c`` holds at every
         iteration inside it, given the counters' ``ranges`` there: an Expr, True (it always
-        holds), or None (it may fail at some iteration whatever the outside, or ``c`` is not of
-        the form analysed)."""
+        holds), an :class:`_Invariant` (``c`` reads no counter: it is its own test), or None
+        (it may fail at some iteration whatever the outside, or ``c`` is not of the form
+        analysed)."""
         if not (isinstance(c, BinOp) and c.op in (BinaryOp.LT, BinaryOp.LE, *_FLIP)):
             return None
         a, b, op = (c.b, c.a, _FLIP[c.op]) if c.op in _FLIP else (c.a, c.b, c.op)
         fa, fb = self.form(a), self.form(b)
-        if fa is None or fb is None or not (fa.counters or fb.counters):
+        if fa is None or fb is None:
             return None
         hi, lo = fa.extreme(ranges, True), fb.extreme(ranges, False)
         if isinstance(hi, Const) and isinstance(lo, Const):
             holds = hi.value < lo.value if op is BinaryOp.LT else hi.value <= lo.value
             return True if holds else None
-        return binary(op, hi, lo)
+        test = binary(op, hi, lo)     # of names from outside the statement only
+        return test if fa.counters or fb.counters else _Invariant(test)
 
     def narrowed(self, cond: Expr, ranges: dict) -> dict:
         """``ranges`` inside ``if (cond)``: a conjunct ``v < n`` / ``v <= n`` / ``v >= n`` /
@@ -170,6 +174,14 @@ class _Scope:
         return out
 
 
+@dataclass(frozen=True)
+class _Invariant:
+    """The outside test of a guard that reads no counter of the statement (``cond``: the guard
+    with the statement's locals replaced by their definitions)."""
+
+    cond: Expr
+
+
 def _conjuncts(c: Expr) -> list:
     if isinstance(c, BinOp) and c.op is BinaryOp.AND:
         return _conjuncts(c.a) + _conjuncts(c.b)
@@ -185,6 +197,8 @@ def _steady(s: Stmt, scope: _Scope, found: dict, ranges: dict) -> Stmt:
             outside = scope.interior(c, ranges)
             if outside is None:
                 kept.append(c)
+            elif isinstance(outside, _Invariant):
+                found.setdefault(repr(outside.cond), outside)
             elif outside is not True:
                 found.setdefault(repr(outside), outside)
         return conj(kept)
@@ -223,7 +237,10 @@ def _version(s: Stmt, threads: tuple) -> Stmt:
     if whole and _guards_in_loops(s):
         found, scope = {}, _Scope(s, threads)
         steady = _steady(s, scope, found, scope.ranges)
-        return s if not found else If(conj(found.values()), steady, s)
+        tests = [c.cond if isinstance(c, _Invariant) else c for c in found.values()]
+        if all(isinstance(c, _Invariant) for c in found.values()):
+            return s    # invariant guards alone: no second version (hoist.py tests them once)
+        return If(conj(tests), steady, s)
     if isinstance(s, Block):
         return block(*(_version(x, threads) for x in s.stmts))
     if isinstance(s, For):

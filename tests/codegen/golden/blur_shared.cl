@@ -25,9 +25,9 @@ __kernel void blur_kernel(__global const float* restrict img, __global float* re
     }
   }
   barrier(CLK_LOCAL_MEM_FENCE);
-  int y = ((yo * 8) + yi);
-  int x = ((xo * 16) + xi);
   if (((((xo * 16) + xi) < W) && (((yo * 8) + yi) < H))) {
+    int y = ((yo * 8) + yi);
+    int x = ((xo * 16) + xi);
     int cse_2 = (x - blur_x_lo1);
     blur[((y * W) + x)] = ((gain * ((blur_x_sh[((((y - 1) - blur_x_lo0) * 16) + cse_2)] + blur_x_sh[(((y - blur_x_lo0) * 16) + cse_2)]) + blur_x_sh[((((y + 1) - blur_x_lo0) * 16) + cse_2)])) / 3.0f);
   }

@@ -24,9 +24,9 @@ extern "C" __global__ void __launch_bounds__(128) blur_kernel(const float* __res
     }
   }
   __syncthreads();
-  int y = ((yo * 8) + yi);
-  int x = ((xo * 16) + xi);
   if (((((xo * 16) + xi) < W) && (((yo * 8) + yi) < H))) {
+    int y = ((yo * 8) + yi);
+    int x = ((xo * 16) + xi);
     int cse_2 = (x - blur_x_lo1);
     blur[((y * W) + x)] = ((gain * ((blur_x_sh[((((y - 1) - blur_x_lo0) * 16) + cse_2)] + blur_x_sh[(((y - blur_x_lo0) * 16) + cse_2)]) + blur_x_sh[((((y + 1) - blur_x_lo0) * 16) + cse_2)])) / 3.0f);
   }

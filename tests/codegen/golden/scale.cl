@@ -17,9 +17,9 @@ __kernel void scale_kernel(__global const float* restrict img, __global float* r
   } else {
     int yi = (int)get_local_id(1);
     int xi = (int)get_local_id(0);
-    int y = ((yo * 8) + yi);
-    int x = ((xo * 16) + xi);
     if (((((xo * 16) + xi) < W) && (((yo * 8) + yi) < H))) {
+      int y = ((yo * 8) + yi);
+      int x = ((xo * 16) + xi);
       int cse_1 = ((y * W) + x);
       scale[cse_1] = ((img[cse_1] * 2.0f) + 1.0f);
     }

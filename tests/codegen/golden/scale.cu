@@ -16,9 +16,9 @@ extern "C" __global__ void __launch_bounds__(128) scale_kernel(const float* __re
   } else {
     int yi = (int)threadIdx.y;
     int xi = (int)threadIdx.x;
-    int y = ((yo * 8) + yi);
-    int x = ((xo * 16) + xi);
     if (((((xo * 16) + xi) < W) && (((yo * 8) + yi) < H))) {
+      int y = ((yo * 8) + yi);
+      int x = ((xo * 16) + xi);
       int cse_1 = ((y * W) + x);
       scale[cse_1] = ((img[cse_1] * 2.0f) + 1.0f);
     }
