@@ -16,7 +16,7 @@ from vortex.algorithm.expr import BinaryOp, Const
 from vortex.examples import load_example
 from vortex.lower import lower
 from vortex.lower.driver import Lowered
-from vortex.lower.ir import (Allocate, AsyncCopy, Block, BufferLoad, Declare, For, ForKind,
+from vortex.lower.ir import (Allocate, AsyncCopy, Block, BufferLoad, Declare, For, ForKind, If,
                              Kernel, KernelParam, MemorySpace, Ref, Store, i32)
 from vortex.lower.ir_text import stmt_lines
 from vortex.lower.registers import REGISTERS, lane_arrays, promote_registers
@@ -188,10 +188,8 @@ def test_the_pass_runs_after_partition_and_before_cse():
 
 def test_a_vector_local_prints_and_runs_on_pocl(opencl_device):
     """Lane body ``acc``, constant element ``acc.s2``, a lane loop the vector printer cannot
-    vectorize (a nested loop) as ``acc[l]``; the values are the scalar program's."""
-    import pyopencl as cl
-    from vortex.runtime.opencl import BUILD_OPTIONS
-    from vortex.runtime.opencl_device import context_queue
+    vectorize (a nested loop) as one copy per lane (``acc.s1``, no variable subscript); the
+    values are the scalar program's."""
     out = KernelParam("out", F32, True, True)
     nested = For("t", i32(0), i32(1), ForKind.SERIAL,
                  Store("acc", lane("m"), bump(lane("m"), 10.0)))
@@ -202,13 +200,42 @@ def test_a_vector_local_prints_and_runs_on_pocl(opencl_device):
         vloop("m", 4, nested),
         vloop("o", 4, Store("out", lane("o"), acc(lane("o")))), size=4, params=(out,)))
     assert not [a for a in stmts(k.body) if isinstance(a, Allocate) and a.name == "acc"]
-    ks = codegen.generate(Lowered("t", (k,), (), ("out",)), "opencl")
-    assert "acc_v0.s2 = (acc_v0.s2 + 5.0f);" in ks.code and "acc_v0[m]" in ks.code
-    assert not ARRAY_DECL.search(ks.code)
-    ctx, queue = context_queue(opencl_device)
-    prog = cl.Program(ctx, ks.code).build(options=list(BUILD_OPTIONS))
-    buf = cl.Buffer(ctx, cl.mem_flags.WRITE_ONLY, 16)
-    getattr(prog, ks.launches[0].entry)(queue, (1,), (1,), buf)
-    result = np.empty(4, np.float32)
-    cl.enqueue_copy(queue, result, buf)
+    src, (result,) = run_on_pocl(opencl_device, k, 4)
+    assert "acc_v0.s2 = (acc_v0.s2 + 5.0f);" in src and "acc_v0[" not in src
+    assert "acc_v0.s1 = (acc_v0.s1 + 10.0f);" in src and not ARRAY_DECL.search(src)
     np.testing.assert_array_equal(result, [12.0, 12.0, 17.0, 12.0])
+
+
+def run_on_pocl(device, k, n: int):
+    """Print ``k`` (params: float32 buffers of ``n`` elements each), run it once on PoCL and
+    return (source, the buffers' values)."""
+    import pyopencl as cl
+    from vortex.runtime.opencl import BUILD_OPTIONS
+    from vortex.runtime.opencl_device import context_queue
+    ks = codegen.generate(Lowered("t", (k,), (), tuple(p.name for p in k.params)), "opencl")
+    ctx, queue = context_queue(device)
+    prog = cl.Program(ctx, ks.code).build(options=list(BUILD_OPTIONS))
+    bufs = [cl.Buffer(ctx, cl.mem_flags.READ_WRITE, 4 * n) for _ in k.params]
+    getattr(prog, ks.launches[0].entry)(queue, (1,), (1,), *bufs)
+    values = [np.empty(n, np.float32) for _ in bufs]
+    for v, b in zip(values, bufs):
+        cl.enqueue_copy(queue, v, b)
+    return ks.code, values
+
+
+@pytest.mark.parametrize("limit", [3, 0, 8])
+@pytest.mark.parametrize("unguarded", [False, True])
+def test_a_guarded_lane_loop_skips_its_scalar_lanes_only_when_every_store_is_guarded(
+        limit, unguarded, opencl_device):
+    """``if (all(l < limit)) vector else if (any(l < limit)) lanes``; a store outside the
+    guard runs in every lane, so then the scalar lanes run whatever the guard."""
+    params = (KernelParam("out", F32, True, True), KernelParam("other", F32, True, True))
+    body = [If(binary(BinaryOp.LT, lane("l"), i32(limit)), Store("out", lane("l"), Const.make(
+        1.0, F32)))] + ([Store("other", lane("l"), Const.make(2.0, F32))] if unguarded else [])
+    k = Kernel("k", params, Block((
+        vloop("z", 8, Block((Store("out", lane("z"), zero()), Store("other", lane("z"), zero())))),
+        vloop("l", 8, Block(tuple(body))))), (1, 1, 1), (1, 1, 1))
+    src, (out, other) = run_on_pocl(opencl_device, k, 8)
+    assert ("} else if (any(" in src) != unguarded
+    np.testing.assert_array_equal(out, [1.0 if i < limit else 0.0 for i in range(8)])
+    np.testing.assert_array_equal(other, [2.0 if unguarded else 0.0] * 8)

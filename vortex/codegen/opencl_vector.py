@@ -29,9 +29,11 @@ from __future__ import annotations
 import sympy as sp
 
 from ..algorithm.expr import BinaryOp, BinOp, Cast, Const, Dim, Select, UnOp
+from ..algorithm.walk import find, rebuild
 from ..lower.ir import (Allocate, Block, BufferLoad, Declare, For, ForKind, If, Kernel, Ref, Store,
                         local_name)
 from ..lower.registers import lane_arrays
+from ..lower.walk import map_stmt, stmt_exprs, stmts
 from .c_printer import CPrinter
 from .intrinsics import HELPERS as INTRINSIC_HELPERS
 
@@ -109,10 +111,33 @@ class OpenCLPrinter(CPrinter):
         n = s.extent.value if isinstance(s.extent, Const) else None
         if s.kind is ForKind.VECTORIZED and n in WIDTHS and _is_zero(s.min):
             try:
-                return _VectorBody(self, s.var, n).stmt(s.body, ind, fallback=super()._for(s, ind + "  "))
+                return _VectorBody(self, s.var, n).stmt(s.body, ind,
+                                                        fallback=self._lanes(s, ind + "  "))
             except NotVectorizable:
                 pass
-        return super()._for(s, ind)
+        return self._lanes(s, ind)
+
+    def _reads_vector(self, body) -> bool:
+        """Does ``body`` read or write a vector local?"""
+        def local(x):
+            return isinstance(x, BufferLoad) and x.buffer in self._vectors
+        return any(isinstance(x, Store) and x.buffer in self._vectors for x in stmts(body)) \
+            or any(find(e, local) for e in stmt_exprs(body))
+
+    def _lanes(self, s: For, ind):
+        """The lane loop as scalar code: a loop, or — when its body reads a vector local —
+        one braced copy per lane with the lane a constant (``acc.s3``, no variable subscript
+        that would send the vector through memory)."""
+        n = s.extent.value if isinstance(s.extent, Const) else None
+        if n not in WIDTHS or not _is_zero(s.min) or not self._reads_vector(s.body):
+            return super()._for(s, ind)
+        out = []
+        for i in range(n):
+            lane = Const.make(i, s.extent.dtype)
+            body = map_stmt(s.body, lambda x: x, lambda e: rebuild(
+                e, lambda x: lane if isinstance(x, Ref) and x.name == s.var else None))
+            out += [f"{ind}{{", *self.stmt(body, ind + "  "), f"{ind}}}"]
+        return out
 
 
 def _lane0(name: str) -> str:
@@ -133,12 +158,15 @@ class _VectorBody:
 
     # --- statements --------------------------------------------------------------------------
     def stmt(self, s, ind, fallback):
-        """The vector body; under a lane-dependent guard, the scalar loop is the else branch."""
-        self._guard = None
+        """The vector body; under a lane-dependent guard, the scalar loop is the else branch,
+        run only where some lane passes the guard when every store is under it (a thread past
+        the edge of the domain then skips the lane loop after one vector test)."""
+        self._guard, self._in_guard, self._stores_outside = None, False, False
         lines = self._stmt(s, ind + "  ")
         if self._guard is None:
             return [f"{ind}{{", *lines, f"{ind}}}"]
-        return [f"{ind}if (all({self._guard})) {{", *lines, f"{ind}}} else {{", *fallback,
+        other = "else" if self._stores_outside else f"else if (any({self._guard}))"
+        return [f"{ind}if (all({self._guard})) {{", *lines, f"{ind}}} {other} {{", *fallback,
                 f"{ind}}}"]
 
     def _stmt(self, s, ind):
@@ -165,10 +193,13 @@ class _VectorBody:
                 from ..algorithm.walk import find
                 if find(s.cond, lambda x: isinstance(x, Ref) and x.name in self.declared):
                     raise NotVectorizable("the guard reads a value computed in the lane loop")
-                self._guard = cond
-                return self._stmt(s.then, ind + "  ")
+                self._guard, self._in_guard = cond, True
+                lines = self._stmt(s.then, ind + "  ")
+                self._in_guard = False
+                return lines
             return [f"{ind}if ({cond}) {{", *self._stmt(s.then, ind + "  "), f"{ind}}}"]
         if isinstance(s, Store):
+            self._stores_outside |= not self._in_guard
             return [f"{ind}{line}" for line in self._store(s)]
         raise NotVectorizable(type(s).__name__)
 
