@@ -126,6 +126,7 @@ def test_fma_kernel_figures_gfx90a():
     outputs = m.bytes(OpClass.GLOBAL_STORE) // 4
     assert outputs >= 4 and m.bytes(OpClass.GLOBAL_LOAD) == 3 * 4 * outputs
     assert outputs / 2 <= m.count(OpClass.FMA) <= outputs
+    assert m.ops(OpClass.FMA) == outputs        # a packed FMA counts its two lanes
     assert m.count(OpClass.LOCAL_LOAD, OpClass.LOCAL_STORE) == 0
 
 

@@ -54,6 +54,7 @@ def test_amdgcn_snippet_counts_and_loop():
     assert k.mix.total == 25            # the tiny_kernel.kd descriptor is not code
     m = k.mix
     assert m.count(OpClass.FMA) == 2    # v_fmac_f32, v_pk_fma_f32; v_mad_u64_u32 is integer
+    assert m.ops(OpClass.FMA) == 3      # the packed one is two FMAs
     assert m.count(OpClass.MUL) == 1 and m.count(OpClass.ADD) == 1
     assert m.count(OpClass.TENSOR) == 1                       # v_mfma_f32_32x32x2f32
     assert m.widths(OpClass.SHARED_LOAD) == {8: 1, 16: 1}     # ds_read2_b32, ds_read_b128
@@ -66,29 +67,29 @@ def test_amdgcn_snippet_counts_and_loop():
     # to a join block) does not
     assert [(lp.start, lp.end) for lp in k.loops] == [(0x1034, 0x1068)]
     assert k.inner.mix.total == 10
-    assert k.inner.mix.ratios()["fma_per_shared_load"] == pytest.approx(1.0)
+    assert k.inner.mix.ratios()["fma_per_shared_load"] == pytest.approx(1.5)   # 3 FMAs, 2 loads
 
 
 @pytest.mark.parametrize("rules, mnemonic, expected", [
-    (sass.RULES, "LDS.U.128", (OpClass.SHARED_LOAD, 16)),
-    (sass.RULES, "LDS.U16", (OpClass.SHARED_LOAD, 2)),
-    (sass.RULES, "LDSM.16.MT88.2", (OpClass.LDMATRIX, 8)),
-    (sass.RULES, "LDSM.16.M88", (OpClass.LDMATRIX, 4)),
-    (sass.RULES, "LDGSTS.E.LTC128B", (OpClass.ASYNC_COPY, 4)),
-    (sass.RULES, "LDG.E.U8.CONSTANT", (OpClass.GLOBAL_LOAD, 1)),
-    (sass.RULES, "HFMA2.MMA", (OpClass.FMA, None)),
-    (sass.RULES, "HGMMA.64x128x16.F32", (OpClass.TENSOR, None)),
-    (sass.RULES, "BAR.ARV", (OpClass.BARRIER, None)),
+    (sass.RULES, "LDS.U.128", (OpClass.SHARED_LOAD, 16, 1)),
+    (sass.RULES, "LDS.U16", (OpClass.SHARED_LOAD, 2, 1)),
+    (sass.RULES, "LDSM.16.MT88.2", (OpClass.LDMATRIX, 8, 1)),
+    (sass.RULES, "LDSM.16.M88", (OpClass.LDMATRIX, 4, 1)),
+    (sass.RULES, "LDGSTS.E.LTC128B", (OpClass.ASYNC_COPY, 4, 1)),
+    (sass.RULES, "LDG.E.U8.CONSTANT", (OpClass.GLOBAL_LOAD, 1, 1)),
+    (sass.RULES, "HFMA2.MMA", (OpClass.FMA, None, 2)),
+    (sass.RULES, "HGMMA.64x128x16.F32", (OpClass.TENSOR, None, 1)),
+    (sass.RULES, "BAR.ARV", (OpClass.BARRIER, None, 1)),
     (sass.RULES, "LDC.64", None),
     (sass.RULES, "FMNMX", None),
-    (amdgcn.RULES, "ds_read_b96", (OpClass.SHARED_LOAD, 12)),
-    (amdgcn.RULES, "ds_read2st64_b64", (OpClass.SHARED_LOAD, 16)),
-    (amdgcn.RULES, "ds_read_u16_d16", (OpClass.SHARED_LOAD, 2)),
-    (amdgcn.RULES, "global_load_ubyte", (OpClass.GLOBAL_LOAD, 1)),
-    (amdgcn.RULES, "global_store_dwordx4", (OpClass.GLOBAL_STORE, 16)),
-    (amdgcn.RULES, "buffer_load_dword", (OpClass.LOCAL_LOAD, 4)),
-    (amdgcn.RULES, "v_fma_f64", (OpClass.FMA, None)),
-    (amdgcn.RULES, "v_pk_mul_f32", (OpClass.MUL, None)),
+    (amdgcn.RULES, "ds_read_b96", (OpClass.SHARED_LOAD, 12, 1)),
+    (amdgcn.RULES, "ds_read2st64_b64", (OpClass.SHARED_LOAD, 16, 1)),
+    (amdgcn.RULES, "ds_read_u16_d16", (OpClass.SHARED_LOAD, 2, 1)),
+    (amdgcn.RULES, "global_load_ubyte", (OpClass.GLOBAL_LOAD, 1, 1)),
+    (amdgcn.RULES, "global_store_dwordx4", (OpClass.GLOBAL_STORE, 16, 1)),
+    (amdgcn.RULES, "buffer_load_dword", (OpClass.LOCAL_LOAD, 4, 1)),
+    (amdgcn.RULES, "v_fma_f64", (OpClass.FMA, None, 1)),
+    (amdgcn.RULES, "v_pk_mul_f32", (OpClass.MUL, None, 2)),
     (amdgcn.RULES, "v_mad_u32_u24", None),
     (amdgcn.RULES, "s_load_dwordx2", None),
 ])

@@ -69,16 +69,18 @@ class Rule:
     pattern: str
     cls: OpClass
     width: Width = NO_WIDTH
+    lanes: int = 1      # operations per thread of one math instruction (2: HFMA2, v_pk_fma_f32)
 
 
 def classifier(rules: tuple):
-    """``classify(mnemonic) -> (OpClass, width) | None``: the first matching rule wins."""
+    """``classify(mnemonic) -> (OpClass, width, lanes) | None``: the first matching rule
+    wins."""
     compiled = [(re.compile(r.pattern), r) for r in rules]
 
     def classify(mnemonic: str):
         for rx, rule in compiled:
             if rx.match(mnemonic):
-                return rule.cls, rule.width(mnemonic)
+                return rule.cls, rule.width(mnemonic), rule.lanes
         return None
     return classify
 
@@ -100,6 +102,7 @@ class Mix:
 
     counts: Counter = field(default_factory=Counter)
     total: int = 0
+    lane_ops: Counter = field(default_factory=Counter)   # OpClass -> operations (packed: 2)
 
     @classmethod
     def of(cls, instrs, classify) -> "Mix":
@@ -107,12 +110,19 @@ class Mix:
         for ins in instrs:
             hit = classify(ins.mnemonic)
             if hit is not None:
-                mix.counts[hit] += 1
+                op, width, lanes = hit
+                mix.counts[op, width] += 1
+                mix.lane_ops[op] += lanes
         return mix
 
     def count(self, *classes: OpClass) -> int:
         """Instructions of any of ``classes``."""
         return sum(n for (c, _), n in self.counts.items() if c in classes)
+
+    def ops(self, *classes: OpClass) -> int:
+        """Operations per thread of the instructions of ``classes``: a packed instruction
+        (``HFMA2``, ``v_pk_fma_f32``) counts its lanes."""
+        return sum(self.lane_ops[c] for c in classes)
 
     def widths(self, cls: OpClass) -> dict:
         """``{bytes per thread: instructions}`` of ``cls``, by width."""
@@ -124,19 +134,19 @@ class Mix:
 
     @property
     def multiply_adds(self) -> int:
-        """FMAs plus FMUL/FADD pairs: strict math (``fast_math=False``, ``--fmad=false``)
-        compiles ``a * b + c`` as a multiply then an add, so this counts one schedule's
-        multiply-adds alike in both math modes."""
-        return self.count(OpClass.FMA) + min(self.count(OpClass.MUL), self.count(OpClass.ADD))
+        """FMA operations plus FMUL/FADD pairs: strict math (``fast_math=False``,
+        ``--fmad=false``) compiles ``a * b + c`` as a multiply then an add, so this counts one
+        schedule's multiply-adds alike in both math modes (packed instructions by lanes)."""
+        return self.ops(OpClass.FMA) + min(self.ops(OpClass.MUL), self.ops(OpClass.ADD))
 
     def ratios(self) -> dict:
         """The figures a GPU engineer reads (None where the denominator is 0):
-        ``fma_per_shared_load`` (FMA instructions per shared-load instruction, LDSM included),
+        ``fma_per_shared_load`` (FMA operations per shared-load instruction, LDSM included),
         ``multiply_adds_per_shared_load`` (see :attr:`multiply_adds`), and bytes per thread per
         instruction of shared loads, async copies and global loads."""
         loads = self.count(*SHARED_LOADS)
         return {
-            "fma_per_shared_load": _div(self.count(OpClass.FMA), loads),
+            "fma_per_shared_load": _div(self.ops(OpClass.FMA), loads),
             "multiply_adds_per_shared_load": _div(self.multiply_adds, loads),
             "bytes_per_shared_load": _div(self.bytes(*SHARED_LOADS), loads),
             "bytes_per_async_copy": _div(self.bytes(OpClass.ASYNC_COPY),
@@ -185,13 +195,13 @@ class KernelISA:
 
     @property
     def inner(self) -> Loop | None:
-        """The innermost loop with the most math instructions (the hot loop); on a tie the one
+        """The innermost loop with the most math operations (the hot loop); on a tie the one
         with the fewest instructions — the unguarded version (a ``specialize``d or partitioned
         kernel holds the same loop with and without its guards; the device compiler places
         them in either order) — then the first in address order. None without loops."""
         if not self.loops:
             return None
-        return min(self.loops, key=lambda lp: (-lp.mix.count(*MATH), lp.mix.total, lp.start))
+        return min(self.loops, key=lambda lp: (-lp.mix.ops(*MATH), lp.mix.total, lp.start))
 
 
 def kernel_isa(name: str, instrs: list, classify) -> KernelISA:

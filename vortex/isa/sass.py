@@ -29,9 +29,12 @@ _SIZE = Width({"U8": 1, "S8": 1, "U16": 2, "S16": 2, "64": 8, "128": 16}, defaul
 _MATRICES = Width({"2": 8, "4": 16}, default=4)
 
 RULES = (
-    Rule(r"(FFMA|FFMA32I|HFMA2|DFMA)\b", OpClass.FMA),
-    Rule(r"(FMUL|FMUL32I|HMUL2|DMUL)\b", OpClass.MUL),
-    Rule(r"(FADD|FADD32I|HADD2|DADD)\b", OpClass.ADD),
+    Rule(r"HFMA2\b", OpClass.FMA, lanes=2),
+    Rule(r"(FFMA|FFMA32I|DFMA)\b", OpClass.FMA),
+    Rule(r"HMUL2\b", OpClass.MUL, lanes=2),
+    Rule(r"(FMUL|FMUL32I|DMUL)\b", OpClass.MUL),
+    Rule(r"HADD2\b", OpClass.ADD, lanes=2),
+    Rule(r"(FADD|FADD32I|DADD)\b", OpClass.ADD),
     Rule(r"(HMMA|IMMA|DMMA|BMMA|HGMMA|IGMMA|QGMMA|BGMMA)\b", OpClass.TENSOR),
     Rule(r"LDSM\b", OpClass.LDMATRIX, _MATRICES),
     Rule(r"LDS\b", OpClass.SHARED_LOAD, _SIZE),
