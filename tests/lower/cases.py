@@ -14,8 +14,9 @@ from vortex.algorithm.expr import BinaryOp, BinOp, Dim
 from vortex.algorithm.symbolic import dim_symbol
 from vortex.algorithm.walk import find
 from vortex.codegen.names import spelling
+from vortex.algorithm.construct import binary
 from vortex.lower.ir import (Allocate, AsyncCopy, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If,
-                             MemorySpace)
+                             MemorySpace, Ref, i32)
 from vortex.lower.walk import stmt_exprs, stmts
 
 W, H = dim_symbol("W"), dim_symbol("H")
@@ -195,6 +196,17 @@ def _shared_both(low):
 def _local_at_thread(low):
     k = only(low)
     assert allocations(k) == {"blur_x_loc": (MemorySpace.LOCAL, 3)} and count(k, Barrier) == 0
+
+
+def _sliding(low):
+    """store_at(blur, xi).compute_at(blur, yi): 3 rows of blur_x in a window folded to 4, all 3
+    at yi == 0 and one (no loop) after."""
+    k = only(low)
+    assert allocations(k) == {"blur_x_win": (MemorySpace.LOCAL, 4)} and count(k, Barrier) == 0
+    yi0 = binary(BinaryOp.EQ, Ref("yi", vx.int32), i32(0)).key
+    (first,) = [s for s in stmts(k.body) if isinstance(s, If) and s.cond.key == yi0]
+    fills = [t.extent.value for t in stmts(first.then) if isinstance(t, For)]
+    assert fills == [3] and count_in(first.otherwise, For) == 0
 
 
 def _register(low):
@@ -405,6 +417,9 @@ CASES = [
     Case("compute_at_thread", "blur", lambda s: (_blur_tile(s),
                                                  s["blur_x"].compute_at("blur", xi)),
          _local_at_thread),
+    Case("store_at", "blur", lambda s: (
+        s["blur"].split(y, y, yi, 8).split(x, x, xi, 16).reorder(y, x, xi, yi).gpu_blocks(y, x)
+        .gpu_threads(xi), s["blur_x"].store_at("blur", xi).compute_at("blur", yi)), _sliding),
     Case("store_in_register", "blur", lambda s: (
         s["blur"].tile(y, x, yo, xo, yi, xi, 4, 4).gpu_blocks(yo),
         s["blur_x"].compute_at("blur", xo).store_in("register")), _register),

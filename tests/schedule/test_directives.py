@@ -21,6 +21,7 @@ EXAMPLES = [
     (D.Vectorize("xi"), ["xi"]),
     (D.Unroll("ki", 2), ["ki", 2]),
     (D.ComputeAt("blur", "xo"), ["blur", "xo"]),
+    (D.StoreAt("blur", "yo"), ["blur", "yo"]),
     (D.ComputeRoot(), []),
     (D.ComputeInline(), []),
     (D.StoreIn(D.MemoryType.SHARED), ["shared"]),

@@ -18,7 +18,7 @@ def every_directive() -> Schedule:
     s["out"].split("xi", "xt", "xv", 4).reorder("xt", "yi").gpu_blocks("b")
     s["out"].gpu_threads("xt", "yi").vectorize("xv").bound("x", 0, 4096)
     s["out"].specialize(divisible(vx.Dim("W"), 64))
-    s["f"].compute_at("out", "b").store_in("shared").unroll("x", 2)
+    s["f"].compute_at("out", "b").store_at("out", "b").store_in("shared").unroll("x", 2)
     s["g"].compute_root().split("y", "y", "ys", 2).store_in("global")
     s["g"].gpu_tile("y", "x", "by", "bx", "ty", "tx", 8, 8)
     s["g"].stage("img", at="ys", swizzle="xor").pipeline("ys", stages=2)

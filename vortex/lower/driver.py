@@ -30,7 +30,8 @@ from .registers import REGISTERS
 from .simplify import simplify_stmt
 from .fill import update_exprs
 from .hoist import HOIST
-from .sites import reads_of, site_stmts
+from .sites import reads_of
+from .sliding import site_stmts
 from .stage import StageLowering
 from .sym import from_sympy
 from .unroll import UNROLL

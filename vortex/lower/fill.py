@@ -84,10 +84,12 @@ def update_exprs(f, d, inlined: dict):
 
 
 def fill(ctx, stage, plan, box, layout: Layout, layouts: dict, shared: bool, tags: tuple,
-         where: str):
+         where: str, storage: Layout | None = None):
     """Compute ``plan``'s Func over ``box`` ([(lo sympy, int extent)] per dimension) into
     ``layout`` (its pure value, then its updates); ``tags`` tell the names of this box's locals
-    from another box's. Shared boxes are allocated in ``ctx.shared``."""
+    from another box's. Shared boxes are allocated in ``ctx.shared``. With ``storage`` (a layout
+    over the Func's coordinates, allocated elsewhere: a sliding window's, :mod:`.sliding`) the
+    points go there and ``layout`` gives only the box's origin."""
     p = plan.func
     extents = [e for _, e in box]
     size = math.prod(extents)
@@ -96,18 +98,20 @@ def fill(ctx, stage, plan, box, layout: Layout, layouts: dict, shared: bool, tag
     blk = stage.launch()[1]
     if nest is None:
         t = Ref(local_name(p.name, "t", *tags), I32)
-        point = _point(ctx, plan, layout, layouts, tags, unflatten(t, extents), t, ())
+        point = _point(ctx, plan, layout, layouts, tags, unflatten(t, extents), t, (), storage)
         loop = (strided(t.name, size, math.prod(blk), thread_id(blk), point) if shared
                 else For(t.name, i32(0), i32(size), ForKind.SERIAL, point))
     else:
-        loop = _nest_loops(ctx, plan, layout, layouts, tags, nest, extents, shared, blk)
+        loop = _nest_loops(ctx, plan, layout, layouts, tags, nest, extents, shared, blk, storage)
+    if storage is not None:
+        return block(*decls, loop)
     if shared:
         ctx.shared.append(Allocate(layout.buffer, p.dtype, size, MemorySpace.SHARED))
         return block(*decls, loop)
     return block(Allocate(layout.buffer, p.dtype, size, MemorySpace.LOCAL), *decls, loop)
 
 
-def _nest_loops(ctx, plan, layout, layouts, tags, nest, extents, shared, blk):
+def _nest_loops(ctx, plan, layout, layouts, tags, nest, extents, shared, blk, storage):
     """The producer's own loops around one point of its box (see the module docstring)."""
     p = plan.func
     names = {n: Ref(local_name(p.name, n, "i", *tags), I32)
@@ -117,7 +121,7 @@ def _nest_loops(ctx, plan, layout, layouts, tags, nest, extents, shared, blk):
     split_guards = [substitute(g, names, (Ref,)) for g, _ in guards]
     t = Ref(local_name(p.name, "t", *tags), I32)
     body = block(Declare(t.name, I32, flat_index(offsets, [i32(e) for e in extents])),
-                 _point(ctx, plan, layout, layouts, tags, offsets, t, split_guards))
+                 _point(ctx, plan, layout, layouts, tags, offsets, t, split_guards, storage))
     loops = list(nest.loops)
     bound = {lp.axis for lp in loops if lp.axis is not None}
     lead = []
@@ -144,7 +148,7 @@ def _nest_loops(ctx, plan, layout, layouts, tags, nest, extents, shared, blk):
     return body
 
 
-def _point(ctx, plan, layout, layouts, tags, offsets, t: Ref, guards):
+def _point(ctx, plan, layout, layouts, tags, offsets, t: Ref, guards, storage=None):
     """Compute the producer at the box point ``offsets`` (flat index ``t``): declare its
     coordinates, skip points outside its required region (and ``guards``), store its pure value,
     apply its updates."""
@@ -158,12 +162,14 @@ def _point(ctx, plan, layout, layouts, tags, offsets, t: Ref, guards):
         coords[v.name] = c
         inside += [binary(BinaryOp.GE, c, from_sympy(rlo)), binary(BinaryOp.LE, c, from_sympy(rhi))]
     pre, value = ExprLowerer(coords, layouts, ctx.names).lower(ctx.value(p))
-    own = dict(layouts, **{p.name: layout})
-    updates = [_update(ctx, p, d, coords, own, layout.buffer, t) for d in p.updates]
-    return block(*decls_c, guarded(inside, block(pre, Store(layout.buffer, t, value), *updates)))
+    at = layout if storage is None else storage
+    index = t if storage is None else storage.flat(list(coords.values()))
+    own = dict(layouts, **{p.name: at})
+    updates = [_update(ctx, p, d, coords, own, at.buffer, index) for d in p.updates]
+    return block(*decls_c, guarded(inside, block(pre, Store(at.buffer, index, value), *updates)))
 
 
-def _update(ctx, p, d, coords: dict, layouts: dict, buf: str, t: Ref):
+def _update(ctx, p, d, coords: dict, layouts: dict, buf: str, t):
     """Update ``d`` of ``p`` at the point ``coords`` (flat index ``t`` in ``buf``), serial over
     its RDom in order, its ``where`` predicates as guards. Pointwise (checked by compute_at), so
     applying every update point by point keeps Halide's order of updates."""

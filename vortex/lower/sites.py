@@ -264,14 +264,6 @@ def reader_layouts(stage, reader, loops) -> dict:
     return out
 
 
-def site_stmts(ctx, stage, site: str):
-    """Statements computing every producer scheduled ``compute_at(stage's Func, site)``."""
-    out = []
-    for plan in ctx.sited(stage.plan.name, site):
-        out.append(_compute(ctx, stage, plan, site))
-    return block(*out) if out else None
-
-
 def _check_in_update(stage, producer: str, site: str):
     """A site among the consumer's update loops runs only while its reduction does: the rest
     of the consumer's value (inline reductions, the final expression) must not read it."""
@@ -287,7 +279,10 @@ def _check_in_update(stage, producer: str, site: str):
             f"{[lp.name for lp in stage.nest.loops if lp.name not in update]}")
 
 
-def _compute(ctx, stage, plan, site: str):
+def compute_site(ctx, stage, plan, site: str):
+    """Statements computing ``plan``'s Func at loop ``site`` of ``stage``'s Func, which it is
+    scheduled ``compute_at`` (one box per footprint box, in shared or local memory); placed
+    there by :func:`vortex.lower.sliding.site_stmts`."""
     p = plan.func
     what = f"compute_at({stage.plan.name}, {site}) of Func {p.name!r}"
     _check_in_update(stage, p.name, site)

@@ -6,7 +6,7 @@
 """
 from .directives import (DIRECTIVES, Bound, ComputeAt, ComputeInline, ComputeRoot, Directive,
                          Fuse, GpuBlocks, GpuThreads, GpuTile, MemoryType, Reorder, Specialize,
-                         Split, StoreIn, Tile, Unroll, Vectorize, divisible)
+                         Split, StoreAt, StoreIn, Tile, Unroll, Vectorize, divisible)
 from .replay import LoopNest
 from .schedule import Schedule, Stage
 from .tunable import Tunable
@@ -15,5 +15,5 @@ __all__ = [
     "Schedule", "Stage", "Tunable", "LoopNest", "MemoryType", "Directive", "DIRECTIVES",
     "divisible",
     "Split", "Tile", "Reorder", "Fuse", "GpuBlocks", "GpuThreads", "GpuTile", "Vectorize",
-    "Unroll", "ComputeAt", "ComputeRoot", "ComputeInline", "StoreIn", "Bound", "Specialize",
+    "Unroll", "ComputeAt", "ComputeRoot", "ComputeInline", "StoreAt", "StoreIn", "Bound", "Specialize",
 ]

@@ -12,7 +12,7 @@ innermost first (``reorder``) Vortex deviates, on purpose, so that ``reorder(ko,
 reads like the loop nest it produces.
 
 Source: Halide's ``Func``/``Stage`` scheduling API (split, tile, reorder, fuse, gpu_*, vectorize,
-unroll, compute_at, compute_root, store_in, bound, specialize); TVM's trace of frozen records.
+unroll, compute_at, store_at, compute_root, store_in, bound, specialize); TVM's trace of frozen records.
 """
 from __future__ import annotations
 
@@ -232,6 +232,21 @@ class ComputeAt(Directive):
     kinds = ("name", "name")
 
 
+@_directive("store_at")
+class StoreAt(Directive):
+    """Allocate this Func's storage at loop ``var`` of ``func``, outside its ``compute_at`` loop
+    (Halide's ``store_at``): the loops between must be serial, and each iteration of the
+    compute_at loop computes only the part of the footprint the previous iterations did not (a
+    sliding window; storage folded to a power of two ≥ the window along the sliding dimension).
+    Before (``compute_at(g, yi)``): ``for yo: for yi: {p over rows yi-2..yi+2}; g = p`` — after
+    (``store_at(g, yo)``): ``for yo: {alloc p[8]}; for yi: {p over rows yi+2 (all 5 at yi = 0)};
+    g = p``. See :mod:`vortex.lower.sliding`."""
+
+    func: str
+    var: str
+    kinds = ("name", "name")
+
+
 @_directive("compute_root")
 class ComputeRoot(Directive):
     """Compute this Func entirely, in its own kernel(s), before its consumers. Before (inline):
@@ -305,4 +320,4 @@ class Specialize(Directive):
 
 DIRECTIVES: dict[str, type[Directive]] = {cls.name: cls for cls in (
     Split, Tile, Reorder, Fuse, GpuBlocks, GpuThreads, GpuTile, Vectorize, Unroll, ComputeAt,
-    ComputeRoot, ComputeInline, StoreIn, Bound, Specialize)}
+    StoreAt, ComputeRoot, ComputeInline, StoreIn, Bound, Specialize)}

@@ -20,6 +20,7 @@ from ..algorithm.graph import rdoms_of, sources_of
 from ..algorithm.walk import find
 from . import directives as D
 from . import gpu_directives as G
+from . import sliding
 from .nest import APPLY, LoopNest, Reject, initial_loops, listing, located
 
 
@@ -41,6 +42,8 @@ class FuncState:
     loop_entry: int = 0
     staged: dict = field(default_factory=dict)
     gpu_entries: list = field(default_factory=list)
+    store_at: D.StoreAt | None = None
+    store_at_entry: int = 0
 
     @property
     def name(self) -> str:
@@ -125,6 +128,14 @@ def _compute_at(d, st: FuncState, info: PipelineInfo, states: dict, i: int):
     st.compute = d
 
 
+def _store_at(d, st: FuncState, info: PipelineInfo, states: dict, i: int):
+    """The consumer and loop must exist (as for compute_at); how the store level relates to the
+    compute_at loop is checked once the list is complete (:func:`sliding.finish`)."""
+    _compute_at(D.ComputeAt(d.func, d.var), FuncState(st.func, st.nest, st.output), info,
+                states, i)
+    st.store_at, st.store_at_entry = d, i
+
+
 def _pointwise(f: Func, u) -> bool:
     """Whether update ``u`` of ``f`` writes ``f`` at its pure Vars and reads ``f`` only there
     (in its value, its RDom's ``where`` predicates and those of its inline reductions)."""
@@ -175,6 +186,7 @@ FUNC_RULES = {
     D.ComputeAt: _compute_at,
     D.ComputeRoot: _set("compute", lambda d: d),
     D.ComputeInline: _compute_inline,
+    D.StoreAt: _store_at,
     D.StoreIn: _set("store", lambda d: d.memory),
     D.Bound: _bound,
     D.Specialize: _specialize,
@@ -198,6 +210,7 @@ def _finish(st: FuncState, states: dict):
         yield st.compute_entry, (f"{st.compute.func!r} is computed inline, so it has "
                                  "no loops; compute it at root first")
     yield from G.finish(st, states)
+    yield from sliding.finish(st, states)
     nest = st.nest
     for t in nest.threads:
         for b in nest.blocks:

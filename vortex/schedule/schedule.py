@@ -263,6 +263,11 @@ class Stage:
     def compute_at(self, func, var) -> "Stage":
         return self._add(D.ComputeAt, func, var)
 
+    def store_at(self, func, var) -> "Stage":
+        """Storage at loop ``var`` of ``func``, outside this Func's compute_at loop: a sliding
+        window over the serial loops between (Halide's ``store_at``)."""
+        return self._add(D.StoreAt, func, var)
+
     def compute_root(self) -> "Stage":
         return self._add(D.ComputeRoot)
 
