@@ -93,7 +93,8 @@ def test_the_opencl_source_keeps_each_accumulator_row_in_one_vector():
     pipe, s = SCHEDULES["4x8 float8"]()
     src = vx.source(pipe, s, target="opencl")
     assert len(re.findall(r"^\s*float8 C_acc_v\d+;$", src, re.M)) == 4 * 2   # two versions
-    assert "vload8(0, C_acc" not in src and "vstore8(C_acc_v0, 0, C + " in src
+    assert not re.search(r"vload8\(0, C_acc|vx_vload8_float_\w+\(C_acc", src)
+    assert "vx_vstore8_float_global(C_acc_v0, C + " in src
     assert re.search(r"C_acc_v8 = \(C_acc_v8 \+ ", src)
 
 
@@ -227,8 +228,9 @@ def run_on_pocl(device, k, n: int):
 @pytest.mark.parametrize("unguarded", [False, True])
 def test_a_guarded_lane_loop_skips_its_scalar_lanes_only_when_every_store_is_guarded(
         limit, unguarded, opencl_device):
-    """``if (all(l < limit)) vector else if (any(l < limit)) lanes``; a store outside the
-    guard runs in every lane, so then the scalar lanes run whatever the guard."""
+    """``if (all(l < limit)) vector else if (any(l < limit)) lanes`` (inline mask tests); a
+    store outside the guard runs in every lane, so then the scalar lanes run whatever the
+    guard."""
     params = (KernelParam("out", F32, True, True), KernelParam("other", F32, True, True))
     body = [If(binary(BinaryOp.LT, lane("l"), i32(limit)), Store("out", lane("l"), Const.make(
         1.0, F32)))] + ([Store("other", lane("l"), Const.make(2.0, F32))] if unguarded else [])
@@ -236,6 +238,37 @@ def test_a_guarded_lane_loop_skips_its_scalar_lanes_only_when_every_store_is_gua
         vloop("z", 8, Block((Store("out", lane("z"), zero()), Store("other", lane("z"), zero())))),
         vloop("l", 8, Block(tuple(body))))), (1, 1, 1), (1, 1, 1))
     src, (out, other) = run_on_pocl(opencl_device, k, 8)
-    assert ("} else if (any(" in src) != unguarded
+    assert ("} else if (vx_any8(" in src) != unguarded and "if (vx_all8(" in src
     np.testing.assert_array_equal(out, [1.0 if i < limit else 0.0 for i in range(8)])
     np.testing.assert_array_equal(other, [2.0 if unguarded else 0.0] * 8)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 8, 16])
+def test_the_inline_mask_tests_are_all_and_any(n, opencl_device):
+    """vx_allN / vx_anyN (opencl_access.py) against numpy on masks of 0 and -1 and on other
+    values (the sign bit decides, as for the builtins)."""
+    import pyopencl as cl
+    from vortex.codegen.opencl_access import mask_test
+    from vortex.runtime.opencl import BUILD_OPTIONS
+    from vortex.runtime.opencl_device import context_queue
+    helpers = {}
+    fns = [mask_test(helpers, "inline", op, n) for op in ("all", "any")]
+    src = "".join(helpers.values()) + f"""
+__kernel void t(__global const int* m, __global int* out) {{
+  int i = get_global_id(0);
+  int{n} v = vload{n}(i, m);
+  out[2 * i] = {fns[0]}(v); out[2 * i + 1] = {fns[1]}(v);
+}}"""
+    rng = np.random.default_rng(n)
+    masks = np.concatenate([-rng.integers(0, 2, (200, n)), rng.integers(-9, 9, (56, n))])
+    masks = masks.astype(np.int32)
+    ctx, queue = context_queue(opencl_device)
+    prog = cl.Program(ctx, src).build(options=list(BUILD_OPTIONS))
+    mf = cl.mem_flags
+    m_buf = cl.Buffer(ctx, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=np.ascontiguousarray(masks))
+    out_buf = cl.Buffer(ctx, mf.WRITE_ONLY, 8 * len(masks))
+    prog.t(queue, (len(masks),), None, m_buf, out_buf)
+    out = np.empty(2 * len(masks), np.int32)
+    cl.enqueue_copy(queue, out, out_buf)
+    np.testing.assert_array_equal(out[0::2], (masks < 0).all(axis=1))
+    np.testing.assert_array_equal(out[1::2], (masks < 0).any(axis=1))

@@ -6,16 +6,19 @@ not (their ``float4`` has no operators), so there the lane loop stays an unrolle
 
 A vectorized loop ``for (l = 0; l < N; ++l)`` (N in 2, 3, 4, 8, 16) whose body is straight-line
 code (declarations, a guarded store) prints as: every lane-dependent value becomes an N-vector;
-a load/store whose index steps by 1 per lane becomes ``vloadN``/``vstoreN``, other lane-varying
-indices gather/scatter lane by lane; a lane-dependent guard becomes ``if (all(cond))`` around
-the vector body with the scalar loop as the fallback (the edge of the image). Anything else
-(nested loops, integer floor division by a lane value, …) falls back to the scalar loop.
+a load/store whose index steps by 1 per lane becomes one dense vector access (``vloadN``/
+``vstoreN`` or, on Clang, its inlined equivalent), other lane-varying indices gather/scatter
+lane by lane; a lane-dependent guard becomes ``if (all(cond))`` around the vector body with the
+scalar loop as the fallback (the edge of the image). Anything else (nested loops, integer floor
+division by a lane value, …) falls back to the scalar loop. ``all``/``any`` and dense accesses
+are printed in forms PoCL keeps inline (:mod:`~vortex.codegen.opencl_access`).
 
 Vector locals: a local array of N elements (N in WIDTHS) read and written only at the lane of
 N-lane vectorized loops or at constant elements — what the ``registers`` lowering pass makes of
 a register micro-tile (:func:`vortex.lower.registers.lane_arrays`) — is one ``floatN``
-variable: ``acc`` in a vector body, ``acc.s3`` at a constant element, ``acc[l]`` (Clang's
-vector subscript) in a scalar fallback loop. So an accumulator stays in vector registers.
+variable: ``acc`` in a vector body, ``acc.s3`` at a constant element; a scalar fallback of a
+lane loop that reads one is printed once per lane with the lane a constant. So an accumulator
+stays in vector registers.
 
 A lane-dependent bool is an ``intN`` mask, each lane 0 or -1 (all bits set), as OpenCL's vector
 relational operators, ``all()`` and ``?:`` mean it: a comparison of 8-, 16- or 64-bit elements
@@ -30,12 +33,13 @@ import sympy as sp
 
 from ..algorithm.expr import BinaryOp, BinOp, Cast, Const, Dim, Select, UnOp
 from ..algorithm.walk import find, rebuild
-from ..lower.ir import (Allocate, Block, BufferLoad, Declare, For, ForKind, If, Kernel, Ref, Store,
-                        local_name)
+from ..lower.ir import (Allocate, Block, BufferLoad, Declare, For, ForKind, If, Kernel,
+                        MemorySpace, Ref, Store, local_name)
 from ..lower.registers import lane_arrays
 from ..lower.walk import map_stmt, stmt_exprs, stmts
 from .c_printer import CPrinter
 from .intrinsics import HELPERS as INTRINSIC_HELPERS
+from .opencl_access import dense_access, mask_test
 
 WIDTHS = (2, 3, 4, 8, 16)
 _MASKS = {8: "char", 16: "short", 32: "int", 64: "long"}   # element bits → signed mask type
@@ -71,11 +75,19 @@ class OpenCLPrinter(CPrinter):
     Source: OpenCL C 1.2 §6.1.1.1 and §6.12.7 (the half data type, vload_half)."""
 
     _vectors: dict = {}   # name → Allocate of the vector locals of the kernel being printed
+    _spaces: dict = {}    # name → address-space qualifier of the kernel's arrays
 
     def kernel(self, k: Kernel, entry: str | None = None) -> str:
         self._vectors = {n: a for n, a in lane_arrays(k).items()
                          if a.size in WIDTHS and not a.dtype.is_bool and a.dtype.name != "float16"}
+        self._spaces = {a.name: self.d.shared_qual if a.memory is MemorySpace.SHARED else ""
+                        for a in stmts(k.body) if isinstance(a, Allocate)}
         return super().kernel(k, entry)
+
+    def dense(self, buffer: str, dtype, n: int):
+        """(load, store) formats moving ``n`` elements of ``buffer`` (opencl_access.py)."""
+        return dense_access(self.helpers, self.d.ctype(dtype, storage=True), n, dtype.itemsize,
+                            self._spaces.get(buffer, self.d.buffer_qual.strip()))
 
     def _allocate(self, s: Allocate, ind):
         if s.name in self._vectors:
@@ -165,9 +177,11 @@ class _VectorBody:
         lines = self._stmt(s, ind + "  ")
         if self._guard is None:
             return [f"{ind}{{", *lines, f"{ind}}}"]
-        other = "else" if self._stores_outside else f"else if (any({self._guard}))"
-        return [f"{ind}if (all({self._guard})) {{", *lines, f"{ind}}} {other} {{", *fallback,
-                f"{ind}}}"]
+        test = {op: mask_test(self.p.helpers, self.p.d.helper_qual, op, self.n)
+                for op in ("all", "any")}
+        other = "else" if self._stores_outside else f"else if ({test['any']}({self._guard}))"
+        return [f"{ind}if ({test['all']}({self._guard})) {{", *lines, f"{ind}}} {other} {{",
+                *fallback, f"{ind}}}"]
 
     def _stmt(self, s, ind):
         if isinstance(s, Block):
@@ -215,7 +229,8 @@ class _VectorBody:
             value = f"convert_{t}{self.n}(-({value}))"
         if kind == "dense":
             value = value if v_vec else f"(({t}{self.n})({value}))"
-            return [f"vstore{self.n}({value}, 0, {buf} + {base});"]
+            _, store = self.p.dense(s.buffer, s.value.dtype, self.n)
+            return [store.format(v=value, p=f"{buf} + {base}")]
         idx, idx_vec = self.expr(s.index)
         if not idx_vec:
             raise NotVectorizable("all lanes store to one location")
@@ -290,7 +305,8 @@ class _VectorBody:
                 raise NotVectorizable("vector load of bool/half")
             buf = self.p.ident(e.buffer)
             if kind == "dense":
-                return f"vload{self.n}(0, {buf} + {base})", True
+                load, _ = self.p.dense(e.buffer, e.dtype, self.n)
+                return load.format(p=f"{buf} + {base}"), True
             idx, idx_vec = self.expr(e.index)
             if not idx_vec:  # not affine but the same for every lane (e.g. an XOR swizzle)
                 return self.p.expr(e), False
