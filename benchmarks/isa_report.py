@@ -2,6 +2,7 @@
 
     python benchmarks/isa_report.py            # H100 (sm_90), A100 (sm_80), MI300X (gfx90a)
     python benchmarks/isa_report.py --full     # also the whole table of vortex.isa per kernel
+    python benchmarks/isa_report.py --record   # write the figures into each file's [measured.isa]
 
 For each schedule file, in strict math (the default, --fmad=false: FMUL + FADD) and fast math
 (FFMA): FMA/FMUL instructions, shared loads and async copies by width, FMAs (or multiply-adds)
@@ -42,9 +43,35 @@ def _row(label: str, mix) -> str:
             f"  {mix.count(*LOCAL):>6}")
 
 
+def figures(kern) -> dict:
+    """What a schedule file records of one compiled kernel (``[measured.isa]``): the hot loop's
+    multiply-adds per shared-load instruction and shared-load widths, the whole kernel's
+    async-copy widths and local-memory instructions (bytes as TOML keys: ``"16"``)."""
+    (k,) = list(kern.analysis().isa)
+    r = k.inner.mix.ratios()["multiply_adds_per_shared_load"]
+    keyed = lambda widths: {str(w): n for w, n in widths.items()}
+    return {"multiply_adds_per_shared_load": round(r, 2),
+            "hot_loop_shared_loads": keyed(k.inner.mix.widths(OpClass.SHARED_LOAD)),
+            "async_copies": keyed(k.mix.widths(OpClass.ASYNC_COPY)),
+            "local_memory_instructions": k.mix.count(*LOCAL)}
+
+
+def record(pipe, name: str, target: str, arch: str) -> dict:
+    """The ``[measured.isa]`` table of one schedule file: its arch and, per math mode,
+    :func:`figures`."""
+    path = ROOT / "schedules" / "matmul" / name
+    table = {"arch": arch, "tool": "benchmarks/isa_report.py"}
+    for mode, fast in (("strict", False), ("fast_math", True)):
+        table[mode] = figures(vx.compile(pipe, schedule=str(path), target=target, arch=arch,
+                                         fast_math=fast))
+    return table
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--full", action="store_true", help="print vortex.isa's table too")
+    p.add_argument("--record", action="store_true",
+                   help="write each file's figures into its [measured.isa] table")
     args = p.parse_args(argv)
     pipe = load_example(str(ROOT / "examples" / "matmul.py")).pipeline()
     print(f"  {'':10} {'FFMA':>5} {'FMUL':>5} {'FADD':>5}  {'shared loads':>14}  "
@@ -67,6 +94,12 @@ def main(argv=None) -> int:
                   f"{res.get('spill_stores', res.get('vgpr_spills'))}")
             if args.full:
                 print(rep)
+        if args.record:
+            path = ROOT / "schedules" / "matmul" / name
+            sched = vx.Schedule.load(path, pipe)
+            sched.meta.setdefault("measured", {})["isa"] = record(pipe, name, target, arch)
+            sched.save(path)
+            print(f"  recorded in {path.relative_to(ROOT)}")
     return 0
 
 
