@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 import vortex as vx
-from vortex import isa
 from vortex.isa import amdgcn, sass
 from vortex.isa.model import OpClass
 
