@@ -39,7 +39,7 @@ from ..algorithm.symbolic import show
 from ..schedule import directives as D
 from .exprs import Layout, flat_index
 from .fill import fill
-from .ir import Allocate, Declare, If, MemorySpace, Ref, block, i32, local_name
+from .ir import Allocate, If, MemorySpace, Ref, block, i32, local_name
 from .sites import (
     Footprint,
     Realization,
@@ -92,7 +92,7 @@ class FoldedLayout(Layout):
 class Window:
     """One producer's window at its compute_at loop: the footprint ``box`` ([(lo sympy, int
     extent)]), the sliding dimension ``dim`` (-1: none) and its ``step`` per iteration, and the
-    ``storage`` layout (origins of the other dimensions declared at the compute site)."""
+    ``storage`` layout (its origin along the other dimensions: the box's, which does not move)."""
 
     footprint: Footprint
     box: list
@@ -135,11 +135,9 @@ def window(stage, plan, site: str) -> Window:
             f"slides forwards by a constant step along one dimension: drop store_at or reorder "
             f"the loops")
     dim = moving[0] if moving else -1
-    tags = [("o", d) for d in range(len(box))]
     storage = FoldedLayout(
         local_name(p.name, "win"),
-        tuple(i32(0) if d == dim else Ref(local_name(p.name, *tag), I32)
-              for d, tag in enumerate(tags)),
+        tuple(i32(0) if d == dim else from_sympy(lo) for d, (lo, _) in enumerate(box)),
         tuple(i32(1 << (e - 1).bit_length() if d == dim else e) for d, (_, e) in enumerate(box)),
         dim)
     return Window(fp, box, dim, int(steps[dim]) if moving else 0, storage)
@@ -151,11 +149,9 @@ def _allocate(ctx, stage, plan):
 
 
 def _compute(ctx, stage, plan, site: str):
-    """The window's origins, then ``if site == 0: the whole box, else: its new rows``."""
+    """``if site == 0: the whole box, else: its new rows`` (into the window's storage)."""
     _check_in_update(stage, plan.name, site)
     p, w = plan.func, window(stage, plan, site)
-    decls = [Declare(o.name, I32, from_sympy(lo)) for o, (lo, _) in zip(w.storage.origin, w.box)
-             if isinstance(o, Ref)]
     layouts = reader_layouts(stage, p.name, enclosing(stage.nest.loops, site))
     where = f"loop {site!r} of {stage.plan.name!r}"
 
@@ -175,4 +171,4 @@ def _compute(ctx, stage, plan, site: str):
         box[w.dim] = (lo + e - w.new, w.new)
         body = If(first, whole, fill_box(box, "new"))
     stage.realized[p.name] = Realization(p.name, site, w.footprint, {0: w.storage})
-    return block(*decls, body)
+    return body
