@@ -65,7 +65,20 @@ def _affine(e, defs: dict):
         if a is None or b is None:
             return None
         return {BinaryOp.ADD: a + b, BinaryOp.SUB: a - b, BinaryOp.MUL: a * b}[e.op]
-    return None
+    return _opaque(e, defs)
+
+
+def _opaque(e, defs: dict):
+    """A symbol of its own for an integer expression that is the same in every lane (a folded
+    window row ``y & 7``, a clamp of outer counters): it reads no load and no local whose form
+    varies with the lane; None otherwise."""
+    if not e.dtype.is_int or find(e, lambda x: isinstance(x, BufferLoad)):
+        return None
+    for r in find(e, lambda x: isinstance(x, Ref)):
+        form = defs.get(r.name, 0)
+        if form is None or (form != 0 and sp.sympify(form).has(LANE)):
+            return None
+    return sp.Dummy("uniform")
 
 
 class OpenCLPrinter(CPrinter):
@@ -193,6 +206,8 @@ class _VectorBody:
                 form = _affine(s.value, self.defs)
                 if form is not None or is_vec:   # a lane-varying local of unknown form is
                     self.defs[s.name] = form     # no affine index (None), never uniform
+            elif is_vec:
+                self.defs[s.name] = None         # (read through a cast, it is not uniform)
             if is_vec:
                 self.vec.add(s.name)
                 out = [f"{ind}{self._vtype(s.dtype)} {self.p.ident(s.name)} = {text};"]
