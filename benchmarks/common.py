@@ -76,7 +76,27 @@ def machine(device) -> list[str]:
         f"date      {datetime.datetime.now().isoformat(timespec='seconds')}",
         f"cpu       {cpu_model()} ({os.cpu_count()} logical cores)",
         f"opencl    {describe(device)} (driver {device.driver_version.strip()})",
+        blas_line(),
     ]
+
+
+def blas_line() -> str:
+    """numpy's BLAS as threadpoolctl reports it (library, version, the kernel it chose for
+    this CPU — ``architecture`` — and its threads) and whether OPENBLAS_CORETYPE /
+    OPENBLAS_L2_SIZE override that choice (they slow OpenBLAS ~2× on this machine: unset
+    them for the command that runs a benchmark)."""
+    forced = [v for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ]
+    env = f"; set: {', '.join(forced)}" if forced else ""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return f"blas      unknown (pip install threadpoolctl){env}"
+    libs = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    if not libs:
+        return f"blas      none reported by threadpoolctl{env}"
+    return "blas      " + "; ".join(
+        f"{i.get('internal_api')} {i.get('version')}, kernel {i.get('architecture')}, "
+        f"{i.get('num_threads')} threads" for i in libs) + env
 
 
 def versions(packages, **others: str) -> str:
