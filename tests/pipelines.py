@@ -43,6 +43,20 @@ def matmul() -> vx.Pipeline:
     return load_example(EXAMPLES / "matmul.py").pipeline()
 
 
+def matmul_sized(M=None, N=None, K=None) -> tuple:
+    """(pipeline 'mm', C) of the same algorithm with any of M, N, K a fixed int (None: a Dim
+    of that name), for schedules that need constant sizes."""
+    dims = vx.dims("M N K")
+    M, N, K = (d if v is None else v for d, v in zip(dims, (M, N, K)))
+    A = vx.Input("A", vx.float32, (M, K))
+    B = vx.Input("B", vx.float32, (K, N))
+    i, j = vx.vars("i j")
+    k = vx.RDom(K, name="k")
+    C = vx.Func("C", shape=(M, N))
+    C[i, j] = vx.sum(A[i, k] * B[k, j])
+    return vx.Pipeline(C, name="mm"), C
+
+
 def softmax() -> vx.Pipeline:
     """Row softmax: row_max (maximum), e = exp(x - max), row_sum (sum), out = e / row_sum."""
     R, C = vx.dims("R C")

@@ -6,6 +6,7 @@ the asserts keep the relations that hold for any compiler version."""
 import re
 from pathlib import Path
 
+import pipelines
 import pytest
 
 import vortex as vx
@@ -51,14 +52,7 @@ def _fma_pipe():
 def _staged_matmul():
     """16×16 tile per block, one output per thread; A staged in shared memory per 4-wide k
     step with a 2-stage cp.async pipeline; ki unrolled."""
-    M, N, K = vx.dims("M N K")
-    A = vx.Input("A", vx.float32, (M, K))
-    B = vx.Input("B", vx.float32, (K, N))
-    i, j = vx.vars("i j")
-    k = vx.RDom(K, name="k")
-    C = vx.Func("C", shape=(M, N))
-    C[i, j] = vx.sum(A[i, k] * B[k, j])
-    pipe = vx.Pipeline(C, name="mm")
+    pipe, C = pipelines.matmul_sized()
     s = vx.Schedule(pipe)
     s[C].tile("i", "j", "io", "jo", "ii", "ji", 16, 16).gpu_blocks("io", "jo")
     s[C].gpu_threads("ii", "ji").split("k", "ko", "ki", 4).reorder("ii", "ji", "ko", "ki")

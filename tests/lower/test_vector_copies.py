@@ -5,6 +5,7 @@ awkward sizes (edge vectors partly outside the source take the per-lane fallback
 is not a multiple of 4 keeps element copies), and the machine code of a small fixed staged kernel
 compiled offline for sm_90 and sm_80 holds only 16-byte ``cp.async`` (``LDGSTS.E.128``)."""
 import numpy as np
+import pipelines
 import pytest
 
 import vortex as vx
@@ -19,15 +20,7 @@ def matmul(M=None, N=None, K=None, specialize=False, stages=2):
     """C = A @ B (float32): a 16×16 tile per block, one output per thread, k split by 8; A
     (16×8) and B (8×16) staged in shared memory at ``ko``, XOR-swizzled, ``stages``-deep
     pipeline. Sizes left None are Dims."""
-    dims = vx.dims("M N K")
-    M, N, K = (d if v is None else v for d, v in zip(dims, (M, N, K)))
-    A = vx.Input("A", vx.float32, (M, K))
-    B = vx.Input("B", vx.float32, (K, N))
-    i, j = vx.vars("i j")
-    k = vx.RDom(K, name="k")
-    C = vx.Func("C", shape=(M, N))
-    C[i, j] = vx.sum(A[i, k] * B[k, j])
-    pipe = vx.Pipeline(C, name="mm")
+    pipe, C = pipelines.matmul_sized(M, N, K)
     s = vx.Schedule(pipe)
     s[C].tile("i", "j", "io", "jo", "ii", "ji", 16, 16).gpu_blocks("io", "jo")
     s[C].gpu_threads("ii", "ji").split("k", "ko", "ki", 8).reorder("ii", "ji", "ko", "ki")
@@ -36,8 +29,8 @@ def matmul(M=None, N=None, K=None, specialize=False, stages=2):
         s[C].stage(src, at="ko", memory="shared", swizzle="xor")
     s[C].pipeline("ko", stages=stages)
     if specialize:
-        s[C].specialize(vx.divisible(dims[0], 16)).specialize(vx.divisible(dims[1], 16))
-        s[C].specialize(vx.divisible(dims[2], 8))
+        s[C].specialize(vx.divisible("M", 16)).specialize(vx.divisible("N", 16))
+        s[C].specialize(vx.divisible("K", 8))
     return pipe, s
 
 
@@ -243,6 +236,7 @@ def test_shipped_matmul_schedules_stay_exact_on_pocl(opencl_device, name):
     specialize) printed for OpenCL: the divisible version copies with vload4, the other
     elements; both exact."""
     from pathlib import Path
+
     from vortex.examples import load_example
     root = Path(__file__).resolve().parents[2]
     pipe = load_example(str(root / "examples" / "matmul.py")).pipeline()
