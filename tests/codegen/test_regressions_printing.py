@@ -253,7 +253,8 @@ def test_nested_unrolled_loops(opencl_device, offline):
     for shape in [(1, 1), (7, 13), (37, 1023), (256, 256)]:
         v = rng(sum(shape)).standard_normal(shape).astype(np.float32)
         np.testing.assert_array_equal(kernel(a=v), pipe.reference(a=v))
-    assert kernel.source.count("float f_acc_u") == 8     # 2 x 4 copies, each its accumulator
+    # 2 x 4 copies, each its accumulator, in each of the interior (unclamped) and edge versions
+    assert kernel.source.count("float f_acc_u") == 16
     assert offline[1](pipe, s).binary   # NVRTC/hiprtc produced a code object
 
 

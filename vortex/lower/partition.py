@@ -14,23 +14,24 @@ makes it largest, and ``b`` at least the one that makes it smallest. So ``s`` be
 
 which is correct for every size, whatever the test says. A guard that reads no counter of ``s``
 (the tile's own bounds, ``xo * 32 + xt * 4 < N``) joins the test as it is when ``s`` is versioned
-for another guard. A stage under ``specialize`` keeps the
-versions its schedule chose (two versions of a register-tiled matmul already fill the register
+for another guard. A clamp ``min(max(a, lo), hi)`` in the statement (``vx.clamp`` of a
+boundary condition) is a pair of guards ``lo <= a``, ``a <= hi``: the steady copy reads ``a``.
+A stage under ``specialize`` keeps the versions its schedule chose (two versions of a register-tiled matmul already fill the register
 budget: a third made the shipped A100 kernel spill). The statements versioned are the
 largest ones inside the GPU block loops (each tile decides for itself) that hold no barrier and
-hold a guard inside one of their loops; a statement with a barrier is not versioned as a whole
+hold a guard or a clamp inside one of their loops; a statement with a barrier is not versioned as a whole
 (a barrier in a branch is legal for a block-uniform condition, but some OpenCL drivers fail on
 it): its parts are. A guard that reads anything else inside ``s`` (a load, a local assigned in a
 loop, a counter with a non-constant range, a min/max/division of counters) stays.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, BinOp, Cast, Const, Dim, Expr
-from ..algorithm.walk import find
+from ..algorithm.walk import find, rebuild
 from .ir import (Assign, AsyncCopy, Barrier, Block, Declare, For, ForKind, GpuAxis, GpuIndex, If,
                  Kernel, Ref, Stmt, block, conj, i32)
 from .passes import Pass
@@ -212,13 +213,52 @@ def _steady(s: Stmt, scope: _Scope, found: dict, ranges: dict) -> Stmt:
         cond = drop(s.cond)
         return then if cond is None else If(cond, then, other)
     if isinstance(s, AsyncCopy) and s.cond is not None:
-        return replace(s, cond=drop(s.cond))
-    return s
+        s = replace(s, cond=drop(s.cond))
+    return _unclamped(s, scope, found, ranges)
+
+
+def _clamp(e: Expr):
+    """``(a, lo, hi)`` of an int32 ``min(max(a, lo), hi)`` (``vx.clamp``), else None."""
+    if (isinstance(e, BinOp) and e.op is BinaryOp.MIN and e.dtype == I32
+            and isinstance(e.a, BinOp) and e.a.op is BinaryOp.MAX):
+        return e.a.a, e.a.b, e.b
+    return None
+
+
+def _unclamped(s: Stmt, scope: _Scope, found: dict, ranges: dict) -> Stmt:
+    """The leaf statement ``s`` with each clamp ``min(max(a, lo), hi)`` whose bounds one test
+    outside can prove (``lo <= a <= hi`` at the counters' extremes, as for guards) replaced by
+    ``a``: the interior of a boundary condition reads without clamping (Halide's
+    ``PartitionLoops`` on the clamps of ``BoundaryConditions``), so its index stays affine."""
+    def fn(e):
+        parts = _clamp(e)
+        if parts is None:
+            return None
+        a, lo, hi = parts
+        tests = [scope.interior(binary(BinaryOp.LE, lo, a), ranges),
+                 scope.interior(binary(BinaryOp.LE, a, hi), ranges)]
+        if any(t is None for t in tests):
+            return None
+        for t in tests:
+            if isinstance(t, _Invariant):
+                found.setdefault(repr(t.cond), t)
+            elif t is not True:
+                found.setdefault(repr(t), t)
+        return a
+    changes = {f.name: rebuild(getattr(s, f.name), fn) for f in fields(s)
+               if isinstance(getattr(s, f.name), Expr)}
+    return replace(s, **changes) if changes else s
 
 
 def _guards_in_loops(s: Stmt) -> bool:
-    return any(isinstance(x, (If, AsyncCopy)) for f in stmts(s) if isinstance(f, For)
-               for x in stmts(f.body))
+    """Whether a loop of ``s`` holds a guard or a clamp (what versioning can remove)."""
+    return any(isinstance(x, (If, AsyncCopy)) or
+               any(find(e, lambda n: _clamp(n) is not None) for e in _own_exprs(x))
+               for f in stmts(s) if isinstance(f, For) for x in stmts(f.body))
+
+
+def _own_exprs(s: Stmt) -> list:
+    return [getattr(s, f.name) for f in fields(s) if isinstance(getattr(s, f.name), Expr)]
 
 
 def _specialization(x: Stmt) -> bool:
@@ -262,5 +302,5 @@ def partition(k: Kernel) -> Kernel:
 
 PARTITION = Pass("partition", lambda prog: prog.map_kernels(partition),
                  "each largest barrier-free statement of a tile whose loops hold bounds guards "
-                 "affine in their counters runs unguarded when one test before it proves them "
-                 "(interior tiles), and as before otherwise")
+                 "or clamps affine in their counters runs without them when one test before it "
+                 "proves them (interior tiles), and as before otherwise")
