@@ -183,12 +183,10 @@ def cuda_rows(a, b, ref) -> list[Row]:
 # ---- report ---------------------------------------------------------------------------------
 def header(size: int, repeat: int) -> str:
     from vortex.runtime.opencl_device import select_device
-    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     cupy = next((v for v in map(version, CUPY) if v != "not installed"), "not installed")
     return "\n".join([
         f"matmul f32, M = N = K = {size}, median of {repeat} interleaved rounds",
-        *machine(select_device()),
-        f"blas      {blas.get('name', '?')} {blas.get('version', '')}",
+        *machine(select_device()),       # its blas line: the library and kernel (threadpoolctl)
         versions(("vortex", "numpy", "pyopencl"), cupy=cupy),
         load_avg("start"),
     ])
