@@ -2,7 +2,8 @@
 
 Funcs are scheduled consumers first (so ``compute_at`` sees its consumer's final loops). Each
 intermediate gets a compute level (inline by default, ``compute_root``, ``compute_at(consumer,
-loop)`` of any consumer's current loop, sometimes ``store_in`` shared / register / global, an
+loop)`` of any consumer's current loop — sometimes with ``store_at`` a loop enclosing it, a
+sliding window —, sometimes ``store_in`` shared / register / global, an
 explicit ``compute_inline``); then every Func that has loops (compute_at Funcs included: their own
 loops over the footprint) gets a few random directives from
 the whole vocabulary: split (Halide's name reuse too), tile, reorder, fuse, gpu_blocks,
@@ -145,6 +146,9 @@ class ScheduleGen:
             at = rng.choice(tiles if tiles and rng.random() < 0.6 else loops or [None])
             if at is None or not self.attempt(name, "compute_at", c, at):
                 return
+            outer = loops[:loops.index(at)] if at in loops else []
+            if outer and rng.random() < 0.25:     # a sliding window (store_at above compute_at)
+                self.attempt(name, "store_at", c, rng.choice(outer))
         else:
             self.attempt(name, "compute_inline")
             return
