@@ -56,15 +56,21 @@ def figures(kern) -> dict:
             "local_memory_instructions": k.mix.count(*LOCAL)}
 
 
-def record(pipe, name: str, target: str, arch: str) -> dict:
-    """The ``[measured.isa]`` table of one schedule file: its arch and, per math mode,
-    :func:`figures`."""
-    path = ROOT / "schedules" / "matmul" / name
-    table = {"arch": arch, "tool": "benchmarks/isa_report.py"}
-    for mode, fast in (("strict", False), ("fast_math", True)):
-        table[mode] = figures(vx.compile(pipe, schedule=str(path), target=target, arch=arch,
-                                         fast_math=fast))
-    return table
+MODES = (("strict", False), ("fast_math", True))
+
+
+def compile_modes(pipe, name: str, target: str, arch: str) -> dict:
+    """``{mode: kernel}`` of one schedule file in strict and fast math."""
+    path = str(ROOT / "schedules" / "matmul" / name)
+    return {mode: vx.compile(pipe, schedule=path, target=target, arch=arch, fast_math=fast)
+            for mode, fast in MODES}
+
+
+def record(arch: str, kernels: dict) -> dict:
+    """The ``[measured.isa]`` table of one schedule file: its arch and, per math mode
+    (``kernels`` from :func:`compile_modes`), :func:`figures`."""
+    return {"arch": arch, "tool": "benchmarks/isa_report.py",
+            **{mode: figures(k) for mode, k in kernels.items()}}
 
 
 def main(argv=None) -> int:
@@ -77,11 +83,10 @@ def main(argv=None) -> int:
     print(f"  {'':10} {'FFMA':>5} {'FMUL':>5} {'FADD':>5}  {'shared loads':>14}  "
           f"{'async cp':>10}  {'FMA/LDS':>7} {'MAD/LDS':>7}  {'spills':>6}")
     for name, target, arch in CASES:
-        for fast in (False, True):
-            kern = vx.compile(pipe, schedule=str(ROOT / "schedules" / "matmul" / name),
-                              target=target, arch=arch, fast_math=fast)
+        kernels = compile_modes(pipe, name, target, arch)
+        for mode, kern in kernels.items():
             rep = kern.analysis().isa
-            print(f"{name} {arch} {'fast_math' if fast else 'strict'}:")
+            print(f"{name} {arch} {mode}:")
             if rep.missing:
                 print(f"  {rep.missing}")
                 continue
@@ -97,7 +102,7 @@ def main(argv=None) -> int:
         if args.record:
             path = ROOT / "schedules" / "matmul" / name
             sched = vx.Schedule.load(path, pipe)
-            sched.meta.setdefault("measured", {})["isa"] = record(pipe, name, target, arch)
+            sched.meta.setdefault("measured", {})["isa"] = record(arch, kernels)
             sched.save(path)
             print(f"  recorded in {path.relative_to(ROOT)}")
     return 0

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 
+import compilers
+import pipelines
 import pytest
 
-import pipelines
 import vortex as vx
 
 os.environ.setdefault("VORTEX_DEBUG", "check")
@@ -57,18 +58,7 @@ def offline(request):
     (sm_90) or hiprtc (gfx90a) without a GPU and returns the kernel (``.source``,
     ``.binary``). Skips, saying what to install, where the compiler is missing."""
     target = request.param
-    if target == "cuda":
-        pytest.importorskip("cuda.bindings", reason='NVRTC needs pip install "vortex[cuda]"')
-        from vortex.runtime import nvrtc
-        try:
-            nvrtc.version()
-        except vx.DeviceError as e:
-            pytest.skip(f"NVRTC does not load: {e}")
-    else:
-        from vortex.runtime import rocm
-        if rocm.library() is None:
-            pytest.skip("libamdhip64 (ROCm) not found: apt-get install libamdhip64-dev "
-                        "libhiprtc-builtins5 rocm-device-libs libamd-comgr-dev")
+    compilers.NEED[target]()
 
     def build(pipe, schedule=None):
         sched = schedule if schedule is not None else vx.Schedule.default(pipe)

@@ -6,32 +6,12 @@ the asserts keep the relations that hold for any compiler version."""
 import re
 from pathlib import Path
 
+import compilers
 import pipelines
-import pytest
 
 import vortex as vx
-from vortex.isa import amdgcn, sass
+from vortex.isa import sass
 from vortex.isa.model import OpClass
-
-
-def _cuda():
-    pytest.importorskip("cuda.bindings", reason='NVRTC needs pip install "vortex[cuda]"')
-    from vortex.runtime import nvrtc
-    try:
-        nvrtc.version()
-    except vx.DeviceError as e:
-        pytest.skip(f"NVRTC does not load: {e}")
-    if sass.TOOL.find() is None:
-        pytest.skip(sass.TOOL.missing)
-
-
-def _hip():
-    from vortex.runtime import rocm
-    if rocm.library() is None:
-        pytest.skip("libamdhip64 (ROCm) not found: apt-get install libamdhip64-dev "
-                    "libhiprtc-builtins5 rocm-device-libs libamd-comgr-dev")
-    if amdgcn.TOOL.find() is None:
-        pytest.skip(amdgcn.TOOL.missing)
 
 
 def _fma_pipe():
@@ -61,7 +41,7 @@ def _staged_matmul():
 
 
 def test_fma_kernel_figures_sm90():
-    _cuda()
+    compilers.need_isa("cuda")
     pipe, s = _fma_pipe()
     kern = vx.compile(pipe, schedule=s, target="cuda", arch="sm_90", fast_math=True)
     rep = kern.analysis().isa
@@ -81,7 +61,7 @@ def test_fma_kernel_figures_sm90():
 
 
 def test_strict_math_counts_multiply_adds_as_pairs():
-    _cuda()
+    compilers.need_isa("cuda")
     pipe, s = _fma_pipe()
     fast = vx.compile(pipe, schedule=s, target="cuda", arch="sm_90", fast_math=True)
     strict = vx.compile(pipe, schedule=s, target="cuda", arch="sm_90")   # --fmad=false
@@ -92,7 +72,7 @@ def test_strict_math_counts_multiply_adds_as_pairs():
 
 
 def test_staged_copy_is_4_byte_ldgsts_in_the_k_loop():
-    _cuda()
+    compilers.need_isa("cuda")
     pipe, s = _staged_matmul()
     kern = vx.compile(pipe, schedule=s, target="cuda", arch="sm_90", fast_math=True)
     k = kern.analysis().isa.kernel("C_kernel")
@@ -108,7 +88,7 @@ def test_staged_copy_is_4_byte_ldgsts_in_the_k_loop():
 
 
 def test_fma_kernel_figures_gfx90a():
-    _hip()
+    compilers.need_isa("hip")
     pipe, s = _fma_pipe()
     kern = vx.compile(pipe, schedule=s, target="hip", arch="gfx90a", fast_math=True)
     rep = kern.analysis().isa
@@ -130,7 +110,7 @@ def test_opencl_analysis_says_no_machine_code(opencl_device):
 
 
 def test_cli_analyze_prints_the_instruction_mix(capsys):
-    _cuda()
+    compilers.need_isa("cuda")
     from vortex.cli import main
     example = str(Path(__file__).resolve().parents[2] / "examples" / "matmul.py")
     rc = main(["run", example, "--target", "cuda", "--arch", "sm_90", "--analyze"])

@@ -6,6 +6,7 @@ staged copies are 16 bytes. The figures each schedule file records are written b
 ``python benchmarks/isa_report.py --record`` into its ``[measured.isa]`` table."""
 from pathlib import Path
 
+import compilers
 import pytest
 
 import vortex as vx
@@ -17,20 +18,10 @@ CASES = [("nvidia-h100", "cuda", "sm_90"), ("nvidia-a100", "cuda", "sm_80"),
          ("amd-mi300x", "hip", "gfx90a")]
 
 
-def _compiler(target):
-    if target == "cuda":
-        pytest.importorskip("cuda.bindings", reason='NVRTC needs pip install "vortex[cuda]"')
-    else:
-        from vortex.runtime import rocm
-        if rocm.library() is None:
-            pytest.skip("libamdhip64 (ROCm) not found: apt-get install libamdhip64-dev "
-                        "libhiprtc-builtins5 rocm-device-libs libamd-comgr-dev")
-
-
 @pytest.mark.parametrize("fast_math", [False, True], ids=["strict", "fast_math"])
 @pytest.mark.parametrize("name,target,arch", CASES, ids=[c[0] for c in CASES])
 def test_hot_loop_figures(name, target, arch, fast_math):
-    _compiler(target)
+    compilers.need_isa(target)
     pipe = load_example(str(ROOT / "examples" / "matmul.py")).pipeline()
     kern = vx.compile(pipe, schedule=str(ROOT / "schedules" / "matmul" / f"{name}.toml"),
                       target=target, arch=arch, fast_math=fast_math)
@@ -51,12 +42,14 @@ def test_hot_loop_figures(name, target, arch, fast_math):
 def test_each_file_records_the_figures_it_reaches(name, target, arch):
     """``[measured.isa]`` of each file is what ``benchmarks/isa_report.py --record`` computes
     now (rerun it after a change to the lowering or the file)."""
-    _compiler(target)
+    compilers.need_isa(target)
     import importlib.util
-    spec = importlib.util.spec_from_file_location("isa_report", ROOT / "benchmarks" / "isa_report.py")
+    spec = importlib.util.spec_from_file_location("isa_report",
+                                                  ROOT / "benchmarks" / "isa_report.py")
     report = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(report)
     pipe = load_example(str(ROOT / "examples" / "matmul.py")).pipeline()
     path = ROOT / "schedules" / "matmul" / f"{name}.toml"
     recorded = vx.Schedule.load(path, pipe).meta["measured"]["isa"]
-    assert recorded == report.record(pipe, f"{name}.toml", target, arch)
+    kernels = report.compile_modes(pipe, f"{name}.toml", target, arch)
+    assert recorded == report.record(arch, kernels)

@@ -269,35 +269,20 @@ def _one_dim(value):
     return vx.Pipeline(out)
 
 
-def test_window_moving_along_two_dimensions():
-    pipe = _one_dim(lambda f, y, x: f[y, x + y])
+@pytest.mark.parametrize("value, why, fix", [
+    (lambda f, y, x: f[y, x + y],
+     "per iteration of 'yi' moves along dimensions [0, 1] at once", "drop store_at"),
+    (lambda f, y, x: f[y, x] + f[0, x], "in 2 separate boxes", "drop store_at"),
+    (lambda f, y, x: f[-y, x], "per iteration of 'yi' moves by -1 per iteration in dimension 0",
+     "slides forwards by a constant step"),
+], ids=["two dimensions", "two boxes", "backwards"])
+def test_window_that_cannot_slide(value, why, fix):
+    pipe = _one_dim(value)
     s = Schedule(pipe)
     s["out"].split("y", "y", "yi", 4).split("x", "x", "xi", 8).reorder("y", "x", "xi", "yi")
     s["out"].gpu_blocks("y", "x").gpu_threads("xi")
     s["f"].store_at("out", "xi").compute_at("out", "yi")
-    with raises("store_at(out, xi) of Func 'f'", "per iteration of 'yi' moves along dimensions "
-                "[0, 1] at once", "drop store_at"):
-        lower(pipe, s)
-
-
-def test_window_in_two_boxes():
-    pipe = _one_dim(lambda f, y, x: f[y, x] + f[0, x])
-    s = Schedule(pipe)
-    s["out"].split("y", "y", "yi", 4).split("x", "x", "xi", 8).reorder("y", "x", "xi", "yi")
-    s["out"].gpu_blocks("y", "x").gpu_threads("xi")
-    s["f"].store_at("out", "xi").compute_at("out", "yi")
-    with raises("store_at(out, xi) of Func 'f'", "in 2 separate boxes", "drop store_at"):
-        lower(pipe, s)
-
-
-def test_window_moving_backwards():
-    pipe = _one_dim(lambda f, y, x: f[-y, x])
-    s = Schedule(pipe)
-    s["out"].split("y", "y", "yi", 4).split("x", "x", "xi", 8).reorder("y", "x", "xi", "yi")
-    s["out"].gpu_blocks("y", "x").gpu_threads("xi")
-    s["f"].store_at("out", "xi").compute_at("out", "yi")
-    with raises("store_at(out, xi) of Func 'f'", "per iteration of 'yi' moves by -1 per "
-                "iteration in dimension 0", "slides forwards by a constant step"):
+    with raises("store_at(out, xi) of Func 'f'", why, fix):
         lower(pipe, s)
 
 

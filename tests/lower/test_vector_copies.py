@@ -4,12 +4,12 @@ swizzle permutes 16-byte chunks. Results are checked against ``pipe.reference`` 
 awkward sizes (edge vectors partly outside the source take the per-lane fallback; a stride that
 is not a multiple of 4 keeps element copies), and the machine code of a small fixed staged kernel
 compiled offline for sm_90 and sm_80 holds only 16-byte ``cp.async`` (``LDGSTS.E.128``)."""
+import compilers
 import numpy as np
 import pipelines
 import pytest
 
 import vortex as vx
-from vortex.isa import sass
 from vortex.isa.model import OpClass
 from vortex.lower.driver import lower
 from vortex.lower.ir import AsyncCopy
@@ -175,20 +175,9 @@ def test_vector_copies_compile_offline(offline):
     assert ("__pipeline_memcpy_async(" if target == "cuda" else "uint4") in kernel.source
 
 
-def _sass():
-    pytest.importorskip("cuda.bindings", reason='NVRTC needs pip install "vortex[cuda]"')
-    from vortex.runtime import nvrtc
-    try:
-        nvrtc.version()
-    except vx.DeviceError as e:
-        pytest.skip(f"NVRTC does not load: {e}")
-    if sass.TOOL.find() is None:
-        pytest.skip(sass.TOOL.missing)
-
-
 @pytest.mark.parametrize("arch", ["sm_90", "sm_80"])
 def test_sass_has_only_16_byte_async_copies(arch):
-    _sass()
+    compilers.need_isa("cuda")
     pipe, s = matmul(64, 64, 64)
     kernel = vx.compile(pipe, schedule=s, target="cuda", arch=arch, fast_math=True)
     mix = kernel.analysis().isa.kernel("C_kernel").mix
@@ -198,7 +187,7 @@ def test_sass_has_only_16_byte_async_copies(arch):
 
 
 def test_sm75_vector_copies_compile():
-    _sass()
+    compilers.need_isa("cuda")
     pipe, s = matmul(64, 64, 64)
     kernel = vx.compile(pipe, schedule=s, target="cuda", arch="sm_75")
     mix = kernel.analysis().isa.kernel("C_kernel").mix
