@@ -80,6 +80,7 @@ def _sink(items: list) -> list:
     """Rewrite 1 over one Block's statements: each Declare read only by the next non-Declare
     statement, an If without else whose condition does not read it, moves into that If."""
     out = list(items)
+    reads = [_stmt_refs(s) for s in out]     # names each statement reads (kept in step)
     for i in range(len(out) - 1, -1, -1):
         d = out[i]
         if not isinstance(d, Declare):
@@ -87,12 +88,11 @@ def _sink(items: list) -> list:
         j = next((j for j in range(i + 1, len(out)) if not isinstance(out[j], Declare)), None)
         if j is None or not _plain_if(out[j]) or d.name in _refs(out[j].cond):
             continue
-        later = out[i + 1:j] + out[j + 1:]
-        if any(d.name in _stmt_refs(s) for s in later):
+        if any(d.name in r for k, r in enumerate(reads[i + 1:], i + 1) if k != j):
             continue
-        target = out[j]
-        out[j] = replace(target, then=block(d, target.then))
-        del out[i]
+        out[j] = replace(out[j], then=block(d, out[j].then))
+        reads[j] |= reads[i]
+        del out[i], reads[i]
     return out
 
 
