@@ -11,6 +11,9 @@
   registers (per-SM/CU resources of the arch, from :mod:`vortex.archs`).
 - **Instruction mix** (``.isa``, CUDA/HIP): the disassembled machine code's instruction classes
   per kernel and per hot innermost loop, and their ratios; see :mod:`vortex.isa`.
+- **Producer bandwidth** of ``warp_specialize`` (``stages``): copy instructions per producer
+  warp against instructions per consumer warp, per pipeline stage, and whether the producers
+  are the bottleneck; see :mod:`vortex.analysis_producers`.
 
 The first warp is evaluated symbolically-concretely: lane ``l`` is flat thread ``l`` of block 0,
 every loop at its first iteration, sizes at ``SIZE`` (1024), Params at 1. Source of the bank
@@ -56,6 +59,7 @@ class KernelReport:
     accesses: list = field(default_factory=list)
     resources: dict = field(default_factory=dict)
     occupancy: float | None = None
+    stages: list = field(default_factory=list)   # analysis_producers.StageFigures
 
     @property
     def bank_conflicts(self) -> int:
@@ -89,6 +93,8 @@ class Analysis(list):
                 what = (f"{a.ways}-way bank conflict" if a.ways > 1 else "conflict-free") \
                     if a.memory == "shared" else f"{a.segments} segments (min {a.minimum})"
                 lines.append(f"  {a.memory:6} {a.kind:5} {a.buffer:16} {what}")
+            for stage in r.stages:
+                lines.extend(stage.lines())
         return "\n".join(lines)
 
 
@@ -96,6 +102,7 @@ def analyze(lowered, resources: dict | None = None, arch=None, code: tuple | Non
             ) -> Analysis:
     """Reports for every kernel of ``lowered`` (see module docstring); ``code`` is
     ``(target, arch name, binary)`` for the instruction report (``.isa``)."""
+    from .analysis_producers import stage_figures   # it builds on _Warp below
     out = Analysis()
     if code is not None:
         out.code = code
@@ -104,6 +111,7 @@ def analyze(lowered, resources: dict | None = None, arch=None, code: tuple | Non
                               resources=dict((resources or {}).get(k.name, {})))
         _Warp(k, report).run()
         report.occupancy = occupancy(k, report.resources, arch)
+        report.stages = stage_figures(k)
         out.append(report)
     return out
 

@@ -16,11 +16,21 @@ data reaches it, never *what* is computed, so results are identical with or with
   iterations of the serial loop ``ko``: the copy for iteration ``ko + n - 1`` is issued before the compute of
   iteration ``ko`` (asynchronous ``cp.async`` on CUDA sm_80+).
 - ``warp_specialize(producers=p)``: ``p`` warps issue the staged copies, the others compute.
+  Enough producers: per stage (one iteration of the pipelined loop) a producer warp issues
+  ``bytes per stage / (32 p w)`` copy instructions (``w`` bytes per copy: 16 when the tile's
+  rows are proven aligned, else 4, which quadruples the count) while a consumer warp issues its
+  multiply-adds and shared loads; each warp issues at most one instruction per cycle, so the
+  producers are the bottleneck when their count per warp exceeds the consumers'. For a matmul
+  with a TM × TN block tile and an mt × nt tile per thread (f32, L loads per k step) that is
+  ``p < (TM + TN) / (8 w (mt nt + L))``; the k tile cancels out. Copies alone are a lower
+  bound: each also costs its address arithmetic. ``kernel.analysis()`` prints both counts per
+  stage (:mod:`vortex.analysis_producers`; docs/warp_specialization.md).
 - ``swizzle_blocks(group=g)``: grouped block rasterization (Triton's ``GROUP_SIZE_M``): blocks
   run in groups of ``g`` rows of tiles, so consecutive blocks share operand tiles in L2.
 
 Sources: NVIDIA CUTLASS "Efficient GEMM in CUDA" (staging, multistage pipelines, warp
-specialization, swizzled shared memory); Triton matmul tutorial (grouped ordering).
+specialization, swizzled shared memory); Triton matmul tutorial (grouped ordering); Bauer et
+al., "CudaDMA" (SC'11) and "Singe" (PPoPP'14) for producer (DMA) warps.
 """
 from __future__ import annotations
 
@@ -116,7 +126,9 @@ class PipelineStages(D.Directive):
 
 @dataclass(frozen=True)
 class WarpSpecialize(D.Directive):
-    """``producers`` warps copy the staged tiles; the other threads compute."""
+    """``producers`` warps copy the staged tiles; the other threads compute. Enough producer
+    warps issue no more copy instructions per stage than a consumer warp issues math and
+    loads (module docstring; ``kernel.analysis()`` says when they do not)."""
 
     producers: int = 1
     name: ClassVar[str] = "warp_specialize"
