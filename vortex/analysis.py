@@ -171,17 +171,22 @@ class _Warp:
             if s.otherwise is not None:
                 self.stmt(s.otherwise)
         elif isinstance(s, Store):
-            self.record(s.buffer, self.expr(s.index), "write", s.value.dtype.itemsize)
+            self.record(s.buffer, s.index, "write", s.value.dtype.itemsize)
             self.expr(s.value)
         elif isinstance(s, AsyncCopy):
-            self.record(s.src, self.expr(s.src_index), "read", s.dtype.itemsize)
-            self.record(s.dst, self.expr(s.dst_index), "write", s.dtype.itemsize)
+            self.record(s.src, s.src_index, "read", s.dtype.itemsize)
+            self.record(s.dst, s.dst_index, "write", s.dtype.itemsize)
 
-    def record(self, buffer: str, index, kind: str, itemsize: int):
-        key = (buffer, kind, tuple(np.broadcast_to(index, LANES)))
-        if key in self.seen:
+    def record(self, buffer: str, index_expr, kind: str, itemsize: int):
+        """One access site: the same index expression in several versions of a loop (the
+        steady state and the edges of a partitioned loop) counts once, as does the same set of
+        addresses."""
+        index = self.expr(index_expr)
+        keys = ((buffer, kind, repr(index_expr)),
+                (buffer, kind, tuple(np.broadcast_to(index, LANES))))
+        if any(key in self.seen for key in keys):
             return
-        self.seen.add(key)
+        self.seen.update(keys)
         addr = np.broadcast_to(np.asarray(index, dtype=np.int64), LANES) * itemsize
         shared, _ = self.shared.get(buffer, (False, itemsize))
         if shared:
@@ -207,7 +212,7 @@ class _Warp:
         if isinstance(e, GpuIndex):
             return self.index.get(e.axis, np.int64(0))
         if isinstance(e, BufferLoad):
-            self.record(e.buffer, self.expr(e.index), "read", e.dtype.itemsize)
+            self.record(e.buffer, e.index, "read", e.dtype.itemsize)
             return np.int64(0)
         if isinstance(e, BinOp):
             return _binop(e.op, self.expr(e.a), self.expr(e.b))

@@ -40,10 +40,12 @@ class Case:
 
 # --- queries on a lowered kernel ---------------------------------------------------------------
 def lower_one_version(pipe, schedule):
-    """``lower`` without the ``partition`` pass: the one version of each tile whose structure
-    these cases check (partitioning has its own tests, tests/lower/test_partition.py)."""
+    """``lower`` without the ``partition`` passes: the one version of each tile and loop whose
+    structure these cases check (partitioning has its own tests, tests/lower/test_partition.py
+    and test_partition_loops.py)."""
     from vortex.lower import driver
-    return driver.lower(pipe, schedule, [p for p in driver.PASSES if p.name != "partition"])
+    return driver.lower(pipe, schedule, [p for p in driver.PASSES
+                                         if p.name not in ("partition", "partition loops")])
 
 
 def loops(k) -> list:

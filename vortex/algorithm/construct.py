@@ -79,7 +79,21 @@ def binary(op: BinaryOp, a, b) -> Expr:
     except errors.TypeError as exc:
         raise errors.TypeError(f"cannot apply '{op.symbol}' {where()}: {exc}") from None
     result = T.bool_ if op.category == "compare" else ct
+    start = _sum_start(op, a, b, ct)
+    if start is not None:
+        return start
     return BinOp(op, to_type(a, ct), to_type(b, ct), result)
+
+
+def _sum_start(op: BinaryOp, a, b, ct: T.DType):
+    """``0 + e`` (Python's ``sum(...)`` of Exprs starts from the literal ``0``) is ``e`` when
+    that keeps ``e``'s type: a float sum of taps would otherwise begin with ``0.0f + …``, an add
+    that C compilers must keep (it turns ``-0.0`` into ``+0.0``). The reference evaluates the
+    same tree, so kernels and reference still agree bit for bit."""
+    if op is not BinaryOp.ADD or not (is_weak(a) and not isinstance(a, bool) and a == 0):
+        return None
+    e = lift(b)
+    return e if e.dtype == ct else None
 
 
 def unary(op: UnaryOp, a) -> Expr:

@@ -23,6 +23,7 @@ from .ir import If, Kernel, block, conj, i32
 from .offload import OFFLOAD
 from .params import kernel_params
 from .partition import PARTITION
+from .partition_loops import PARTITION_LOOPS
 from .passes import Pass, Program, run_passes
 from .plan import Level, assumptions, make_plans
 from .prove import prove_guards
@@ -184,6 +185,7 @@ PASSES = [
          "no condition of an If or a staged copy that the loop ranges, the GPU launch, the "
          "enclosing conditions and the specialize facts prove"),
     PARTITION,
+    PARTITION_LOOPS,
     REGISTERS,
     HOIST,
     CSE,

@@ -38,7 +38,7 @@ from .passes import Pass
 from .walk import stmts
 
 I32 = T.int32
-_FLIP = {BinaryOp.GT: BinaryOp.LT, BinaryOp.GE: BinaryOp.LE}
+FLIP = {BinaryOp.GT: BinaryOp.LT, BinaryOp.GE: BinaryOp.LE}
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class Form:
         return self.rest if total == 0 else binary(BinaryOp.ADD, self.rest, i32(total))
 
 
-class _Scope:
+class Scope:
     """What the analysis of guards inside one statement ``s`` knows: the ranges of the counters
     of its loops with constant bounds (and of the thread indices), the locals declared in it."""
 
@@ -139,12 +139,12 @@ class _Scope:
     def interior(self, c: Expr, ranges: dict):
         """A condition outside the statement under which the guard ``c`` holds at every
         iteration inside it, given the counters' ``ranges`` there: an Expr, True (it always
-        holds), an :class:`_Invariant` (``c`` reads no counter: it is its own test), or None
+        holds), an :class:`Invariant` (``c`` reads no counter: it is its own test), or None
         (it may fail at some iteration whatever the outside, or ``c`` is not of the form
         analysed)."""
-        if not (isinstance(c, BinOp) and c.op in (BinaryOp.LT, BinaryOp.LE, *_FLIP)):
+        if not (isinstance(c, BinOp) and c.op in (BinaryOp.LT, BinaryOp.LE, *FLIP)):
             return None
-        a, b, op = (c.b, c.a, _FLIP[c.op]) if c.op in _FLIP else (c.a, c.b, c.op)
+        a, b, op = (c.b, c.a, FLIP[c.op]) if c.op in FLIP else (c.a, c.b, c.op)
         fa, fb = self.form(a), self.form(b)
         if fa is None or fb is None:
             return None
@@ -153,13 +153,18 @@ class _Scope:
             holds = hi.value < lo.value if op is BinaryOp.LT else hi.value <= lo.value
             return True if holds else None
         test = binary(op, hi, lo)     # of names from outside the statement only
-        return test if fa.counters or fb.counters else _Invariant(test)
+        return test if fa.counters or fb.counters else Invariant(test)
+
+    def never(self, cond: Expr):
+        """What makes ``cond`` false wherever the steady copy runs (recorded like the outside
+        test of a guard), or None: a tile's versions decide no condition false."""
+        return None
 
     def narrowed(self, cond: Expr, ranges: dict) -> dict:
         """``ranges`` inside ``if (cond)``: a conjunct ``v < n`` / ``v <= n`` / ``v >= n`` /
         ``v > n`` (``v`` a counter or a thread index, ``n`` a constant) narrows ``v``'s range."""
         out = dict(ranges)
-        for c in _conjuncts(cond):
+        for c in conjuncts(cond):
             if not (isinstance(c, BinOp) and isinstance(c.b, Const) and c.b.dtype == I32):
                 continue
             key = c.a.name if isinstance(c.a, Ref) else getattr(c.a, "axis", None)
@@ -176,40 +181,45 @@ class _Scope:
 
 
 @dataclass(frozen=True)
-class _Invariant:
+class Invariant:
     """The outside test of a guard that reads no counter of the statement (``cond``: the guard
     with the statement's locals replaced by their definitions)."""
 
     cond: Expr
 
 
-def _conjuncts(c: Expr) -> list:
+def conjuncts(c: Expr) -> list:
     if isinstance(c, BinOp) and c.op is BinaryOp.AND:
-        return _conjuncts(c.a) + _conjuncts(c.b)
+        return conjuncts(c.a) + conjuncts(c.b)
     return [c]
 
 
-def _steady(s: Stmt, scope: _Scope, found: dict, ranges: dict) -> Stmt:
+def steady(s: Stmt, scope: Scope, found: dict, ranges: dict) -> Stmt:
     """``s`` without the guard conjuncts that ``scope`` can test once (their outside
     conditions are recorded in ``found``, by text); ``ranges``: the counters' ranges here."""
     def drop(cond):
         kept = []
-        for c in _conjuncts(cond):
+        for c in conjuncts(cond):
             outside = scope.interior(c, ranges)
             if outside is None:
                 kept.append(c)
-            elif isinstance(outside, _Invariant):
+            elif isinstance(outside, Invariant):
                 found.setdefault(repr(outside.cond), outside)
             elif outside is not True:
                 found.setdefault(repr(outside), outside)
         return conj(kept)
     if isinstance(s, Block):
-        return block(*(_steady(x, scope, found, ranges) for x in s.stmts))
+        return block(*(steady(x, scope, found, ranges) for x in s.stmts))
     if isinstance(s, For):
-        return replace(s, body=_steady(s.body, scope, found, ranges))
+        return replace(s, body=steady(s.body, scope, found, ranges))
     if isinstance(s, If):
-        then = _steady(s.then, scope, found, scope.narrowed(s.cond, ranges))
-        other = None if s.otherwise is None else _steady(s.otherwise, scope, found, ranges)
+        never = scope.never(s.cond)
+        if never is not None:        # false in the steady state: the else branch alone
+            found.setdefault(repr(never), never)
+            return Block(()) if s.otherwise is None else steady(s.otherwise, scope, found,
+                                                                ranges)
+        then = steady(s.then, scope, found, scope.narrowed(s.cond, ranges))
+        other = None if s.otherwise is None else steady(s.otherwise, scope, found, ranges)
         cond = drop(s.cond)
         return then if cond is None else If(cond, then, other)
     if isinstance(s, AsyncCopy) and s.cond is not None:
@@ -217,7 +227,7 @@ def _steady(s: Stmt, scope: _Scope, found: dict, ranges: dict) -> Stmt:
     return _unclamped(s, scope, found, ranges)
 
 
-def _clamp(e: Expr):
+def clamp_parts(e: Expr):
     """``(a, lo, hi)`` of an int32 ``min(max(a, lo), hi)`` (``vx.clamp``), else None."""
     if (isinstance(e, BinOp) and e.op is BinaryOp.MIN and e.dtype == I32
             and isinstance(e.a, BinOp) and e.a.op is BinaryOp.MAX):
@@ -225,13 +235,13 @@ def _clamp(e: Expr):
     return None
 
 
-def _unclamped(s: Stmt, scope: _Scope, found: dict, ranges: dict) -> Stmt:
+def _unclamped(s: Stmt, scope: Scope, found: dict, ranges: dict) -> Stmt:
     """The leaf statement ``s`` with each clamp ``min(max(a, lo), hi)`` whose bounds one test
     outside can prove (``lo <= a <= hi`` at the counters' extremes, as for guards) replaced by
     ``a``: the interior of a boundary condition reads without clamping (Halide's
     ``PartitionLoops`` on the clamps of ``BoundaryConditions``), so its index stays affine."""
     def fn(e):
-        parts = _clamp(e)
+        parts = clamp_parts(e)
         if parts is None:
             return None
         a, lo, hi = parts
@@ -240,7 +250,7 @@ def _unclamped(s: Stmt, scope: _Scope, found: dict, ranges: dict) -> Stmt:
         if any(t is None for t in tests):
             return None
         for t in tests:
-            if isinstance(t, _Invariant):
+            if isinstance(t, Invariant):
                 found.setdefault(repr(t.cond), t)
             elif t is not True:
                 found.setdefault(repr(t), t)
@@ -253,11 +263,11 @@ def _unclamped(s: Stmt, scope: _Scope, found: dict, ranges: dict) -> Stmt:
 def _guards_in_loops(s: Stmt) -> bool:
     """Whether a loop of ``s`` holds a guard or a clamp (what versioning can remove)."""
     return any(isinstance(x, (If, AsyncCopy)) or
-               any(find(e, lambda n: _clamp(n) is not None) for e in _own_exprs(x))
+               any(find(e, lambda n: clamp_parts(n) is not None) for e in own_exprs(x))
                for f in stmts(s) if isinstance(f, For) for x in stmts(f.body))
 
 
-def _own_exprs(s: Stmt) -> list:
+def own_exprs(s: Stmt) -> list:
     return [getattr(s, f.name) for f in fields(s) if isinstance(getattr(s, f.name), Expr)]
 
 
@@ -265,7 +275,7 @@ def _specialization(x: Stmt) -> bool:
     """Whether ``x`` is the ``If`` of a ``specialize``: ``D % n == 0 && …`` on Dims."""
     return isinstance(x, If) and all(
         isinstance(c, BinOp) and c.op is BinaryOp.EQ and isinstance(c.a, BinOp) and
-        c.a.op is BinaryOp.MOD and isinstance(c.a.a, Dim) for c in _conjuncts(x.cond))
+        c.a.op is BinaryOp.MOD and isinstance(c.a.a, Dim) for c in conjuncts(x.cond))
 
 
 def _version(s: Stmt, threads: tuple) -> Stmt:
@@ -275,12 +285,12 @@ def _version(s: Stmt, threads: tuple) -> Stmt:
     whole = not any(isinstance(x, Barrier) or isinstance(x, For) and x.kind is ForKind.GPU_BLOCK
                     or _specialization(x) for x in inner)
     if whole and _guards_in_loops(s):
-        found, scope = {}, _Scope(s, threads)
-        steady = _steady(s, scope, found, scope.ranges)
-        tests = [c.cond if isinstance(c, _Invariant) else c for c in found.values()]
-        if all(isinstance(c, _Invariant) for c in found.values()):
+        found, scope = {}, Scope(s, threads)
+        steady_copy = steady(s, scope, found, scope.ranges)
+        tests = [c.cond if isinstance(c, Invariant) else c for c in found.values()]
+        if all(isinstance(c, Invariant) for c in found.values()):
             return s    # invariant guards alone: no second version (hoist.py tests them once)
-        return If(conj(tests), steady, s)
+        return If(conj(tests), steady_copy, s)
     if isinstance(s, Block):
         return block(*(_version(x, threads) for x in s.stmts))
     if isinstance(s, For):

@@ -1,6 +1,7 @@
-"""Algebraic simplification of lowered code: constant folding, identities (x + 0, x * 1,
-x // 1), constant conditions, and one-trip loops replaced by their single iteration (the locals
-it declares renamed where the enclosing scope could hold the same name)."""
+"""Algebraic simplification of lowered code: constant folding (integer arithmetic and
+comparisons), identities (x + 0, x * 1, x // 1), constant conditions, and one-trip loops
+replaced by their single iteration (the locals it declares renamed where the enclosing scope
+could hold the same name)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -18,6 +19,8 @@ _FOLD = {
     BinaryOp.FLOORDIV: lambda a, b: a // b if b else None,
     BinaryOp.MOD: lambda a, b: a % b if b else None,
 }
+_COMPARE = {BinaryOp.EQ: int.__eq__, BinaryOp.NE: int.__ne__, BinaryOp.LT: int.__lt__,
+            BinaryOp.LE: int.__le__, BinaryOp.GT: int.__gt__, BinaryOp.GE: int.__ge__}
 
 
 def _int(e: Expr):
@@ -39,6 +42,10 @@ def _simplify_node(n: Expr):
             return n.b
         if n.op is BinaryOp.MOD and b == 1:
             return Const.make(0, n.dtype)
+    if isinstance(n, BinOp) and n.op in _COMPARE:      # an unrolled copy's ``if (3 == 0)``
+        a, b = _int(n.a), _int(n.b)
+        if a is not None and b is not None:
+            return Const.make(bool(_COMPARE[n.op](int(a), int(b))), n.dtype)
     if isinstance(n, Select) and isinstance(n.cond, Const):
         return n.true_value if n.cond.value else n.false_value
     return None
