@@ -180,6 +180,7 @@ class _VectorBody:
         self.vec = {lane}                          # names holding N-vectors
         self.defs = {lane: LANE}                    # affine forms of integer locals
         self.declared = set()                      # locals declared inside the lane loop
+        self.values = {}                           # their definitions
 
     # --- statements --------------------------------------------------------------------------
     def stmt(self, s, ind, fallback):
@@ -201,6 +202,7 @@ class _VectorBody:
             return [line for x in s.stmts for line in self._stmt(x, ind)]
         if isinstance(s, Declare) and s.value is not None:
             self.declared.add(s.name)
+            self.values[s.name] = s.value
             text, is_vec = self.expr(s.value)
             if s.dtype.is_int:
                 form = _affine(s.value, self.defs)
@@ -219,9 +221,7 @@ class _VectorBody:
         if isinstance(s, If) and s.otherwise is None and self._guard is None:
             cond, is_vec = self.expr(s.cond)
             if is_vec:
-                from ..algorithm.walk import find
-                if find(s.cond, lambda x: isinstance(x, Ref) and x.name in self.declared):
-                    raise NotVectorizable("the guard reads a value computed in the lane loop")
+                cond, _ = self.expr(self._before_the_body(s.cond))
                 self._guard, self._in_guard = cond, True
                 lines = self._stmt(s.then, ind + "  ")
                 self._in_guard = False
@@ -231,6 +231,20 @@ class _VectorBody:
             self._stores_outside |= not self._in_guard
             return [f"{ind}{line}" for line in self._store(s)]
         raise NotVectorizable(type(s).__name__)
+
+    def _before_the_body(self, cond):
+        """The guard ``cond`` as it can be tested before the vector body (``all(cond)`` is
+        printed first): each local of the lane loop it reads replaced by its definition (the
+        counters of an edge tile, ``x = lo + lane``). A definition that loads from memory is
+        not moved before the guard that protects it: NotVectorizable."""
+        def inline(x):
+            if isinstance(x, Ref) and x.name in self.values:
+                value = self.values[x.name]
+                if find(value, lambda n: isinstance(n, BufferLoad)):
+                    raise NotVectorizable("the guard reads a value loaded in the lane loop")
+                return rebuild(value, inline)
+            return None
+        return rebuild(cond, inline)
 
     def _store(self, s: Store):
         value, v_vec = self.expr(s.value)
