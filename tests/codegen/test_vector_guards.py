@@ -22,4 +22,3 @@ def test_an_edge_tile_fills_its_window_with_vectors(opencl_device):
     for shape in ((1, 3, 5), (2, 37, 131), (1, 70, 250)):
         img = rng.random(shape, dtype=np.float32)
         np.testing.assert_array_equal(k(img=img), pipe.reference(img=img), err_msg=str(shape))
-
