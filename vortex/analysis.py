@@ -1,11 +1,11 @@
 """``kernel.analysis()``: static facts about each generated kernel, from its loop IR.
 
-- **Shared memory** per block (bytes), and for each shared-memory access of the first warp the
-  bank-conflict degree, computed from the index expressions with 32 banks × 4 bytes (the
-  NVIDIA/AMD layout): an access is conflict-free when no two lanes touch different words of one
-  bank (lanes reading the same word are a broadcast).
-- **Coalescing** of global accesses in staged copies and fills: 128-byte segments touched by the
-  first warp against the minimum for its bytes.
+- **Shared memory** per block (bytes), and for each shared-memory access the bank-conflict
+  degree for a warp that executes it (below), computed from the index expressions with 32 banks
+  × 4 bytes (the NVIDIA/AMD layout): an access is conflict-free when no two lanes touch different
+  words of one bank (lanes reading the same word are a broadcast).
+- **Coalescing** of global accesses in staged copies and fills: 128-byte segments touched by
+  that warp against the minimum for its bytes.
 - **Registers and spills** as the compiler reports them (NVRTC/hiprtc; empty for OpenCL).
 - **Occupancy** estimate: resident blocks per SM/CU as limited by threads, shared memory and
   registers (per-SM/CU resources of the arch, from :mod:`vortex.archs`).
@@ -15,9 +15,18 @@
   warp against instructions per consumer warp, per pipeline stage, and whether the producers
   are the bottleneck; see :mod:`vortex.analysis_producers`.
 
-The first warp is evaluated symbolically-concretely: lane ``l`` is flat thread ``l`` of block 0,
-every loop at its first iteration, sizes at ``SIZE`` (1024), Params at 1. Source of the bank
-model: CUDA C Programming Guide, "Shared Memory" (compute capability 5.x and later).
+A warp is evaluated symbolically-concretely: lane ``l`` of warp ``w`` is flat thread ``32 w + l``
+of block 0, every loop at its first iteration, sizes at ``SIZE`` (1024), Params at 1. The body
+is evaluated for the first warp and, under ``warp_specialize(producers=p)`` (the named
+barriers' ``producers``: ``32 p`` threads), for the first consumer warp ``p`` as well. An ``if``
+whose condition reads the thread ids masks the lanes that fail it (``thread_x >= 32 p`` leaves
+no lane of warp 0), as does a loop whose extent reads them (a partitioned loop's consumer
+bounds); each access is reported for the first of those warps with a lane that reaches it,
+counting only those lanes (``Access.warp``). An access no evaluated lane reaches (an edge
+version at ``SIZE``) is reported for all 32 lanes of the warp of its role: warp 0 for a copy,
+the first consumer warp for the rest. Source of the bank model: CUDA C Programming Guide,
+"Shared Memory" (compute capability 5.x and later); of the warp roles: Bauer, Cook, Khailany,
+"CudaDMA" (SC'11), docs/warp_specialization.md.
 """
 from __future__ import annotations
 
@@ -29,8 +38,9 @@ import numpy as np
 
 from .algorithm.expr import BinaryOp, BinOp, Call, Cast, Const, Dim, Param, Select, UnaryOp, UnOp
 from .codegen.names import spelling
-from .lower.ir import (Allocate, AsyncCopy, Block, BufferLoad, Declare, For, GpuAxis, GpuIndex, If,
-                       MemorySpace, Ref, Store, Assign)
+from .lower.ir import (Allocate, AsyncCopy, Barrier, Block, BufferLoad, Declare, For, GpuAxis,
+                       GpuIndex, If, MemorySpace, Ref, Store, Assign)
+from .lower.walk import stmts
 
 LANES, BANKS, SIZE = 32, 32, 1024
 
@@ -44,6 +54,7 @@ class Access:
     ways: int          # shared: max distinct words per bank (1 = conflict-free)
     segments: int = 0  # global: 128-byte segments touched by the warp
     minimum: int = 0   # global: the fewest segments those bytes could take
+    warp: int = 0      # the warp evaluated: threads 32 warp … 32 warp + 31 of the block
 
     @property
     def conflicts(self) -> int:
@@ -92,7 +103,8 @@ class Analysis(list):
             for a in r.accesses:
                 what = (f"{a.ways}-way bank conflict" if a.ways > 1 else "conflict-free") \
                     if a.memory == "shared" else f"{a.segments} segments (min {a.minimum})"
-                lines.append(f"  {a.memory:6} {a.kind:5} {a.buffer:16} {what}")
+                where = f" (warp {a.warp})" if a.warp else ""
+                lines.append(f"  {a.memory:6} {a.kind:5} {a.buffer:16} {what}{where}")
             for stage in r.stages:
                 lines.extend(stage.lines())
         return "\n".join(lines)
@@ -133,8 +145,16 @@ def occupancy(k, res: dict, arch) -> float | None:
     return min(1.0, blocks * threads / max_threads)
 
 
+def producer_threads(body) -> int:
+    """The producer threads ``32 p`` of ``warp_specialize(producers=p)`` (the named barriers'
+    ``producers``), else 0."""
+    return next((s.producers for s in stmts(body)
+                 if isinstance(s, Barrier) and s.named and s.producers), 0)
+
+
 class _Warp:
-    """Evaluates a kernel body for the 32 lanes of the first warp, recording accesses."""
+    """Evaluates a kernel body for the 32 lanes of the first warp and, in a warp-specialized
+    kernel, of the first consumer warp (values of shape (warps, 32)), recording accesses."""
 
     def __init__(self, k, report: KernelReport):
         self.k, self.report = k, report
@@ -142,9 +162,12 @@ class _Warp:
         self.shared = {}
         self.params = {p.name: p for p in k.params}
         bx, by, _ = k.block
-        tid = np.arange(LANES)
+        self.warps = np.array(sorted({0, producer_threads(k.body) // LANES}))
+        tid = self.warps[:, None] * LANES + np.arange(LANES)
         self.index = {GpuAxis.THREAD_X: tid % bx, GpuAxis.THREAD_Y: (tid // bx) % by,
                       GpuAxis.THREAD_Z: tid // (bx * by)}
+        self.mask = np.ones(tid.shape, dtype=bool)   # the lanes that reach this statement
+        self.role = -1   # the warp of an access no lane reaches: 0 for copies, else the last
         self.seen = set()
 
     def run(self):
@@ -164,40 +187,57 @@ class _Warp:
                     self.env[s.name] = value
         elif isinstance(s, For):
             self.env[s.var] = self.expr(s.min)
-            self.stmt(s.body)
+            self.under(np.asarray(self.expr(s.extent)) > 0, s.body)
         elif isinstance(s, If):
-            self.expr(s.cond)
-            self.stmt(s.then)
-            if s.otherwise is not None:
-                self.stmt(s.otherwise)
+            self.under(self.expr(s.cond), s.then, s.otherwise)
         elif isinstance(s, Store):
             self.record(s.buffer, s.index, "write", s.value.dtype.itemsize)
             self.expr(s.value)
-        elif isinstance(s, AsyncCopy):
+        elif isinstance(s, AsyncCopy):   # the producers' work
+            self.role = 0
             self.record(s.src, s.src_index, "read", s.dtype.itemsize)
             self.record(s.dst, s.dst_index, "write", s.dtype.itemsize)
+            self.role = -1
+
+    def under(self, cond, then, otherwise=None):
+        """Walk ``then`` with the lanes where ``cond`` holds and ``otherwise`` with the others.
+        A condition that does not read the thread ids (a scalar: the sizes and counters in it
+        are stand-ins) masks no lane: both branches are walked with the same lanes."""
+        outer, lanewise = self.mask, np.ndim(cond) > 0
+        on = np.broadcast_to(np.asarray(cond, dtype=bool), outer.shape)
+        for body, lanes in ((then, on), (otherwise, ~on)):
+            if body is not None:
+                self.mask = outer & lanes if lanewise else outer
+                self.stmt(body)
+        self.mask = outer
 
     def record(self, buffer: str, index_expr, kind: str, itemsize: int):
-        """One access site: the same index expression in several versions of a loop (the
-        steady state and the edges of a partitioned loop) counts once, as does the same set of
-        addresses."""
-        index = self.expr(index_expr)
-        keys = ((buffer, kind, repr(index_expr)),
-                (buffer, kind, tuple(np.broadcast_to(index, LANES))))
+        """One access site, for the first evaluated warp with a lane that reaches it (only those
+        lanes count): the same index expression in several versions of a loop (the steady state
+        and the edges of a partitioned loop) counts once, as does the same set of addresses."""
+        index = np.broadcast_to(np.asarray(self.expr(index_expr), dtype=np.int64),
+                                self.mask.shape)
+        reached = self.mask.any(axis=-1)     # per warp: does a lane get here?
+        w = int(np.argmax(reached)) if reached.any() else self.role % len(self.warps)
+        lanes = self.mask[w] if reached[w] else np.ones(LANES, dtype=bool)
+        warp = int(self.warps[w])
+        keys = ((buffer, kind, repr(index_expr)),   # all lanes: an edge version masks some
+                (buffer, kind, warp, tuple(index[w].tolist())))
         if any(key in self.seen for key in keys):
             return
         self.seen.update(keys)
-        addr = np.broadcast_to(np.asarray(index, dtype=np.int64), LANES) * itemsize
+        addr = index[w][lanes] * itemsize
         shared, _ = self.shared.get(buffer, (False, itemsize))
         if shared:
             words = addr // 4
             ways = max(len(set(words[words % BANKS == b].tolist())) for b in range(BANKS))
-            self.report.accesses.append(Access(spelling(buffer), kind, "shared", max(ways, 1)))
+            self.report.accesses.append(Access(spelling(buffer), kind, "shared", max(ways, 1),
+                                               warp=warp))
         elif buffer in self.params:
             segments = len(set((addr // 128).tolist()))
             minimum = -(-len(set(addr.tolist())) * itemsize // 128)
             self.report.accesses.append(Access(spelling(buffer), kind, "global", 1, segments,
-                                               minimum))
+                                               minimum, warp))
 
     # --- expressions -------------------------------------------------------------------------
     def expr(self, e):
