@@ -8,9 +8,12 @@ from .kernel_source import BufferArg, BufferRole, KernelSource, Launch, ScalarAr
 from .names import Namer, entry_names, user_names
 from .opencl_vector import OpenCLPrinter
 from .shared_memory import plan as shared_plan
+from .vector_memory import VectorMemoryPrinter
 
-# A printer subclass only where the logic differs (OpenCL has native vector arithmetic).
-PRINTERS = {Target.OPENCL: OpenCLPrinter}
+# A printer subclass only where the logic differs: OpenCL has native vector arithmetic, CUDA and
+# HIP vector types only move memory.
+PRINTERS = {Target.OPENCL: OpenCLPrinter, Target.CUDA: VectorMemoryPrinter,
+            Target.HIP: VectorMemoryPrinter}
 
 __all__ = ["generate", "CPrinter", "Dialect", "DIALECTS", "KernelSource", "Launch", "BufferArg",
            "BufferRole", "ScalarArg"]

@@ -2,7 +2,9 @@
 
 Why a printer subclass: OpenCL C has vector types with elementwise arithmetic, comparisons,
 ``?:``, ``min``/``fmin``/math overloads, ``vloadN``/``vstoreN`` and ``all()``; CUDA and HIP do
-not (their ``float4`` has no operators), so there the lane loop stays an unrolled scalar loop.
+not (their ``float4`` has no operators), so there the lane loop stays scalar code with only its
+memory accesses vectorized (:mod:`~vortex.codegen.vector_memory`). The index algebra (dense,
+uniform, affine forms) is shared: :mod:`~vortex.codegen.lanes`.
 
 A vectorized loop ``for (l = 0; l < N; ++l)`` (N in 2, 3, 4, 8, 16) whose body is straight-line
 code (declarations, a guarded store) prints as: every lane-dependent value becomes an N-vector;
@@ -29,9 +31,7 @@ Source: OpenCL C 1.2 specification §6.1.2 (vector data types), §6.12.7 (vloadn
 """
 from __future__ import annotations
 
-import sympy as sp
-
-from ..algorithm.expr import BinaryOp, BinOp, Cast, Const, Dim, Select, UnOp
+from ..algorithm.expr import BinaryOp, BinOp, Cast, Const, Select, UnOp
 from ..algorithm.walk import find, rebuild
 from ..lower.ir import (Allocate, Block, BufferLoad, Declare, For, ForKind, If, Kernel,
                         MemorySpace, Ref, Store, local_name)
@@ -39,46 +39,12 @@ from ..lower.registers import lane_arrays
 from ..lower.walk import map_stmt, stmt_exprs, stmts
 from .c_printer import CPrinter
 from .intrinsics import HELPERS as INTRINSIC_HELPERS
+from .lanes import LANE, NotVectorizable, affine, inline_definitions, lane_step
 from .opencl_access import dense_access, mask_test
 
 WIDTHS = (2, 3, 4, 8, 16)
 _MASKS = {8: "char", 16: "short", 32: "int", 64: "long"}   # element bits → signed mask type
 _MASK_OPS = (BinaryOp.AND, BinaryOp.OR, BinaryOp.XOR, BinaryOp.EQ, BinaryOp.NE)   # on masks
-LANE = sp.Dummy("lane")   # the lane number in affine index forms (no name can equal it)
-
-
-class NotVectorizable(Exception):
-    """The loop body uses something the vector printer does not handle; print it scalar."""
-
-
-def _affine(e, defs: dict):
-    """sympy form of an integer index expression (Refs/Dims/+,-,*), or None. Locals and Dims
-    have symbols of their own kind, so a Ref never shares a symbol with a Dim or the lane."""
-    if isinstance(e, Const):
-        return sp.Integer(int(e.value))
-    if isinstance(e, Ref):
-        return defs.get(e.name, sp.Symbol(local_name("ref", e.name)))
-    if isinstance(e, Dim):
-        return sp.Symbol(local_name("dim", e.name))
-    if isinstance(e, BinOp) and e.op in (BinaryOp.ADD, BinaryOp.SUB, BinaryOp.MUL):
-        a, b = _affine(e.a, defs), _affine(e.b, defs)
-        if a is None or b is None:
-            return None
-        return {BinaryOp.ADD: a + b, BinaryOp.SUB: a - b, BinaryOp.MUL: a * b}[e.op]
-    return _opaque(e, defs)
-
-
-def _opaque(e, defs: dict):
-    """A symbol of its own for an integer expression that is the same in every lane (a folded
-    window row ``y & 7``, a clamp of outer counters): it reads no load and no local whose form
-    varies with the lane; None otherwise."""
-    if not e.dtype.is_int or find(e, lambda x: isinstance(x, BufferLoad)):
-        return None
-    for r in find(e, lambda x: isinstance(x, Ref)):
-        form = defs.get(r.name, 0)
-        if form is None or (form != 0 and sp.sympify(form).has(LANE)):
-            return None
-    return sp.Dummy("uniform")
 
 
 class OpenCLPrinter(CPrinter):
@@ -205,7 +171,7 @@ class _VectorBody:
             self.values[s.name] = s.value
             text, is_vec = self.expr(s.value)
             if s.dtype.is_int:
-                form = _affine(s.value, self.defs)
+                form = affine(s.value, self.defs)
                 if form is not None or is_vec:   # a lane-varying local of unknown form is
                     self.defs[s.name] = form     # no affine index (None), never uniform
             elif is_vec:
@@ -221,7 +187,7 @@ class _VectorBody:
         if isinstance(s, If) and s.otherwise is None and self._guard is None:
             cond, is_vec = self.expr(s.cond)
             if is_vec:
-                cond, _ = self.expr(self._before_the_body(s.cond))
+                cond, _ = self.expr(inline_definitions(s.cond, self.values))
                 self._guard, self._in_guard = cond, True
                 lines = self._stmt(s.then, ind + "  ")
                 self._in_guard = False
@@ -231,20 +197,6 @@ class _VectorBody:
             self._stores_outside |= not self._in_guard
             return [f"{ind}{line}" for line in self._store(s)]
         raise NotVectorizable(type(s).__name__)
-
-    def _before_the_body(self, cond):
-        """The guard ``cond`` as it can be tested before the vector body (``all(cond)`` is
-        printed first): each local of the lane loop it reads replaced by its definition (the
-        counters of an edge tile, ``x = lo + lane``). A definition that loads from memory is
-        not moved before the guard that protects it: NotVectorizable."""
-        def inline(x):
-            if isinstance(x, Ref) and x.name in self.values:
-                value = self.values[x.name]
-                if find(value, lambda n: isinstance(n, BufferLoad)):
-                    raise NotVectorizable("the guard reads a value loaded in the lane loop")
-                return rebuild(value, inline)
-            return None
-        return rebuild(cond, inline)
 
     def _store(self, s: Store):
         value, v_vec = self.expr(s.value)
@@ -277,17 +229,8 @@ class _VectorBody:
         return [f"{self.p.element(s.buffer, s.index)} = {value};"]
 
     def _index(self, index):
-        form = _affine(index, self.defs)
-        lane = LANE
-        if form is None:
-            return "gather", None
-        form = sp.expand(form)
-        if not form.has(lane):
-            return "uniform", None
-        if sp.diff(form, lane) == 1:
-            base_text, _ = self.expr_at_lane0(index)
-            return "dense", base_text
-        return "gather", None
+        kind = lane_step(affine(index, self.defs))
+        return kind, (self.expr_at_lane0(index)[0] if kind == "dense" else None)
 
     def expr_at_lane0(self, e):
         return self.p.expr(self._at_lane0(e)), False
