@@ -152,6 +152,12 @@ def producer_threads(body) -> int:
                  if isinstance(s, Barrier) and s.named and s.producers), 0)
 
 
+def _ways(words) -> int:
+    """The most distinct 4-byte words any one bank holds among ``words`` (1 when empty)."""
+    words = np.asarray(words).ravel()
+    return max([1] + [len(set(words[words % BANKS == b].tolist())) for b in range(BANKS)])
+
+
 class _Warp:
     """Evaluates a kernel body for the 32 lanes of the first warp and, in a warp-specialized
     kernel, of the first consumer warp (values of shape (warps, 32)), recording accesses."""
@@ -195,8 +201,8 @@ class _Warp:
             self.expr(s.value)
         elif isinstance(s, AsyncCopy):   # the producers' work
             self.role = 0
-            self.record(s.src, s.src_index, "read", s.dtype.itemsize)
-            self.record(s.dst, s.dst_index, "write", s.dtype.itemsize)
+            self.record(s.src, s.src_index, "read", s.dtype.itemsize, s.lanes)
+            self.record(s.dst, s.dst_index, "write", s.dtype.itemsize, s.lanes)
             self.role = -1
 
     def under(self, cond, then, otherwise=None):
@@ -211,10 +217,13 @@ class _Warp:
                 self.stmt(body)
         self.mask = outer
 
-    def record(self, buffer: str, index_expr, kind: str, itemsize: int):
-        """One access site, for the first evaluated warp with a lane that reaches it (only those
-        lanes count): the same index expression in several versions of a loop (the steady state
-        and the edges of a partitioned loop) counts once, as does the same set of addresses."""
+    def record(self, buffer: str, index_expr, kind: str, itemsize: int, vector: int = 1):
+        """One access site of ``vector`` consecutive elements per thread, for the first
+        evaluated warp with a lane that reaches it (only those lanes count): the same index
+        expression in several versions of a loop (the steady state and the edges of a
+        partitioned loop) counts once, as does the same set of addresses. A 16-byte (8-byte)
+        shared access is served a quarter (half) warp at a time: its ways are those of the
+        worst such phase (CUDA C Programming Guide, shared memory: 128 bytes per cycle)."""
         index = np.broadcast_to(np.asarray(self.expr(index_expr), dtype=np.int64),
                                 self.mask.shape)
         reached = self.mask.any(axis=-1)     # per warp: does a lane get here?
@@ -226,16 +235,20 @@ class _Warp:
         if any(key in self.seen for key in keys):
             return
         self.seen.update(keys)
-        addr = index[w][lanes] * itemsize
+        width = itemsize * vector                      # bytes per thread
+        step = min(width, 4)
+        addr = (index[w] * itemsize)[:, None] + np.arange(0, width, step)   # [lane, word]
         shared, _ = self.shared.get(buffer, (False, itemsize))
         if shared:
-            words = addr // 4
-            ways = max(len(set(words[words % BANKS == b].tolist())) for b in range(BANKS))
-            self.report.accesses.append(Access(spelling(buffer), kind, "shared", max(ways, 1),
+            phase = LANES * 4 // max(width, 4)             # lanes served per cycle
+            ways = max(_ways(addr[p:p + phase][lanes[p:p + phase]] // 4)
+                       for p in range(0, LANES, phase))
+            self.report.accesses.append(Access(spelling(buffer), kind, "shared", ways,
                                                warp=warp))
         elif buffer in self.params:
+            addr = addr[lanes].ravel()
             segments = len(set((addr // 128).tolist()))
-            minimum = -(-len(set(addr.tolist())) * itemsize // 128)
+            minimum = -(-len(set(addr.tolist())) * step // 128)
             self.report.accesses.append(Access(spelling(buffer), kind, "global", 1, segments,
                                                minimum, warp))
 

@@ -210,7 +210,7 @@ class _Stages(_Warp):
         depth = next((w.pending + 1 for w in body if isinstance(w, AsyncWait)), 1)
         return tuple((t, self.bytes.get(t, 0) // depth, w) for t, w in sorted(self.widths.items()))
 
-    def record(self, buffer, index_expr, kind, itemsize):
+    def record(self, buffer, index_expr, kind, itemsize, vector=1):
         index = self.expr(index_expr)      # also records the loads inside the index
         if self.region is None or kind != "read":
             return

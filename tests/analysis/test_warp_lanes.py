@@ -5,10 +5,12 @@ producers' copies for warp 0; an ``if`` or a loop extent that reads the thread i
 
 Hand counts. The column schedule: a 32×8 tile of C per block, threads along i (``yi``, 32) then
 j (``xi``, 8), k split by 32, A (32×32) and B (32×8) staged at ko. Consumer lane l of the first
-consumer warp is c = l: yi = l, xi = 0. At ko = ki = 0 it reads A_sh word 32·l + (0 ^ (l & 31))
-= 33·l with the XOR swizzle: bank l, 32 banks, conflict-free; unswizzled 32·l: bank 0 for 32
-words, 32-way. B_sh word 8·ki + xi = 0 for every lane: a broadcast. It writes C[(32 yo + l)·N + 0]:
-32 rows of 4 B, 32 segments where the 128 bytes would fit one.
+consumer warp is c = l: yi = l, xi = 0. At ko = ki = 0 it reads A_sh row l, column 0: with the
+XOR swizzle of 16-byte chunks (the tile is copied 16 bytes at a time when K and N are
+multiples of 4, vortex/lower/staging.py): chunk 0 ^ (l & 7), word 32·l + 4·(l & 7), bank
+4·(l & 7): 8 banks, 4-way; unswizzled 32·l: bank 0 for 32 words, 32-way. B_sh word 8·ki + xi
+= 0 for every lane: a broadcast. It writes C[(32 yo + l)·N + 0]: 32 rows of 4 B, 32 segments
+where the 128 bytes would fit one.
 """
 import types
 
@@ -25,7 +27,7 @@ from vortex.lower.ir import (Allocate, For, ForKind, GpuAxis, GpuIndex, If, Kern
                              Store, block, i32)
 
 yo, xo, yi, xi, ko, ki = vx.vars("yo xo yi xi ko ki")
-A_WAYS = {"xor": 1, None: 32}          # the consumers' A_sh reads (module docstring)
+A_WAYS = {"xor": 4, None: 32}          # the consumers' A_sh reads (module docstring)
 
 
 def column(swizzle, producers: int):
@@ -74,7 +76,7 @@ def test_copies_use_the_producer_warp(producers):
               (a.memory, a.kind) == ("shared", "write")]
     assert copies and all(a.warp == 0 for a in copies)
     text = str(analyze(lower(*column("xor", producers))))
-    assert f"shared read  A_sh             conflict-free (warp {producers})" in text
+    assert f"shared read  A_sh             4-way bank conflict (warp {producers})" in text
 
 
 @pytest.mark.parametrize("swizzle", ["xor", None])

@@ -25,7 +25,7 @@ import pipelines as P
 import vortex as vx
 from vortex import codegen
 from vortex.codegen import DIALECTS, CPrinter, generate
-from vortex.codegen.dialect import Dialect
+from vortex.codegen.dialect import Dialect, VectorCopy
 from vortex.lower import lower
 from vortex.lower.ir import For, ForKind, GpuAxis
 from vortex.lower.walk import stmts
@@ -52,7 +52,19 @@ def placeholder(d: Dialect) -> Dialect:
         storage_types={n: f"⟨storage:{n}⟩" for n in TYPES},
         inf={n: f"⟨inf:{n}⟩" for n in ("float16", "float32", "float64")},
         math_f32={n: f"⟨f32:{n}⟩" for n in MATH}, math_f64={n: f"⟨f64:{n}⟩" for n in MATH},
-        named_barrier="⟨named_barrier:{op}:{id}:{n}⟩", launch_bounds="⟨launch_bounds:{n}⟩")
+        named_barrier="⟨named_barrier:{op}:{id}:{n}⟩", launch_bounds="⟨launch_bounds:{n}⟩",
+        vector_copy=VectorCopy("⟨vload:{n}⟩{p}⟨/vload⟩", "⟨vstore:{n}⟩{p}⟨at⟩{v}⟨/vstore⟩",
+                               "⟨vzero:{n}⟩{t}⟨/vzero⟩"))
+
+
+def _vector_copies(text: str, d: Dialect) -> str:
+    """The 16-byte copies of a placeholder text in ``d``'s spelling (their arguments may be
+    in another order: a format, not a lookup). Loads and zeros first: they sit in a store."""
+    vc = d.vector_copy
+    text = re.sub(r"⟨vload:(\d+)⟩(.*?)⟨/vload⟩", lambda m: vc.load.format(n=m[1], p=m[2]), text)
+    text = re.sub(r"⟨vzero:(\d+)⟩(.*?)⟨/vzero⟩", lambda m: vc.zero.format(n=m[1], t=m[2]), text)
+    return re.sub(r"⟨vstore:(\d+)⟩(.*?)⟨at⟩(.*)⟨/vstore⟩",
+                  lambda m: vc.store.format(n=m[1], p=m[2], v=m[3]), text)
 
 
 NAMED = re.compile(r"( *)if \(⟨index:THREAD_X⟩ < (\d+)\) ⟨named_barrier:(\w+):(\d+):(\d+)⟩\n"
@@ -78,6 +90,7 @@ def instantiate(template: str, d: Dialect) -> str:
     if not d.unroll:
         text = re.sub(r"^ *⟨unroll⟩\n", "", text, flags=re.M)
     text = NAMED.sub(lambda m: _named(m, d), text)
+    text = _vector_copies(text, d)
     text = re.sub(r"⟨launch_bounds:(\d+)⟩", lambda m: d.launch_bounds.format(n=m.group(1)), text)
     text = re.sub(r"(vx_f(?:div|mod)_)⟨type:(\w+)⟩",
                   lambda m: m.group(1) + d.types[m.group(2)].replace(" ", "_"), text)

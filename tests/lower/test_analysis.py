@@ -1,6 +1,9 @@
 """kernel.analysis(): bank conflicts from the index expressions (32 banks × 4 B), coalescing,
-shared bytes. The XOR-swizzled staged tile is read without conflicts; the same schedule
-without the swizzle reads it with a 32-way conflict."""
+shared bytes. The staged tile is copied 16 bytes at a time (under the run-time test that K
+and N are multiples of 4), so its XOR swizzle permutes 4-float chunks (CUTLASS's layout): a
+column's 32 rows fall on 8 chunk positions, a 4-way conflict, where the same schedule without
+the swizzle reads it with a 32-way conflict; the 16-byte copies themselves, served a quarter
+warp at a time, are conflict-free."""
 import numpy as np
 import pytest
 
@@ -25,12 +28,13 @@ def shared_reads(report, buffer):
     return [a for a in report.accesses if a.buffer == buffer and a.kind == "read"]
 
 
-def test_swizzled_tile_is_read_without_bank_conflicts():
+def test_swizzled_tile_is_read_with_a_4_way_conflict():
     (report,) = analyze(lower(*column_reads("xor")))
     reads = shared_reads(report, "A_sh")   # one per version of the k loop (steady, edges)
-    assert reads and all(r.memory == "shared" and r.ways == 1 and r.conflicts == 0
-                         for r in reads)
-    assert report.bank_conflicts == 0
+    assert reads and all(r.memory == "shared" and r.ways == 4 for r in reads)
+    writes = [a for a in report.accesses if a.memory == "shared" and a.kind == "write"]
+    assert writes and all(w.ways == 1 for w in writes)
+    assert report.bank_conflicts == 3 * len(reads)
 
 
 def test_unswizzled_tile_has_a_32_way_conflict():

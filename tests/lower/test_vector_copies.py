@@ -1,8 +1,9 @@
 """16-byte staged copies (issue 11 item 1): a copy into a shared tile moves 16 bytes when the
 lowering proves both ends aligned (vortex/lower/vector_copy.py), else one element; the XOR
 swizzle permutes 16-byte chunks. Results are checked against ``pipe.reference`` on PoCL at
-awkward sizes (edge vectors partly outside the source take the per-lane fallback; a stride that
-is not a multiple of 4 keeps element copies), and the machine code of a small fixed staged kernel
+awkward sizes (edge vectors wholly outside a source whose row is a multiple of 4 are zero-filled,
+ones partly outside take the per-lane fallback; a stride that is not a multiple of 4 keeps
+element copies; tests/lower/test_aligned_edge_copies.py: sizes known at run time), and the machine code of a small fixed staged kernel
 compiled offline for sm_90 and sm_80 holds only 16-byte ``cp.async`` (``LDGSTS.E.128``)."""
 import compilers
 import numpy as np
@@ -12,7 +13,8 @@ import pytest
 import vortex as vx
 from vortex.isa.model import OpClass
 from vortex.lower.driver import lower
-from vortex.lower.ir import AsyncCopy
+from vortex.lower.ir import AsyncCopy, If
+from vortex.lower.ir_text import expr_text
 from vortex.lower.walk import stmts
 
 
@@ -76,14 +78,16 @@ def test_constant_strides_that_are_multiples_of_4_give_16_byte_copies():
 
 def test_a_stride_not_a_multiple_of_4_keeps_element_copies():
     # B's rows are 130 floats apart: no vector of B starts 16-byte aligned in every row
-    assert lanes(*matmul(33, 130, 20)) == {"A": [1, 4], "B": [1]}   # A: vectors + edge lanes
-    assert lanes(*matmul(33, 128, 7)) == {"A": [1], "B": [1, 4]}
+    assert lanes(*matmul(33, 130, 20)) == {"A": [4], "B": [1]}   # A: edge vectors zero-filled
+    # N = 128: B's 16-byte chunks are each wholly inside or outside, zero-filled outside
+    assert lanes(*matmul(33, 128, 7)) == {"A": [1], "B": [4]}
 
 
-def test_symbolic_strides_need_specialize():
-    """K and N unknown: not proven, element copies; under specialize(divisible) the
-    divisible version copies 16 bytes and the general one elements."""
-    assert lanes(*matmul()) == {"A": [1], "B": [1]}
+def test_symbolic_strides_are_tested_at_run_time():
+    """K and N unknown: 16-byte copies under ``K % 4 == 0 && N % 4 == 0``, element copies
+    otherwise (test_aligned_edge_copies.py); under specialize(divisible) likewise in the
+    general version."""
+    assert lanes(*matmul()) == {"A": [1, 4], "B": [1, 4]}
     assert lanes(*matmul(specialize=True)) == {"A": [1, 4], "B": [1, 4]}
 
 
@@ -91,10 +95,11 @@ def test_divisible_version_has_no_edge_fallback():
     """In the specialized version every vector is proven inside: no lane loop, no condition."""
     pipe, s = matmul(specialize=True)
     k = lower(pipe, s).kernels[0]
-    vec = [c for c in stmts(k.body) if isinstance(c, AsyncCopy) and c.lanes == 4]
-    assert vec and all(c.cond is None for c in vec)
+    (top,) = [x for x in stmts(k.body) if isinstance(x, If) and "% 16" in expr_text(x.cond)]
+    vec = [c for c in stmts(top.then) if isinstance(c, AsyncCopy)]
+    assert vec and all(c.cond is None and c.lanes == 4 for c in vec)
     ir = vx.source(pipe, s, target="cuda", arch="sm_90")
-    assert ir.count("16);") == len(vec)        # __pipeline_memcpy_async(&.., &.., 16);
+    assert ir.count("], 16);") == len(vec)     # __pipeline_memcpy_async(&.., &.., 16);
 
 
 def test_window_tile_with_extent_not_a_multiple_of_4_is_not_vectorized():
@@ -148,7 +153,7 @@ def test_other_element_sizes_copy_16_bytes(opencl_device, dtype, w):
     """16 // itemsize lanes (2 … 16) where the row stride allows, exact either way."""
     pipe, s = copy2d(dtype, 9, w)
     v = 16 // dtype.itemsize
-    assert lanes(pipe, s) == {"a": [1, v] if w % v == 0 else [1]}
+    assert lanes(pipe, s) == {"a": [v] if w % v == 0 else [1]}   # edge chunks zero-filled
     a = np.random.default_rng(w).random((9, w)) * 100
     check(pipe, s, opencl_device, a=(a > 50) if dtype is vx.bool_ else a.astype(dtype.np))
 

@@ -59,25 +59,6 @@ def helper_source(d: Dialect, ctype: str, uctype: str, signed: bool, op: str) ->
     return f"{d.helper_qual} {ctype} vx_{op}_{tag}({ctype} a, {ctype} b) {{ {body} }}\n"
 
 
-@dataclass(frozen=True)
-class VectorCopy:
-    """How a dialect spells a 16-byte copy without ``cp.async``: ``load`` of the element
-    pointer ``{p}``, ``store`` of value ``{v}`` at ``{p}``, ``zero`` (``{n}`` lanes of C type
-    ``{t}``). CUDA/HIP move the bytes as one ``uint4`` (the addresses are 16-byte aligned:
-    vortex/lower/vector_copy.py); OpenCL's ``vloadN``/``vstoreN`` need only element alignment."""
-
-    load: str
-    store: str
-    zero: str
-
-
-_CUDA_VECTOR = VectorCopy("(*(const uint4*)({p}))", "*(uint4*)({p}) = {v};",
-                          "make_uint4(0u, 0u, 0u, 0u)")
-_VECTOR_COPY = {Target.CUDA: _CUDA_VECTOR, Target.HIP: _CUDA_VECTOR,
-                Target.OPENCL: VectorCopy("vload{n}(0, {p})", "vstore{n}({v}, 0, {p});",
-                                          "(({t}{n})(0))")}
-
-
 class CPrinter:
     """Prints loop-IR kernels in one dialect. ``helpers`` collects the integer helper
     functions the printed code needs (emitted once, before the kernels); ``names`` spells IR
@@ -265,21 +246,22 @@ class CPrinter:
                 f"{ind}else {bar.format(op=second, id=s.named, n=s.total)}"]
 
     def _async_copy(self, s: AsyncCopy, ind):
-        """A staged copy: ``cp.async`` (zero-filled when out of range) where the dialect has
-        it and the destination is shared memory; a guarded load and store otherwise, of
-        ``s.lanes`` elements at once (16 bytes, aligned: :data:`_VECTOR_COPY`) when > 1."""
+        """A staged copy: ``cp.async`` (zero-filled when out of range: src-size 0) where the
+        dialect has it, the destination is shared memory and the copy is not ``sync``; a
+        guarded load and store otherwise, of
+        ``s.lanes`` elements at once (16 bytes, aligned: the dialect's ``vector_copy``) when > 1."""
         di, si = self.expr(s.dst_index), self.expr(s.src_index)
         dst, src = self.ident(s.dst), self.ident(s.src)
         t = self.d.ctype(s.dtype, storage=True)
         size = f"sizeof({t})" if s.lanes == 1 else str(s.lanes * s.dtype.itemsize)
-        if self.d.async_copy and s.dst_shared:
+        if self.d.async_copy and s.dst_shared and not s.sync:
             if s.cond is None:
                 return [f"{ind}__pipeline_memcpy_async(&{dst}[{di}], &{src}[{si}], {size});"]
             c = self.expr(s.cond)
             return [f"{ind}__pipeline_memcpy_async(&{dst}[{di}], &{src}[({c}) ? ({si}) : 0], "
                     f"{size}, ({c}) ? 0 : {size});"]
         if s.lanes > 1:
-            vec = _VECTOR_COPY[self.d.target]
+            vec = self.d.vector_copy
             value = vec.load.format(n=s.lanes, p=f"&{src}[{si}]")
             if s.cond is not None:
                 value = f"({self.expr(s.cond)}) ? {value} : {vec.zero.format(n=s.lanes, t=t)}"

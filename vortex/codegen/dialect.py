@@ -38,6 +38,22 @@ def _index(block: str, thread: str, axes: str) -> dict:
 
 
 @dataclass(frozen=True)
+class VectorCopy:
+    """How a dialect spells a 16-byte copy without ``cp.async``: ``load`` of the element
+    pointer ``{p}``, ``store`` of value ``{v}`` at ``{p}``, ``zero`` (``{n}`` lanes of C type
+    ``{t}``). CUDA/HIP move the bytes as one ``uint4`` (the addresses are 16-byte aligned:
+    vortex/lower/vector_copy.py); OpenCL's ``vloadN``/``vstoreN`` need only element alignment."""
+
+    load: str
+    store: str
+    zero: str
+
+
+_CUDA_VECTOR = VectorCopy("(*(const uint4*)({p}))", "*(uint4*)({p}) = {v};",
+                          "make_uint4(0u, 0u, 0u, 0u)")
+
+
+@dataclass(frozen=True)
 class Dialect:
     """The strings a target needs. ``math_f32``/``math_f64`` map generic math names (exp, fmin,
     …) to the target's function for that precision; missing keys print the generic name."""
@@ -64,6 +80,7 @@ class Dialect:
     named_barrier: str = ""         # format with {op} (sync/arrive), {id}, {n} threads
     launch_bounds: str = ""         # format with {n}: the block's thread count (register cap)
     dynamic_shared: str = ""        # format with {align}, {name}: the one dynamic shared array
+    vector_copy: VectorCopy = _CUDA_VECTOR   # a 16-byte copy without cp.async
 
     def ctype(self, dtype, storage: bool = False) -> str:
         table = self.storage_types if storage else self.types
@@ -94,6 +111,7 @@ OPENCL = Dialect(
     unroll="",   # unrolling is done in the IR (lower/unroll.py); PoCL crashed or hung on the pragma
     inf={"float16": "((half)INFINITY)", "float32": "INFINITY", "float64": "((double)INFINITY)"},
     math_f32=_MATH_CL_F32, math_f64=_MATH_CL,
+    vector_copy=VectorCopy("vload{n}(0, {p})", "vstore{n}({v}, 0, {p});", "(({t}{n})(0))"),
 )
 
 _CUDA_INDEX = _index("(int)blockIdx.{}", "(int)threadIdx.{}", "xyz")

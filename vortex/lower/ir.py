@@ -151,7 +151,9 @@ class AsyncCopy(Stmt):
     possibly asynchronous (``cp.async`` on CUDA sm_80+ into shared memory); visible after
     :class:`AsyncWait` and a barrier. ``lanes`` > 1 (a 16-byte copy) promises that both
     addresses are aligned to ``lanes`` × the element size: the lowering proves it
-    (:mod:`vortex.lower.vector_copy`); ``cond`` then covers all lanes together."""
+    (:mod:`vortex.lower.vector_copy`); ``cond`` then covers all lanes together (a chunk is
+    entirely inside or outside: zero-filled). ``sync``: a plain load and store even where the
+    dialect has ``cp.async`` (the element fallback of a 16-byte tile: no narrow async copy)."""
 
     dst: str
     dst_index: Expr
@@ -161,6 +163,7 @@ class AsyncCopy(Stmt):
     cond: Expr | None = None
     dst_shared: bool = True
     lanes: int = 1
+    sync: bool = False
 
 
 @stmt

@@ -63,7 +63,8 @@ def _copy(s: AsyncCopy, pad, depth):
     span = "" if s.lanes == 1 else f" +{s.lanes}"
     kind = f"{s.dtype}" if s.lanes == 1 else f"{s.lanes} x {s.dtype}, {s.lanes * s.dtype.itemsize} B"
     return [f"{pad}{s.dst}[{expr_text(s.dst_index)}{span}] <- "
-            f"{s.src}[{expr_text(s.src_index)}{span}]{cond}  (async {kind})"]
+            f"{s.src}[{expr_text(s.src_index)}{span}]{cond}  "
+            f"({'sync' if s.sync else 'async'} {kind})"]
 
 
 def _barrier(s: Barrier, pad, depth):

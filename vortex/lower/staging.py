@@ -15,10 +15,19 @@ result. Every iteration of a serial ``L`` then runs::
 after a prologue that issues the copies of iterations 0 … n - 2 (``n`` = ``pipeline`` stages,
 1 without it). At a GPU-bound ``L`` the copy runs once, in the kernel's prologue. Copies are :class:`AsyncCopy` statements: ``cp.async`` on CUDA sm_80+, plain
 guarded loads and stores elsewhere (same semantics: out-of-range elements read as 0). A copy
-into shared memory moves 16 bytes (``v`` elements) when proven aligned
-(:mod:`.vector_copy`), else one element. With ``swizzle="xor"`` the ``v``-element chunk ``q``
-of row ``r`` is stored at chunk ``q ^ (r % chunks)`` (CUTLASS permutes 128-bit chunks, so a
-16-byte copy lands in one aligned chunk; ``v = 1``: column ``c`` at ``c ^ (r % width)``).
+into shared memory moves 16 bytes (``v`` elements) when aligned (:mod:`.vector_copy`), else
+one element. Alignment that holds only for some sizes (a row stride ``K % 4 == 0``) is tested
+once per copy site, as a ``specialize`` is::
+
+    if (K % 4 == 0 && N % 4 == 0)   // the tiles' alignment facts
+        16-byte copies, a chunk outside the source zero-filled (cp.async src-size 0)
+    else
+        element copies, synchronous (load + shared store: no narrow cp.async)
+
+both into the same layout (the swizzle of ``v``-element chunks). With ``swizzle="xor"`` the
+``v``-element chunk ``q`` of row ``r`` is stored at chunk ``q ^ (r % chunks)`` (CUTLASS permutes
+128-bit chunks, so a 16-byte copy lands in one aligned chunk; ``v = 1``: column ``c`` at
+``c ^ (r % width)``).
 With ``warp_specialize(producers=p)`` the first ``32 p`` threads copy and the others compute;
 every thread takes part in every barrier (block-wide barriers on all targets).
 
@@ -33,6 +42,7 @@ import sympy as sp
 
 from .. import errors
 from ..algorithm import dtypes as T
+from ..algorithm.bounds import to_sympy
 from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, Expr
 from ..algorithm.walk import substitute
@@ -44,7 +54,7 @@ from .ir import (Allocate, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Declare, 
 from .sites import Realization, constant_boxes, footprint
 from .threads import strided, thread_id, unflatten
 from .sym import from_sympy, loop_symbol
-from .vector_copy import lanes
+from .vector_copy import VectorPlan, plan
 
 I32 = T.int32
 WARP = 32
@@ -96,6 +106,7 @@ class Staging:
         ws = [d for d in ds if isinstance(d, G.WarpSpecialize)]
         self.producers = ws[-1].producers * WARP if ws else 0
         self.tiles = {}
+        self.vector = {}   # source -> VectorPlan of its copies
         for d in self.copies:
             cooperative = d.memory is MemoryType.SHARED
             fp = footprint(stage, d.source, d.at, cooperative=cooperative)
@@ -105,10 +116,12 @@ class Staging:
             slot = binary(BinaryOp.MOD, Ref(d.at, I32), i32(n)) if n > 1 else None
             los = tuple(Ref(local_name(d.source, f"lo{j}"), I32) for j in range(len(box)))
             name = local_name(d.source, "sh" if cooperative else "reg")
-            v = lanes(self._source_dtype(d.source), [e for _, e in box], [lo for lo, _ in box],
-                      stage.ctx.layouts[d.source], stage.nest) if cooperative else 1
+            vec = plan(self._source_dtype(d.source), [e for _, e in box],
+                       [lo for lo, _ in box], stage.ctx.layouts[d.source],
+                       self._last_bounds(d.source), stage.nest) if cooperative else VectorPlan()
+            self.vector[d.source] = vec
             layout = StagedLayout(name, los, tuple(i32(e) for _, e in box), slot,
-                                  d.swizzle == "xor", v)
+                                  d.swizzle == "xor", vec.lanes)
             self.tiles[d.source] = (d, box, layout)
             stage.realized[d.source] = Realization(d.source, d.at, fp, {k: layout},
                                                    stage.ctx.layouts[d.source])
@@ -199,14 +212,26 @@ class Staging:
         return (Barrier(1, self.producers, total, False), Barrier(2, self.producers, total, True))
 
     def _copies(self, tiles, loop: str, iteration: Expr, n: int):
-        return block(*(self._copy(d, fp, layout, loop, iteration, n) for d, fp, layout in tiles))
+        """The copies of ``tiles``; under the run-time test of their alignment facts when
+        some need one (:mod:`.vector_copy`), with element copies otherwise."""
+        fast = block(*(self._copy(d, fp, layout, loop, iteration, n) for d, fp, layout in tiles))
+        facts = list(dict.fromkeys(f for d, _, _ in tiles for f in self.vector[d.source].facts))
+        if not facts:
+            return fast
+        test = conj(binary(BinaryOp.EQ, binary(BinaryOp.MOD, from_sympy(dim), i32(m)), i32(0))
+                    for dim, m in facts)
+        slow = block(*(self._copy(d, fp, layout, loop, iteration, n, aligned=False)
+                       for d, fp, layout in tiles))
+        return If(test, fast, slow)
 
-    def _copy(self, d, fp, layout, loop: str, iteration: Expr, n: int):
-        """Copy the tile of iteration ``iteration`` of ``loop`` into its slot."""
+    def _copy(self, d, fp, layout, loop: str, iteration: Expr, n: int, aligned: bool = True):
+        """Copy the tile of iteration ``iteration`` of ``loop`` into its slot (``aligned``:
+        the tile's alignment facts hold, if it has any)."""
         sym = loop_symbol(loop)
         ahead = local_name(loop, "pf")   # the prefetched iteration, substituted below
         it_sym = loop_symbol(ahead)
-        v = layout.lanes
+        vec = self.vector[d.source]
+        v = layout.lanes if aligned or not vec.facts else 1
         exts = [e for _, e in fp]
         exts[-1] //= v                   # copies, each of v elements
         size = math.prod(exts)
@@ -219,35 +244,50 @@ class Staging:
         glob = [binary(BinaryOp.ADD, o, c) for o, c in zip(origin, coords)]
         slot = None if n == 1 else binary(BinaryOp.MOD, iteration, i32(n))
         dst = replace(layout, slot=slot)
-        copy = (self._vector_copy if v > 1 else self._element_copy)(d, dst, coords, glob)
+        copy = self._vector_copy(d, dst, coords, glob, vec.whole) if v > 1 else \
+            self._element_copy(d, dst, coords, glob, sync=layout.lanes > 1)
         if d.memory is not MemoryType.SHARED:
             return For(t.name, i32(0), i32(size), ForKind.SERIAL, copy)
         nthreads, tid = self._threads()
         loop_stmt = strided(t.name, size, nthreads, tid, copy)
         return If(binary(BinaryOp.LT, tid, i32(nthreads)), loop_stmt) if self.producers else loop_stmt
 
-    def _element_copy(self, d, dst, coords, glob):
-        """One element: tile point ``coords`` ← source point ``glob`` (0 outside)."""
+    def _element_copy(self, d, dst, coords, glob, sync: bool = False):
+        """One element: tile point ``coords`` ← source point ``glob`` (0 outside); ``sync``: a
+        plain load and store (the narrow fallback of a tile copied 16 bytes at a time)."""
         src = self.stage.ctx.layouts[d.source]
         return AsyncCopy(dst.buffer, dst.physical(coords), src.buffer, src.flat(glob),
                          self._source_dtype(d.source), self._inside(d.source, glob),
-                         d.memory is MemoryType.SHARED)
+                         d.memory is MemoryType.SHARED, sync=sync)
 
-    def _vector_copy(self, d, dst, coords, glob):
+    def _vector_copy(self, d, dst, coords, glob, whole: bool):
         """``dst.lanes`` elements from tile point ``coords`` (aligned: :mod:`.vector_copy`) in
-        one copy when all are inside the source, else one copy per lane (each 0 outside)."""
+        one copy: zero-filled when outside the source if chunks are ``whole`` (entirely inside
+        or outside), else copied when all lanes are inside and one lane at a time otherwise
+        (synchronous, each 0 outside)."""
         v = dst.lanes
         src = self.stage.ctx.layouts[d.source]
-        whole = AsyncCopy(dst.buffer, dst.physical(coords), src.buffer, src.flat(glob),
-                          self._source_dtype(d.source), None, True, v)
+        copy = AsyncCopy(dst.buffer, dst.physical(coords), src.buffer, src.flat(glob),
+                         self._source_dtype(d.source), None, True, v)
         inside = self._inside(d.source, glob, v - 1)
         if inside is None:
-            return whole
+            return copy
+        if whole:
+            return replace(copy, cond=inside)
         lane = Ref(local_name(d.source, "l"), I32)
         at = glob[:-1] + [binary(BinaryOp.ADD, glob[-1], lane)]
-        one = replace(self._element_copy(d, dst, coords, at),
-                      dst_index=binary(BinaryOp.ADD, whole.dst_index, lane))
-        return If(inside, whole, For(lane.name, i32(0), i32(v), ForKind.SERIAL, one))
+        one = replace(self._element_copy(d, dst, coords, at, sync=True),
+                      dst_index=binary(BinaryOp.ADD, copy.dst_index, lane))
+        return If(inside, copy, For(lane.name, i32(0), i32(v), ForKind.SERIAL, one))
+
+    def _last_bounds(self, name: str) -> tuple:
+        """``(lo, hi)`` (sympy, ``hi`` exclusive) of the valid region of source ``name`` along
+        its last dimension (what :meth:`_inside` tests)."""
+        pipe = self.stage.ctx.pipe
+        if name in pipe.inputs:
+            return sp.Integer(0), to_sympy(pipe.inputs[name].shape[-1])
+        lo, hi = pipe.regions[name][-1]
+        return sp.sympify(lo), sp.sympify(hi) + 1
 
     def _inside(self, name: str, glob, span: int = 0):
         """The condition that source points ``glob`` … ``glob + span`` (along the last
