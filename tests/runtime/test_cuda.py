@@ -327,6 +327,9 @@ def test_cuda_array_interface_is_checked():
         device_view("img", FakeCudaArray((4, 3)), (3, 4), f32)
     with pytest.raises(vx.InputError, match="'img' is not C-contiguous"):
         device_view("img", FakeCudaArray((3, 4), strides=(4, 12)), (3, 4), f32)
+    with pytest.raises(vx.InputError, match="'img' starts at device address 0x1004, not a "
+                       "multiple of 16 bytes .* pass a copy"):
+        device_view("img", FakeCudaArray((3, 4), ptr=0x1004), (3, 4), f32)   # a view a[1:]
 
 
 def test_dlpack_capsule_is_read_in_place():

@@ -27,9 +27,9 @@ gpu = pytest.mark.skipif(not DEVICES, reason=f"no HIP device ({NO_DEVICE_REASON}
 
 def test_cuda_array_interface_is_checked():
     class Fake:
-        def __init__(self, shape, typestr="<f4", strides=None):
+        def __init__(self, shape, typestr="<f4", strides=None, ptr=0x1000):
             self.__cuda_array_interface__ = {"shape": shape, "typestr": typestr,
-                                             "strides": strides, "data": (0x1000, False)}
+                                             "strides": strides, "data": (ptr, False)}
     f32 = np.dtype(np.float32)
     assert _device_pointer("img", Fake((3, 4)), (3, 4), f32) == 0x1000
     assert _device_pointer("img", Fake((3, 4), strides=(16, 4)), (3, 4), f32) == 0x1000
@@ -37,6 +37,9 @@ def test_cuda_array_interface_is_checked():
         _device_pointer("img", Fake((3, 4), "<f8"), (3, 4), f32)
     with pytest.raises(vx.InputError, match="'img' must be C-contiguous"):
         _device_pointer("img", Fake((3, 4), strides=(4, 12)), (3, 4), f32)
+    with pytest.raises(vx.InputError, match="'img' starts at device address 0x1008, not a "
+                       "multiple of 16 bytes"):
+        _device_pointer("img", Fake((3, 4), ptr=0x1008), (3, 4), f32)      # a view a[2:]
 
 
 class FakeHip:

@@ -6,7 +6,8 @@ A device array is taken without a copy when it exposes
 - ``__cuda_array_interface__`` (v2/v3: CuPy, Numba, PyTorch CUDA tensors), or
 - DLPack (``__dlpack__`` + ``__dlpack_device__`` with device type kDLCUDA: JAX, PyTorch, …).
 
-Its dtype, shape and C-contiguity are checked (vx.InputError naming the argument otherwise).
+Its dtype, shape, C-contiguity and 16-byte alignment (:mod:`.alignment`) are checked
+(vx.InputError naming the argument otherwise).
 Host arrays (numpy, or DLPack on kDLCPU) are copied. Sources: Numba's "CUDA Array Interface
 (Version 3)"; DLPack ``dlpack.h`` v0.8 (``DLManagedTensor``) and the Python array API
 ``__dlpack__`` protocol (``stream=1``: the legacy default stream, the one Vortex launches on).
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import errors
+from .alignment import check_alignment
 from .cuda_device import call, driver
 
 __all__ = ["DeviceArray", "DeviceView", "device_view", "dlpack_tensor", "empty_like"]
@@ -144,13 +146,13 @@ def device_view(name: str, value, shape, dtype) -> DeviceView | None:
     if cai is not None:
         strides = tuple(cai["strides"]) if cai.get("strides") else None
         _check(name, cai["shape"], np.dtype(cai["typestr"]), strides, shape, dtype)
-        return DeviceView(int(cai["data"][0] or 0), value)
+        return DeviceView(check_alignment(name, int(cai["data"][0] or 0)), value)
     if hasattr(value, "__dlpack__") and hasattr(value, "__dlpack_device__"):
         kind, _ = value.__dlpack_device__()
         if kind in (KDL_CUDA, KDL_CUDA_MANAGED):
             t = dlpack_tensor(value, stream=1)
             _check(name, t["shape"], t["dtype"], t["strides"], shape, dtype)
-            return DeviceView(t["ptr"], (value, t["capsule"]))
+            return DeviceView(check_alignment(name, t["ptr"]), (value, t["capsule"]))
         if kind != KDL_CPU:
             raise errors.InputError(f"{name!r} lives on DLPack device type {kind}, which the "
                                     "CUDA runtime cannot read; pass a CUDA or host array")

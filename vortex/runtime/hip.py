@@ -30,6 +30,7 @@ from .base import (Executable, Runtime, buffer_shape, check_out_names, out_array
                    scalar_value)
 from .. import archs
 from .limits import check_launches, with_dynamic_shared
+from .alignment import check_alignment
 
 __all__ = ["HIPRuntime", "HIPExecutable", "info"]
 
@@ -65,7 +66,8 @@ class _DeviceMemory:
 
 def _device_pointer(name: str, value, shape: tuple, dtype) -> int:
     """Zero-copy: the data pointer of an array exposing ``__cuda_array_interface__`` (CuPy and
-    PyTorch on ROCm), after checking shape, dtype and C-contiguity."""
+    PyTorch on ROCm), after checking shape, dtype, C-contiguity and 16-byte alignment
+    (:mod:`.alignment`)."""
     cai = value.__cuda_array_interface__
     if tuple(cai["shape"]) != shape or np.dtype(cai["typestr"]) != dtype:
         raise errors.InputError(f"{name!r} must have shape {shape} and dtype {dtype}, got "
@@ -73,7 +75,7 @@ def _device_pointer(name: str, value, shape: tuple, dtype) -> int:
     c_strides = tuple(int(np.prod(shape[i + 1:])) * dtype.itemsize for i in range(len(shape)))
     if cai.get("strides") not in (None, c_strides):
         raise errors.InputError(f"{name!r} must be C-contiguous; pass a contiguous copy")
-    return int(cai["data"][0])
+    return check_alignment(name, int(cai["data"][0]))
 
 
 def _on_device(value) -> bool:
