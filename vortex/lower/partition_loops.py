@@ -24,7 +24,9 @@ the loop or none of it. So ``B`` becomes::
 which is exact for every size: each iteration runs once, in order, and a guard is dropped only
 where it holds. A test ``v == m`` of the loop's constant start (a sliding window computes its
 whole window at the first iteration, Halide's ``SlidingWindow``) is false from ``m + 1`` on: the
-first iteration is peeled into the prologue, and the steady state computes only the new rows.
+first iteration is peeled into the prologue, and the steady state computes only the new rows;
+in a loop that also has guards the test stays in the steady state instead (peeled, the first
+iteration would run guarded even where it needs no guard: the whole window of an edge tile).
 There is no prologue where no guard bounds ``v`` from below, no epilogue where none bounds it
 from above; ``v.lo``/``v.hi`` are constants where they fold.
 
@@ -67,6 +69,7 @@ class _Bound:
 
     lower: bool
     expr: Expr
+    peel: bool = False     # from ``v == first``, not from a guard
 
 
 def _floordiv(a: Expr, n: int) -> Expr:
@@ -77,9 +80,9 @@ class _LoopScope(Scope):
     """The guards of a loop body ``B`` seen from its counter ``var``: each is a :class:`_Bound`
     on ``var``, an outside test (it does not read ``var``), or None (not analysed)."""
 
-    def __init__(self, body: Stmt, var: str, first: Expr):
+    def __init__(self, body: Stmt, var: str, first: Expr, peel: bool = True):
         super().__init__(body, ())
-        self.var, self.first = var, first
+        self.var, self.first = var, first if peel else None
         self.ranges[var] = (0, 0)     # a counter for form(); its range is what is solved for
         self.inside.add(var)          # never part of an outside test
 
@@ -105,7 +108,7 @@ class _LoopScope(Scope):
     def never(self, cond: Expr):
         """``v == first`` (a conjunct of ``cond``, ``first`` the loop's constant start: the
         first iteration of a sliding window) is false for ``v >= first + 1``."""
-        if not isinstance(self.first, Const):
+        if not isinstance(self.first, Const):     # (None: peeling is off)
             return None
         for c in conjuncts(cond):
             if not (isinstance(c, BinOp) and c.op is BinaryOp.EQ):
@@ -117,7 +120,7 @@ class _LoopScope(Scope):
             k = dict(d.counters).get(self.var, 0)
             if abs(k) == 1 and len(d.counters) == 1 and d.rest is None \
                     and -d.const * k == self.first.value:
-                return _Bound(True, i32(int(self.first.value) + 1))
+                return _Bound(True, i32(int(self.first.value) + 1), peel=True)
         return None
 
 
@@ -165,6 +168,12 @@ class _Partitioner:
             return replace(f, body=self.stmt(f.body))
         scope, found = _LoopScope(f.body, f.var, f.min), {}
         body = steady(f.body, scope, found, scope.ranges)
+        if any(not (isinstance(b, _Bound) and b.peel) for b in found.values()) and \
+                any(isinstance(b, _Bound) and b.peel for b in found.values()):
+            # guarded too: peeling would run the first iteration (a window's whole fill) in
+            # the guarded prologue even where it needs no guard; keep its test in the steady
+            scope, found = _LoopScope(f.body, f.var, f.min, peel=False), {}
+            body = steady(f.body, scope, found, scope.ranges)
         bounds = [b for b in found.values() if isinstance(b, _Bound)]
         if not bounds or not _unguarded(body):
             return replace(f, body=self.stmt(f.body))
