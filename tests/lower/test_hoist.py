@@ -4,7 +4,7 @@ Unit checks build loop IR by hand (what each rewrite must and must not do); the 
 checks lower a warp-specialized, register-tiled matmul: the compute threads' guard
 ``threadIdx.x >= producers`` encloses the whole k-loop, the result equals the reference on PoCL
 at awkward sizes (the SASS of the shipped matmul schedules, which depends on it, is checked in
-tests/analysis/test_shipped_matmul_isa.py).
+tests/analysis/test_shipped_isa.py).
 """
 import numpy as np
 import pytest
