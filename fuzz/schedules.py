@@ -147,8 +147,9 @@ class ScheduleGen:
             if at is None or not self.attempt(name, "compute_at", c, at):
                 return
             outer = loops[:loops.index(at)] if at in loops else []
-            if outer and rng.random() < 0.25:     # a sliding window (store_at above compute_at)
-                self.attempt(name, "store_at", c, rng.choice(outer))
+            if outer and rng.random() < 0.4:      # a sliding window (store_at above compute_at)
+                if self.attempt(name, "store_at", c, rng.choice(outer)):
+                    return                        # private to a thread: no store_in
         else:
             self.attempt(name, "compute_inline")
             return

@@ -92,7 +92,7 @@ def instantiate(template: str, d: Dialect) -> str:
     text = NAMED.sub(lambda m: _named(m, d), text)
     text = _vector_copies(text, d)
     text = re.sub(r"⟨launch_bounds:(\d+)⟩", lambda m: d.launch_bounds.format(n=m.group(1)), text)
-    text = re.sub(r"(vx_f(?:div|mod)_)⟨type:(\w+)⟩",
+    text = re.sub(r"(vx_(?:fdiv|fmod|abs)_)⟨type:(\w+)⟩",
                   lambda m: m.group(1) + d.types[m.group(2)].replace(" ", "_"), text)
     table = {f"⟨{f}⟩": getattr(d, f) for f in SCALARS}
     table.update({f"⟨index:{a.name}⟩": s for a, s in d.index.items()})

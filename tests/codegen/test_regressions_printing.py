@@ -63,7 +63,8 @@ def test_negated_negative_constants_and_edge_literals(opencl_device, offline):
         "a": rng(k).standard_normal(k).astype(np.float32),
         "i": rng(k).integers(0, 2 ** 62, k)}, opencl_device)
     src = kernel.source
-    assert "--" not in src and "(-(-0.5f))" in src and "(-(-3))" in src
+    assert "--" not in src and "(-(-0.5f))" in src
+    assert "(0 - (uint)((-3)))" in src     # a signed negation wraps: computed unsigned
     assert "(-9223372036854775807LL - 1)" in src
     assert "* 1.0f)" in src    # float32(1 + 2**-24) is 1.0 (ties to even), as numpy rounds it
     offline[1](pipe)

@@ -165,14 +165,27 @@ class CPrinter:
         return f"({a} {_C_OPS[e.op]} {b})"
 
     def _unop(self, e: UnOp) -> str:
+        """Negation and absolute value of a signed integer wrap as numpy's do (-MIN == MIN,
+        abs(MIN) == MIN): C leaves signed overflow undefined, and a compiler that assumes
+        ``abs(x) >= 0`` drops the sign test of a floor division after it (fuzz case
+        20261206:882), so they are computed in the unsigned type and cast back."""
         a = self.expr(e.a)
+        t = e.dtype
+        wraps = t.kind.value == "i"
         if e.op is UnaryOp.NEG:
-            return f"(-{a})"
+            return f"(({self.ctype(t)})(0 - ({self.ctype(unsigned(t))})({a})))" if wraps else \
+                f"(-{a})"
         if e.op is UnaryOp.INVERT:
-            return f"(!{a})" if e.dtype.is_bool else f"(~{a})"
-        if e.dtype.is_float:
-            return self._math("fabs", e.dtype, a)
-        return f"(({self.ctype(e.dtype)})abs({a}))"
+            return f"(!{a})" if t.is_bool else f"(~{a})"
+        if t.is_float:
+            return self._math("fabs", t, a)
+        if not wraps:
+            return a                  # unsigned: its own absolute value
+        name, u = self.ctype(t), self.ctype(unsigned(t))
+        fn = f"vx_abs_{name.replace(' ', '_')}"
+        self.helpers[f"abs {name}"] = (f"{self.d.helper_qual} {name} {fn}({name} a) {{ return "
+                                       f"({name})(a < 0 ? 0 - ({u})a : ({u})a); }}\n")
+        return f"{fn}({a})"
 
     def _select(self, e: Select) -> str:
         return f"({self.expr(e.cond)} ? {self.expr(e.true_value)} : {self.expr(e.false_value)})"

@@ -331,7 +331,7 @@ class _VectorBody:
                 c = f"convert_{_MASKS[bits]}{self.n}({c})"
             return f"({c} ? {a} : {b})", True
         if isinstance(e, UnOp):
-            if e.op.name != "NEG":
+            if e.op.name != "NEG" or e.dtype.kind.value == "i":   # signed: wraps (CPrinter)
                 raise NotVectorizable(e.op.name)
             return f"(-{kids[0][0]})", True
         if e.fn in INTRINSIC_HELPERS:
