@@ -8,8 +8,6 @@ the IR is printed through a :class:`~vortex.codegen.names.Namer` (C-safe, collis
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..algorithm.dtypes import unsigned
@@ -20,7 +18,6 @@ from ..lower.walk import stmts
 from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Block,
                         BufferLoad, Comment, Declare, For, ForKind, GpuAxis, GpuIndex, If, Kernel,
                         MemorySpace, Ref, Store)
-from ..target import Target
 from .dialect import Dialect
 from .names import Namer, entry_names
 from . import shared_memory

@@ -136,18 +136,25 @@ class Scope:
             return None
         return Form((), e, 0)
 
+    def sides(self, c: Expr):
+        """``(form of a, form of b, op)`` of a guard ``a < b`` or ``a <= b`` (``>``/``>=``
+        flipped), or None when ``c`` is not such a comparison of analysable forms."""
+        if not (isinstance(c, BinOp) and c.op in (BinaryOp.LT, BinaryOp.LE, *FLIP)):
+            return None
+        a, b, op = (c.b, c.a, FLIP[c.op]) if c.op in FLIP else (c.a, c.b, c.op)
+        fa, fb = self.form(a), self.form(b)
+        return None if fa is None or fb is None else (fa, fb, op)
+
     def interior(self, c: Expr, ranges: dict):
         """A condition outside the statement under which the guard ``c`` holds at every
         iteration inside it, given the counters' ``ranges`` there: an Expr, True (it always
         holds), an :class:`Invariant` (``c`` reads no counter: it is its own test), or None
         (it may fail at some iteration whatever the outside, or ``c`` is not of the form
         analysed)."""
-        if not (isinstance(c, BinOp) and c.op in (BinaryOp.LT, BinaryOp.LE, *FLIP)):
+        sides = self.sides(c)
+        if sides is None:
             return None
-        a, b, op = (c.b, c.a, FLIP[c.op]) if c.op in FLIP else (c.a, c.b, c.op)
-        fa, fb = self.form(a), self.form(b)
-        if fa is None or fb is None:
-            return None
+        fa, fb, op = sides
         hi, lo = fa.extreme(ranges, True), fb.extreme(ranges, False)
         if isinstance(hi, Const) and isinstance(lo, Const):
             holds = hi.value < lo.value if op is BinaryOp.LT else hi.value <= lo.value

@@ -57,7 +57,7 @@ from ..algorithm.walk import find
 from .ir import (AsyncCopy, Barrier, Block, Declare, For, ForKind, If, Kernel, Ref, Stmt, block,
                  conj, i32)
 from .ir import local_name
-from .partition import FLIP, Invariant, Scope, clamp_parts, conjuncts, own_exprs, steady
+from .partition import Invariant, Scope, clamp_parts, conjuncts, own_exprs, steady
 from .passes import Pass
 from .simplify import simplify_expr
 from .walk import stmts
@@ -87,12 +87,10 @@ class _LoopScope(Scope):
         self.inside.add(var)          # never part of an outside test
 
     def interior(self, c: Expr, ranges: dict):
-        if not (isinstance(c, BinOp) and c.op in (BinaryOp.LT, BinaryOp.LE, *FLIP)):
+        sides = self.sides(c)
+        if sides is None:
             return None
-        a, b, op = (c.b, c.a, FLIP[c.op]) if c.op in FLIP else (c.a, c.b, c.op)
-        fa, fb = self.form(a), self.form(b)
-        if fa is None or fb is None:
-            return None
+        fa, fb, op = sides
         d = fa.plus(fb, -1)                                  # a - b <= limit
         k = dict(d.counters).get(self.var, 0)
         if k == 0:
