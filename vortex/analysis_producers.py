@@ -43,7 +43,7 @@ import numpy as np
 
 from .algorithm.expr import BinaryOp, BinOp, Call, Select, UnOp
 from .algorithm.walk import children
-from .analysis import LANES, KernelReport, _Warp
+from .analysis import LANES, KernelReport, _Warp, producer_threads
 from .lower.ir import (Allocate, Assign, AsyncCopy, AsyncWait, Barrier, Block, Declare, For,
                        GpuAxis, If, Store)
 from .lower.walk import stmts
@@ -152,7 +152,7 @@ class StageFigures:
 def stage_figures(kernel) -> list[StageFigures]:
     """The figures of every warp-specialized pipelined loop of ``kernel`` (a lowered
     :class:`vortex.lower.ir.Kernel`); empty without ``warp_specialize``."""
-    if not _Stages._producer_threads(kernel.body):
+    if not producer_threads(kernel.body):
         return []
     walk = _Stages(kernel)
     walk.run()
@@ -176,14 +176,9 @@ class _Stages(_Warp):
         self.bytes: dict = {}             # allocation -> bytes (all pipeline slots)
         self.region: dict | None = None   # (buffer, itemsize) -> set of address tuples
         bx, by, _ = k.block
-        tid = np.arange(LANES) + self._producer_threads(k.body)   # the first consumer warp
+        tid = np.arange(LANES) + producer_threads(k.body)   # the first consumer warp
         self.index = {GpuAxis.THREAD_X: tid % bx, GpuAxis.THREAD_Y: (tid // bx) % by,
                       GpuAxis.THREAD_Z: tid // (bx * by)}
-
-    @staticmethod
-    def _producer_threads(body) -> int:
-        return next((s.producers for s in stmts(body)
-                     if isinstance(s, Barrier) and s.named and s.producers), 0)
 
     def stmt(self, s):
         if isinstance(s, Allocate):
