@@ -58,7 +58,8 @@ def rand(rng, *shape):
     return rng.random(shape, np.float32)
 
 
-def exact(kernel, pipe, m, n, k):
+def assert_exact(kernel, pipe, m, n, k):
+    """The kernel equals the reference bit for bit at one (m, n, k)."""
     rng = np.random.default_rng(m * 10007 + n * 101 + k)
     A, B = rand(rng, m, k), rand(rng, k, n)
     np.testing.assert_array_equal(kernel(A=A, B=B), pipe.reference(A=A, B=B))
@@ -120,7 +121,7 @@ def test_staged_matmul_matches_reference(opencl_device, args):
     pipe, s = staged(**args)
     kernel = vx.compile(pipe, schedule=s, target="opencl", device=opencl_device)
     for m, n, k in SIZES:
-        exact(kernel, pipe, m, n, k)
+        assert_exact(kernel, pipe, m, n, k)
 
 
 @pytest.mark.parametrize("name", ["pocl-cpu", "nvidia-h100", "nvidia-a100", "amd-mi300x"])
@@ -131,7 +132,7 @@ def test_shipped_schedules_match_reference(opencl_device, name):
     kernel = vx.compile(pipe, schedule=str(ROOT / "schedules" / "matmul" / f"{name}.toml"),
                         target="opencl", device=opencl_device)
     for m, n, k in SIZES:
-        exact(kernel, pipe, m, n, k)
+        assert_exact(kernel, pipe, m, n, k)
 
 
 # --- CUDA and HIP ------------------------------------------------------------------------------
