@@ -7,12 +7,14 @@ from vortex.isa import amdgcn, sass
 
 
 def need_nvrtc():
+    """The loaded ``vortex.runtime.nvrtc`` module, or skip saying what to install."""
     pytest.importorskip("cuda.bindings", reason='NVRTC needs pip install "vortex[cuda]"')
     from vortex.runtime import nvrtc
     try:
         nvrtc.version()
     except vx.DeviceError as e:
         pytest.skip(f"NVRTC does not load: {e}")
+    return nvrtc
 
 
 def need_hiprtc():

@@ -4,6 +4,7 @@ block), is refused for sm_75 (64 KB) and gfx90a (64 KB of LDS) with a ScheduleEr
 directive behind its biggest buffer; small kernels keep static arrays."""
 import re
 
+import compilers
 import pytest
 
 import vortex as vx
@@ -20,16 +21,6 @@ DECL = "extern __shared__ __align__(16) unsigned char vx_smem[];"
 STAGE_A = ("the biggest shared buffer is stage(A, ...) (51200 bytes): use a smaller tile for "
            "stage(A, ...) (smaller split/tile factors around its loop) or fewer stages in "
            "pipeline(...)")
-
-
-def nvrtc_or_skip():
-    pytest.importorskip("cuda.bindings", reason='NVRTC needs pip install "vortex[cuda]"')
-    from vortex.runtime import nvrtc
-    try:
-        nvrtc.version()
-    except vx.DeviceError as e:
-        pytest.skip(f"NVRTC does not load: {e}")
-    return nvrtc
 
 
 @pytest.fixture
@@ -112,7 +103,7 @@ def test_opencl_keeps_static_local_arrays():
 
 # ---- compiled and refused ----------------------------------------------------------------------
 def test_100_kib_kernel_compiles_for_sm90():
-    nvrtc_or_skip()
+    compilers.need_nvrtc()
     pipe, s = staged_matmul()
     kernel = vx.compile(pipe, schedule=s, target="cuda", arch="sm_90")
     assert len(kernel.binary) > 0 and DECL in kernel.source
@@ -123,7 +114,7 @@ def test_100_kib_kernel_compiles_for_sm90():
 
 
 def test_compute_at_shared_over_48_kib_compiles_for_sm90():
-    nvrtc_or_skip()
+    compilers.need_nvrtc()
     pipe, s = blur_shared()
     kernel = vx.compile(pipe, schedule=s, target="cuda", arch="sm_90")
     assert DECL in kernel.source and "float* __restrict__ blur_x_sh = (float*)(vx_smem + 0);" \
@@ -132,7 +123,7 @@ def test_compute_at_shared_over_48_kib_compiles_for_sm90():
 
 
 def test_100_kib_kernel_is_refused_for_sm75(compilers_forbidden):
-    nvrtc_or_skip()
+    compilers.need_nvrtc()
     pipe, s = staged_matmul()
     with pytest.raises(vx.ScheduleError) as e:
         vx.compile(pipe, schedule=s, target="cuda", arch="sm_75")
@@ -150,7 +141,7 @@ def test_100_kib_kernel_is_refused_for_sm86_but_fits_sm80(compilers_forbidden):
 
 
 def test_compute_at_shared_is_named_when_refused(compilers_forbidden):
-    nvrtc_or_skip()
+    compilers.need_nvrtc()
     pipe, s = blur_shared()
     with pytest.raises(vx.ScheduleError) as e:
         vx.compile(pipe, schedule=s, target="cuda", arch="sm_75")

@@ -8,6 +8,7 @@ it says, round-trips through TOML and ``to_python()`` to the same source, and co
 from dataclasses import dataclass
 from typing import Callable
 
+import compilers
 import pytest
 
 import pipelines as P
@@ -156,21 +157,12 @@ def private_cache(monkeypatch, tmp_path):
 
 
 def _cuda_or_skip():
-    pytest.importorskip("cuda.bindings", reason='NVRTC needs pip install "vortex[cuda]"')
-    from vortex.runtime import nvrtc
-    try:
-        nvrtc.version()
-    except vx.DeviceError as e:
-        pytest.skip(f"NVRTC does not load: {e}")
-    if nvrtc.include_dir() is None:
+    if compilers.need_nvrtc().include_dir() is None:
         pytest.skip("cuda_fp16.h not found: pip install nvidia-cuda-runtime")
 
 
 def _hip_or_skip():
-    from vortex.runtime import rocm
-    if rocm.library() is None:
-        pytest.skip("libamdhip64 (ROCm) not found: apt-get install libamdhip64-dev "
-                    "libhiprtc-builtins5 rocm-device-libs libamd-comgr-dev")
+    compilers.need_hiprtc()
     pytest.importorskip("msgpack", reason="HIP code object metadata needs pip install msgpack")
 
 
