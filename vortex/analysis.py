@@ -230,7 +230,7 @@ class _Warp:
         w = int(np.argmax(reached)) if reached.any() else self.role % len(self.warps)
         lanes = self.mask[w] if reached[w] else np.ones(LANES, dtype=bool)
         warp = int(self.warps[w])
-        keys = ((buffer, kind, repr(index_expr)),   # all lanes: an edge version masks some
+        keys = ((buffer, kind, index_expr.key),   # all lanes: an edge version masks some
                 (buffer, kind, warp, tuple(index[w].tolist())))
         if any(key in self.seen for key in keys):
             return

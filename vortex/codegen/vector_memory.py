@@ -39,8 +39,8 @@ from dataclasses import dataclass
 
 from ..algorithm.expr import Const
 from ..algorithm.walk import find, rebuild
-from ..lower.ir import (Allocate, Assign, Block, BufferLoad, Comment, Declare, For, ForKind, If, Kernel, MemorySpace,
-                        Ref, Store, local_name)
+from ..lower.ir import (Allocate, Assign, Block, BufferLoad, Comment, Declare, For, ForKind, If,
+                        Kernel, MemorySpace, Ref, Store, local_name)
 from ..lower.walk import map_stmt, stmt_exprs, stmts
 from .c_printer import CPrinter
 from .lanes import (LANE, NotVectorizable, affine, at_lane0, dim_multiples, inline_definitions,

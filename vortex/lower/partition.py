@@ -13,16 +13,17 @@ makes it largest, and ``b`` at least the one that makes it smallest. So ``s`` be
         s                       // an edge tile: every guard as before
 
 which is correct for every size, whatever the test says. A guard that reads no counter of ``s``
-(the tile's own bounds, ``xo * 32 + xt * 4 < N``) joins the test as it is when ``s`` is versioned
-for another guard. A clamp ``min(max(a, lo), hi)`` in the statement (``vx.clamp`` of a
-boundary condition) is a pair of guards ``lo <= a``, ``a <= hi``: the steady copy reads ``a``.
-A stage under ``specialize`` keeps the versions its schedule chose (two versions of a register-tiled matmul already fill the register
-budget: a third made the shipped A100 kernel spill). The statements versioned are the
-largest ones inside the GPU block loops (each tile decides for itself) that hold no barrier and
-hold a guard or a clamp inside one of their loops; a statement with a barrier is not versioned as a whole
-(a barrier in a branch is legal for a block-uniform condition, but some OpenCL drivers fail on
-it): its parts are. A guard that reads anything else inside ``s`` (a load, a local assigned in a
-loop, a counter with a non-constant range, a min/max/division of counters) stays.
+(the tile's own bounds, ``xo * 32 + xt * 4 < N``) joins the test as it is when ``s`` is
+versioned for another guard. A clamp ``min(max(a, lo), hi)`` in the statement (``vx.clamp`` of a
+boundary condition) is a pair of guards ``lo <= a``, ``a <= hi``: the steady copy reads ``a``. A
+stage under ``specialize`` keeps the versions its schedule chose (two versions of a
+register-tiled matmul already fill the register budget: a third made the shipped A100 kernel
+spill). The statements versioned are the largest ones inside the GPU block loops (each tile
+decides for itself) that hold no barrier and hold a guard or a clamp inside one of their loops;
+a statement with a barrier is not versioned as a whole (a barrier in a branch is legal for a
+block-uniform condition, but some OpenCL drivers fail on it): its parts are. A guard that reads
+anything else inside ``s`` (a load, a local assigned in a loop, a counter with a non-constant
+range, a min/max/division of counters) stays.
 """
 from __future__ import annotations
 

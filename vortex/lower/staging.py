@@ -12,12 +12,13 @@ result. Every iteration of a serial ``L`` then runs::
     compute, reading slot L % n
     barrier                                                             // slot free again
 
-after a prologue that issues the copies of iterations 0 … n - 2 (``n`` = ``pipeline`` stages,
-1 without it). At a GPU-bound ``L`` the copy runs once, in the kernel's prologue. Copies are :class:`AsyncCopy` statements: ``cp.async`` on CUDA sm_80+, plain
-guarded loads and stores elsewhere (same semantics: out-of-range elements read as 0). A copy
-into shared memory moves 16 bytes (``v`` elements) when aligned (:mod:`.vector_copy`), else
-one element. Alignment that holds only for some sizes (a row stride ``K % 4 == 0``) is tested
-once per copy site, as a ``specialize`` is::
+after a prologue that issues the copies of iterations 0 … n - 2 (``n`` = ``pipeline`` stages, 1
+without it). At a GPU-bound ``L`` the copy runs once, in the kernel's prologue. Copies are
+:class:`AsyncCopy` statements: ``cp.async`` on CUDA sm_80+, plain guarded loads and stores
+elsewhere (same semantics: out-of-range elements read as 0). A copy into shared memory moves 16
+bytes (``v`` elements) when aligned (:mod:`.vector_copy`), else one element. Alignment that
+holds only for some sizes (a row stride ``K % 4 == 0``) is tested once per copy site, as a
+``specialize`` is::
 
     if (K % 4 == 0 && N % 4 == 0)   // the tiles' alignment facts
         16-byte copies, a chunk outside the source zero-filled (cp.async src-size 0)
