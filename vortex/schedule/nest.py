@@ -126,7 +126,10 @@ class LoopNest:
     """Mutable while directives are applied, then read. ``assume``: Dim symbol → a multiple it
     is known to be (``specialize``); ``reserved``: pipeline names (Funcs, Inputs, Params, Dims,
     RDom vars) a new loop may not take (empty: not checked); ``bound_at``: GPU-bound loop →
-    directive entry, in binding order."""
+    directive entry, in binding order; ``rvar_kinds``: the GPU bindings a reduction loop may
+    take ("blocks", "threads"): none in a pure stage (threads would race on one accumulator);
+    both in an update stage, whose races are checked over the whole stage
+    (:mod:`vortex.schedule.races`)."""
 
     func: str
     loops: list
@@ -134,6 +137,7 @@ class LoopNest:
     assume: dict = field(default_factory=dict)
     reserved: frozenset = frozenset()
     bound_at: dict = field(default_factory=dict)
+    rvar_kinds: frozenset = frozenset()
 
     @property
     def names(self) -> list[str]:
@@ -257,7 +261,7 @@ class LoopNest:
         for n in names:
             if self.loop(n).axis is not None:
                 raise Reject(f"var {n!r} is already bound to a GPU axis; bind each var once")
-            if self.loop(n).reduction:
+            if self.loop(n).reduction and kind not in self.rvar_kinds:
                 raise Reject(f"var {n!r} iterates a reduction domain; binding it to gpu_{kind} "
                              "would make threads race on one accumulator (bind pure vars only)")
         bound = self._bound(is_block)
