@@ -225,6 +225,20 @@ def branches() -> vx.Pipeline:
     return vx.Pipeline(out)
 
 
+def branches_and_counts() -> vx.Pipeline:
+    """:func:`branches` plus a second output with an update definition: ``counts``, a
+    16-bin histogram of ``img`` (every directive has a stage to apply to)."""
+    pipe = branches()
+    out, img = pipe.outputs[0], pipe.inputs["img"]
+    counts = vx.Func("counts", shape=(16,))
+    b = vx.Var("b")
+    counts[b] = vx.cast(vx.int32, 0)
+    r = vx.RDom(img.shape, name="r")
+    i = vx.clamp(vx.cast(vx.int32, img[r[0], r[1]]), 0, 15)
+    counts[i] = counts[i] + 1
+    return vx.Pipeline(out, counts)
+
+
 def stencil_chain_output(n_stages: int) -> vx.Func:
     """``n_stages`` Funcs, each the 3-tap vertical average of the previous; the first reads the
     input through repeat_edge; the last, returned, is the output of shape (H, W)."""

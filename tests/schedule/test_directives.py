@@ -24,6 +24,7 @@ EXAMPLES = [
     (D.StoreAt("blur", "yo"), ["blur", "yo"]),
     (D.ComputeRoot(), []),
     (D.ComputeInline(), []),
+    (D.Atomic(), []),
     (D.StoreIn(D.MemoryType.SHARED), ["shared"]),
     (D.Bound("x", 0, 128), ["x", 0, 128]),
     (D.Specialize(("divisible", "M", 64)), ["divisible", "M", 64]),

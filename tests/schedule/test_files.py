@@ -10,8 +10,9 @@ from vortex.schedule import DIRECTIVES, Schedule, divisible
 
 
 def every_directive() -> Schedule:
-    """A valid schedule of the ``branches`` pipeline that uses every directive, with metadata."""
-    s = Schedule(P.branches())
+    """A valid schedule of the ``branches_and_counts`` pipeline that uses every directive,
+    with metadata."""
+    s = Schedule(P.branches_and_counts())
     s.meta.update(target="cuda", device="NVIDIA H100 80GB HBM3",
                   measured={"shape": {"H": 4096, "W": 4096}, "ms": 0.201})
     s["out"].tile("y", "x", "yo", "xo", "yi", "xi", 32, 64).fuse("yo", "xo", "b")
@@ -24,6 +25,7 @@ def every_directive() -> Schedule:
     s["g"].stage("img", at="ys", swizzle="xor").pipeline("ys", stages=2)
     s["g"].warp_specialize(producers=1).swizzle_blocks(group=4)
     s["pre"].compute_inline()
+    s["counts"].update(0).split("r_1", "ro", "ri", 32).gpu_threads("ri").atomic()
     return s
 
 

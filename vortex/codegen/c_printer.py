@@ -17,7 +17,8 @@ from ..lower.check import InvariantError
 from ..lower.walk import stmts
 from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Block,
                         BufferLoad, Comment, Declare, For, ForKind, GpuAxis, GpuIndex, If, Kernel,
-                        MemorySpace, Ref, Store)
+                        MemorySpace, Ref, Store, AtomicStore)
+from .atomics import atomic_lines
 from .dialect import Dialect
 from .names import Namer, entry_names
 from . import shared_memory
@@ -72,6 +73,7 @@ class CPrinter:
                       Select: self._select, Cast: self._cast, Call: self._call,
                       BufferLoad: self._load, GpuIndex: lambda e: self.d.index[e.axis]}
         self._stmt = {Block: self._block, For: self._for, If: self._if, Store: self._store,
+                      AtomicStore: lambda s, ind: atomic_lines(self, s, ind),
                       Assign: self._assign, Declare: self._declare, Allocate: self._allocate,
                       Barrier: self._barrier,
                       Comment: lambda s, ind: [f"{ind}// {s.text}"],

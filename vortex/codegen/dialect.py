@@ -49,6 +49,41 @@ class VectorCopy:
     zero: str
 
 
+@dataclass(frozen=True)
+class Atomics:
+    """How a dialect spells atomic read-modify-writes of 32-bit values (vortex/codegen/
+    atomics.py prints them): ``native`` maps (BinaryOp name, dtype name) to the function called
+    as ``fn(&buffer[i], value)``; every other operation is a compare-and-swap loop on the
+    value's unsigned 32-bit word: ``word`` casts the element pointer ``{p}``, ``cas`` swaps
+    ``{val}`` in where ``*{p}`` equals ``{cmp}`` (returning the old word), ``to_bits`` /
+    ``from_bits`` reinterpret a float32 ``{v}``. Sources: CUDA C++ Programming Guide, "Atomic
+    Functions"; OpenCL C 1.2 §6.12.11."""
+
+    native: dict
+    word_type: str
+    word: str
+    cas: str
+    to_bits: str
+    from_bits: str
+
+
+def _natives(ops: dict, float_add: str) -> dict:
+    out = {(op, t): fn for op, fn in ops.items() for t in ("int32", "uint32")}
+    return {**out, ("ADD", "float32"): float_add} if float_add else out
+
+
+_CUDA_ATOMICS = Atomics(
+    native=_natives({"ADD": "atomicAdd", "MIN": "atomicMin", "MAX": "atomicMax",
+                     "AND": "atomicAnd", "OR": "atomicOr", "XOR": "atomicXor"}, "atomicAdd"),
+    word_type="unsigned int", word="(unsigned int*)({p})", cas="atomicCAS({p}, {cmp}, {val})",
+    to_bits="__float_as_uint({v})", from_bits="__uint_as_float({v})")
+_CL_ATOMICS = Atomics(   # OpenCL 1.2 has no float atomics: float add is a CAS loop
+    native=_natives({"ADD": "atomic_add", "MIN": "atomic_min", "MAX": "atomic_max",
+                     "AND": "atomic_and", "OR": "atomic_or", "XOR": "atomic_xor"}, ""),
+    word_type="uint", word="(volatile __global uint*)({p})",
+    cas="atomic_cmpxchg({p}, {cmp}, {val})",
+    to_bits="as_uint({v})", from_bits="as_float({v})")
+
 _CUDA_VECTOR = VectorCopy("(*(const uint4*)({p}))", "*(uint4*)({p}) = {v};",
                           "make_uint4(0u, 0u, 0u, 0u)")
 
@@ -81,6 +116,7 @@ class Dialect:
     launch_bounds: str = ""         # format with {n}: the block's thread count (register cap)
     dynamic_shared: str = ""        # format with {align}, {name}: the one dynamic shared array
     vector_copy: VectorCopy = _CUDA_VECTOR   # a 16-byte copy without cp.async
+    atomics: Atomics = _CUDA_ATOMICS         # atomic read-modify-writes (update stages)
 
     def ctype(self, dtype, storage: bool = False) -> str:
         table = self.storage_types if storage else self.types
@@ -112,6 +148,7 @@ OPENCL = Dialect(
     inf={"float16": "((half)INFINITY)", "float32": "INFINITY", "float64": "((double)INFINITY)"},
     math_f32=_MATH_CL_F32, math_f64=_MATH_CL,
     vector_copy=VectorCopy("vload{n}(0, {p})", "vstore{n}({v}, 0, {p});", "(({t}{n})(0))"),
+    atomics=_CL_ATOMICS,
 )
 
 _CUDA_INDEX = _index("(int)blockIdx.{}", "(int)threadIdx.{}", "xyz")

@@ -104,6 +104,15 @@ class Store(Stmt):
 
 
 @stmt
+class AtomicStore(Store):
+    """``buffer[index] = buffer[index] op value`` as one atomic read-modify-write (an update
+    stage under ``atomic()``, :mod:`vortex.schedule.races`): the target's atomic operation, or a
+    compare-and-swap loop where it has none (:mod:`vortex.codegen.atomics`)."""
+
+    op: BinaryOp = BinaryOp.ADD
+
+
+@stmt
 class Assign(Stmt):
     """``name = value`` for a local declared by :class:`Declare`."""
 

@@ -12,11 +12,12 @@ import sympy as sp
 
 from .. import errors
 from ..algorithm.bounds import to_sympy
-from ..algorithm.expr import Reduce
+from ..algorithm.expr import Reduce, Var
 from ..algorithm.func import Func
 from ..algorithm.symbolic import dim_symbol, prove_nonneg
 from ..algorithm.walk import find
 from ..schedule import directives as D
+from ..schedule.stages import UPDATE_RVAR_KINDS, update_rdom, update_stage
 from .loops import Loop, LoopNest
 
 
@@ -35,6 +36,7 @@ class FuncPlan:
     box: list = field(default_factory=list)   # per pure dim: (lo, extent) consumers need (sympy)
     loop_box: list = field(default_factory=list)  # per pure dim: (lo, extent) the loops cover
     directives: tuple = ()
+    update_directives: tuple = ()      # per update definition: its stage's directives
     specialize: list = field(default_factory=list)  # [(Dim name, multiple)]
     requirements: list = field(default_factory=list)  # [(sympy expr >= 0 at every call, message)]
 
@@ -70,6 +72,24 @@ class FuncPlan:
             nest.apply(d)
         return nest
 
+    def update_nest(self, n: int) -> LoopNest:
+        """The loops of update stage ``n`` after its directives: the update's pure Vars over
+        this Func's box, then its RVars (:mod:`vortex.schedule.stages`)."""
+        d = self.func.updates[n]
+        loops = [Loop(a.name, ext) for a, (_, ext) in zip(d.lhs, self.box) if isinstance(a, Var)]
+        rdom = update_rdom(d)
+        if rdom is not None:
+            loops += [Loop(v.name, to_sympy(ext), True) for v, (_, ext) in zip(rdom.vars,
+                                                                            rdom.bounds)]
+        nest = LoopNest(update_stage(self.name, n), loops, rvar_kinds=UPDATE_RVAR_KINDS)
+        for d in self.update_directives[n]:
+            nest.apply(d)
+        return nest
+
+    def atomic(self, n: int) -> bool:
+        """Whether update stage ``n`` commits with atomic operations."""
+        return any(isinstance(d, D.Atomic) for d in self.update_directives[n])
+
 
 _LEVELS = {D.ComputeRoot: Level.ROOT, D.ComputeInline: Level.INLINE, D.ComputeAt: Level.AT}
 
@@ -81,7 +101,10 @@ def make_plans(pipe, schedule) -> dict:
     for f in pipe.funcs:
         root = f.name in outputs or bool(f.updates)
         plan = FuncPlan(f, Level.ROOT if root else Level.INLINE,
-                        directives=tuple(schedule.stage_directives(f.name)))
+                        directives=tuple(schedule.stage_directives(f.name)),
+                        update_directives=tuple(
+                            schedule.stage_directives(update_stage(f.name, n))
+                            for n in range(len(f.updates))))
         plan.box = [(lo, sp.expand(hi - lo + 1)) for lo, hi in pipe.regions[f.name]]
         plan.loop_box = list(plan.box)
         for d in plan.directives:

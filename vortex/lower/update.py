@@ -1,49 +1,60 @@
 """Update definitions: one kernel each, run after the Func's pure kernel, in definition order.
 
-An update is sequential in its RDom (last dimension innermost) and, here, also over its pure
-Vars: the kernel runs as a single GPU thread, which is correct for any update, including
-data-dependent scatters such as histograms. (Parallel and atomic updates are a later schedule.)
+An update stage's loops (:mod:`vortex.schedule.stages`: the update's pure Vars, then its RVars)
+take their directives from ``s[f].update(n)``. Loops bound to GPU blocks and threads run in
+parallel, outside the serial ones: the schedule check (:mod:`vortex.schedule.races`) has proven
+that the iterations running at once touch different points of the Func, or commit with atomic
+operations (``atomic()``), so each point still sees its updates in the serial loops' order. An
+unscheduled update runs as a single GPU thread, correct for every update. A split that does not
+divide its extent is guarded (Halide's GuardWithIf), as are the RDom's ``where`` predicates.
 """
 from __future__ import annotations
 
-import sympy as sp
-
 from ..algorithm import dtypes as T
-from ..algorithm.bounds import to_sympy
 from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, Var
-from ..algorithm.func import rvars_in
+from ..schedule.races import atomic_form
+from ..schedule.stages import update_rdom
+from .counters import counters
 from .exprs import ExprLowerer, inline
-from .ir import If, Kernel, Ref, Store, block, serial_nest
+from .ir import AtomicStore, For, If, Kernel, Store, block, guarded, i32
+from .launch import bound_loops, launch_shape
 from .sym import from_sympy
 
 I32 = T.int32
 
 
 def lower_update(ctx, plan, d, n: int) -> Kernel:
+    """The kernel of update ``d`` (number ``n``) of ``plan``'s root Func."""
     f = plan.func
-    coords, loops = {}, []
+    nest = plan.update_nest(n)
+    env, guards = counters(nest)
+    coords = {}
     for pos, a in enumerate(d.lhs):
         if isinstance(a, Var):
-            lo, ext = plan.box[pos]
-            coords[a.name] = binary(BinaryOp.ADD, from_sympy(lo), Ref(a.name, I32))
-            loops.append((a.name, from_sympy(ext)))
-    rv = [v for e in (*d.lhs, d.value) for v in rvars_in(e)]
-    rdom = rv[0].rdom if rv else None
-    if rdom is not None:
-        for v, (lo, ext) in zip(rdom.vars, rdom.bounds):
-            coords[v.name] = binary(BinaryOp.ADD, lo, Ref(v.name, I32))
-            loops.append((v.name, from_sympy(to_sympy(ext))))
+            coords[a.name] = binary(BinaryOp.ADD, from_sympy(plan.box[pos][0]), env[a.name])
+    rdom = update_rdom(d)
+    for v, (lo, _) in zip(rdom.vars if rdom else (), rdom.bounds if rdom else ()):
+        coords[v.name] = binary(BinaryOp.ADD, lo, env[v.name])
     lowerer = ExprLowerer(coords, ctx.layouts, ctx.names)
-    value = inline(d.value, ctx.inlined)
-    pre, val = lowerer.lower(value)
     lhs = [lowerer.lower(inline(a, ctx.inlined)) for a in d.lhs]   # (pre, index) each
     layout = ctx.layouts[f.name]
-    stmt = block(pre, *(p for p, _ in lhs), Store(layout.buffer, layout.flat([i for _, i in lhs]),
-                                                   val))
+    index = layout.flat([i for _, i in lhs])
+    form = atomic_form(f, d) if plan.atomic(n) else None
+    if form is None:
+        pre, val = lowerer.lower(inline(d.value, ctx.inlined))
+        store = Store(layout.buffer, index, val)
+    else:
+        pre, val = lowerer.lower(inline(form[1], ctx.inlined))
+        store = AtomicStore(layout.buffer, index, val, form[0])
+    stmt = block(pre, *(p for p, _ in lhs), store)
     for p in (rdom.predicates if rdom is not None else ()):
         pre_p, cond = lowerer.lower(inline(p, ctx.inlined))
         stmt = block(pre_p, If(cond, stmt))
-    one = sp.Integer(1)
-    return Kernel(f"{f.name}_update{n}_kernel", (), serial_nest(loops, stmt), (one, one, one),
-                  (1, 1, 1), 0)
+    stmt = guarded([g for g, _ in guards], stmt)
+    for lp in reversed([lp for lp in nest.loops if lp.axis is None]):
+        stmt = For(lp.name, i32(0), from_sympy(lp.extent), lp.kind, stmt)
+    grid, blk = launch_shape(nest, nest.func)
+    ranges = tuple((lp.name, lp.extent) for lp in nest.loops if lp.axis is not None)
+    return Kernel(f"{f.name}_update{n}_kernel", (), bound_loops(nest, stmt), grid, blk, 0,
+                  ranges=ranges)

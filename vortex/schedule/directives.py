@@ -259,6 +259,14 @@ class ComputeInline(Directive):
     the inverse of compute_root. Not for outputs or Funcs with update definitions."""
 
 
+@_directive("atomic")
+class Atomic(Directive):
+    """On an update stage (``s[f].update(n).atomic()``): commit each point with an atomic
+    read-modify-write, so RVar loops whose iterations may write the same point (a histogram's
+    ``hist[img[r]] += 1``) can run in parallel. Needs ``f[L] = f[L] op e`` on int32, uint32 or
+    float32 (:mod:`vortex.schedule.races`). Source: Halide's ``Stage::atomic()``."""
+
+
 @_directive("store_in")
 class StoreIn(Directive):
     """Where this Func's buffer lives: ``"global"``, ``"shared"`` (needs compute_at: one
@@ -320,4 +328,4 @@ class Specialize(Directive):
 
 DIRECTIVES: dict[str, type[Directive]] = {cls.name: cls for cls in (
     Split, Tile, Reorder, Fuse, GpuBlocks, GpuThreads, GpuTile, Vectorize, Unroll, ComputeAt,
-    StoreAt, ComputeRoot, ComputeInline, StoreIn, Bound, Specialize)}
+    StoreAt, ComputeRoot, ComputeInline, StoreIn, Bound, Specialize, Atomic)}

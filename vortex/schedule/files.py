@@ -32,6 +32,7 @@ from ..target import Target
 from . import tunable as T
 from .args import format_call
 from .directives import DIRECTIVES
+from .stages import parse
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -57,7 +58,8 @@ def _entry(name: str, d) -> str:
     # would put every array element on its own line).
     args = ", ".join(_literal(a) for a in d.to_args())
     when = f'when = "{d.condition}"\n' if isinstance(d, T.When) else ""
-    return f"\n[[{name}]]\n{d.name} = [{args}]\n{when}"
+    key = name if name.isidentifier() else json.dumps(name)    # "f.update(0)" is quoted
+    return f"\n[[{key}]]\n{d.name} = [{args}]\n{when}"
 
 
 def _literal(a) -> str:
@@ -190,10 +192,14 @@ def _fill(s, doc: dict, path):
         if key in META:
             _check_meta(key, value, fail)
             s.meta[key] = value
-        elif key not in s._info.funcs:
+        elif parse(key).func not in s._info.funcs:
             raise fail(f"unknown Func {key!r} (Funcs of {s.pipeline!r}: "
                        f"{', '.join(s._info.funcs)}; other keys: {', '.join(RESERVED)})")
         else:
+            try:
+                s._info.stage(key)
+            except errors.ScheduleError as why:
+                raise fail(str(why)) from None
             directives[key] = _entries(key, value, fail, tunables)
     s.directives = {k: v for k, v in directives.items() if v}
     try:
@@ -215,5 +221,7 @@ def to_python(s) -> str:
     if s.meta:
         lines.append(f"s.meta = {s.meta!r}")
     for name, ds in s.ordered():
-        lines.extend(f's["{name}"]{T.python_call(d)}' for d in ds)
+        st = parse(name)
+        handle = f's["{st.func}"]' + ("" if st.update is None else f".update({st.update})")
+        lines.extend(f'{handle}{T.python_call(d)}' for d in ds)
     return "\n".join(lines) + "\n"

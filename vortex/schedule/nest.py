@@ -284,7 +284,10 @@ class LoopNest:
         lp = self.loop(d.target)
         if kind is ForKind.VECTORIZED and lp.reduction:
             raise Reject(f"var {d.target!r} iterates a reduction domain; vector lanes would race "
-                         "on one accumulator (unroll it, or vectorize a pure var)")
+                         "on one accumulator (unroll it, or vectorize a pure var)"
+                         if "blocks" not in self.rvar_kinds else
+                         f"var {d.target!r} iterates the update's RDom, whose points apply one "
+                         "at a time; bind it to gpu_threads (race-free or atomic()) or unroll it")
         if isinstance(lp.extent, sp.Basic) and not lp.extent.is_Integer:
             raise Reject(f"the extent {lp.extent} of {d.target!r} is not a constant; give a "
                          f"factor ({d.name}({d.var}, 4)) or split {d.target!r} by a constant "

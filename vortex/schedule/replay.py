@@ -20,8 +20,9 @@ from ..algorithm.graph import rdoms_of, sources_of
 from ..algorithm.walk import find
 from . import directives as D
 from . import gpu_directives as G
-from . import sliding
+from . import races, sliding
 from .nest import APPLY, LoopNest, Reject, initial_loops, listing, located
+from .stages import parse, stage_nest, update_stage
 
 
 @dataclass
@@ -44,10 +45,13 @@ class FuncState:
     gpu_entries: list = field(default_factory=list)
     store_at: D.StoreAt | None = None
     store_at_entry: int = 0
+    update: int | None = None      # an update stage (:mod:`.stages`): its index
+    atomic_entry: int = 0
 
     @property
     def name(self) -> str:
-        return self.func.name
+        return self.func.name if self.update is None else update_stage(self.func.name,
+                                                                       self.update)
 
     @property
     def loops(self) -> list[str]:
@@ -83,6 +87,7 @@ class PipelineInfo:
         self.funcs = {f.name: f for f in pipe.funcs}
         self.outputs = {f.name for f in pipe.outputs}
         self.order = [f.name for f in reversed(pipe.funcs)]      # consumers first
+        self.updates = [update_stage(f.name, n) for f in pipe.funcs for n in range(len(f.updates))]
         self.dims = set(pipe.dims)
         self.reserved = set(self.funcs) | set(pipe.inputs) | set(pipe.params) | self.dims
         for f in pipe.funcs:
@@ -98,9 +103,32 @@ class PipelineInfo:
         self._initial = {n: initial_loops(f) for n, f in self.funcs.items()}
         self._reserved = frozenset(self.reserved)
 
+    def stage(self, name: str) -> str:
+        """``name`` (a Func's or ``"f.update(n)"``) after checking the pipeline has that stage;
+        vx.ScheduleError otherwise."""
+        st = parse(name)
+        if st.func not in self.funcs:
+            from .. import errors
+            what = "an Input, not a Func" if st.func in self.pipe.inputs else "unknown Func"
+            raise errors.ScheduleError(f"{st.func!r} is {what} of pipeline {self.pipe.name!r} "
+                                       f"(Funcs: {', '.join(self.funcs)})")
+        n = len(self.funcs[st.func].updates)
+        if st.update is not None and st.update >= n:
+            from .. import errors
+            have = {0: "none exist", 1: "only update(0) exists"}.get(
+                n, f"update(0) … update({n - 1}) exist")
+            raise errors.ScheduleError(f"Func {st.func!r} has {n} update definition(s), so "
+                                       f"{name!r} is not one of its stages ({have})")
+        return name
+
     def initial(self, name: str) -> FuncState:
+        st = parse(name)
+        f = self.funcs[st.func]
+        if st.update is not None:
+            nest = stage_nest(f, st.update, reserved=self._reserved)
+            return FuncState(f, nest, st.func in self.outputs, update=st.update)
         nest = LoopNest(name, list(self._initial[name]), reserved=self._reserved)
-        return FuncState(self.funcs[name], nest, name in self.outputs)
+        return FuncState(f, nest, name in self.outputs)
 
 
 def _compute_at(d, st: FuncState, info: PipelineInfo, states: dict, i: int):
@@ -197,8 +225,23 @@ NEEDS_LOOPS = (*APPLY, D.StoreIn, *G.GPU_DIRECTIVES)
 _COMPUTE = (D.ComputeAt, D.ComputeRoot, D.ComputeInline)
 
 
+def _finish_update(st: FuncState, states: dict):
+    """An update stage: it has loops only when its Func is computed at root; its parallel loops
+    must be race-free (:mod:`.races`)."""
+    owner = states[st.func.name]
+    if isinstance(owner.compute, D.ComputeAt):
+        yield 1, (f"{st.func.name!r} is computed at {owner.compute.func!r}, where its updates "
+                  "run point by point inside the consumer's loops; an update stage has loops "
+                  f"of its own only when {st.func.name!r} is computed at root")
+    for leaf, why in races.check(st.func, st.update, st.nest, bool(st.atomic_entry)):
+        yield (st.nest.bound_at.get(leaf) or st.atomic_entry or 1) if leaf else \
+            st.atomic_entry, why
+
+
 def _finish(st: FuncState, states: dict):
     """Checks that need a Func's complete directive list (``strict`` replay only)."""
+    if st.update is not None:
+        yield from _finish_update(st, states)
     if st.inlined and st.loop_entry:
         yield st.loop_entry, (f"{st.name!r} is computed inline (the default for "
                               "intermediates), so it has no loops to schedule; add "
@@ -220,9 +263,26 @@ def _finish(st: FuncState, states: dict):
                                          "enclose thread loops")
 
 
+def _update_rule(d, st: FuncState, i: int):
+    """An update stage takes the loop directives and atomic(); a pure stage not atomic()."""
+    if isinstance(d, D.Atomic) and st.update is None:
+        raise located(d, st.name, i, f"atomic() applies to an update stage: "
+                      f"s[{st.name!r}].update(n).atomic()")
+    if st.update is not None and not isinstance(d, (*APPLY, D.Atomic)):
+        loops = ", ".join(c.name for c in (*APPLY, D.Atomic))
+        raise located(d, st.name, i, f"an update stage takes only loop directives and "
+                      f"atomic() ({loops}); where {st.func.name!r} is computed and stored is "
+                      f"scheduled on s[{st.func.name!r}]")
+    if isinstance(d, D.Atomic):
+        st.atomic_entry = i
+
+
 def _apply(d, st: FuncState, info: PipelineInfo, states: dict, i: int):
     """One directive: a loop directive on the Func's LoopNest, any other by :data:`FUNC_RULES`;
     then the entries the complete-list checks need."""
+    _update_rule(d, st, i)
+    if isinstance(d, D.Atomic):
+        return
     rule = FUNC_RULES.get(type(d))
     if rule is None:
         st.nest.apply(d, i)
@@ -244,12 +304,14 @@ def replay(info: PipelineInfo, directives: dict, strict: bool = True) -> dict:
     ``func`` and ``entry``) at the first directive that cannot be applied. ``strict=False`` skips
     the checks that a later directive could still satisfy (used while a schedule is built)."""
     states = {}
-    for name in info.order:
+    for name in (*info.order, *info.updates):
         st = states[name] = info.initial(name)
         for i, d in enumerate(directives.get(name, ()), 1):
             _apply(d, st, info, states, i)
-    for name in info.order if strict else ():
+    for name in (*info.order, *info.updates) if strict else ():
         ds = directives.get(name, [])
+        if not ds and states[name].update is not None:
+            continue      # an unscheduled update stage runs serially: always correct
         for entry, why in _finish(states[name], states):
             raise located(ds[entry - 1], name, entry, why)
     return states

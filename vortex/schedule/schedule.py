@@ -28,6 +28,7 @@ from . import gpu_directives as G
 from . import tunable as T
 from .args import ArgError, format_call
 from .replay import FuncState, PipelineInfo, replay
+from .stages import parse, update_stage
 
 
 def _plain(value):
@@ -71,13 +72,9 @@ class Schedule:
         return Stage(self, self.func_name(func))
 
     def func_name(self, func) -> str:
-        """The name of ``func`` (a Func or str) after checking the pipeline has it."""
-        name = func.name if isinstance(func, Func) else func
-        if name not in self._info.funcs:
-            what = "an Input, not a Func" if name in self.pipe.inputs else "unknown Func"
-            raise errors.ScheduleError(f"{name!r} is {what} of pipeline {self.pipeline!r} "
-                                       f"(Funcs: {', '.join(self._info.funcs)})")
-        return name
+        """The stage name of ``func`` (a Func, its name, or an update stage's name
+        ``"f.update(n)"``: :mod:`vortex.schedule.stages`) after checking the pipeline has it."""
+        return self._info.stage(func.name if isinstance(func, Func) else func)
 
     def stage_directives(self, name) -> tuple:
         """The directives of one Func, in order (empty tuple when it has none)."""
@@ -158,7 +155,8 @@ class Schedule:
     def ordered(self) -> list[tuple[str, list]]:
         """(Func name, directives) for the Funcs with directives, consumers first: the order in
         which files and ``to_python`` list them, so compute_at targets are scheduled first."""
-        return [(n, self.directives[n]) for n in self._info.order if self.directives.get(n)]
+        return [(n, self.directives[n]) for n in (*self._info.order, *self._info.updates)
+                if self.directives.get(n)]
 
     @classmethod
     def default(cls, pipe: Pipeline) -> "Schedule":
@@ -230,6 +228,22 @@ class Stage:
         ``condition`` is True: ``space[blur_x].when(ROOT).compute_root().gpu_tile(...)``."""
         T.When(D.ComputeRoot(), condition)  # checks the condition now
         return Stage(self.schedule, self.name, condition)
+
+    def update(self, n: int = 0) -> "Stage":
+        """The handle of update definition ``n`` (from 0) of this Func (Halide's
+        ``f.update(n)``): its loops are the update's pure Vars then its RVars, scheduled with
+        the loop directives and :meth:`atomic`. Raises vx.ScheduleError when the Func has no
+        update ``n``."""
+        if self.name != parse(self.name).func or not isinstance(n, int) or isinstance(n, bool):
+            raise errors.ScheduleError(f"{self.name!r}.update({n!r}): update(n) takes an int "
+                                       "and applies to a Func's handle, s[f].update(0)")
+        return Stage(self.schedule, self.schedule.func_name(update_stage(self.name, n)),
+                     self.condition)
+
+    def atomic(self) -> "Stage":
+        """Commit this update stage's points with atomic operations, so loops whose iterations
+        may write the same point can be parallel (see :mod:`vortex.schedule.races`)."""
+        return self._add(D.Atomic)
 
     def split(self, var, outer, inner, factor: int) -> "Stage":
         return self._add(D.Split, var, outer, inner, factor)

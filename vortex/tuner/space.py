@@ -29,7 +29,8 @@ from ..algorithm.binding import Binding
 from ..algorithm.bounds import to_sympy
 from ..schedule import Schedule
 from ..schedule import directives as D
-from ..schedule.nest import LoopNest, SplitRecord, initial_loops
+from ..schedule.nest import SplitRecord
+from ..schedule.stages import parse, stage_nest
 from ..target import Target
 
 
@@ -62,7 +63,8 @@ def check_divisible(schedule: Schedule, ctx: Context):
     for name, ds in schedule.directives.items():
         if any(isinstance(d, D.ComputeAt) for d in ds):
             continue    # extents are per consumer tile: not known here
-        nest = LoopNest(name, initial_loops(schedule.pipe.func(name), ctx.evaluate))
+        st = parse(name)
+        nest = stage_nest(schedule.pipe.func(st.func), st.update, ctx.evaluate)
         for d in ds:
             done = len(nest.records)
             nest.apply(d)
