@@ -25,7 +25,9 @@ def every_directive() -> Schedule:
     s["g"].stage("img", at="ys", swizzle="xor").pipeline("ys", stages=2)
     s["g"].warp_specialize(producers=1).swizzle_blocks(group=4)
     s["pre"].compute_inline()
-    s["counts"].update(0).split("r_1", "ro", "ri", 32).gpu_threads("ri").atomic()
+    s["counts"].update(0).rfactor("r_0", "u").split("r_0", "ro", "ri", 8).gpu_threads("ri")
+    s["counts"].update(0).atomic()
+    s["counts_intm"].update(0).gpu_blocks("u")
     return s
 
 

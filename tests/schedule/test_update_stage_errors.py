@@ -116,8 +116,8 @@ def test_stage_handles_are_checked():
     with pytest.raises(vx.ScheduleError, match=r"atomic\(\) applies to an update stage: "
                        r"s\['out'\].update\(n\).atomic\(\)"):
         s[out].atomic()
-    with pytest.raises(vx.ScheduleError, match=r"an update stage takes only loop directives and "
-                       r"atomic\(\) .* scheduled on s\['out'\]"):
+    with pytest.raises(vx.ScheduleError, match=r"an update stage takes only loop directives, "
+                       r"atomic\(\) and rfactor\(\) .* scheduled on s\['out'\]"):
         s[out].update(0).compute_root()
     with pytest.raises(vx.ScheduleError, match=r"unknown var 'k'; loop vars of "
                        r"'out.update\(0\)' are \[r\]"):

@@ -37,6 +37,7 @@ from .stage import StageLowering
 from .sym import from_sympy
 from .unroll import UNROLL
 from .update import lower_update
+from ..schedule.rfactor import rfactored
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,7 @@ def lower(pipe, schedule, passes=None) -> Lowered:
     """Lower ``pipe`` under ``schedule`` by running :data:`PASSES` (see vortex.lower.passes);
     raises vx.ScheduleError for directives that cannot be realised (non-constant thread
     extents, footprints, unsupported nesting)."""
+    pipe = rfactored(pipe, schedule.directives)     # the pipeline with its rfactors applied
     prog = run_passes(Program(pipe, schedule), PASSES if passes is None else passes)
     requirements = tuple(r for p in prog.plans.values() for r in p.requirements)
     return Lowered(pipe.name, prog.kernels, prog.buffers, tuple(o.name for o in pipe.outputs),

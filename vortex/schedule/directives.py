@@ -267,6 +267,18 @@ class Atomic(Directive):
     float32 (:mod:`vortex.schedule.races`). Source: Halide's ``Stage::atomic()``."""
 
 
+@_directive("rfactor")
+class RFactor(Directive):
+    """On an update stage, as its first directive (``s[f].update(n).rfactor(rv, u)``): split
+    the associative update into an intermediate Func ``f_intm`` with RVar ``rv`` made the pure
+    Var ``u`` (partial results, parallel without atomics) and a merge over ``rv``
+    (:mod:`vortex.schedule.rfactor`). Source: Halide's ``Stage::rfactor``."""
+
+    rvar: str
+    var: str
+    kinds = ("name", "name")
+
+
 @_directive("store_in")
 class StoreIn(Directive):
     """Where this Func's buffer lives: ``"global"``, ``"shared"`` (needs compute_at: one
@@ -328,4 +340,4 @@ class Specialize(Directive):
 
 DIRECTIVES: dict[str, type[Directive]] = {cls.name: cls for cls in (
     Split, Tile, Reorder, Fuse, GpuBlocks, GpuThreads, GpuTile, Vectorize, Unroll, ComputeAt,
-    StoreAt, ComputeRoot, ComputeInline, StoreIn, Bound, Specialize, Atomic)}
+    StoreAt, ComputeRoot, ComputeInline, StoreIn, Bound, Specialize, Atomic, RFactor)}

@@ -192,17 +192,15 @@ def _fill(s, doc: dict, path):
         if key in META:
             _check_meta(key, value, fail)
             s.meta[key] = value
-        elif parse(key).func not in s._info.funcs:
-            raise fail(f"unknown Func {key!r} (Funcs of {s.pipeline!r}: "
-                       f"{', '.join(s._info.funcs)}; other keys: {', '.join(RESERVED)})")
         else:
-            try:
-                s._info.stage(key)
-            except errors.ScheduleError as why:
-                raise fail(str(why)) from None
             directives[key] = _entries(key, value, fail, tunables)
     s.directives = {k: v for k, v in directives.items() if v}
     try:
+        for key in directives:      # after the rfactors, which may make Funcs (f_intm)
+            if parse(key).func not in s._info.funcs:
+                raise fail(f"unknown Func {key!r} (Funcs of {s.pipeline!r}: "
+                           f"{', '.join(s._info.funcs)}; other keys: {', '.join(RESERVED)})")
+            s._info.stage(key)
         unused = [n for n in tunables if n not in s.tunables()]
         if unused:
             raise fail(f"[{TUNABLES}] declares {', '.join(unused)} but no directive uses it")

@@ -263,15 +263,19 @@ def _finish(st: FuncState, states: dict):
                                          "enclose thread loops")
 
 
+_UPDATE_ONLY = (D.Atomic, D.RFactor)
+
+
 def _update_rule(d, st: FuncState, i: int):
-    """An update stage takes the loop directives and atomic(); a pure stage not atomic()."""
-    if isinstance(d, D.Atomic) and st.update is None:
-        raise located(d, st.name, i, f"atomic() applies to an update stage: "
-                      f"s[{st.name!r}].update(n).atomic()")
-    if st.update is not None and not isinstance(d, (*APPLY, D.Atomic)):
-        loops = ", ".join(c.name for c in (*APPLY, D.Atomic))
-        raise located(d, st.name, i, f"an update stage takes only loop directives and "
-                      f"atomic() ({loops}); where {st.func.name!r} is computed and stored is "
+    """An update stage takes the loop directives, atomic() and rfactor (applied to the
+    pipeline before replay: :mod:`.rfactor`); a pure stage neither of the last two."""
+    if isinstance(d, _UPDATE_ONLY) and st.update is None:
+        raise located(d, st.name, i, f"{d.name}() applies to an update stage: "
+                      f"s[{st.name!r}].update(n).{d}")
+    if st.update is not None and not isinstance(d, (*APPLY, *_UPDATE_ONLY)):
+        loops = ", ".join(c.name for c in (*APPLY, *_UPDATE_ONLY))
+        raise located(d, st.name, i, f"an update stage takes only loop directives, "
+                      f"atomic() and rfactor() ({loops}); where {st.func.name!r} is computed and stored is "
                       f"scheduled on s[{st.func.name!r}]")
     if isinstance(d, D.Atomic):
         st.atomic_entry = i
@@ -281,7 +285,7 @@ def _apply(d, st: FuncState, info: PipelineInfo, states: dict, i: int):
     """One directive: a loop directive on the Func's LoopNest, any other by :data:`FUNC_RULES`;
     then the entries the complete-list checks need."""
     _update_rule(d, st, i)
-    if isinstance(d, D.Atomic):
+    if isinstance(d, _UPDATE_ONLY):
         return
     rule = FUNC_RULES.get(type(d))
     if rule is None:

@@ -28,6 +28,7 @@ from . import gpu_directives as G
 from . import tunable as T
 from .args import ArgError, format_call
 from .replay import FuncState, PipelineInfo, replay
+from .rfactor import rfactored, rfactors
 from .stages import parse, update_stage
 
 
@@ -66,7 +67,21 @@ class Schedule:
         if not isinstance(self.pipe, Pipeline):
             raise errors.ScheduleError(f"vx.Schedule needs a vx.Pipeline, got {self.pipe!r}")
         self.pipeline = self.pipe.name
-        self._info = PipelineInfo(self.pipe)
+        self._cache = None
+
+    @property
+    def _info(self) -> PipelineInfo:
+        """What replay knows of :meth:`computed_pipeline`, rebuilt when its rfactors change."""
+        key = tuple((stage, d) for stage, d in rfactors(self.directives))
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, PipelineInfo(self.computed_pipeline()))
+        return self._cache[1]
+
+    def computed_pipeline(self) -> Pipeline:
+        """The pipeline this schedule computes: ``pipe`` itself, or with its ``rfactor``
+        directives applied (new intermediate Funcs ``f_intm``: :mod:`vortex.schedule.rfactor`),
+        the one lowering works on. Raises vx.ScheduleError for an rfactor that cannot apply."""
+        return rfactored(self.pipe, self.directives)
 
     def __getitem__(self, func) -> "Stage":
         return Stage(self, self.func_name(func))
@@ -89,6 +104,8 @@ class Schedule:
         ds = self.directives.setdefault(name, [])
         ds.append(directive)
         try:
+            if isinstance(directive, D.RFactor):
+                self._cache = None
             replay(self._info, self._replayable(), strict=False)
         except errors.ScheduleError:
             ds.pop()
@@ -155,8 +172,9 @@ class Schedule:
     def ordered(self) -> list[tuple[str, list]]:
         """(Func name, directives) for the Funcs with directives, consumers first: the order in
         which files and ``to_python`` list them, so compute_at targets are scheduled first."""
-        return [(n, self.directives[n]) for n in (*self._info.order, *self._info.updates)
-                if self.directives.get(n)]
+        stages = [n for n in (*self._info.order, *self._info.updates) if self.directives.get(n)]
+        first = {stage for stage, _ in rfactors(self.directives)}   # they make the f_intm Funcs
+        return [(n, self.directives[n]) for n in sorted(stages, key=lambda n: n not in first)]
 
     @classmethod
     def default(cls, pipe: Pipeline) -> "Schedule":
@@ -239,6 +257,12 @@ class Stage:
                                        "and applies to a Func's handle, s[f].update(0)")
         return Stage(self.schedule, self.schedule.func_name(update_stage(self.name, n)),
                      self.condition)
+
+    def rfactor(self, rvar, var) -> "Stage":
+        """Split this associative update into ``f_intm`` with RVar ``rvar`` made the pure Var
+        ``var`` and a merge over ``rvar`` (:mod:`vortex.schedule.rfactor`); it must be the
+        stage's first directive. Schedule the intermediate as ``s["f_intm"]``."""
+        return self._add(D.RFactor, rvar, var)
 
     def atomic(self) -> "Stage":
         """Commit this update stage's points with atomic operations, so loops whose iterations

@@ -1,0 +1,141 @@
+"""``rfactor``: split an associative update into a parallel intermediate Func and a merge.
+
+``s[f].update(n).rfactor(rv, u)`` rewrites update ``n`` of ``f``, which must have the form
+``f[L] = f[L] op e`` (``op`` in + * min max & | ^, ``e`` not reading ``f``: the form ``atomic()``
+takes, :func:`vortex.schedule.races.atomic_form`) over an RDom with RVar ``rv`` (its range
+``[lo, lo + n)``), into
+
+- ``f_intm[u, x...] = identity(op)`` (a new pure Var ``u`` of extent n, then ``f``'s pure
+  Vars: each partial result is contiguous),
+- ``f_intm[u, L'] = f_intm[u, L'] op e'`` over the RDom's other dimensions (``L'``, ``e'``:
+  ``rv`` replaced by ``lo + u``; a 1-D RDom leaves no RVar: the update runs once per point),
+- ``f[x...] = f[x...] op f_intm[rv, x...]``: the merge, over a 1-D RDom named ``rv``,
+
+so the partial results along ``u`` are independent (``u`` is a pure Var of ``f_intm``: it may
+be bound to blocks or threads without atomics) and the merge combines them. The intermediate is
+a Func like any other: ``s["f_intm"]`` and ``s["f_intm"].update(0)`` schedule it, and directives
+after ``rfactor`` on ``s[f].update(n)`` schedule the merge (its loops: ``f``'s pure Vars, then
+``rv``). For floats the sum is reassociated, so its rounding may differ from the sequential
+order. ``where`` predicates move with their RVars: those of the remaining dimensions stay on the
+intermediate's RDom; one on ``rv`` alone becomes a select in the intermediate's update.
+
+Source: Halide's ``Stage::rfactor`` (Suriana, Adams, Kamil, "Parallel associative reductions in
+Halide", CGO 2017).
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from .. import errors
+from ..algorithm import dtypes as T
+from ..algorithm.construct import binary
+from ..algorithm.expr import BinaryOp, Const, RVar, Var
+from ..algorithm.func import Definition, Func
+from ..algorithm.graph import collect
+from ..algorithm.ops import select
+from ..algorithm.rdom import RDom
+from ..algorithm.walk import find, rebuild
+from . import directives as D
+from .nest import Reject, located
+from .races import atomic_form
+from .stages import parse, update_rdom, update_stage
+
+
+def intermediate_name(func: str) -> str:
+    """The name of the Func ``rfactor`` makes for ``func``'s update (Halide's ``f_intm``)."""
+    return f"{func}_intm"
+
+
+def identity(op: BinaryOp, dtype: T.DType) -> Const:
+    """The value ``x`` with ``x op y == y`` for every ``y`` of ``dtype``."""
+    lo, hi = (-np.inf, np.inf) if dtype.is_float else dtype.value_range()
+    ones = -1 if dtype.kind is T.Kind.INT else hi
+    value = {BinaryOp.ADD: 0, BinaryOp.MUL: 1, BinaryOp.MIN: hi, BinaryOp.MAX: lo,
+             BinaryOp.AND: ones, BinaryOp.OR: 0, BinaryOp.XOR: 0}[op]
+    return Const.make(value, dtype)
+
+
+def rfactors(directives: dict) -> list:
+    """(stage name, RFactor directive) of every rfactor in ``directives``."""
+    return [(stage, d) for stage, ds in directives.items() for d in ds
+            if isinstance(d, D.RFactor)]
+
+
+def rfactored(pipe, directives: dict):
+    """``pipe`` with every ``rfactor`` of ``directives`` applied (``pipe`` itself when there
+    is none), on a copy of its Funcs: the user's algorithm is never changed. Raises
+    vx.ScheduleError naming the directive when one cannot be applied."""
+    todo = rfactors(directives)
+    if not todo:
+        return pipe
+    from ..algorithm.pipeline import Pipeline
+    outputs = copy.deepcopy(pipe.outputs)
+    funcs = {f.name: f for f in collect(outputs)[0]}
+    for stage, d in todo:
+        st = parse(stage)
+        if st.update is None:
+            continue        # refused by the replay: rfactor applies to update stages
+        entry = directives[stage].index(d) + 1
+        try:
+            if entry != 1:
+                raise Reject("rfactor must be the first directive of its stage: the directives "
+                             "after it schedule the merge")
+            _split(funcs[st.func], st.update, d.rvar, d.var, funcs)
+        except Reject as why:
+            raise located(d, stage, entry, why) from None
+    return Pipeline(*outputs, name=pipe.name)
+
+
+def _split(f: Func, n: int, rv: str, u_name: str, funcs: dict):
+    d = f.updates[n]
+    form = atomic_form(f, d)
+    if form is None:
+        raise Reject(f"update {n} of {f.name!r} is not of the form {f.name}[...] = "
+                     f"{f.name}[...] op e (op one of + * min max & | ^, e not reading "
+                     f"{f.name!r}), so it cannot be split into partial results")
+    op, e = form
+    rdom = update_rdom(d)
+    names = [v.name for v in rdom.vars] if rdom is not None else []
+    if rv not in names:
+        raise Reject(f"{rv!r} is not an RVar of update {n} of {f.name!r} (its RVars: "
+                     f"{', '.join(names) or 'none'})")
+    name = intermediate_name(f.name)
+    if name in funcs or u_name in {v.name for v in f.pure_vars}:
+        clash = name if name in funcs else u_name
+        raise Reject(f"the name {clash!r} is taken; rename the Func or pick another var name")
+    k = names.index(rv)
+    lo, ext = rdom.bounds[k]
+    u = Var(u_name)
+    others = [i for i in range(rdom.ndim) if i != k]
+    rest = None
+    if others:
+        label = rdom.var_name(others[0]) if len(others) == 1 else f"{rdom.name}_rf"
+        rest = RDom([rdom.bounds[i] for i in others], name=label)
+    moved = {rdom.vars[i].name: rest.vars[j] for j, i in enumerate(others)}
+    moved[rv] = binary(BinaryOp.ADD, lo, u)
+
+    def sub(x):
+        return rebuild(x, lambda m: moved.get(m.name) if isinstance(m, RVar)
+                       and m.rdom_name == rdom.name else None)
+    on_u = []
+    for p in rdom.predicates:
+        q = sub(p)
+        if rest is not None and find(q, lambda m: isinstance(m, RVar) and m.rdom is rest):
+            rest.where(q)
+        else:
+            on_u.append(q)
+    intm = Func(name, shape=(ext, *f.shape))
+    intm[(u, *f.pure_vars)] = identity(op, f.dtype)
+    at = (u, *(sub(a) for a in d.lhs))
+    value = binary(op, intm[at], sub(e))
+    for q in on_u:
+        value = select(q, value, intm[at])
+    intm[at] = value
+    merge = RDom([(0, ext)], name=rv)
+    pure = tuple(f.pure_vars)
+    f.definitions[1 + n] = Definition(pure, binary(op, f[pure], intm[(merge[0], *pure)]),
+                                      update=True)
+    funcs[name] = intm
+    return update_stage(f.name, n)
