@@ -373,17 +373,6 @@ def test_update_uses_var_not_on_lhs():
         f[0] = y
 
 
-def test_update_reads_other_point_of_pure_var():
-    N = vx.Dim("N")
-    x = vx.Var("x")
-    f = vx.Func("f", shape=(N,))
-    f[x] = vx.cast(vx.int32, 1)
-    f[x] = f[x - 1] + 1
-    with raises(vx.TypeError, "update 1 of 'f' reads f[x - 1]", "not at the pure Var x",
-                "RDom for scans"):
-        vx.Pipeline(f)
-
-
 def test_update_with_two_rdoms():
     N = vx.Dim("N")
     r, s = vx.RDom(N, name="r"), vx.RDom(N, name="s")

@@ -17,6 +17,7 @@ from .. import errors
 from . import dtypes as T
 from .construct import lift, to_type
 from .expr import Cast, Const, Expr, Load, Param, RVar, Var, check_name
+from .inline_reduce import free_rvars, refuse_pending, resolve
 from .walk import find
 
 
@@ -157,6 +158,7 @@ class Func:
                 f"pure definition of {self.name!r}: the left-hand side "
                 f"[{', '.join(map(str, args))}] must be distinct Vars (e.g. {self.name}[y, x] = …); "
                 "constant or computed indices belong to update definitions after a pure one")
+        refuse_pending(value, f"the pure definition of {self.name!r}")
         free = {v.name for v in find(value, lambda e: isinstance(e, Var))}
         missing = sorted(free - set(names))
         if missing:
@@ -166,7 +168,7 @@ class Func:
 
     def _define_update(self, args, value):
         t = self.dtype
-        v = lift(value)
+        v = resolve(self.name, args, lift(value))
         if v.dtype != t:
             if isinstance(value, Expr) or hasattr(value, "_as_expr"):
                 raise errors.TypeError(
@@ -196,5 +198,6 @@ class Func:
 
 
 def rvars_in(e: Expr) -> list:
-    """RVars that appear free (outside any inline reduction) in ``e``."""
-    return find(e, lambda x: isinstance(x, RVar), skip_reductions=True)
+    """RVars that appear free in ``e``: outside any inline reduction over their RDom (an update's
+    RVars stay free inside ``vx.sum(…, over=k)``), in pre-order."""
+    return free_rvars(e)

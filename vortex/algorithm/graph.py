@@ -3,15 +3,18 @@
 Checks done here (all raise vx.TypeError naming the Func): duplicate names, outputs without a
 declared shape, recursive Funcs (a cycle through update definitions or where() predicates, or a
 pure definition reading itself through one), RDoms used outside a reduction in a pure definition,
-RDom bounds that depend on Vars or data (or on a Param without a declared range), an update
-reading its own Func at another point of a pure dimension, more than one RDom in one update, a
-where() condition using a Var that the definition iterating its RDom does not have.
+RDom bounds that depend on Vars or data (or on a Param without a declared range), more than one
+RDom in one update, a where() condition using a Var that the definition iterating its RDom does
+not have, an inline reduction left ambiguous (several RDoms, no ``over=``). An update may read its
+own Func at another point of a pure dimension (``P[i, j] = min(P[i, j], P[i, k] + P[k, j])``):
+that pure loop is *ordered* and runs in order (docs/semantics.md).
 """
 from __future__ import annotations
 
 from .. import errors
-from .expr import Dim, Expr, Load, Param, Reduce, RVar, Var, same
+from .expr import Dim, Expr, Load, Param, Reduce, RVar, Var
 from .func import Func, Input, rvars_in
+from .inline_reduce import refuse_pending
 from .printer import show
 from .walk import find
 
@@ -160,10 +163,5 @@ def check_definitions(f: Func):
         if len(rdoms) > 1:
             raise errors.TypeError(f"update {n} of {f.name!r} iterates over several RDoms "
                                    f"{sorted(rdoms)}; use one multi-dimensional RDom")
-        for ld in find(d.value, lambda x: isinstance(x, Load) and x.source is f):
-            for pos, (a, own) in enumerate(zip(ld.args, d.lhs)):
-                if isinstance(own, Var) and not same(a, own):
-                    raise errors.TypeError(
-                        f"update {n} of {f.name!r} reads {ld} at index {pos} = {a}, not at the "
-                        f"pure Var {own.name}; updates are parallel in pure Vars — iterate with "
-                        "an RDom for scans")
+    for e in exprs_of(f):
+        refuse_pending(e, f"Func {f.name!r} (an index or a where() predicate)")

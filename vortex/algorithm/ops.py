@@ -4,7 +4,10 @@ All follow numpy's type rules (NEP 50). Math intrinsics on integers give numpy's
 (``np.sqrt(int32)`` is float64, ``np.sqrt(int8)`` float16); ``rsqrt(x)`` is ``1 / sqrt(x)``.
 
 Inline reductions (Halide's ``sum``, ``maximum``, ``minimum``, ``product``, ``argmax``, ``argmin``)
-reduce over every RVar that appears free in their argument; the result has the argument's type
+reduce over every RVar of the one RDom free in their argument, or of the RDom named by ``over=``
+(Halide's ``sum(RDom, Expr)``: other RVars stay free — an update's own, or an enclosing
+reduction's; without ``over=`` inside an update, the RDoms the update iterates stay free, see
+:mod:`vortex.algorithm.inline_reduce`); the result has the argument's type
 (cast the argument to accumulate wider, e.g. ``vx.sum(vx.cast(vx.float32, a_f16) * b)``).
 Empty domains give the identity: 0 for sum, 1 for product, the type's lowest/highest value
 (−inf/+inf for floats) for maximum/minimum, and the first point of the domain for argmax/argmin
@@ -23,8 +26,8 @@ import numpy as np
 from .. import errors
 from . import dtypes as T
 from .construct import binary, cast, is_weak, lift, promote, to_type, unary
-from .expr import BinaryOp, Call, Const, Expr, Intrinsic, Reduce, ReduceOp, RVar, Select, UnaryOp
-from .walk import find
+from .expr import BinaryOp, Call, Const, Expr, Intrinsic, ReduceOp, Select, UnaryOp
+from .inline_reduce import reduction
 
 __all__ = ["select", "cast", "min", "max", "clamp", "abs", "exp", "log", "sqrt", "rsqrt", "sin",
            "cos", "tan", "tanh", "erf", "floor", "ceil", "round", "pow", "sum", "product",
@@ -167,50 +170,37 @@ def pow(a, b) -> Expr:  # noqa: A001
     return binary(BinaryOp.POW, a, b)
 
 
-def _reduce(op: ReduceOp, e) -> Expr:
-    body = lift(e)
-    rdoms = {v.rdom_name: v.rdom for v in find(body, lambda x: isinstance(x, RVar),
-                                                 skip_reductions=True)}
-    if len(rdoms) != 1:
-        what = "no RDom" if not rdoms else f"RDoms {sorted(rdoms)}"
-        raise errors.TypeError(f"vx.{op.value}({body}) must reduce over exactly one RDom, found "
-                               f"{what}; e.g. k = vx.RDom(K, name='k'); vx.{op.value}(A[i, k])")
-    (rdom,) = rdoms.values()
-    if op in (ReduceOp.ARGMAX, ReduceOp.ARGMIN):
-        if body.dtype.is_bool:
-            body = cast(T.int8, body)
-        return Reduce(op, body, rdom.name, T.int32, rdom)
-    if op in (ReduceOp.SUM, ReduceOp.PRODUCT) and body.dtype.is_bool:
-        raise errors.TypeError(f"vx.{op.value} of the bool {body}: cast it, "
-                               f"vx.{op.value}(vx.cast(vx.int32, …))")
-    return Reduce(op, body, rdom.name, body.dtype, rdom)
+def _reduce(op: ReduceOp, e, over) -> Expr:
+    return reduction(op, lift(e), over)
 
 
-def sum(e) -> Expr:  # noqa: A001
-    """Sum of ``e`` over its RDom, accumulated in ``e``'s type."""
-    return _reduce(ReduceOp.SUM, e)
+def sum(e, over=None) -> Expr:  # noqa: A001
+    """Sum of ``e`` over its RDom (or ``over``), accumulated in ``e``'s type."""
+    return _reduce(ReduceOp.SUM, e, over)
 
 
-def product(e) -> Expr:
-    """Product of ``e`` over its RDom."""
-    return _reduce(ReduceOp.PRODUCT, e)
+def product(e, over=None) -> Expr:
+    """Product of ``e`` over its RDom (or ``over``)."""
+    return _reduce(ReduceOp.PRODUCT, e, over)
 
 
-def maximum(e) -> Expr:
-    """Maximum of ``e`` over its RDom."""
-    return _reduce(ReduceOp.MAXIMUM, e)
+def maximum(e, over=None) -> Expr:
+    """Maximum of ``e`` over its RDom (or ``over``)."""
+    return _reduce(ReduceOp.MAXIMUM, e, over)
 
 
-def minimum(e) -> Expr:
-    """Minimum of ``e`` over its RDom."""
-    return _reduce(ReduceOp.MINIMUM, e)
+def minimum(e, over=None) -> Expr:
+    """Minimum of ``e`` over its RDom (or ``over``)."""
+    return _reduce(ReduceOp.MINIMUM, e, over)
 
 
-def argmax(e) -> Expr:
+def argmax(e, over=None) -> Expr:
     """int32 RDom coordinate (flat, row-major for multi-dim RDoms) of the first maximum of ``e``."""
-    return _reduce(ReduceOp.ARGMAX, e)
+    return _reduce(ReduceOp.ARGMAX, e, over)
 
 
-def argmin(e) -> Expr:
+def argmin(e, over=None) -> Expr:
     """int32 RDom coordinate (flat, row-major for multi-dim RDoms) of the first minimum of ``e``."""
-    return _reduce(ReduceOp.ARGMIN, e)
+    return _reduce(ReduceOp.ARGMIN, e, over)
+
+

@@ -3,9 +3,8 @@
 Each Func is computed over its inferred region in producer-first order, vectorized over the
 pure Vars (each Var is an ``arange`` broadcast along its own axis). Inline reductions add trailing
 axes for their RDom and are evaluated in chunks (≤ ``CHUNK_ELEMENTS`` values at once). Update
-definitions run in RDom order (last RDom dimension innermost), vectorized over pure Vars; an
-update of the form ``f[L] = f[L] op v`` (op in +, *, min, max) uses ``ufunc.at``, which applies
-the points in the same sequential order.
+definitions run in RDom order (last RDom dimension innermost), vectorized over the pure Vars and
+RVars proven independent (:mod:`vortex.algorithm.reference_updates`).
 
 Semantics pinned here (and documented in docs/semantics.md): integer ``//`` and ``%`` floor as in
 Python, division or modulo by zero gives 0, shift counts are taken modulo the bit width, integer
@@ -14,17 +13,15 @@ gives ``trunc(1 / a ** -b)``.
 """
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 
 from .. import errors
 from .expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Expr, Intrinsic, Load, Param, Reduce,
-                   RVar, Select, UnaryOp, UnOp, Var, same)
-from .func import Func, Input, rvars_in
+                   RVar, Select, UnaryOp, UnOp, Var)
+from .func import Func, Input
 from .rng import murmur3_fmix, murmur3_mix
-from .walk import find
 
 CHUNK_ELEMENTS = 1 << 24
 
@@ -40,8 +37,6 @@ INTRINSICS = {
     Intrinsic.MURMUR3_MIX: murmur3_mix, Intrinsic.MURMUR3_FMIX: murmur3_fmix,
 }
 UNARY = {UnaryOp.NEG: np.negative, UnaryOp.INVERT: np.invert, UnaryOp.ABS: np.abs}
-UPDATE_UFUNCS = {BinaryOp.ADD: np.add, BinaryOp.MUL: np.multiply, BinaryOp.MIN: np.fmin,
-                 BinaryOp.MAX: np.fmax}
 
 
 def _int_power(a, b):
@@ -51,6 +46,15 @@ def _int_power(a, b):
     positive = np.power(a, np.where(b < 0, 0, b).astype(b.dtype))
     unit = np.where(a == 1, 1, np.where(a == -1, 1 - 2 * (b & 1), 0))
     return np.where(b < 0, unit, positive)
+
+
+def binop_value(e: BinOp, a, b):
+    """The value of node ``e`` for operand values ``a``, ``b`` (arrays or numpy scalars)."""
+    if e.op in (BinaryOp.SHL, BinaryOp.SHR):
+        b = np.bitwise_and(b, e.a.dtype.bits - 1)
+    if e.op is BinaryOp.POW and e.dtype.is_int:
+        return _int_power(a, b).astype(e.dtype.np, copy=False)
+    return np.asarray(e.op.ufunc(a, b)).astype(e.dtype.np, copy=False)
 
 
 class Scope:
@@ -100,62 +104,8 @@ class Evaluator:
             self.update(f, d, arr, origin)
 
     def update(self, f: Func, d, arr: np.ndarray, origin: tuple):
-        pure = {i: a for i, a in enumerate(d.lhs) if isinstance(a, Var)}
-        names = [a.name for a in pure.values()]
-        ranges = [(origin[i], arr.shape[i]) for i in pure]
-        scope = Scope((), {}).extend(names, ranges)
-        rvars = [v for e in (*d.lhs, d.value) for v in rvars_in(e)]
-        if not rvars:
-            return self._assign(f, d, arr, origin, scope, None)
-        rdom = rvars[0].rdom
-        bounds = self.rdom_bounds(rdom, scope)
-        rnames = [v.name for v in rdom.vars]
-        op = self._accumulate_op(f, d)
-        if op is not None:
-            self._update_at(f, d, arr, origin, scope, rdom, bounds, op)
-            return
-        for point in itertools.product(*(range(lo, lo + n) for lo, n in bounds)):
-            s = scope.bind(rnames, point)
-            self._assign(f, d, arr, origin, s, self.mask(rdom, s))
-
-    def _assign(self, f, d, arr, origin, scope, mask):
-        idx = self.index(d.lhs, origin, scope)
-        value = self.eval(d.value, scope)
-        if mask is not None:
-            value = np.where(mask, value, arr[idx])
-        arr[idx] = value
-
-    def _accumulate_op(self, f: Func, d):
-        v = d.value
-        if not isinstance(v, BinOp) or v.op not in UPDATE_UFUNCS:
-            return None
-        reads_f = lambda e: find(e, lambda x: isinstance(x, Load) and x.source is f)  # noqa: E731
-        if any(reads_f(a) for a in d.lhs) or any(reads_f(p) for p in self._predicates(d)):
-            return None  # indices or predicates that read f must see each point's update
-        for own, other in ((v.a, v.b), (v.b, v.a)):
-            if isinstance(own, Load) and own.source is f and all(
-                    same(a, b) for a, b in zip(own.args, d.lhs)) and not find(
-                    other, lambda x: isinstance(x, Load) and x.source is f):
-                return UPDATE_UFUNCS[v.op], other
-        return None
-
-    @staticmethod
-    def _predicates(d) -> tuple:
-        rv = [v for e in (*d.lhs, d.value) for v in rvars_in(e)]
-        return rv[0].rdom.predicates if rv else ()
-
-    def _update_at(self, f, d, arr, origin, scope, rdom, bounds, op):
-        ufunc, other = op
-        rnames = [v.name for v in rdom.vars]
-        for sub in self._chunks(scope, rnames, bounds):
-            full = sub.shape
-            idx = [np.broadcast_to(i, full).ravel() for i in self.index(d.lhs, origin, sub)]
-            vals = np.broadcast_to(self.eval(other, sub), full).ravel()
-            mask = self.mask(rdom, sub)
-            if mask is not None:
-                m = np.broadcast_to(mask, full).ravel()
-                idx, vals = [i[m] for i in idx], vals[m]
-            ufunc.at(arr, tuple(idx), vals.astype(arr.dtype, copy=False))
+        from .reference_updates import run_update
+        run_update(self, f, d, arr, origin)
 
     # --- helpers -----------------------------------------------------------------------------
     def index(self, args, origin, scope) -> tuple:
@@ -215,13 +165,7 @@ class Evaluator:
         raise errors.TypeError(f"the reference evaluator cannot evaluate {type(e).__name__}")
 
     def _binop(self, e: BinOp, scope: Scope):
-        a, b = self.eval(e.a, scope), self.eval(e.b, scope)
-        if e.op in (BinaryOp.SHL, BinaryOp.SHR):
-            b = np.bitwise_and(b, e.a.dtype.bits - 1)
-        if e.op is BinaryOp.POW and e.dtype.is_int:
-            return _int_power(a, b).astype(e.dtype.np, copy=False)
-        out = e.op.ufunc(a, b)
-        return np.asarray(out).astype(e.dtype.np, copy=False)
+        return binop_value(e, self.eval(e.a, scope), self.eval(e.b, scope))
 
     def _load(self, e: Load, scope: Scope):
         src = e.source
