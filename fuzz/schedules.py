@@ -16,6 +16,10 @@ clashed with generated names (``y_c``, ``loop_n``, C keywords).
 A directive is kept only when appending it and then ``validate()`` raise no vx.ScheduleError; a
 refused one is dropped and another is drawn (the count of refusals is part of the case's report).
 So the schedule handed to ``vx.compile`` is one Vortex itself calls valid.
+
+Update stages of root Funcs (``s[f].update(n)``) get ``rfactor`` (then loop directives on the
+intermediate ``f_intm``), ``atomic()`` and loop directives over their pure Vars and RVars; the
+race check keeps only the parallel loops it proves safe.
 """
 from __future__ import annotations
 
@@ -30,6 +34,8 @@ WEIGHTS = {"split": 5, "tile": 3, "reorder": 3, "fuse": 2, "gpu_blocks": 4, "gpu
            "pipeline": 1, "warp_specialize": 1, "swizzle_blocks": 1}
 
 AT_RARE = ("gpu_blocks", "gpu_tile", "swizzle_blocks")
+UPDATE_WEIGHTS = {"split": 4, "reorder": 2, "fuse": 1, "gpu_blocks": 4, "gpu_threads": 4,
+                  "unroll": 2, "vectorize": 1}
 
 
 class ScheduleGen:
@@ -66,7 +72,43 @@ class ScheduleGen:
                 if at and kind in AT_RARE and rng.random() < 0.9:
                     continue  # a compute_at Func has no blocks: mostly skip what binds them
                 getattr(self, "d_" + kind)(name, func)
+            self.update_stages(name, func)
         return self.s
+
+    def update_stages(self, name: str, func):
+        """Schedule some update stages of a root Func: rfactor (then its intermediate), atomic,
+        and loop directives over the update's pure Vars and RVars — the race check refuses the
+        parallel loops that could collide, so what stays is what Vortex calls race-free."""
+        if self.compute_of(name) != "compute_root":
+            return
+        rng = self.rng
+        for i in range(len(func.updates)):
+            if rng.random() < 0.4:
+                continue
+            stage = f"{name}.update({i})"
+            if not self.loops(stage):
+                continue          # f[0] = ...: one point, no loops
+            if rng.random() < 0.25:
+                self.rfactor(stage, name)
+            if rng.random() < 0.4:
+                self.attempt(stage, "atomic")
+            for _ in range(rng.choice([1, 2, 3, 4])):
+                kind = rng.choices(list(UPDATE_WEIGHTS), list(UPDATE_WEIGHTS.values()))[0]
+                getattr(self, "d_" + kind)(stage, func)
+
+    def rfactor(self, stage: str, name: str):
+        pure = {v.name for v in self.s.computed_pipeline().func(name).pure_vars}
+        rvars = [v for v in self.loops(stage) if v not in pure]
+        u = self.fresh("u")
+        if not rvars or not self.attempt(stage, "rfactor", self.rng.choice(rvars), u):
+            return
+        intm = f"{name}_intm"
+        func = self.s.computed_pipeline().func(intm)
+        if self.rng.random() < 0.6:
+            self.gpu_tile(intm, func)
+        for _ in range(self.rng.choice([0, 1, 2, 3]) if self.loops(f"{intm}.update(0)") else 0):
+            kind = self.rng.choices(list(UPDATE_WEIGHTS), list(UPDATE_WEIGHTS.values()))[0]
+            getattr(self, "d_" + kind)(f"{intm}.update(0)", func)
 
     def compute_of(self, name: str) -> str:
         """compute_root / compute_at / compute_inline: the last directive, else the default."""
