@@ -55,6 +55,51 @@ def test_nested_reductions_with_over_in_a_pure_definition(opencl_device):
     np.testing.assert_allclose(kernel(a=v), pipe.reference(a=v), rtol=1e-6)
 
 
+def test_update_rdom_only_inside_an_over_reduction(opencl_device):
+    """s[0] += max over k of A[r, k]: the update iterates r, which appears only inside the
+    reduction (free there); without over= the same form is ambiguous."""
+    N, K = vx.dims("N K")
+    A = vx.Input("A", vx.float32, (N, K))
+    x = vx.Var("x")
+    r, k = vx.RDom(N, name="r"), vx.RDom(K, name="k")
+    s = vx.Func("s", shape=(1,))
+    s[x] = vx.cast(vx.float32, 0)
+    with pytest.raises(vx.TypeError, match=r"could reduce over any of \['k', 'r'\]"):
+        s[0] = s[0] + vx.maximum(A[r, k])
+    s[0] = s[0] + vx.maximum(A[r, k], over=k)
+    pipe = vx.Pipeline(s)
+    kernel = vx.compile(pipe, schedule=vx.Schedule.default(pipe), target="opencl",
+                        device=opencl_device)
+    for n in (1, 7, 13):
+        a = np.random.default_rng(n).standard_normal((n, 5)).astype(np.float32)
+        want = np.float32(0)
+        for row in a:
+            want = want + row.max()
+        np.testing.assert_array_equal(pipe.reference(A=a), [want])
+        np.testing.assert_allclose(kernel(A=a), [want], rtol=1e-6)
+
+
+def test_implicit_reduction_in_an_update_index(opencl_device):
+    """h[r % 2, argmax_k A[r, k]] += 1: the argmax in the left-hand side reduces over k, since
+    the update iterates r (its other index)."""
+    N, K = vx.dims("N K")
+    A = vx.Input("A", vx.float32, (N, K))
+    y, x = vx.vars("y x")
+    r, k = vx.RDom(N, name="r"), vx.RDom(K, name="k")
+    h = vx.Func("h", shape=(2, K))
+    h[y, x] = vx.cast(vx.int32, 0)
+    h[r % 2, vx.argmax(A[r, k])] += 1
+    pipe = vx.Pipeline(h)
+    kernel = vx.compile(pipe, schedule=vx.Schedule.default(pipe), target="opencl",
+                        device=opencl_device)
+    a = np.random.default_rng(2).standard_normal((29, 5)).astype(np.float32)
+    want = np.zeros((2, 5), np.int32)
+    for row in range(29):
+        want[row % 2, a[row].argmax()] += 1
+    np.testing.assert_array_equal(pipe.reference(A=a), want)
+    np.testing.assert_array_equal(kernel(A=a), want)
+
+
 def test_over_must_be_an_rdom():
     a = vx.Input("a", vx.float32, (4, 4))
     k = vx.RDom(4, name="k")

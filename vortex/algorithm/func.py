@@ -168,7 +168,7 @@ class Func:
 
     def _define_update(self, args, value):
         t = self.dtype
-        v = resolve(self.name, args, lift(value))
+        args, v = resolve(self.name, args, lift(value))
         if v.dtype != t:
             if isinstance(value, Expr) or hasattr(value, "_as_expr"):
                 raise errors.TypeError(

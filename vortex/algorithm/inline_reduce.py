@@ -106,12 +106,12 @@ def refuse_pending(e: Expr, where: str):
             f"(vx.{p.op.value}(…, over={p.rdom_names[0]}))")
 
 
-def resolve(func: str, lhs: tuple, value: Expr) -> Expr:
-    """``value`` of an update of ``func`` with each PendingReduce replaced by the Reduce over the
-    one RDom in its body that the update does not iterate itself (see the module docstring).
+def resolve(func: str, lhs: tuple, value: Expr) -> tuple:
+    """(lhs, value) of an update of ``func`` with each PendingReduce replaced by the Reduce over
+    the one RDom in its body that the update does not iterate itself (see the module docstring).
     Raises vx.TypeError naming the candidates when that is not exactly one RDom."""
-    if not pending_in(value):
-        return value
+    if not any(pending_in(e) for e in (*lhs, value)):
+        return lhs, value
     own = {}
     for e in (*lhs, value):
         own.update(_rdoms(e, skip_pending=True))
@@ -128,4 +128,4 @@ def resolve(func: str, lhs: tuple, value: Expr) -> Expr:
             f"{n.spelled()} in an update of {func!r} {which}: the update itself iterates "
             f"{sorted(own) or 'no RDom'}; write which RDom it reduces over with over=, e.g. "
             f"vx.{n.op.value}(…, over={(left or list(n.rdom_names))[0]})")
-    return rebuild(value, fn)
+    return tuple(rebuild(a, fn) for a in lhs), rebuild(value, fn)
