@@ -83,15 +83,16 @@ def test_a_specialized_dim_makes_the_split_exact():
 
 
 def test_an_error_is_the_same_text_from_every_user():
-    bad = D.GpuThreads(("k",))
+    bad = D.GpuBlocks(("k",))
     with pytest.raises(vx.ScheduleError) as built:
-        Schedule(PIPE)["C"].gpu_threads("k")
+        Schedule(PIPE)["C"].gpu_blocks("k")
     for kind, n in nests().items():
         with pytest.raises(vx.ScheduleError) as applied_:
             n.apply(bad)
         assert str(applied_.value) == str(built.value) == (
-            "gpu_threads(k) on Func 'C': var 'k' iterates a reduction domain; binding it to "
-            "gpu_threads would make threads race on one accumulator (bind pure vars only)")
+            "gpu_blocks(k) on Func 'C': var 'k' iterates a reduction domain; binding it to "
+            "gpu_blocks would make blocks race on one accumulator (bind pure vars; or split it "
+            "and bind the inner var to gpu_threads: a cross-thread reduction)")
     assert built.value.entry == 1 and not hasattr(applied_.value, "entry")
 
 

@@ -18,6 +18,8 @@ from ..lower.walk import stmts
 from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Block,
                         BufferLoad, Comment, Declare, For, ForKind, GpuAxis, GpuIndex, If, Kernel,
                         MemorySpace, Ref, Store, AtomicStore)
+from ..lower.ir import ShuffleXor, ThreadReduce
+from ..lower.thread_reduce import expand
 from .atomics import atomic_lines
 from .dialect import Dialect
 from .names import Namer, entry_names
@@ -71,11 +73,14 @@ class CPrinter:
         self._expr = {Const: self._const, Var: self._name, Ref: self._name, Dim: self._name,
                       Param: self._name, BinOp: self._binop, UnOp: self._unop,
                       Select: self._select, Cast: self._cast, Call: self._call,
-                      BufferLoad: self._load, GpuIndex: lambda e: self.d.index[e.axis]}
+                      BufferLoad: self._load, GpuIndex: lambda e: self.d.index[e.axis],
+                      ShuffleXor: lambda e: self.d.shuffle_xor.format(
+                          v=self.expr(e.value), mask=e.mask, width=e.width)}
         self._stmt = {Block: self._block, For: self._for, If: self._if, Store: self._store,
                       AtomicStore: lambda s, ind: atomic_lines(self, s, ind),
                       Assign: self._assign, Declare: self._declare, Allocate: self._allocate,
                       Barrier: self._barrier,
+                      ThreadReduce: lambda s, ind: self.stmt(expand(s, self.d.warp), ind),
                       Comment: lambda s, ind: [f"{ind}// {s.text}"],
                       AsyncCopy: self._async_copy,
                       AsyncCommit: lambda s, ind: [ind + self.d.async_commit] if self.d.async_copy

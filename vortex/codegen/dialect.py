@@ -116,6 +116,8 @@ class Dialect:
     launch_bounds: str = ""         # format with {n}: the block's thread count (register cap)
     dynamic_shared: str = ""        # format with {align}, {name}: the one dynamic shared array
     vector_copy: VectorCopy = _CUDA_VECTOR   # a 16-byte copy without cp.async
+    warp: int = 0                   # lanes a shuffle spans (0: none; lower/thread_reduce.py)
+    shuffle_xor: str = ""           # format with {v}, {mask}, {width}: a butterfly shuffle
     atomics: Atomics = _CUDA_ATOMICS         # atomic read-modify-writes (update stages)
 
     def ctype(self, dtype, storage: bool = False) -> str:
@@ -175,6 +177,8 @@ CUDA = Dialect(
     named_barrier='asm volatile("bar.{op} {id}, {n};" ::: "memory");',
     launch_bounds="__launch_bounds__({n}) ",
     dynamic_shared="extern __shared__ __align__({align}) unsigned char {name}[];",
+    warp=32,
+    shuffle_xor="__shfl_xor_sync(0xffffffffu, {v}, {mask}, {width})",
 )
 
 # HIP C++ is CUDA C++ with its own headers and bfloat16 type.
@@ -184,6 +188,7 @@ HIP = replace(
     prelude="#include <hip/hip_runtime.h>\n#include <hip/hip_fp16.h>\n",
     types={**_CUDA_TYPES, "bfloat16": "hip_bfloat16"},
     named_barrier="",  # no named barriers: block barriers (same ordering)
+    shuffle_xor="__shfl_xor({v}, {mask}, {width})",   # warp: the arch's (dialect_for)
 )
 
 DIALECTS = {Target.OPENCL: OPENCL, Target.CUDA: CUDA, Target.HIP: HIP}
@@ -200,7 +205,10 @@ CUDA_ASYNC = replace(
 
 def dialect_for(target: Target, arch: str | None = None) -> Dialect:
     """The dialect of ``target``; CUDA with an ``arch`` that has them (sm_80 and newer, see
-    vortex.archs) gets asynchronous copies."""
+    vortex.archs) gets asynchronous copies; HIP with an ``arch`` shuffles across its wavefront
+    (32 lanes without one: correct on wave32 and wave64)."""
     if target is Target.CUDA and arch and archs.facts(target, arch).async_copy:
         return CUDA_ASYNC
+    if target is Target.HIP and arch:      # wave64 on CDNA/GCN, wave32 on RDNA
+        return replace(HIP, warp=archs.facts(target, arch).resources.warp)
     return DIALECTS[target]

@@ -107,6 +107,10 @@ def identity(op: ReduceOp, t: T.DType) -> Expr:
     return Const.make(lo if lowest else hi, t)
 
 
+# The binary operator that combines two partial results of a value reduction.
+COMBINE = {ReduceOp.SUM: BinaryOp.ADD, ReduceOp.PRODUCT: BinaryOp.MUL,
+           ReduceOp.MAXIMUM: BinaryOp.MAX, ReduceOp.MINIMUM: BinaryOp.MIN}
+
 NO_POINT = -2 ** 31   # argmax/argmin position before the first point: no RDom position (an RDom
                      # min of -2**31 would need an extent of over 2**31 - 1 points to reach 0)
 
@@ -142,8 +146,7 @@ class Accumulator:
 
     def update(self, value: Expr, pos: Expr | None = None, idx=None):
         a = self._read(self.name, self.t, idx)
-        combine = {ReduceOp.SUM: BinaryOp.ADD, ReduceOp.PRODUCT: BinaryOp.MUL,
-                   ReduceOp.MAXIMUM: BinaryOp.MAX, ReduceOp.MINIMUM: BinaryOp.MIN}.get(self.op)
+        combine = COMBINE.get(self.op)
         if combine is not None:
             return self._write(self.name, binary(combine, a, value), idx)
         at = self._read(self.at_name, T.int32, idx)

@@ -24,6 +24,7 @@ from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp
 from ..algorithm.walk import substitute
 from ..schedule import directives as D
+from . import cross_thread
 from .counters import counters
 from .exprs import ExprLowerer, Layout, flat_index
 from ..algorithm.expr import Var
@@ -61,11 +62,13 @@ def producer_nest(plan, extents, shared: bool, where: str) -> LoopNest | None:
                 f"are no threads to bind; compute it at a gpu_blocks loop, or drop gpu_threads")
     if not ds:
         return None
-    nest = LoopNest(plan.name, [Loop(v.name, sp.Integer(e))
-                                for v, e in zip(plan.func.pure_vars, extents)])
-    for d in ds:
-        nest.apply(d)
-    return nest
+    pure = [Loop(v.name, sp.Integer(e)) for v, e in zip(plan.func.pure_vars, extents)]
+    for rvars in (cross_thread.reduction_loops(plan), []):   # RDom loops only when bound
+        nest = LoopNest(plan.name, pure + rvars)
+        for d in ds:
+            nest.apply(d)
+        if not rvars or cross_thread.producer_uses_rvars(plan, nest):
+            return nest
 
 
 def update_exprs(f, d, inlined: dict):
@@ -96,7 +99,9 @@ def fill(ctx, stage, plan, box, layout: Layout, layouts: dict, shared: bool, tag
     decls = [Declare(r.name, I32, from_sympy(lo)) for r, (lo, _) in zip(layout.origin, box)]
     nest = producer_nest(plan, extents, shared, where)
     blk = stage.launch()[1]
-    if nest is None:
+    if nest is not None and cross_thread.thread_rvar(nest, p.name) is not None:
+        loop = cross_thread.fill_reduction(ctx, plan, nest, extents, layout, layouts, tags, blk)
+    elif nest is None:
         t = Ref(local_name(p.name, "t", *tags), I32)
         point = _point(ctx, plan, layout, layouts, tags, unflatten(t, extents), t, (), storage)
         loop = (strided(t.name, size, math.prod(blk), thread_id(blk), point) if shared

@@ -55,6 +55,21 @@ class Ref(Expr):
 
 
 @node
+class ShuffleXor(Expr):
+    """``value`` of the lane whose index within its segment of ``width`` lanes is this lane's
+    XOR ``mask`` (a butterfly step: ``__shfl_xor_sync`` on CUDA, ``__shfl_xor`` on HIP). Made
+    only by the printer's expansion of :class:`ThreadReduce`, for dialects with shuffles."""
+
+    value: Expr
+    mask: int
+    width: int
+
+    @property
+    def dtype(self) -> T.DType:
+        return self.value.dtype
+
+
+@node
 class BufferLoad(Expr):
     """``buffer[index]`` with a flat element index."""
 
@@ -152,6 +167,26 @@ class Barrier(Stmt):
     producers: int = 0
     total: int = 0
     producers_wait: bool = False
+
+
+@stmt
+class ThreadReduce(Barrier):
+    """A block-wide collective: the locals ``value`` (and ``at``, the position of an
+    argmax/argmin) of the ``lanes`` threads along ``axis`` that share their other thread
+    indices (a *group*) are combined with ``op``; afterwards every thread of the group holds the
+    result in the same locals. ``block``: the launch block (x, y, z); ``scratch`` (and
+    ``at_scratch``): shared arrays of one element per thread of the block, allocated by the
+    lowering. Every thread of the block runs it, so it is a :class:`Barrier` to every pass (never
+    under a thread-dependent condition, never versioned); the printer expands it per dialect:
+    warp shuffles then shared memory, or a shared-memory tree (vortex/lower/thread_reduce.py)."""
+
+    op: object = None                # algorithm.operators.ReduceOp
+    value: Expr | None = None        # Ref of the accumulator
+    at: Expr | None = None           # Ref of the position (argmax/argmin), else None
+    axis: "GpuAxis | None" = None
+    block: tuple = (1, 1, 1)
+    scratch: str = ""
+    at_scratch: str = ""
 
 
 @stmt

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..algorithm.printer import show
 from .ir import (Allocate, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Block, BufferLoad, Comment,
-                 Declare, For, GpuIndex, If, Kernel, Ref, Stmt, Store, Assign)
+                 Declare, For, GpuIndex, If, Kernel, Ref, Stmt, Store, Assign, ThreadReduce)
 
 
 def expr_text(e) -> str:
@@ -88,6 +88,10 @@ _STMTS = {
     AsyncCommit: lambda s, pad, depth: [f"{pad}async commit"],
     AsyncWait: lambda s, pad, depth: [f"{pad}async wait (at most {s.pending} pending)"],
     Comment: lambda s, pad, depth: [f"{pad}# {s.text}"],
+    ThreadReduce: lambda s, pad, depth: [
+        f"{pad}thread reduce {s.op.value} {expr_text(s.value)}"
+        + (f" at {expr_text(s.at)}" if s.at is not None else "")
+        + f" over {s.axis.name.lower()} of block {tuple(s.block)} (scratch {s.scratch})"],
 }
 
 

@@ -17,6 +17,7 @@ from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, Reduce
 from ..algorithm.walk import find, rebuild
 from .exprs import Accumulator, ExprLowerer, flat_index, rdom_position, replace_reduce
+from . import cross_thread
 from .gpu_index import gpu_indices
 from .ir import (Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace, Ref, Store, block,
                  guarded, i32, local_name)
@@ -86,6 +87,7 @@ class StageLowering:
         return self._launch()[1]
 
     def _launch(self) -> tuple[tuple, tuple]:
+        cross_thread.thread_rvar(self.nest, self.plan.name)   # its errors name the RVar
         grid, blk = [sp.Integer(1)] * 3, [1] * 3
         seen = set()
         for lp in self.nest.loops:
@@ -204,6 +206,9 @@ class StageLowering:
     def _reduction(self, loops, lowerer, out_buffer, out_index, pure_decls):
         f, r = self.plan.func, self.reduce
         pure_in = [lp for lp in loops if not lp.reduction]
+        lanes = cross_thread.thread_rvar(self.nest, self.plan.name)
+        if lanes is not None:
+            cross_thread.check_stage(self, lanes, pure_in, self.serial_loops()[0])
         size, idx = None, None
         if pure_in:
             exts = [sp.sympify(lp.extent) for lp in pure_in]
@@ -231,10 +236,13 @@ class StageLowering:
         default = r.rdom.bounds[0][0] if r.rdom.ndim == 1 else i32(0)
         value = replace_reduce(self.value, r, acc.result(default, idx))
         pre_v, out_value = lowerer.lower(value)
-        final = block(*pure_decls, guarded(self.pure_guards,
+        first = [] if lanes is None else [cross_thread.first_lane(lanes)]
+        final = block(*pure_decls, guarded(self.pure_guards + first,
                                            block(pre_v, Store(out_buffer, out_index, out_value))))
         if size is None:
-            return block(acc.declare(), update, final)
+            combine = None if lanes is None else cross_thread.collective(
+                self.ctx, acc, r.op, lanes, self.launch_compute())
+            return block(acc.declare(), update, combine, final)
         init = self._serial(pure_in, acc.init(idx))
         return block(acc.declare(), init, update, self._serial(pure_in, final))
 

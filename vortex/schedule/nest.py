@@ -127,9 +127,9 @@ class LoopNest:
     is known to be (``specialize``); ``reserved``: pipeline names (Funcs, Inputs, Params, Dims,
     RDom vars) a new loop may not take (empty: not checked); ``bound_at``: GPU-bound loop →
     directive entry, in binding order; ``rvar_kinds``: the GPU bindings a reduction loop may
-    take ("blocks", "threads"): none in a pure stage (threads would race on one accumulator);
-    both in an update stage, whose races are checked over the whole stage
-    (:mod:`vortex.schedule.races`)."""
+    take ("blocks", "threads"): threads in a pure stage (a cross-thread reduction,
+    :mod:`vortex.lower.cross_thread`; blocks would race on one accumulator); both in an update
+    stage, whose races are checked over the whole stage (:mod:`vortex.schedule.races`)."""
 
     func: str
     loops: list
@@ -137,7 +137,7 @@ class LoopNest:
     assume: dict = field(default_factory=dict)
     reserved: frozenset = frozenset()
     bound_at: dict = field(default_factory=dict)
-    rvar_kinds: frozenset = frozenset()
+    rvar_kinds: frozenset = frozenset({"threads"})
 
     @property
     def names(self) -> list[str]:
@@ -255,15 +255,17 @@ class LoopNest:
 
     def bind(self, names, is_block: bool):
         """The last name gets the lowest free axis (x); a later call binds further out (y, z).
-        Reduction loops cannot be bound (threads would race on one accumulator)."""
+        A reduction loop takes only the kinds of :attr:`rvar_kinds`."""
         names, kind = list(names), "blocks" if is_block else "threads"
         self._distinct(names)
         for n in names:
             if self.loop(n).axis is not None:
                 raise Reject(f"var {n!r} is already bound to a GPU axis; bind each var once")
             if self.loop(n).reduction and kind not in self.rvar_kinds:
+                lanes = ("; or split it and bind the inner var to gpu_threads: a cross-thread "
+                         "reduction" if "threads" in self.rvar_kinds else " only")
                 raise Reject(f"var {n!r} iterates a reduction domain; binding it to gpu_{kind} "
-                             "would make threads race on one accumulator (bind pure vars only)")
+                             f"would make {kind} race on one accumulator (bind pure vars{lanes})")
         bound = self._bound(is_block)
         if len(bound) + len(names) > 3:
             raise Reject(f"at most 3 gpu_{kind} vars per Func; [{listing(bound)}] are bound "
