@@ -100,10 +100,22 @@ class FuncGen(Reductions):
         return node
 
     def update(self, name: str, axes: tuple, t: str):
-        """One update definition of ``name`` (pointwise, scan, reduction or edge)."""
+        """One update definition of ``name`` (pointwise, scan, reduction, edge, or ordered: reading
+        ``name`` at an earlier point of a pure axis, so that axis runs in order inside the RDom
+        loop, as in floyd-warshall and jacobi)."""
         rng = self.rng
-        kind = rng.choice(["pointwise", "scan", "reduce", "edge"])
+        kind = rng.choice(["pointwise", "scan", "reduce", "edge", "ordered"])
         dim_axes = [i for i, a in enumerate(axes) if a.dim is not None]
+        if kind == "ordered" and dim_axes:
+            i = rng.choice(dim_axes)
+            a = axes[i]
+            r = self.rdom(str(rng.choice([1, 2, 3])))
+            back = f"vx.clamp({a.var} - 1 - {r}, 0, {a.src()} - 1)"
+            at = lambda s: ", ".join(s if j == i else b.var for j, b in enumerate(axes))
+            rhs = X.binary(rng, X.E(f"{name}[{at(a.var)}]", t), X.E(f"{name}[{at(back)}]", t))
+            self.line(f"{name}[{at(a.var)}] = {rhs.src}")
+            self.exact &= rhs.exact
+            return
         if kind in ("scan", "edge") and dim_axes:
             i = rng.choice(dim_axes)
             a = axes[i]

@@ -42,7 +42,6 @@ def _grids(n, seed, steps=3):
                 b=rng.standard_normal((n, n)).astype(np.float32), T=steps)
 
 
-
 # name: (builder, inputs(n, seed), numpy transcription(**inputs) → expected output)
 KERNELS = {
     "trisolv": (P.trisolv, _lower, P.trisolv_np),
@@ -94,12 +93,6 @@ def test_pocl_matches_reference(opencl_device, name, n):
     np.testing.assert_allclose(kernel(**args), pipe.reference(**args), rtol=1e-5, atol=1e-6)
 
 
-LOOP_ORDER = ("the update kernel runs its pure loops outside the RDom's (i, j, then k), but an "
-              "ordered pure loop runs inside the RDom loop (docs/semantics.md); lower/update.py "
-              "must put the RDom loops outermost when the update has an ordered pure Var")
-
-
-@pytest.mark.xfail(strict=True, reason=LOOP_ORDER)
 @pytest.mark.parametrize("n", [7, 13, 20])
 def test_pocl_floyd_warshall_matches_reference(opencl_device, n):
     pipe, kernel = _kernel("floyd_warshall", P.floyd_warshall, opencl_device)
@@ -107,7 +100,6 @@ def test_pocl_floyd_warshall_matches_reference(opencl_device, n):
     np.testing.assert_array_equal(kernel(**args), pipe.reference(**args))
 
 
-@pytest.mark.xfail(strict=True, reason=LOOP_ORDER)
 @pytest.mark.parametrize("n", [7, 13, 20])
 def test_pocl_jacobi_2d_matches_reference(opencl_device, n):
     pipe, kernel = _kernel("jacobi_2d", P.jacobi_2d, opencl_device)

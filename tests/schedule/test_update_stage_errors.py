@@ -160,3 +160,29 @@ def test_update_stages_round_trip_through_toml_and_python():
     assert 's["out"].update(0).atomic()' in s.to_python()
     with pytest.raises(vx.ScheduleError, match=r"<toml>: Func 'out' has 1 update definition"):
         vx.Schedule.from_toml(text.replace("update(0)", "update(1)"), pipe)
+
+
+def floyd_warshall():
+    N = vx.Dim("N")
+    g = vx.Input("g", vx.float32, (N, N))
+    P = vx.Func("P", shape=(N, N))
+    i, j = vx.vars("i j")
+    P[i, j] = g[i, j]
+    k = vx.RDom(N, name="k")
+    P[i, j] = vx.min(P[i, j], P[i, k] + P[k, j])
+    return vx.Pipeline(P), P
+
+
+def test_an_ordered_update_runs_its_rdom_outside_its_pure_loops():
+    """P reads P[i, k] and P[k, j]: every k is applied to all (i, j) in turn (Halide's order),
+    so the RDom loop is outermost, and i and j may not run in parallel."""
+    pipe, P = floyd_warshall()
+    s = vx.Schedule(pipe)
+    assert s.loop_vars("P.update(0)") == ["k", "i", "j"]
+    s[P].update(0).gpu_threads("j")
+    with pytest.raises(vx.ScheduleError, match=r"gpu_threads\(j\) on Func 'P.update\(0\)': update "
+                       r"0 of 'P' .* reads P\[i, k\] at index 1 = k, not at the pure Var 'j', so its "
+                       r"iterations over 'j' depend on each other \(an ordered pure loop\): 'j' "
+                       r"must stay serial in P.update\(0\)"):
+        s.validate()
+    assert vx.Schedule(pipe).loop_vars("P") == ["i", "j"]

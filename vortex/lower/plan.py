@@ -17,7 +17,7 @@ from ..algorithm.func import Func
 from ..algorithm.symbolic import dim_symbol, prove_nonneg
 from ..algorithm.walk import find
 from ..schedule import directives as D
-from ..schedule.stages import UPDATE_RVAR_KINDS, update_rdom, update_stage
+from ..schedule.stages import UPDATE_RVAR_KINDS, ordered_loops, update_rdom, update_stage
 from .loops import Loop, LoopNest
 
 
@@ -76,11 +76,12 @@ class FuncPlan:
         """The loops of update stage ``n`` after its directives: the update's pure Vars over
         this Func's box, then its RVars (:mod:`vortex.schedule.stages`)."""
         d = self.func.updates[n]
-        loops = [Loop(a.name, ext) for a, (_, ext) in zip(d.lhs, self.box) if isinstance(a, Var)]
         rdom = update_rdom(d)
-        if rdom is not None:
-            loops += [Loop(v.name, to_sympy(ext), True) for v, (_, ext) in zip(rdom.vars,
-                                                                            rdom.bounds)]
+        loops = ordered_loops(
+            self.func, d,
+            [Loop(a.name, ext) for a, (_, ext) in zip(d.lhs, self.box) if isinstance(a, Var)],
+            [Loop(v.name, to_sympy(ext), True) for v, (_, ext) in
+             zip(rdom.vars, rdom.bounds)] if rdom is not None else [])
         nest = LoopNest(update_stage(self.name, n), loops, rvar_kinds=UPDATE_RVAR_KINDS)
         for d in self.update_directives[n]:
             nest.apply(d)

@@ -64,6 +64,20 @@ def atomic_form(f, d):
     return None
 
 
+def ordered_pure_vars(f, d) -> dict:
+    """Pure Var name → the first read of ``f`` by update ``d`` at another point along it (its
+    value, left-hand side or RDom predicates): the update's *ordered* pure loops. Their
+    iterations depend on each other, so they run serially, in order, inside the RDom's loops."""
+    out = {}
+    for pos, a in enumerate(d.lhs):
+        if not isinstance(a, Var):
+            continue
+        for ld in (x for e in (d.value, *d.lhs, *_predicates(d)) for x in _reads(f, e)):
+            if not (isinstance(ld.args[pos], Var) and ld.args[pos].name == a.name):
+                out.setdefault(a.name, ld)
+    return out
+
+
 def parallel_dims(nest: LoopNest) -> dict:
     """Original dim (pure Var or RVar name) → the leaf loop that makes it parallel (bound to a
     GPU axis or vectorized), for every dim some such leaf derives from."""
@@ -126,18 +140,18 @@ def check(f, n: int, nest: LoopNest, atomic: bool):
                              f"cannot: unroll {leaf!r} instead of vectorizing it")
                 return
     pure = {a.name: pos for pos, a in enumerate(d.lhs) if isinstance(a, Var)}
+    ordered = ordered_pure_vars(f, d)
     reads = [ld for e in (d.value, *d.lhs, *_predicates(d)) for ld in _reads(f, e)]
     for dim, leaf in par.items():
         how = f"{dim!r}" + ("" if leaf == dim else f" (through loop {leaf!r})")
+        if dim in ordered:
+            ld, pos = ordered[dim], pure[dim]
+            yield leaf, (f"{where} reads {show(ld)} at index {pos} = {show(ld.args[pos])}, "
+                         f"not at the pure Var {dim!r}, so its iterations over {dim!r} depend "
+                         f"on each other (an ordered pure loop): {how} must stay serial in "
+                         f"{stage}")
+            return
         if dim in pure:
-            pos = pure[dim]
-            for ld in reads:
-                if not (isinstance(ld.args[pos], Var) and ld.args[pos].name == dim):
-                    yield leaf, (f"{where} reads {show(ld)} at index {pos} = "
-                                 f"{show(ld.args[pos])}, not at the pure Var {dim!r}, so its "
-                                 f"iterations over {dim!r} depend on each other (an ordered pure "
-                                 f"loop): {how} must stay serial in {stage}")
-                    return
             continue
         if atomic:
             continue

@@ -3,7 +3,8 @@
 A schedule names a stage by its Func's name (the pure definition) or ``"f.update(n)"`` (update
 definition ``n``, counted from 0 as Halide's ``f.update(n)``). An update stage has loops of its
 own: the pure Vars of its left-hand side (outermost, in left-hand-side order) then the RVars of
-its RDom (the last RDom dimension innermost), and takes the loop directives of
+its RDom (the last RDom dimension innermost) — the RVars outermost when the update reads the
+Func across a pure Var (:func:`ordered_loops`) — and takes the loop directives of
 :mod:`vortex.schedule.nest` plus ``atomic()``. Before any directive it runs serially, in
 definition order, which is correct for every update (histograms, scans, recurrences).
 
@@ -73,8 +74,17 @@ def update_loops(func, n: int, size=None) -> list:
         return None if size is None or e is None else size(e)
     d = func.updates[n]
     shape = func.shape if func.shape is not None else [None] * len(d.lhs)
-    loops = [Loop(a.name, ext(e)) for a, e in zip(d.lhs, shape) if isinstance(a, Var)]
     rdom = update_rdom(d)
-    if rdom is not None:
-        loops += [Loop(v.name, ext(b[1]), True) for v, b in zip(rdom.vars, rdom.bounds)]
-    return loops
+    rvars = zip(rdom.vars, rdom.bounds) if rdom is not None else ()
+    return ordered_loops(func, d, [Loop(a.name, ext(e)) for a, e in zip(d.lhs, shape)
+                                   if isinstance(a, Var)],
+                         [Loop(v.name, ext(b[1]), True) for v, b in rvars])
+
+
+def ordered_loops(func, d, pure: list, rvars: list) -> list:
+    """An update's loops before its directives: its pure Vars outside its RVars, each pure
+    point seeing its updates in RDom order; but when the update reads the Func at another point
+    along a pure Var (an ordered pure loop, :func:`vortex.schedule.races.ordered_pure_vars`),
+    the RVars outside: Halide's order, every RDom point applied at all pure points in turn."""
+    from .races import ordered_pure_vars
+    return rvars + pure if ordered_pure_vars(func, d) else pure + rvars
