@@ -19,7 +19,7 @@ only in one of two ways, both schedule decisions (the algorithm is the same):
   be bound to blocks and threads.
 
 The schedule is not here: ``schedules/histogram/<device>.toml``. The PoCL file builds per-row
-partial histograms, a row per work-group (atomic adds were 3-4× slower on PoCL:
+partial histograms, a row per work-group (atomic adds were 2.8× slower on PoCL:
 benchmarks/histogram.py), and merges them with the rows outermost and 16 adjacent bins as one
 vector (16 work-groups). The GPU files combine both: per-row partial histograms built by a
 block of 256 threads with atomic adds (contention only among the threads of one block, on its
