@@ -1,8 +1,9 @@
 """Inline reductions for :mod:`fuzz.funcs`: ``vx.sum/maximum/minimum/product/argmax/argmin``
 over an RDom that covers a whole axis of a producer (a row sum, a column argmax, a reduction over
 a dropped Dim) or a small window of a boundary condition (a 1-D or 2-D stencil as a reduction),
-sometimes restricted by ``RDom.where`` (data, parity, a triangle ``r <= x`` over the Func's own
-pure Var) and sometimes over an RDom another Func already used."""
+sometimes restricted by ``RDom.where`` (data, parity, a triangle ``r <= x`` or a band
+``2 * r < x + 3`` over the Func's own pure Var, ``r[0] <= r[1] + 1`` in a 2-D window: the affine
+ones tighten the loop) and sometimes over an RDom another Func already used."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -65,16 +66,19 @@ class Reductions:
         return X.E(f"vx.{op}({body.src})", out_t, body.exact and op != "product", finite)
 
     def predicate(self, ctx, rctx, node, rvars) -> X.E:
-        """A ``where`` condition over the RDom: data, parity, or a triangle with a pure Var."""
+        """A ``where`` condition over the RDom: data, parity, a triangle or band with a pure Var,
+        an order of two window RVars (the choice from one draw, as before these were added)."""
         rng = self.rng
         rv = rvars[0]
         roll = rng.random()
         ca = ctx.axis_for(rv.axis) if rv.axis is not None else None
-        if roll < 0.25 and ca is not None and ca.n == rv.axis.n:
-            return X.E(f"({rv.src} <= {ca.var})", X.BOOL)
+        if roll < 0.25 and ca is not None and ca.n == rv.axis.n:   # affine: tightens the loop
+            return X.E(f"({rv.src} <= {ca.var})" if roll < 0.15 else
+                       f"(2 * {rv.src} < {ca.var} + 3)", X.BOOL)
         if roll < 0.4:
             return X.E(f"(({rv.src} % 2) == 0)", X.BOOL) if len(rvars) == 1 else \
-                X.E(f"({rvars[0].src} != {rvars[1].src})", X.BOOL)
+                X.E(f"({rvars[0].src} != {rvars[1].src})" if roll < 0.32 else
+                    f"({rvars[0].src} <= {rvars[1].src} + 1)", X.BOOL)
         data = self.load(rctx, node, force_all=True)
         if roll < 0.7:
             other = X.const(rng, data.dtype)

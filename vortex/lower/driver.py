@@ -35,6 +35,7 @@ from .sites import reads_of
 from .sliding import site_stmts
 from .stage import StageLowering
 from .sym import from_sympy
+from .tighten import TIGHTEN
 from .unroll import UNROLL
 from .update import lower_update
 from ..schedule.rfactor import rfactored
@@ -185,6 +186,7 @@ PASSES = [
     Pass("prove guards", _prove,
          "no condition of an If or a staged copy that the loop ranges, the GPU launch, the "
          "enclosing conditions and the specialize facts prove"),
+    TIGHTEN,
     PARTITION,
     PARTITION_LOOPS,
     REGISTERS,
