@@ -15,7 +15,7 @@ from vortex.algorithm.symbolic import dim_symbol
 from vortex.algorithm.walk import find
 from vortex.codegen.names import spelling
 from vortex.algorithm.construct import binary
-from vortex.lower.ir import (Allocate, AsyncCopy, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If,
+from vortex.lower.ir import (Allocate, AsyncCopy, AtomicStore, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If,
                              MemorySpace, Ref, i32)
 from vortex.lower.walk import stmt_exprs, stmts
 
@@ -142,6 +142,21 @@ def _gpu_tile_1d(low):
     assert gpu_vars(pure) == {"bo": GpuAxis.BLOCK_X, "bi": GpuAxis.THREAD_X}
     assert pure.block == (64, 1, 1) and update.block == (1, 1, 1)
     assert [v for v, *_ in loops(update)] == ["r"]           # the update runs r in order
+
+
+def _atomic_update(low):
+    pure, update = low.kernels
+    assert gpu_vars(update) == {"ro": GpuAxis.BLOCK_X, "ri": GpuAxis.THREAD_X}
+    assert update.block == (32, 1, 1) and count(update, AtomicStore) == 1
+
+
+def _rfactored(low):
+    """hist_intm (pure, update: one partial histogram per u, no RDom left), hist, the merge."""
+    names = [k.name for k in low.kernels]
+    assert names == ["hist_intm_kernel", "hist_intm_update0_kernel", "hist_kernel",
+                     "hist_update0_kernel"]
+    assert gpu_vars(low.kernels[1]) == {"uo": GpuAxis.BLOCK_X, "ui": GpuAxis.THREAD_X}
+    assert not any(count(k, AtomicStore) for k in low.kernels)
 
 
 def _vectorize_factor(low):
@@ -398,6 +413,12 @@ CASES = [
          .gpu_threads(xi), _gpu_threads),
     Case("gpu_tile", "blur", _blur_tile, _gpu_tile_2d),
     Case("gpu_tile_1d", "histogram", lambda s: s["hist"].gpu_tile(b, bo, bi, 64), _gpu_tile_1d),
+    Case("atomic", "histogram", lambda s: s["hist"].update(0).split("r", "ro", "ri", 32)
+         .gpu_blocks("ro").gpu_threads("ri").atomic(), _atomic_update),
+    Case("rfactor", "histogram", lambda s: (
+        s["hist"].update(0).rfactor("r", "u").split(b, bo, bi, 64).gpu_blocks(bo)
+        .gpu_threads(bi), s["hist_intm"].update(0).split("u", "uo", "ui", 16).gpu_blocks("uo")
+        .gpu_threads("ui")), _rfactored),
     Case("gpu_tile_3d", "volume", lambda s: s["vol"].gpu_tile(z, y, x, zo, yo, xo, zi, yi, xi,
                                                               2, 2, 8), _gpu_tile_3d),
     Case("vectorize_factor", "blur", lambda s: s["blur"].split(x, xo, xi, 32).vectorize(xi, 4)
