@@ -310,6 +310,26 @@ class Load(Expr):
 
 
 @node
+class TupleValue(Expr):
+    """The value of a definition of a Tuple-valued Func (``f[x] = (a, b)``, Halide's
+    ``Tuple``): ``values``, one per element. It is never an operand: it has no single type
+    (``dtype`` raises vx.TypeError); elements are read as ``f[x][i]``, a :class:`Load` of the
+    element buffer ``"f.i"``."""
+
+    values: tuple
+
+    @property
+    def dtype(self) -> T.DType:
+        raise errors.TypeError(f"the Tuple {self} has no single type; use one of its elements "
+                               "(f[x][0], f[x][1], …)")
+
+
+def element_name(func: str, i: int) -> str:
+    """The name of element ``i`` of Tuple-valued Func ``func``: its buffer and its Loads."""
+    return f"{func}.{i}"
+
+
+@node
 class Reduce(Expr):
     """An inline reduction of ``body`` over every point of the RDom ``rdom_name`` (in its order)."""
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .. import errors
 from . import dtypes as T
 from .construct import lift, to_type
-from .expr import Cast, Const, Expr, Load, Param, RVar, Var, check_name
+from .expr import Cast, Const, Expr, Load, Param, RVar, TupleValue, Var, check_name, element_name
 from .inline_reduce import free_rvars, refuse_pending, resolve
 from .walk import find
 
@@ -124,9 +124,39 @@ class Func:
 
     @property
     def dtype(self) -> T.DType:
+        """The value type (vx.TypeError for a Tuple-valued Func: see :attr:`dtypes`)."""
+        if self.is_tuple:
+            raise errors.TypeError(f"Func {self.name!r} is Tuple-valued, of types "
+                                   f"({', '.join(map(str, self.dtypes))}); read one element: "
+                                   f"{self.name}[...][0]")
         if not self.definitions:
             raise errors.TypeError(f"Func {self.name!r} has no definition yet")
         return self.definitions[0].value.dtype
+
+    @property
+    def root_by_default(self) -> bool:
+        """Computed at root unless scheduled otherwise (Halide's default for Funcs with update
+        definitions; also for Tuple-valued Funcs, which are never inlined)."""
+        return bool(self.updates) or self.is_tuple
+
+    @property
+    def is_tuple(self) -> bool:
+        """Whether the Func is Tuple-valued (``f[x] = (a, b)``)."""
+        return bool(self.definitions) and isinstance(self.definitions[0].value, TupleValue)
+
+    @property
+    def dtypes(self) -> tuple:
+        """The type of each element (one for a plain Func)."""
+        v = self.definitions[0].value
+        return tuple(e.dtype for e in v.values) if self.is_tuple else (v.dtype,)
+
+    @property
+    def buffers(self) -> tuple:
+        """(buffer name, dtype) per element: ``f`` itself, or ``f.0``, ``f.1``, … for a
+        Tuple-valued Func."""
+        if not self.is_tuple:
+            return ((self.name, self.dtype),)
+        return tuple((element_name(self.name, i), t) for i, t in enumerate(self.dtypes))
 
     @property
     def pure_vars(self) -> tuple:
@@ -142,14 +172,49 @@ class Func:
                 f"Func {self.name!r} is used before it has a pure definition; define it first "
                 f"({self.name}[x, ...] = ...). A Func cannot call itself in its pure definition: "
                 "recurrences are update definitions over an RDom")
-        return Load(self.name, _index(f"Func {self.name!r}", self.ndim, key), self.dtype, self)
+        args = _index(f"Func {self.name!r}", self.ndim, key)
+        if self.is_tuple:
+            return TupleCall(self, args)
+        return Load(self.name, args, self.dtype, self)
 
     def __setitem__(self, key, value):
         args = _index(f"Func {self.name!r}", self.ndim, key)
+        if isinstance(value, TupleCall):
+            value = tuple(value)
+        if isinstance(value, (tuple, list)):
+            return self._define_tuple(args, value)
+        if self.is_tuple:
+            raise errors.TypeError(f"{self.name!r} is Tuple-valued ({len(self.dtypes)} "
+                                   f"elements): assign a tuple of {len(self.dtypes)} values")
         if not self.definitions:
             self._define_pure(args, lift(value))
         else:
             self._define_update(args, value)
+
+    def _define_tuple(self, args, values):
+        """``f[...] = (a, b, …)``: a Tuple-valued pure definition, or an update of one (each
+        element cast to its type as a plain update's value is); all elements of an update are
+        computed from the values before it, then stored (Halide's Tuple semantics)."""
+        if len(values) < 2:
+            raise errors.TypeError(f"a Tuple value of {self.name!r} needs at least two elements, "
+                                   f"got {len(values)}; assign a plain value instead")
+        if not self.definitions:
+            return self._define_pure(args, TupleValue(tuple(lift(v) for v in values)))
+        if not self.is_tuple or len(values) != len(self.dtypes):
+            want = f"{len(self.dtypes)} elements" if self.is_tuple else "one value"
+            raise errors.TypeError(f"update of {self.name!r} assigns a Tuple of {len(values)} "
+                                   f"elements, but {self.name!r} has {want}")
+        typed = []
+        for i, (v, t) in enumerate(zip(values, self.dtypes)):
+            e = lift(v)
+            if e.dtype != t:
+                if isinstance(v, Expr) or hasattr(v, "_as_expr"):
+                    raise errors.TypeError(
+                        f"element {i} of an update of {self.name!r} has type {e.dtype} but "
+                        f"element {i} of {self.name!r} is {t}; wrap it in vx.cast(vx.{t}, …)")
+                e = to_type(v, t)
+            typed.append(e)
+        self._define_update(args, TupleValue(tuple(typed)))
 
     def _define_pure(self, args, value):
         names = [a.name if isinstance(a, Var) else None for a in args]
@@ -167,9 +232,10 @@ class Func:
         self.definitions.append(Definition(args, value, update=False))
 
     def _define_update(self, args, value):
-        t = self.dtype
-        args, v = resolve(self.name, args, lift(value))
-        if v.dtype != t:
+        args, v = resolve(self.name, args, value if isinstance(value, TupleValue) else
+                          lift(value))
+        t = None if isinstance(v, TupleValue) else self.dtype
+        if t is not None and v.dtype != t:
             if isinstance(value, Expr) or hasattr(value, "_as_expr"):
                 raise errors.TypeError(
                     f"update of {self.name!r} has type {v.dtype} but {self.name!r} is {t}; "
@@ -197,7 +263,47 @@ class Func:
         return f"Func({self.name!r}{shape})"
 
 
+class TupleCall:
+    """``f[x]`` of a Tuple-valued Func: index it for an element, ``f[x][0]`` (a Load of the
+    element buffer ``f.0``); it unpacks as a tuple (``a, b = f[x]``) and may be assigned whole
+    (``g[x] = f[x]`` for a Tuple-valued ``g``). Using it as a single value is a vx.TypeError."""
+
+    def __init__(self, func: Func, args: tuple):
+        self.func, self.args = func, args
+
+    def __getitem__(self, i: int) -> Load:
+        n = len(self.func.dtypes)
+        if not isinstance(i, int) or isinstance(i, bool) or not -n <= i < n:
+            raise errors.TypeError(f"{self.func.name!r} has {n} Tuple elements; index "
+                                   f"{self.func.name}[...] with 0 … {n - 1}, not {i!r}")
+        i %= n
+        return Load(element_name(self.func.name, i), self.args, self.func.dtypes[i], self.func)
+
+    def __len__(self) -> int:
+        return len(self.func.dtypes)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def _as_expr(self):
+        raise errors.TypeError(f"{self.func.name}[{', '.join(map(str, self.args))}] is a Tuple "
+                               f"of {len(self)} elements; use one: "
+                               f"{self.func.name}[{', '.join(map(str, self.args))}][0]")
+
+
 def rvars_in(e: Expr) -> list:
     """RVars that appear free in ``e``: outside any inline reduction over their RDom (an update's
     RVars stay free inside ``vx.sum(…, over=k)``), in pre-order."""
     return free_rvars(e)
+
+
+def _not_a_value(opname):
+    def method(self, *args):
+        return self._as_expr()      # raises: a Tuple is not one value
+    method.__name__ = opname
+    return method
+
+
+for _op in ("add radd sub rsub mul rmul truediv rtruediv floordiv rfloordiv mod rmod pow rpow "
+            "lt le gt ge neg abs and rand or ror xor rxor").split():
+    setattr(TupleCall, f"__{_op}__", _not_a_value(f"__{_op}__"))

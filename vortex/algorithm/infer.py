@@ -106,7 +106,7 @@ def infer_regions(order: list[Func]) -> dict:
         regions[f.name] = box
         ctx = Context({v.name: box[i] for i, v in enumerate(f.pure_vars)}, values)
         for d in f.updates:  # the written point must lie in the declared domain
-            target = Load(f.name, d.lhs, f.dtype, f)
+            target = Load(f.name, d.lhs, f.dtypes[0], f)
             _check(f, target, [interval(a, ctx) for a in d.lhs], box, f, explain)
         for e in exprs_of(f):
             for ld in find(e, lambda x: isinstance(x, Load)):

@@ -45,12 +45,13 @@ class Pipeline:
         """Evaluate with numpy. Keyword arguments: every Input (a numpy array of its dtype and
         rank), every Param (a scalar), and sizes not fixed by any input (``N=128``).
 
-        Returns the output array, or a tuple of arrays for several outputs, each of the output
-        Func's dtype and declared shape. Raises vx.InputError for bad arguments, vx.TypeError
+        Returns the output array, or a tuple of arrays for several outputs (a Tuple-valued
+        output gives one array per element, in order), each of its dtype and declared shape. Raises vx.InputError for bad arguments, vx.TypeError
         for bfloat16 values (numpy has no bfloat16).
         """
-        for obj in (*self.inputs.values(), *self.funcs):
-            obj.dtype.np  # noqa: B018 - vx.TypeError for bfloat16, which numpy cannot hold
+        for t in (*(i.dtype for i in self.inputs.values()),
+                  *(t for f in self.funcs for t in f.dtypes)):
+            t.np  # noqa: B018 - vx.TypeError for bfloat16, which numpy cannot hold
         binding = bind(self, kwargs)
         outs = Evaluator(self, binding).run()
         return outs[0] if len(outs) == 1 else outs

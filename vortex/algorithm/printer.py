@@ -1,7 +1,7 @@
 """Python-syntax printing of expressions, used in every error message (``img[y, x - 1]``)."""
 from __future__ import annotations
 
-from .expr import (BinOp, Call, Cast, Const, Dim, Expr, Load, Param, Reduce, RVar, Select,
+from .expr import (BinOp, Call, Cast, Const, Dim, Expr, Load, Param, Reduce, RVar, Select, TupleValue,
                    UnaryOp, UnOp, Var)
 
 _ATOM = 100
@@ -56,4 +56,6 @@ def show(e: Expr, leaf=None) -> str:
         return f"{e.name}[{', '.join(map(sub, e.args))}]"
     if isinstance(e, Reduce):
         return f"vx.{e.op.value}({sub(e.body)})"
+    if isinstance(e, TupleValue):
+        return f"({', '.join(map(sub, e.values))})"
     return type(e).__name__

@@ -89,7 +89,8 @@ class Evaluator:
         with np.errstate(all="ignore"):
             for f in self.pipe.funcs:
                 self.compute(f)
-        return tuple(self.buffers[o.name][0] for o in self.pipe.outputs)
+        from .reference_tuple import tuple_outputs
+        return tuple(a for o in self.pipe.outputs for a in tuple_outputs(self, o))
 
     # --- Funcs -------------------------------------------------------------------------------
     def compute(self, f: Func):
@@ -97,6 +98,9 @@ class Evaluator:
         origin = tuple(lo for lo, _ in box)
         shape = tuple(max(0, hi - lo + 1) for lo, hi in box)
         scope = Scope((), {}).extend([v.name for v in f.pure_vars], [(lo, n) for lo, n in zip(origin, shape)])
+        if f.is_tuple:
+            from .reference_tuple import compute_tuple
+            return compute_tuple(self, f, scope, shape, origin)
         value = self.eval(f.definitions[0].value, scope)
         arr = np.array(np.broadcast_to(value, shape), dtype=f.dtype.np)
         self.buffers[f.name] = (arr, origin)

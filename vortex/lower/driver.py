@@ -62,8 +62,9 @@ class LowerContext:
             self.layouts[name] = Layout(name, tuple(i32(0) for _ in inp.shape), inp.shape)
         for name, plan in plans.items():
             if plan.level is Level.ROOT:
-                self.layouts[name] = Layout(name, tuple(from_sympy(lo) for lo, _ in plan.box),
-                                            tuple(from_sympy(e) for _, e in plan.box))
+                for buf, _ in plan.func.buffers:      # a Tuple: one buffer per element
+                    self.layouts[buf] = Layout(buf, tuple(from_sympy(lo) for lo, _ in plan.box),
+                                               tuple(from_sympy(e) for _, e in plan.box))
         self._values = {}
 
     def new_kernel(self):
@@ -205,7 +206,8 @@ def lower(pipe, schedule, passes=None) -> Lowered:
     pipe = rfactored(pipe, schedule.directives)     # the pipeline with its rfactors applied
     prog = run_passes(Program(pipe, schedule), PASSES if passes is None else passes)
     requirements = tuple(r for p in prog.plans.values() for r in p.requirements)
-    return Lowered(pipe.name, prog.kernels, prog.buffers, tuple(o.name for o in pipe.outputs),
+    return Lowered(pipe.name, prog.kernels, prog.buffers,
+                   tuple(buf for o in pipe.outputs for buf, _ in o.buffers),
                    requirements)
 
 
@@ -216,6 +218,6 @@ def _buffers(pipe, plans) -> tuple:
     for name, p in plans.items():
         if p.level is Level.ROOT:
             role = BufferRole.OUTPUT if name in outs else BufferRole.INTERMEDIATE
-            bufs.append(BufferArg(name, p.func.dtype, role, tuple(e for _, e in p.box),
-                                  tuple(lo for lo, _ in p.box)))
+            bufs += [BufferArg(buf, t, role, tuple(e for _, e in p.box),
+                               tuple(lo for lo, _ in p.box)) for buf, t in p.func.buffers]
     return tuple(bufs)

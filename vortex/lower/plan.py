@@ -100,7 +100,7 @@ def make_plans(pipe, schedule) -> dict:
     plans = {}
     outputs = {o.name for o in pipe.outputs}
     for f in pipe.funcs:
-        root = f.name in outputs or bool(f.updates)
+        root = f.name in outputs or f.root_by_default
         plan = FuncPlan(f, Level.ROOT if root else Level.INLINE,
                         directives=tuple(schedule.stage_directives(f.name)),
                         update_directives=tuple(

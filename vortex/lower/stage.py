@@ -19,10 +19,11 @@ from ..algorithm.walk import find, rebuild
 from .exprs import Accumulator, ExprLowerer, flat_index, rdom_position, replace_reduce
 from . import cross_thread
 from .gpu_index import gpu_indices
-from .ir import (Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace, Ref, Store, block,
+from .ir import (Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace, Ref, block,
                  guarded, i32, local_name)
 from .sites import reader_layouts
 from .staging import Staging
+from .tuple_store import value_stores
 from .simplify import simplify_expr
 from .counters import counters
 from .loops import LoopNest
@@ -187,13 +188,12 @@ class StageLowering:
         pure_decls, pure = self.declared([v.name for v in f.pure_vars])
         final = self.layouts_in(lp.name for lp in self.nest.loops if lp not in inner)
         lowerer = ExprLowerer(pure, final, self.ctx.names)
-        layout = self.layouts[f.name]
+        layout = self.layouts[f.buffers[0][0]]       # a Tuple's elements share the layout
         out_index = layout.flat([pure[v.name] for v in f.pure_vars])
         if self.reduce is None:
-            pre, value = lowerer.lower(self.value)
-            core = guarded(self.pure_guards, block(pre, Store(layout.buffer, out_index, value)))
+            core = guarded(self.pure_guards, value_stores(lowerer, f, self.value, out_index))
             return self._nest(outer, block(*pure_decls, core))
-        core = self._reduction(inner, lowerer, layout.buffer, out_index, pure_decls)
+        core = self._reduction(inner, lowerer, out_index, pure_decls)
         return self._nest(outer, core)
 
     def _nest(self, loops, inner):
@@ -203,7 +203,7 @@ class StageLowering:
                                                        lp.kind, body)
         return inner
 
-    def _reduction(self, loops, lowerer, out_buffer, out_index, pure_decls):
+    def _reduction(self, loops, lowerer, out_index, pure_decls):
         f, r = self.plan.func, self.reduce
         pure_in = [lp for lp in loops if not lp.reduction]
         lanes = cross_thread.thread_rvar(self.nest, self.plan.name)
@@ -235,10 +235,9 @@ class StageLowering:
                                          guarded(self.pure_guards + self.red_guards, step)))
         default = r.rdom.bounds[0][0] if r.rdom.ndim == 1 else i32(0)
         value = replace_reduce(self.value, r, acc.result(default, idx))
-        pre_v, out_value = lowerer.lower(value)
         first = [] if lanes is None else [cross_thread.first_lane(lanes)]
         final = block(*pure_decls, guarded(self.pure_guards + first,
-                                           block(pre_v, Store(out_buffer, out_index, out_value))))
+                                           value_stores(lowerer, f, value, out_index)))
         if size is None:
             combine = None if lanes is None else cross_thread.collective(
                 self.ctx, acc, r.op, lanes, self.launch_compute())

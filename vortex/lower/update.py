@@ -17,8 +17,9 @@ from ..schedule.races import atomic_form
 from ..schedule.stages import update_rdom
 from .counters import counters
 from .exprs import ExprLowerer, inline
-from .ir import AtomicStore, For, If, Kernel, Store, block, guarded, i32
+from .ir import AtomicStore, For, If, Kernel, block, guarded, i32
 from .launch import bound_loops, launch_shape
+from .tuple_store import value_stores
 from .sym import from_sympy
 
 I32 = T.int32
@@ -38,16 +39,15 @@ def lower_update(ctx, plan, d, n: int) -> Kernel:
         coords[v.name] = binary(BinaryOp.ADD, lo, env[v.name])
     lowerer = ExprLowerer(coords, ctx.layouts, ctx.names)
     lhs = [lowerer.lower(inline(a, ctx.inlined)) for a in d.lhs]   # (pre, index) each
-    layout = ctx.layouts[f.name]
+    layout = ctx.layouts[f.buffers[0][0]]        # a Tuple's elements share the layout
     index = layout.flat([i for _, i in lhs])
     form = atomic_form(f, d) if plan.atomic(n) else None
     if form is None:
-        pre, val = lowerer.lower(inline(d.value, ctx.inlined))
-        store = Store(layout.buffer, index, val)
+        store = value_stores(lowerer, f, inline(d.value, ctx.inlined), index)
     else:
         pre, val = lowerer.lower(inline(form[1], ctx.inlined))
-        store = AtomicStore(layout.buffer, index, val, form[0])
-    stmt = block(pre, *(p for p, _ in lhs), store)
+        store = block(pre, AtomicStore(layout.buffer, index, val, form[0]))
+    stmt = block(*(p for p, _ in lhs), store)
     for p in (rdom.predicates if rdom is not None else ()):
         pre_p, cond = lowerer.lower(inline(p, ctx.inlined))
         stmt = block(pre_p, If(cond, stmt))

@@ -74,7 +74,7 @@ class FuncState:
     @property
     def inlined(self) -> bool:
         if self.compute is None:
-            return not self.output and not self.func.updates
+            return not self.output and not self.func.root_by_default
         return isinstance(self.compute, D.ComputeInline)
 
 
@@ -138,6 +138,9 @@ def _compute_at(d, st: FuncState, info: PipelineInfo, states: dict, i: int):
         raise Reject(f"unknown Func {d.func!r} (Funcs: {listing(info.funcs)})")
     if st.output:
         raise Reject(f"{st.name!r} is a pipeline output; outputs are computed at root")
+    if st.func.is_tuple:
+        raise Reject(f"{st.name!r} is Tuple-valued; Tuples are computed at root (compute_at of "
+                     "a Tuple is not supported yet)")
     if d.func not in info.consumers[st.name]:
         raise Reject(f"Func {d.func!r} does not consume {st.name!r} (consumers: "
                      f"{listing(sorted(info.consumers[st.name]))})")
@@ -187,6 +190,8 @@ def _compute_inline(d, st: FuncState, info, states, i):
         raise Reject(f"{st.name!r} is a pipeline output; outputs cannot be inlined")
     if st.func.updates:
         raise Reject(f"{st.name!r} has update definitions; only pure Funcs can be inlined")
+    if st.func.is_tuple:
+        raise Reject(f"{st.name!r} is Tuple-valued; Tuples are computed at root")
     st.compute = d
 
 
