@@ -136,3 +136,41 @@ def test_rfactored_schedule_round_trips_through_toml_and_python():
     assert P.replay_python(s) == s
     assert vx.Schedule(pipe).computed_pipeline() is pipe
     assert [f.name for f in s.computed_pipeline().funcs] == ["hist_intm", "hist"]
+
+
+def argmax_2d():
+    """am = (row, column, value) of the first maximum of a, a Tuple update over a 2-D RDom."""
+    H, W = vx.dims("H W")
+    a = vx.Input("a", vx.float32, (H, W))
+    am = vx.Func("am", shape=(1,))
+    z = vx.Var("z")
+    am[z] = (vx.cast(vx.int32, 0), vx.cast(vx.int32, 0), a[0, 0])
+    r = vx.RDom((H, W), name="r")
+    v = a[r[0], r[1]]
+    better = v > am[0][2]
+    am[0] = (vx.select(better, r[0], am[0][0]), vx.select(better, r[1], am[0][1]),
+             vx.select(better, v, am[0][2]))
+    return vx.Pipeline(am)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (7, 13), (100, 33)], ids=str)
+def test_rfactored_tuple_argmax_keeps_the_first_maximum(opencl_device, shape):
+    """Per-row partial (row, column, value) in parallel, merged in row order: ties (small
+    integers) resolve to the first maximum, as np.argmax and the sequential update do."""
+    pipe = argmax_2d()
+    s = vx.Schedule(pipe)
+    s["am"].update(0).rfactor("r_0", "y")
+    s["am_intm"].split("y", "yo", "yi", 16).gpu_blocks("yo").gpu_threads("yi")
+    s["am_intm"].update(0).split("y", "yo", "yi", 16).gpu_blocks("yo").gpu_threads("yi")
+    k = vx.compile(pipe, s, target="opencl", device=opencl_device)
+    a = np.random.default_rng(shape[1]).integers(-5, 6, shape).astype(np.float32)
+    row, col = divmod(int(np.argmax(a)), shape[1])
+    for got in (k(a=a), pipe.reference(a=a)):
+        assert (got[0][0], got[1][0], got[2][0]) == (row, col, a.max())
+
+
+def test_rfactor_of_an_argmax_over_its_inner_rvar_is_refused():
+    with pytest.raises(vx.ScheduleError, match=r"rfactor\(r_1, x\) on Func 'am.update\(0\)': "
+                       r"an argmax-like Tuple update keeps the first of equal keys; only its "
+                       r"outermost RVar 'r_0' can be factored"):
+        vx.Schedule(argmax_2d())["am"].update(0).rfactor("r_1", "x")

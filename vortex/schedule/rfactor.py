@@ -16,7 +16,12 @@ be bound to blocks or threads without atomics) and the merge combines them. The 
 a Func like any other: ``s["f_intm"]`` and ``s["f_intm"].update(0)`` schedule it, and directives
 after ``rfactor`` on ``s[f].update(n)`` schedule the merge (its loops: ``f``'s pure Vars, then
 ``rv``). For floats the sum is reassociated, so its rounding may differ from the sequential
-order. ``where`` predicates move with their RVars: those of the remaining dimensions stay on the
+order. A Tuple update that keeps the elements of the strictly better key (an argmax carrying
+index and value: ``(vx.select(e > f[L][k], i, f[L][0]), …, vx.select(e > f[L][k], e,
+f[L][k]))``, or ``<``) factors too: the partial results start from the worst key and the merge
+keeps a partial whose key is strictly better, in the factored RVar's order — the RDom's
+outermost, so that ties keep the first point as the sequential update does. ``where``
+predicates move with their RVars: those of the remaining dimensions stay on the
 intermediate's RDom; one on ``rv`` alone becomes a select in the intermediate's update.
 
 Source: Halide's ``Stage::rfactor`` (Suriana, Adams, Kamil, "Parallel associative reductions in
@@ -28,10 +33,10 @@ import copy
 
 import numpy as np
 
-from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Const, RVar, Var
+from ..algorithm.expr import (BinaryOp, BinOp, Const, Load, RVar, Select, TupleValue, Var,
+                               element_name, same)
 from ..algorithm.func import Definition, Func
 from ..algorithm.graph import collect
 from ..algorithm.ops import select
@@ -88,14 +93,82 @@ def rfactored(pipe, directives: dict):
     return Pipeline(*outputs, name=pipe.name)
 
 
+class _Fold:
+    """``f[L] = f[L] op e``: partial results combine with ``op`` from ``identity(op)``."""
+
+    def __init__(self, f, op, e):
+        self.f, self.op, self.e = f, op, e
+
+    def identity(self):
+        return identity(self.op, self.f.dtype)
+
+    def step(self, acc, sub):
+        return binary(self.op, acc, sub(self.e))
+
+    def keep(self, q, new, acc):
+        return select(q, new, acc)
+
+    def merge(self, whole, part):
+        return binary(self.op, whole, part)
+
+
+class _Better:
+    """A Tuple ``f[L] = (select(e_k > f[L][k], e_0, f[L][0]), …)`` (or ``<``): the elements of
+    the first point whose key ``e_k`` is strictly better — an argmax carrying (index, value).
+    Partial results start from the worst key; the merge keeps a partial when its key is
+    strictly better, in the order of the factored RVar, so ties resolve as the sequential
+    order does when that RVar is the RDom's outermost."""
+
+    def __init__(self, f, cmp, k, trues):
+        self.f, self.cmp, self.k, self.trues = f, cmp, k, trues
+
+    def identity(self):
+        t = self.f.dtypes[self.k]
+        lo, hi = (-np.inf, np.inf) if t.is_float else t.value_range()
+        worst = lo if self.cmp is BinaryOp.GT else hi
+        return tuple(Const.make(worst if j == self.k else 0, dt)
+                     for j, dt in enumerate(self.f.dtypes))
+
+    def step(self, acc, sub):
+        c = binary(self.cmp, sub(self.trues[self.k]), acc[self.k])
+        return TupleValue(tuple(select(c, sub(t), acc[j]) for j, t in enumerate(self.trues)))
+
+    def keep(self, q, new, acc):
+        return TupleValue(tuple(select(q, x, acc[j]) for j, x in enumerate(new.values)))
+
+    def merge(self, whole, part):
+        c = binary(self.cmp, part[self.k], whole[self.k])
+        return TupleValue(tuple(select(c, part[j], whole[j]) for j in range(len(self.trues))))
+
+
+def _better_form(f, d):
+    """The :class:`_Better` of update ``d`` of Tuple-valued ``f``, or None."""
+    v = d.value
+    if not isinstance(v, TupleValue) or not all(isinstance(x, Select) for x in v.values):
+        return None
+    cond = v.values[0].cond
+    own = [Load(element_name(f.name, j), d.lhs, t, f) for j, t in enumerate(f.dtypes)]
+    if not (isinstance(cond, BinOp) and cond.op in (BinaryOp.GT, BinaryOp.LT)):
+        return None
+    k = next((j for j, ld in enumerate(own) if same(cond.b, ld)), None)
+    reads = [x for e in (*d.lhs, *(x.true_value for x in v.values), cond.a)
+             for x in find(e, lambda m: isinstance(m, Load) and m.source is f)]
+    if k is None or reads or not same(v.values[k].true_value, cond.a) or not all(
+            same(x.cond, cond) and same(x.false_value, ld) for x, ld in zip(v.values, own)):
+        return None
+    return _Better(f, cond.op, k, tuple(x.true_value for x in v.values))
+
+
 def _split(f: Func, n: int, rv: str, u_name: str, funcs: dict):
     d = f.updates[n]
     form = atomic_form(f, d)
-    if form is None:
+    fold = _Fold(f, *form) if form is not None else _better_form(f, d)
+    if fold is None:
         raise Reject(f"update {n} of {f.name!r} is not of the form {f.name}[...] = "
                      f"{f.name}[...] op e (op one of + * min max & | ^, e not reading "
-                     f"{f.name!r}), so it cannot be split into partial results")
-    op, e = form
+                     f"{f.name!r}) nor a Tuple keeping the elements of the strictly better key "
+                     f"(an argmax: (vx.select(e > {f.name}[...][k], …, {f.name}[...][0]), …)), "
+                     "so it cannot be split into partial results")
     rdom = update_rdom(d)
     names = [v.name for v in rdom.vars] if rdom is not None else []
     if rv not in names:
@@ -106,6 +179,9 @@ def _split(f: Func, n: int, rv: str, u_name: str, funcs: dict):
         clash = name if name in funcs else u_name
         raise Reject(f"the name {clash!r} is taken; rename the Func or pick another var name")
     k = names.index(rv)
+    if isinstance(fold, _Better) and k != 0:
+        raise Reject(f"an argmax-like Tuple update keeps the first of equal keys; only its "
+                     f"outermost RVar {names[0]!r} can be factored without changing which")
     lo, ext = rdom.bounds[k]
     u = Var(u_name)
     others = [i for i in range(rdom.ndim) if i != k]
@@ -127,15 +203,15 @@ def _split(f: Func, n: int, rv: str, u_name: str, funcs: dict):
         else:
             on_u.append(q)
     intm = Func(name, shape=(ext, *f.shape))
-    intm[(u, *f.pure_vars)] = identity(op, f.dtype)
+    intm[(u, *f.pure_vars)] = fold.identity()
     at = (u, *(sub(a) for a in d.lhs))
-    value = binary(op, intm[at], sub(e))
+    value = fold.step(intm[at], sub)
     for q in on_u:
-        value = select(q, value, intm[at])
-    intm[at] = value
+        value = fold.keep(q, value, intm[at])
+    intm[at] = tuple(value.values) if isinstance(value, TupleValue) else value
     merge = RDom([(0, ext)], name=rv)
     pure = tuple(f.pure_vars)
-    f.definitions[1 + n] = Definition(pure, binary(op, f[pure], intm[(merge[0], *pure)]),
+    f.definitions[1 + n] = Definition(pure, fold.merge(f[pure], intm[(merge[0], *pure)]),
                                       update=True)
     funcs[name] = intm
     return update_stage(f.name, n)
