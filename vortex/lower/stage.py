@@ -22,13 +22,13 @@ from .gpu_index import gpu_indices
 from .ir import (Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace, Ref, block,
                  guarded, i32, local_name)
 from .sites import reader_layouts
+from .launch import launch_shape
 from .staging import Staging
 from .tuple_store import value_stores
 from .simplify import simplify_expr
 from .counters import counters
 from .loops import LoopNest
 from .sym import from_sympy
-from ..algorithm.symbolic import show
 
 I32 = T.int32
 
@@ -89,26 +89,7 @@ class StageLowering:
 
     def _launch(self) -> tuple[tuple, tuple]:
         cross_thread.thread_rvar(self.nest, self.plan.name)   # its errors name the RVar
-        grid, blk = [sp.Integer(1)] * 3, [1] * 3
-        seen = set()
-        for lp in self.nest.loops:
-            if lp.axis is None:
-                continue
-            if lp.axis in seen:
-                raise errors.ScheduleError(f"Func {self.plan.name!r}: two loops are bound to "
-                                           f"{lp.axis.name.lower()}; bind each GPU axis once")
-            seen.add(lp.axis)
-            if lp.axis.is_block:
-                grid[lp.axis.dim] = sp.sympify(lp.extent)
-            else:
-                ext = sp.sympify(lp.extent)
-                if not ext.is_Integer:
-                    raise errors.ScheduleError(
-                        f"gpu_threads({lp.name}) on Func {self.plan.name!r}: the thread extent {show(ext)} "
-                        "is not a constant; split the loop with a constant factor first "
-                        "(e.g. gpu_tile)")
-                blk[lp.axis.dim] = int(ext)
-        return tuple(grid), tuple(blk)
+        return launch_shape(self.nest, self.plan.name)
 
     # --- body --------------------------------------------------------------------------------
     def body(self):
