@@ -54,7 +54,9 @@ def placeholder(d: Dialect) -> Dialect:
         math_f32={n: f"⟨f32:{n}⟩" for n in MATH}, math_f64={n: f"⟨f64:{n}⟩" for n in MATH},
         named_barrier="⟨named_barrier:{op}:{id}:{n}⟩", launch_bounds="⟨launch_bounds:{n}⟩",
         vector_copy=VectorCopy("⟨vload:{n}⟩{p}⟨/vload⟩", "⟨vstore:{n}⟩{p}⟨at⟩{v}⟨/vstore⟩",
-                               "⟨vzero:{n}⟩{t}⟨/vzero⟩"))
+                               "⟨vzero:{n}⟩{t}⟨/vzero⟩"),
+        atomics=dataclasses.replace(d.atomics, native={
+            k: f"⟨atomic:{k[0]}:{k[1]}⟩" for k in d.atomics.native}))
 
 
 def _vector_copies(text: str, d: Dialect) -> str:
@@ -101,6 +103,7 @@ def instantiate(template: str, d: Dialect) -> str:
     table.update({f"⟨inf:{n}⟩": s for n, s in d.inf.items()})
     table.update({f"⟨f32:{n}⟩": d.math_f32.get(n, n) for n in MATH})
     table.update({f"⟨f64:{n}⟩": d.math_f64.get(n, n) for n in MATH})
+    table.update({f"⟨atomic:{op}:{t}⟩": fn for (op, t), fn in d.atomics.native.items()})
     return re.sub(r"⟨[^⟩]*⟩", lambda m: table[m.group(0)], text)
 
 

@@ -186,3 +186,28 @@ def test_an_ordered_update_runs_its_rdom_outside_its_pure_loops():
                        r"must stay serial in P.update\(0\)"):
         s.validate()
     assert vx.Schedule(pipe).loop_vars("P") == ["i", "j"]
+
+
+def test_a_reorder_may_not_change_the_order_of_the_updates_points():
+    """Fuzz case ci:81 (a wrong result before the check): reorder(y, r3, x) put the ordered pure
+    loop y outside the RDom loop r3 of out[y, x] ^= out[clamp(y - 1 - r3), x]."""
+    H, W = vx.dims("H W")
+    a = vx.Input("a", vx.uint8, (H, W))
+    out = vx.Func("out", shape=(H, W))
+    y, x = vx.vars("y x")
+    out[y, x] = a[y, x]
+    r3 = vx.RDom(3, name="r3")
+    out[y, x] = out[y, x] ^ out[vx.clamp(y - 1 - r3, 0, H - 1), x]
+    s = vx.Schedule(vx.Pipeline(out))
+    s[out].update(0).reorder("y", "r3", "x")
+    with pytest.raises(vx.ScheduleError, match=r"loop 'y' runs outside 'r3', which changes the "
+                       r"order in which the update applies its points .* keep 'r3' outside 'y'"):
+        s.validate()
+    r = vx.RDom((H, W), name="r")
+    g = vx.Func("g", shape=(H, W))
+    g[y, x] = a[y, x]
+    g[r[0], r[1]] = g[r[0], vx.max(r[1] - 1, 0)] + g[r[0], r[1]]
+    s2 = vx.Schedule(vx.Pipeline(g))
+    s2[g].update(0).split("r_1", "ro", "ri", 4).reorder("ri", "ro")
+    with pytest.raises(vx.ScheduleError, match=r"loop 'ri' runs outside 'ro'"):
+        s2.validate()

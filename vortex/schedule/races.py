@@ -78,6 +78,39 @@ def ordered_pure_vars(f, d) -> dict:
     return out
 
 
+def _ranks(nest: LoopNest) -> dict:
+    """Leaf loop → (original dim, split path): the position each leaf has in the update's own
+    order, splits keeping outer before inner, a fused loop its outer part's."""
+    rank = {lp.name: (lp.name, ()) for lp in nest.loops}
+    for rec in reversed(nest.records):
+        if isinstance(rec, FuseRecord):
+            leafs = [k for k, v in rank.items() if v[0] == rec.fused]
+            for k in leafs:
+                rank[k] = (rec.outer, rank[k][1])
+            continue
+        for k, (dim, path) in list(rank.items()):
+            if dim in (rec.outer, rec.inner):
+                rank[k] = (rec.old, ((0 if dim == rec.outer else 1),) + path)
+    return rank
+
+
+def order_check(f, d, nest: LoopNest, initial: list, atomic: bool):
+    """``(leaf, why)`` when the serial loops run the RDom's points (or an ordered pure loop) in
+    another order than the update's: a reorder may not move an RVar past an earlier one, an
+    ordered pure Var outside an RVar, or an inner split part outside its outer one."""
+    rank = _ranks(nest)
+    ordered = set(ordered_pure_vars(f, d))
+    keyed = [(initial.index(rank[lp.name][0]), rank[lp.name][1], lp.name) for lp in nest.loops
+             if lp.axis is None and lp.kind is not ForKind.VECTORIZED and rank[lp.name][0] in
+             initial and (rank[lp.name][0] in ordered or (not atomic and lp.reduction))]
+    for (a, pa, na), (b, pb, nb) in zip(keyed, keyed[1:]):
+        if (a, pa) > (b, pb):
+            return nb, (f"loop {na!r} runs outside {nb!r}, which changes the order in which the "
+                        f"update applies its points (RDom order, ordered pure loops inside it); "
+                        f"keep {nb!r} outside {na!r}")
+    return None
+
+
 def parallel_dims(nest: LoopNest) -> dict:
     """Original dim (pure Var or RVar name) → the leaf loop that makes it parallel (bound to a
     GPU axis or vectorized), for every dim some such leaf derives from."""
@@ -132,6 +165,11 @@ def check(f, n: int, nest: LoopNest, atomic: bool):
         if f.dtype.is_float and form[0] in (BinaryOp.AND, BinaryOp.OR, BinaryOp.XOR):
             yield None, f"{where}: a bitwise atomic needs an integer type, not {f.dtype}"
             return
+    from .stages import update_loops
+    bad = order_check(f, d, nest, [lp.name for lp in update_loops(f, n)], atomic)
+    if bad is not None:
+        yield bad[0], f"{where}: {bad[1]}"
+        return
     par = parallel_dims(nest)
     if atomic:
         for leaf in par.values():
