@@ -217,8 +217,11 @@ class StageLowering:
         default = r.rdom.bounds[0][0] if r.rdom.ndim == 1 else i32(0)
         value = replace_reduce(self.value, r, acc.result(default, idx))
         first = [] if lanes is None else [cross_thread.first_lane(lanes)]
-        final = block(*pure_decls, guarded(self.pure_guards + first,
-                                           value_stores(lowerer, f, value, out_index)))
+        # with no serial loop around the update (its RDom loop all on threads), its coordinate
+        # declarations are in this scope already: not declared twice (fuzz case ci:84)
+        decls = pure_decls if loops else ()
+        final = block(*decls, guarded(self.pure_guards + first,
+                                      value_stores(lowerer, f, value, out_index)))
         if size is None:
             combine = None if lanes is None else cross_thread.collective(
                 self.ctx, acc, r.op, lanes, self.launch_compute())
