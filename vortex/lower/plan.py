@@ -12,12 +12,12 @@ import sympy as sp
 
 from .. import errors
 from ..algorithm.bounds import to_sympy
-from ..algorithm.expr import Reduce, Var
+from ..algorithm.expr import Reduce
 from ..algorithm.func import Func
 from ..algorithm.symbolic import dim_symbol, prove_nonneg
 from ..algorithm.walk import find
 from ..schedule import directives as D
-from ..schedule.stages import UPDATE_RVAR_KINDS, ordered_loops, update_rdom, update_stage
+from ..schedule.stages import stage_nest, update_stage
 from .loops import Loop, LoopNest
 
 
@@ -75,14 +75,7 @@ class FuncPlan:
     def update_nest(self, n: int) -> LoopNest:
         """The loops of update stage ``n`` after its directives: the update's pure Vars over
         this Func's box, then its RVars (:mod:`vortex.schedule.stages`)."""
-        d = self.func.updates[n]
-        rdom = update_rdom(d)
-        loops = ordered_loops(
-            self.func, d,
-            [Loop(a.name, ext) for a, (_, ext) in zip(d.lhs, self.box) if isinstance(a, Var)],
-            [Loop(v.name, to_sympy(ext), True) for v, (_, ext) in
-             zip(rdom.vars, rdom.bounds)] if rdom is not None else [])
-        nest = LoopNest(update_stage(self.name, n), loops, rvar_kinds=UPDATE_RVAR_KINDS)
+        nest = stage_nest(self.func, n, to_sympy)   # the declared domain: the box
         for d in self.update_directives[n]:
             nest.apply(d)
         return nest
