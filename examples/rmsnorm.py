@@ -10,10 +10,13 @@ compulsory traffic is the matrix read once and written once (plus the small weig
 As in ``examples/softmax.py``, the sum of squares is written as ``LANES`` partial sums per
 row (``lane_sumsq``: lane ``l`` sums columns ``l, l + LANES, …``) combined in ``inv_rms`` with
 the tail of ``cols % LANES`` columns: Halide's ``rfactor`` by hand, so that a schedule can
-vectorize the lanes (Vortex has no ``rfactor`` directive yet). ``inv_rms`` is
-1 / sqrt(mean + eps), computed once per row, so the output is two multiplications per element.
+vectorize the lanes or bind them to threads (the ``rfactor`` directive factors update
+definitions, not reductions inline in a pure definition). ``inv_rms`` is 1 / sqrt(mean + eps),
+computed once per row, so the output is two multiplications per element.
 
-The schedule is not here: ``schedules/rmsnorm/<device>.toml``.
+The schedules (``schedules/rmsnorm/<device>.toml``) read each row once, in one kernel: the lane
+sums and ``inv_rms`` are computed at the output's row (PoCL: 16-wide vector accumulators; GPUs:
+the lanes on a block's threads, combined by a cross-thread reduction).
 """
 import numpy as np
 

@@ -11,14 +11,18 @@ reductions per row (``lane_max``, ``lane_sum``: lane ``l`` reduces columns ``l, 
 then combined per row (``row_max``, ``row_sum``, which also take the tail of ``cols % LANES``
 columns). This is Halide's ``rfactor`` done by hand (Suriana, Adams, Kamil, "Parallel
 associative reductions in Halide", CGO 2017): the lanes are a *pure* dimension, so a schedule
-can vectorize them, while the RDom loop itself cannot be vectorized (its lanes would race on one
-accumulator). Vortex has no ``rfactor`` directive yet, so the split sits in the algorithm.
+can vectorize them (a CPU's vector lanes) or bind them to threads (a GPU block's), while one
+accumulator per row could be neither. Vortex's ``rfactor`` directive, like Halide's, factors
+an update definition, not a reduction inline in a pure one, so the split sits in the algorithm.
 The results equal the plain softmax for every shape (including cols < LANES: the lane
 reductions are then empty and the tail does all the work).
 
 ``e = exp(x - row_max)`` is its own Func, so recomputing it (inlined, the default) or storing it
-(``compute_root``) is a schedule decision. The schedule is not here: it lives in
-``schedules/softmax/<device>.toml`` (the PoCL CPU one and its measured time are there).
+is a schedule decision. The schedules (``schedules/softmax/<device>.toml``) read each row once
+from memory, in one kernel: every reduction is computed at the output's row. On PoCL a row is
+one work-item whose lane reductions run as 16-wide vectors (a vectorized loop around an inline
+reduction keeps vector accumulators); on the GPUs a row is one block, the 64 lanes are 64 of its
+threads and ``row_max``/``row_sum`` combine them with a cross-thread (warp-shuffle) reduction.
 """
 import numpy as np
 

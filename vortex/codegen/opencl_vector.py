@@ -11,8 +11,12 @@ code (declarations, a guarded store) prints as: every lane-dependent value becom
 a load/store whose index steps by 1 per lane becomes one dense vector access (``vloadN``/
 ``vstoreN`` or, on Clang, its inlined equivalent), other lane-varying indices gather/scatter
 lane by lane; a lane-dependent guard becomes ``if (all(cond))`` around the vector body with the
-scalar loop as the fallback (the edge of the image). Anything else (nested loops, integer floor
-division by a lane value, …) falls back to the scalar loop. ``all``/``any`` and dense accesses
+scalar loop as the fallback (the edge of the image). A serial loop inside (an inline
+reduction's RDom loop) whose bounds are the same in every lane stays one loop over vector
+values: its accumulator is an N-vector, and a lane-dependent ``if`` in it that only assigns
+accumulators (an argmax's "better" test) becomes lane selects. Anything else (a loop whose
+bounds vary with the lane, integer floor division by a lane value, …) falls back to the scalar
+loop. ``all``/``any`` and dense accesses
 are printed in forms PoCL keeps inline (:mod:`~vortex.codegen.opencl_access`).
 
 Vector locals: a local array of N elements (N in WIDTHS) read and written only at the lane of
@@ -33,7 +37,7 @@ from __future__ import annotations
 
 from ..algorithm.expr import BinaryOp, BinOp, Cast, Const, Select, UnOp
 from ..algorithm.walk import find, rebuild
-from ..lower.ir import (Allocate, Block, BufferLoad, Declare, For, ForKind, If, Kernel,
+from ..lower.ir import (Allocate, Assign, Block, BufferLoad, Declare, For, ForKind, If, Kernel,
                         MemorySpace, Ref, Store, local_name)
 from ..lower.registers import lane_arrays
 from ..lower.walk import map_stmt, stmt_exprs, stmts
@@ -154,6 +158,9 @@ class _VectorBody:
         run only where some lane passes the guard when every store is under it (a thread past
         the edge of the domain then skips the lane loop after one vector test)."""
         self._guard, self._in_guard, self._stores_outside = None, False, False
+        self._depth = 0                                      # serial loops around the statement
+        self.assigned = {x.name for x in stmts(s) if isinstance(x, Assign)}
+        self.vec |= _varying(s, self.lane, set(self.p._vectors)) & self.assigned
         lines = self._stmt(s, ind + "  ")
         if self._guard is None:
             return [f"{ind}{{", *lines, f"{ind}}}"]
@@ -166,7 +173,18 @@ class _VectorBody:
     def _stmt(self, s, ind):
         if isinstance(s, Block):
             return [line for x in s.stmts for line in self._stmt(x, ind)]
-        if isinstance(s, Declare) and s.value is not None:
+        if isinstance(s, Declare) and (s.value is None or s.name in self.assigned):
+            return self._accumulator(s, ind)
+        if isinstance(s, Assign):
+            text, is_vec = self.expr(s.value)
+            if is_vec and s.name not in self.vec:
+                raise NotVectorizable(f"{s.name} varies with the lane only after its declaration")
+            text = self._broadcast(text, s.value.dtype) if s.name in self.vec and not is_vec \
+                else text
+            return [f"{ind}{self.p.ident(s.name)} = {text};"]
+        if isinstance(s, For):
+            return self._serial(s, ind)
+        if isinstance(s, Declare):
             self.declared.add(s.name)
             self.values[s.name] = s.value
             text, is_vec = self.expr(s.value)
@@ -186,6 +204,8 @@ class _VectorBody:
             return [f"{ind}{self.p.ctype(s.dtype)} {self.p.ident(s.name)} = {text};"]
         if isinstance(s, If) and s.otherwise is None and self._guard is None:
             cond, is_vec = self.expr(s.cond)
+            if is_vec and self._depth:
+                return self._blend(s, cond, ind)
             if is_vec:
                 cond, _ = self.expr(inline_definitions(s.cond, self.values))
                 self._guard, self._in_guard = cond, True
@@ -197,6 +217,61 @@ class _VectorBody:
             self._stores_outside |= not self._in_guard
             return [f"{ind}{line}" for line in self._store(s)]
         raise NotVectorizable(type(s).__name__)
+
+    def _accumulator(self, s: Declare, ind):
+        """A local assigned after its declaration (the accumulator of an inline reduction) or
+        declared without a value: an N-vector when any lane-dependent value reaches it
+        (:func:`_varying`), so each lane keeps its own; never an index form (no ``_l0`` copy:
+        it changes after the declaration)."""
+        self.declared.add(s.name)
+        is_vec = s.name in self.vec
+        if s.dtype.is_int:
+            self.defs[s.name] = None if is_vec else affine(Ref(s.name, s.dtype), {})
+        ctype = self._vtype(s.dtype) if is_vec else self.p.ctype(s.dtype)
+        if s.value is None:
+            return [f"{ind}{ctype} {self.p.ident(s.name)};"]
+        text, v_vec = self.expr(s.value)
+        text = self._broadcast(text, s.dtype) if is_vec and not v_vec else text
+        return [f"{ind}{ctype} {self.p.ident(s.name)} = {text};"]
+
+    def _serial(self, s: For, ind):
+        """A serial loop inside the lane loop (an inline reduction's RDom loop): its bounds
+        must be the same in every lane; it runs once for all N lanes, its body vectorized.
+        Valid because the lanes of a vectorized loop are independent (the schedule's
+        ``vectorize`` guarantees it, as for ``gpu_threads``): running lane 0's whole loop, then
+        lane 1's, … computes what running the N lanes' iterations side by side does. Source:
+        Halide ``VectorizeLoops.cpp`` (a serial loop inside a vectorized one stays a loop over
+        vector values)."""
+        if s.kind is not ForKind.SERIAL:
+            raise NotVectorizable(f"a {s.kind.name} loop inside the lane loop")
+        (lo, lo_vec), (ext, ext_vec) = self.expr(s.min), self.expr(s.extent)
+        if lo_vec or ext_vec:
+            raise NotVectorizable("a serial loop whose bounds vary with the lane")
+        end = ext if lo == "0" else f"{lo} + {ext}"
+        var = self.p.ident(s.var)
+        self._depth += 1
+        body = self._stmt(s.body, ind + "  ")
+        self._depth -= 1
+        return [f"{ind}for (int {var} = {lo}; {var} < {end}; ++{var}) {{", *body, f"{ind}}}"]
+
+    def _blend(self, s: If, cond: str, ind):
+        """A lane-dependent ``if`` inside a serial loop whose branch only assigns vector locals
+        (an argmax's "better" test): the test once into a mask, then each assignment a lane
+        select, in order. Anything else under such a test: NotVectorizable."""
+        body = s.then.stmts if isinstance(s.then, Block) else (s.then,)
+        if not all(isinstance(a, Assign) and a.name in self.vec for a in body):
+            raise NotVectorizable("a lane-dependent guard inside a serial loop")
+        self._masks = getattr(self, "_masks", 0) + 1
+        mask = self.p.ident(local_name("mask", str(self._masks)))
+        out = [f"{ind}int{self.n} {mask} = {cond};"]
+        for a in body:
+            value, v_vec = self.expr(a.value)
+            value = value if v_vec else self._broadcast(value, a.value.dtype)
+            bits = 32 if a.value.dtype.is_bool else a.value.dtype.bits
+            test = mask if bits == 32 else f"convert_{_MASKS[bits]}{self.n}({mask})"
+            name = self.p.ident(a.name)
+            out.append(f"{ind}{name} = ({test} ? {value} : {name});")
+        return out
 
     def _store(self, s: Store):
         value, v_vec = self.expr(s.value)
@@ -338,6 +413,38 @@ class _VectorBody:
             raise NotVectorizable(f"{e.fn.value} is a scalar helper function")
         args = [t if v else self._broadcast(t, e.dtype) for t, v in kids]
         return self.p._math(e.fn.value, e.dtype, *args), True
+
+
+def _varying(body, lane: str, vector_locals: set) -> set:
+    """Names of the locals of ``body`` whose value may differ between lanes: declared or
+    assigned from an expression that reads the lane, another such local or a vector local, or
+    assigned under an ``if`` whose test does (control dependence: an argmax's position). A
+    fixed point, since an accumulator is assigned after it is declared."""
+    out = {lane}
+
+    def reads_varying(e):
+        return bool(find(e, lambda x: (isinstance(x, Ref) and x.name in out)
+                         or (isinstance(x, BufferLoad) and x.buffer in vector_locals)))
+
+    def visit(s, under: bool) -> bool:
+        if isinstance(s, (Declare, Assign)):
+            value = getattr(s, "value", None)
+            if s.name not in out and (under or (value is not None and reads_varying(value))):
+                out.add(s.name)
+                return True
+            return False
+        if isinstance(s, If):
+            under = under or reads_varying(s.cond)
+            return any([visit(s.then, under),
+                        s.otherwise is not None and visit(s.otherwise, under)])
+        if isinstance(s, Block):
+            return any([visit(x, under) for x in s.stmts])
+        if isinstance(s, For):
+            return visit(s.body, under)
+        return False
+    while visit(body, False):
+        pass
+    return out - {lane}
 
 
 def _children(e):
