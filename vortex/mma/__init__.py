@@ -1,0 +1,86 @@
+"""Warp-level matrix-multiply instructions (tensor cores) as data: one table per vendor.
+
+An :class:`Instruction` is one hardware matrix multiply-accumulate ``D = A × B + C`` on an
+``m × k`` tile of A, a ``k × n`` tile of B and an ``m × n`` accumulator, executed by the
+``lanes`` threads of one warp (CUDA, 32) or wavefront (AMD CDNA, 64) together. Each operand lives
+in registers spread over the lanes; a :class:`Fragment` says which element of its tile each lane
+holds in each of its registers. The tables (``nvidia.py``: ``mma.sync`` and ``ldmatrix``;
+``amd.py``: MFMA) are the one place where these facts are written; the lowering and the
+printers read them (:func:`instructions`), in the way tinygrad keeps a ``tensor_cores`` list per
+renderer.
+
+Sources: PTX ISA, "Warp-level matrix instructions: mma" (fragment layouts of
+``mma.m16n8k16`` and friends) and "ldmatrix"; AMD "CDNA2 Instruction Set Architecture",
+"Matrix fused-multiply-add (MFMA)" and AMD's matrix instruction calculator.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """The ``rows × cols`` tile of one operand, held as ``per_lane`` elements by each lane:
+    ``coords(lane, i)`` is the (row, col) of the tile that element ``i`` of ``lane`` holds.
+    Over all lanes and elements every position of the tile appears exactly once
+    (:func:`check_fragment`)."""
+
+    rows: int
+    cols: int
+    per_lane: int
+    coords: Callable[[int, int], tuple]
+
+    def positions(self, lanes: int) -> list:
+        """(lane, i, row, col) for every element of every lane."""
+        return [(lane, i, *self.coords(lane, i)) for lane in range(lanes)
+                for i in range(self.per_lane)]
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One matrix instruction of a target.
+
+    ``name``: a stable identifier (schedules and errors name it); ``target``: "cuda" or "hip";
+    ``archs``: the arch names it exists on (a predicate: ``supports(arch)``); ``m, n, k``: the
+    shape; ``a, b, acc``: dtype names of A, B and the accumulator; ``lanes``: threads that
+    execute it together; ``a_frag``, ``b_frag``, ``c_frag``: the register layouts (C and D share
+    one); ``spelling``: how the printers emit it (a format string, see the vendor module);
+    ``opt_in``: it changes precision (tf32) and is used only when a schedule asks for it."""
+
+    name: str
+    target: str
+    min_arch: int
+    m: int
+    n: int
+    k: int
+    a: str
+    b: str
+    acc: str
+    lanes: int
+    a_frag: Fragment
+    b_frag: Fragment
+    c_frag: Fragment
+    spelling: str
+    opt_in: bool = False
+
+    def supports(self, arch_number: int) -> bool:
+        """Does the arch with this number (CUDA ``sm_XY`` → XY; AMD ``gfxNNN`` → the hex
+        number, e.g. 0x90a) have this instruction?"""
+        return arch_number >= self.min_arch
+
+
+def check_fragment(frag: Fragment, lanes: int) -> None:
+    """Raise AssertionError unless every (row, col) of the tile is held exactly once."""
+    seen = {}
+    for lane, i, row, col in frag.positions(lanes):
+        assert 0 <= row < frag.rows and 0 <= col < frag.cols, (lane, i, row, col)
+        assert (row, col) not in seen, f"({row}, {col}) held by {seen[(row, col)]} and {(lane, i)}"
+        seen[(row, col)] = (lane, i)
+    assert len(seen) == frag.rows * frag.cols, (len(seen), frag.rows, frag.cols)
+
+
+def instructions(target: str) -> tuple:
+    """Every :class:`Instruction` of ``target`` ("cuda" or "hip"), in table order."""
+    from . import amd, nvidia
+    return {"cuda": nvidia.INSTRUCTIONS, "hip": amd.INSTRUCTIONS}.get(target, ())
