@@ -45,9 +45,9 @@ from .c_printer import CPrinter
 from .intrinsics import HELPERS as INTRINSIC_HELPERS
 from .lanes import LANE, NotVectorizable, affine, inline_definitions, lane_step
 from .opencl_access import dense_access, mask_test
+from .opencl_vector_loops import MASKS, SerialLoops, varying
 
 WIDTHS = (2, 3, 4, 8, 16)
-_MASKS = {8: "char", 16: "short", 32: "int", 64: "long"}   # element bits → signed mask type
 _MASK_OPS = (BinaryOp.AND, BinaryOp.OR, BinaryOp.XOR, BinaryOp.EQ, BinaryOp.NE)   # on masks
 
 
@@ -144,7 +144,7 @@ def _is_zero(e) -> bool:
     return isinstance(e, Const) and e.value == 0
 
 
-class _VectorBody:
+class _VectorBody(SerialLoops):
     def __init__(self, printer: CPrinter, lane: str, n: int):
         self.p, self.lane, self.n = printer, lane, n
         self.vec = {lane}                          # names holding N-vectors
@@ -160,7 +160,7 @@ class _VectorBody:
         self._guard, self._in_guard, self._stores_outside = None, False, False
         self._depth = 0                                      # serial loops around the statement
         self.assigned = {x.name for x in stmts(s) if isinstance(x, Assign)}
-        self.vec |= _varying(s, self.lane, set(self.p._vectors)) & self.assigned
+        self.vec |= varying(s, self.lane, set(self.p._vectors)) & self.assigned
         lines = self._stmt(s, ind + "  ")
         if self._guard is None:
             return [f"{ind}{{", *lines, f"{ind}}}"]
@@ -217,61 +217,6 @@ class _VectorBody:
             self._stores_outside |= not self._in_guard
             return [f"{ind}{line}" for line in self._store(s)]
         raise NotVectorizable(type(s).__name__)
-
-    def _accumulator(self, s: Declare, ind):
-        """A local assigned after its declaration (the accumulator of an inline reduction) or
-        declared without a value: an N-vector when any lane-dependent value reaches it
-        (:func:`_varying`), so each lane keeps its own; never an index form (no ``_l0`` copy:
-        it changes after the declaration)."""
-        self.declared.add(s.name)
-        is_vec = s.name in self.vec
-        if s.dtype.is_int:
-            self.defs[s.name] = None if is_vec else affine(Ref(s.name, s.dtype), {})
-        ctype = self._vtype(s.dtype) if is_vec else self.p.ctype(s.dtype)
-        if s.value is None:
-            return [f"{ind}{ctype} {self.p.ident(s.name)};"]
-        text, v_vec = self.expr(s.value)
-        text = self._broadcast(text, s.dtype) if is_vec and not v_vec else text
-        return [f"{ind}{ctype} {self.p.ident(s.name)} = {text};"]
-
-    def _serial(self, s: For, ind):
-        """A serial loop inside the lane loop (an inline reduction's RDom loop): its bounds
-        must be the same in every lane; it runs once for all N lanes, its body vectorized.
-        Valid because the lanes of a vectorized loop are independent (the schedule's
-        ``vectorize`` guarantees it, as for ``gpu_threads``): running lane 0's whole loop, then
-        lane 1's, … computes what running the N lanes' iterations side by side does. Source:
-        Halide ``VectorizeLoops.cpp`` (a serial loop inside a vectorized one stays a loop over
-        vector values)."""
-        if s.kind is not ForKind.SERIAL:
-            raise NotVectorizable(f"a {s.kind.name} loop inside the lane loop")
-        (lo, lo_vec), (ext, ext_vec) = self.expr(s.min), self.expr(s.extent)
-        if lo_vec or ext_vec:
-            raise NotVectorizable("a serial loop whose bounds vary with the lane")
-        end = ext if lo == "0" else f"{lo} + {ext}"
-        var = self.p.ident(s.var)
-        self._depth += 1
-        body = self._stmt(s.body, ind + "  ")
-        self._depth -= 1
-        return [f"{ind}for (int {var} = {lo}; {var} < {end}; ++{var}) {{", *body, f"{ind}}}"]
-
-    def _blend(self, s: If, cond: str, ind):
-        """A lane-dependent ``if`` inside a serial loop whose branch only assigns vector locals
-        (an argmax's "better" test): the test once into a mask, then each assignment a lane
-        select, in order. Anything else under such a test: NotVectorizable."""
-        body = s.then.stmts if isinstance(s.then, Block) else (s.then,)
-        if not all(isinstance(a, Assign) and a.name in self.vec for a in body):
-            raise NotVectorizable("a lane-dependent guard inside a serial loop")
-        self._masks = getattr(self, "_masks", 0) + 1
-        mask = self.p.ident(local_name("mask", str(self._masks)))
-        out = [f"{ind}int{self.n} {mask} = {cond};"]
-        for a in body:
-            value, v_vec = self.expr(a.value)
-            value = value if v_vec else self._broadcast(value, a.value.dtype)
-            bits = 32 if a.value.dtype.is_bool else a.value.dtype.bits
-            test = mask if bits == 32 else f"convert_{_MASKS[bits]}{self.n}({mask})"
-            name = self.p.ident(a.name)
-            out.append(f"{ind}{name} = ({test} ? {value} : {name});")
-        return out
 
     def _store(self, s: Store):
         value, v_vec = self.expr(s.value)
@@ -403,7 +348,7 @@ class _VectorBody:
             b = b if vb else self._broadcast(b, e.dtype)
             if vc:  # a vector ?: needs a mask of the result's element size (float4 < → int4)
                 bits = 32 if e.dtype.is_bool else e.dtype.bits
-                c = f"convert_{_MASKS[bits]}{self.n}({c})"
+                c = f"convert_{MASKS[bits]}{self.n}({c})"
             return f"({c} ? {a} : {b})", True
         if isinstance(e, UnOp):
             if e.op.name != "NEG" or e.dtype.kind.value == "i":   # signed: wraps (CPrinter)
@@ -413,38 +358,6 @@ class _VectorBody:
             raise NotVectorizable(f"{e.fn.value} is a scalar helper function")
         args = [t if v else self._broadcast(t, e.dtype) for t, v in kids]
         return self.p._math(e.fn.value, e.dtype, *args), True
-
-
-def _varying(body, lane: str, vector_locals: set) -> set:
-    """Names of the locals of ``body`` whose value may differ between lanes: declared or
-    assigned from an expression that reads the lane, another such local or a vector local, or
-    assigned under an ``if`` whose test does (control dependence: an argmax's position). A
-    fixed point, since an accumulator is assigned after it is declared."""
-    out = {lane}
-
-    def reads_varying(e):
-        return bool(find(e, lambda x: (isinstance(x, Ref) and x.name in out)
-                         or (isinstance(x, BufferLoad) and x.buffer in vector_locals)))
-
-    def visit(s, under: bool) -> bool:
-        if isinstance(s, (Declare, Assign)):
-            value = getattr(s, "value", None)
-            if s.name not in out and (under or (value is not None and reads_varying(value))):
-                out.add(s.name)
-                return True
-            return False
-        if isinstance(s, If):
-            under = under or reads_varying(s.cond)
-            return any([visit(s.then, under),
-                        s.otherwise is not None and visit(s.otherwise, under)])
-        if isinstance(s, Block):
-            return any([visit(x, under) for x in s.stmts])
-        if isinstance(s, For):
-            return visit(s.body, under)
-        return False
-    while visit(body, False):
-        pass
-    return out - {lane}
 
 
 def _children(e):
