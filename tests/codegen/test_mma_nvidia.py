@@ -22,7 +22,7 @@ import compilers
 import numpy as np
 import pytest
 
-from vortex.mma import check_fragment
+from vortex.mma import available, check_fragment
 from vortex.mma.nvidia import FEEDS, INSTRUCTIONS, LANES, LDMATRIX, feed, registers
 
 IDS = [i.name for i in INSTRUCTIONS]
@@ -81,8 +81,8 @@ def test_no_feed_for_an_operand_without_one():
 def test_the_spelling_has_one_placeholder_per_register(inst):
     names = {f for _, f, _, _ in Formatter().parse(inst.spelling) if f is not None}
     assert names == {f"{op}{r}" for op in "dabc" for r in range(registers(inst, op))}
-    assert inst.target == "cuda" and inst.lanes == LANES and inst.supports(80)
-    assert not inst.supports(75)
+    assert inst.target == "cuda" and inst.lanes == LANES and available(inst, 80)
+    assert not available(inst, 75)
 
 
 # ---------------------------------------------------------------- 2. CUDA → SASS

@@ -16,7 +16,7 @@ Sources: PTX ISA, "Warp-level matrix instructions: mma" (fragment layouts of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ class Instruction:
     """One matrix instruction of a target.
 
     ``name``: a stable identifier (schedules and errors name it); ``target``: "cuda" or "hip";
-    ``archs``: the arch names it exists on (a predicate: ``supports(arch)``); ``m, n, k``: the
+    ``min_arch``: the first arch that has it (CUDA ``sm_XY`` → XY; AMD ``gfxNNN`` → the hex
+    number, gfx90a → 0x90a; which archs have it: :func:`available`); ``m, n, k``: the
     shape; ``a, b, acc``: dtype names of A, B and the accumulator; ``lanes``: threads that
     execute it together; ``a_frag``, ``b_frag``, ``c_frag``: the register layouts (C and D share
     one); ``spelling``: how the printers emit it (a format string, see the vendor module);
@@ -64,11 +65,6 @@ class Instruction:
     spelling: str
     opt_in: bool = False
 
-    def supports(self, arch_number: int) -> bool:
-        """Does the arch with this number (CUDA ``sm_XY`` → XY; AMD ``gfxNNN`` → the hex
-        number, e.g. 0x90a) have this instruction?"""
-        return arch_number >= self.min_arch
-
 
 def check_fragment(frag: Fragment, lanes: int) -> None:
     """Raise AssertionError unless every (row, col) of the tile is held exactly once."""
@@ -84,3 +80,11 @@ def instructions(target: str) -> tuple:
     """Every :class:`Instruction` of ``target`` ("cuda" or "hip"), in table order."""
     from . import amd, nvidia
     return {"cuda": nvidia.INSTRUCTIONS, "hip": amd.INSTRUCTIONS}.get(target, ())
+
+
+def available(inst: Instruction, arch_number: int) -> bool:
+    """Does the arch with this number have ``inst``? Each vendor module says (its
+    ``supports``): NVIDIA every arch from ``min_arch`` on; AMD only the CDNA archs, within the
+    generations that kept the instruction."""
+    from . import amd, nvidia
+    return {"cuda": nvidia.supports, "hip": amd.supports}[inst.target](inst, arch_number)

@@ -21,8 +21,8 @@ gfx940-942 (MI300, CDNA3) keep the f16 and bf16 entries (the builtins are assemb
 ``v_mfma_f32_32x32x8_f16``, ``…_bf16``, same layouts) but dropped the k = 8/16 int8 ones for
 ``v_mfma_i32_32x32x16_i8`` / ``16x16x32_i8`` (8 int8 per lane, not in this table):
 :data:`LAST_ARCH` holds that limit. A number alone does not say CDNA: gfx90c (an APU) and
-gfx10xx/11xx (RDNA, wave32, WMMA instead) have no MFMA, so use :func:`supports`, not
-``Instruction.supports``, for an arch of unknown family.
+gfx10xx/11xx (RDNA, wave32, WMMA instead) have no MFMA: :func:`supports` (what
+``vortex.mma.available`` asks for "hip") knows the CDNA archs.
 
 **Spelling contract** (``Instruction.spelling``): a Python ``str.format`` template of one HIP
 C++ *expression*, the builtin call, with three named placeholders ``{a}``, ``{b}``, ``{c}``,
@@ -106,5 +106,5 @@ LAST_ARCH = {"mfma_i32_32x32x8i8": 0x90a, "mfma_i32_16x16x16i8": 0x90a}
 def supports(inst: Instruction, arch_number: int) -> bool:
     """Does the gfx arch with this number (hex, gfx90a → 0x90a) have ``inst``? Only CDNA archs
     have MFMA; see :data:`LAST_ARCH` for the int8 entries CDNA3 lacks."""
-    return (arch_number in _CDNA and inst.supports(arch_number)
+    return (arch_number in _CDNA and arch_number >= inst.min_arch
             and arch_number <= LAST_ARCH.get(inst.name, arch_number))

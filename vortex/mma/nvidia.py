@@ -176,3 +176,9 @@ def feed(instruction: str, operand: str) -> Feed | None:
     """The :class:`Feed` loading ``operand`` of ``instruction`` with ldmatrix, or None (the
     fragment is then loaded element by element)."""
     return next((f for f in FEEDS if (f.instruction, f.operand) == (instruction, operand)), None)
+
+
+def supports(inst: Instruction, arch_number: int) -> bool:
+    """Does ``sm_<arch_number>`` have ``inst``? Every arch from ``min_arch`` on (the PTX ISA's
+    "Target ISA notes": mma.m16n8k16 requires sm_80 or higher)."""
+    return arch_number >= inst.min_arch
