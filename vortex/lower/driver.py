@@ -20,6 +20,7 @@ from .buffers import BufferArg, BufferRole
 from .cse import CSE
 from .exprs import Layout, inline
 from .ir import If, Kernel, block, conj, i32
+from .jam import JAM
 from .offload import OFFLOAD
 from .params import kernel_params
 from .partition import PARTITION
@@ -188,6 +189,7 @@ PASSES = [
          "no condition of an If or a staged copy that the loop ranges, the GPU launch, the "
          "enclosing conditions and the specialize facts prove"),
     TIGHTEN,
+    JAM,
     PARTITION,
     PARTITION_LOOPS,
     REGISTERS,
