@@ -57,6 +57,22 @@ def matmul_sized(M=None, N=None, K=None) -> tuple:
     return vx.Pipeline(C, name="mm"), C
 
 
+def matmul_f16() -> vx.Pipeline:
+    """C[i, j] = sum_k f32(A[i, k]) * f32(B[k, j]) with float16 A and B (tensor-core types)."""
+    M, N, K = vx.dims("M N K")
+    A, B = vx.Input("A", vx.float16, (M, K)), vx.Input("B", vx.float16, (K, N))
+    i, j = vx.vars("i j")
+    k = vx.RDom(K, name="k")
+    C = vx.Func("C", shape=(M, N))
+    C[i, j] = vx.sum(vx.cast(vx.float32, A[i, k]) * vx.cast(vx.float32, B[k, j]))
+    return vx.Pipeline(C, name="matmul_f16")
+
+
+def _quarters(rng, *shape):
+    """float16 multiples of 1/4 in [-2, 2]: their products and sums are exact in float32."""
+    return (rng.integers(-8, 9, shape) / 4).astype(np.float16)
+
+
 def softmax() -> vx.Pipeline:
     """Row softmax: row_max (maximum), e = exp(x - max), row_sum (sum), out = e / row_sum."""
     R, C = vx.dims("R C")
@@ -265,6 +281,8 @@ def _f32(rng, *shape):
 INPUTS = {
     "blur": lambda rng, h, w: {"img": _f32(rng, h, w), "gain": 1.5},
     "matmul": lambda rng, h, w: {"A": _f32(rng, h, MATMUL_K), "B": _f32(rng, MATMUL_K, w)},
+    "matmul_f16": lambda rng, h, w: {"A": _quarters(rng, h, MATMUL_K),
+                                     "B": _quarters(rng, MATMUL_K, w)},
     "softmax": lambda rng, h, w: {"x": (rng.standard_normal((h, w)) * 4).astype(np.float32)},
     "histogram": lambda rng, h, w: {"v": rng.integers(0, 256, h * w, dtype=np.uint8)},
     "intops": lambda rng, h, w: {"a": rng.integers(-1000, 1000, (h, w), dtype=np.int32),
@@ -278,7 +296,7 @@ INPUTS = {
     "scale": lambda rng, h, w: {"img": _f32(rng, h, w)},
 }
 
-BUILDERS = {"blur": blur, "matmul": matmul, "softmax": softmax, "histogram": histogram,
+BUILDERS = {"blur": blur, "matmul": matmul, "matmul_f16": matmul_f16, "softmax": softmax, "histogram": histogram,
             "intops": intops, "narrow": narrow, "rowstats": rowstats, "taps": taps,
             "box": box, "volume": volume, "scale": scale}
 

@@ -15,7 +15,7 @@ from vortex.algorithm.symbolic import dim_symbol
 from vortex.algorithm.walk import find
 from vortex.codegen.names import spelling
 from vortex.algorithm.construct import binary
-from vortex.lower.ir import (Allocate, AsyncCopy, AtomicStore, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If,
+from vortex.lower.ir import (Allocate, AsyncCopy, AtomicStore, MmaTile, Barrier, Declare, For, ForKind, GpuAxis, GpuIndex, If,
                              MemorySpace, Ref, i32)
 from vortex.lower.walk import stmt_exprs, stmts
 
@@ -185,6 +185,11 @@ def _unroll_factor(low):
 def _unroll(low):
     assert loop_kinds(only(low)) == {"ko": ForKind.SERIAL}
     assert unrolled(only(low), "k") == ["k.u0", "k.u1", "k.u2", "k.u3"]
+
+
+def _mma(low):
+    k = only(low)
+    assert count(k, MmaTile) == 1 and gpu_vars(k)["mma_lane"] is GpuAxis.THREAD_X
 
 
 def _matmul_tiled(low):
@@ -490,6 +495,9 @@ CASES = [
     Case("rowstats", "rowstats", lambda s: s["rowstats"].gpu_tile(y, yo, yi, 16), _kernels(1)),
     Case("volume_default", "volume", default, _default_3d),
     Case("matmul_default", "matmul", default, _kernels(1)),
+    Case("mma", "matmul_f16", lambda s: s["C"].tile(i, j, "io", "jo", "it", "jt", 16, 8)
+         .split("k", "ko", "kt", 16).reorder("io", "jo", "ko", "it", "jt", "kt")
+         .mma("it", "jt", "kt").gpu_blocks("io", "jo"), _mma),
 ]
 
 BY_ID = {c.id: c for c in CASES}

@@ -26,6 +26,7 @@ EXAMPLES = [
     (D.ComputeInline(), []),
     (D.Atomic(), []),
     (D.RFactor("r", "u"), ["r", "u"]),
+    (D.Mma("it", "jt", "kt"), ["it", "jt", "kt"]),
     (D.StoreIn(D.MemoryType.SHARED), ["shared"]),
     (D.Bound("x", 0, 128), ["x", 0, 128]),
     (D.Specialize(("divisible", "M", 64)), ["divisible", "M", 64]),

@@ -31,11 +31,27 @@ def every_directive() -> Schedule:
     return s
 
 
+def tensor_core() -> Schedule:
+    """The directive the branches pipeline has no stage for: mma, on a float16 matmul."""
+    s = Schedule(P.matmul_f16())
+    s["C"].tile("i", "j", "io", "jo", "it", "jt", 16, 8).split("k", "ko", "kt", 16)
+    s["C"].reorder("io", "jo", "ko", "it", "jt", "kt").mma("it", "jt", "kt")
+    s["C"].gpu_blocks("io", "jo")
+    return s
+
+
 def test_every_directive_is_used():
-    s = every_directive()
-    used = {d.name for ds in s.directives.values() for d in ds}
+    used = set()
+    for s in (every_directive(), tensor_core()):
+        used |= {d.name for ds in s.directives.values() for d in ds}
+        s.validate()
     assert used == set(DIRECTIVES)
-    s.validate()
+
+
+def test_mma_round_trips(tmp_path):
+    s = tensor_core()
+    loaded = Schedule.load(s.save(tmp_path / "mma.toml"), s.pipe)
+    assert loaded == s and 'mma = ["it", "jt", "kt"]' in s.to_toml()
 
 
 def test_toml_round_trip(tmp_path):

@@ -18,9 +18,10 @@ from ..lower.walk import stmts
 from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Block,
                         BufferLoad, Comment, Declare, For, ForKind, GpuAxis, GpuIndex, If, Kernel,
                         MemorySpace, Ref, Store, AtomicStore)
-from ..lower.ir import ShuffleXor, ThreadReduce
+from ..lower.ir import MmaTile, ShuffleXor, ThreadReduce
 from ..lower.thread_reduce import expand
 from .atomics import atomic_lines
+from .mma_print import mma_lines
 from .dialect import Dialect
 from .names import Namer, entry_names
 from . import shared_memory
@@ -83,6 +84,7 @@ class CPrinter:
                       ThreadReduce: lambda s, ind: self.stmt(expand(s, self.d.warp), ind),
                       Comment: lambda s, ind: [f"{ind}// {s.text}"],
                       AsyncCopy: self._async_copy,
+                      MmaTile: lambda s, ind: mma_lines(self, s, ind),
                       AsyncCommit: lambda s, ind: [ind + self.d.async_commit] if self.d.async_copy
                       else [],
                       AsyncWait: lambda s, ind: [f"{ind}{self.d.async_wait.format(n=s.pending)}"]

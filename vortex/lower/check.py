@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..algorithm.walk import find
 from .ir import (Allocate, Assign, Barrier, Block, BufferLoad, Declare, For, GpuIndex, If, Kernel,
-                 Ref, Stmt, Store)
+                 MmaTile, Ref, Stmt, Store)
 from .walk import stmt_exprs
 
 
@@ -25,7 +25,7 @@ def check_kernel(k: Kernel, known=(), after: str | None = None):
 
 
 def _uses(s: Stmt):
-    for e in stmt_exprs(s) if not isinstance(s, (Block, For, If)) else _own_exprs(s):
+    for e in stmt_exprs(s) if not isinstance(s, (Block, For, If, MmaTile)) else _own_exprs(s):
         yield from find(e, lambda x: isinstance(x, (Ref, BufferLoad)))
 
 
@@ -34,6 +34,8 @@ def _own_exprs(s):
         return [s.min, s.extent]
     if isinstance(s, If):
         return [s.cond]
+    if isinstance(s, MmaTile):
+        return [s.offset]
     return []
 
 
@@ -66,5 +68,10 @@ def _check(s: Stmt, scope: set, buffers: set, conditional: bool, kernel: str):
         _check(s.then, set(scope), buffers, divergent, kernel)
         if s.otherwise is not None:
             _check(s.otherwise, set(scope), buffers, divergent, kernel)
+    elif isinstance(s, MmaTile):   # its parts are scopes of their own, in the enclosing one
+        if s.acc not in scope:
+            raise InvariantError(f"{kernel}: mma accumulator {s.acc!r} is not allocated")
+        for part in (s.a, s.b, s.emulation):
+            _check(part, set(scope), buffers, conditional, kernel)
     elif isinstance(s, (Declare, Allocate)):
         scope.add(s.name)

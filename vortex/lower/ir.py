@@ -223,6 +223,24 @@ class AsyncWait(Stmt):
 
 
 @stmt
+class MmaTile(Stmt):
+    """One warp-level matrix instruction (the ``mma`` directive; :mod:`vortex.lower.mma`): the
+    lanes' accumulator fragment ``acc[offset + e]`` (``e`` < the instruction's C elements per
+    lane) += A tile × B tile. ``a``, ``b``: Blocks declaring ``mma.a.<e>``, ``mma.b.<e>``, the
+    fragment elements this lane holds (its layout's coordinates; 0 outside the domain) — what
+    CUDA packs into the instruction's registers and HIP into its vectors; ``emulation``: the
+    same accumulation as plain loops, each lane its own C elements over the tile's k in order
+    (what OpenCL prints, reading the same addresses)."""
+
+    instruction: str
+    acc: str
+    offset: Expr
+    a: Stmt
+    b: Stmt
+    emulation: Stmt
+
+
+@stmt
 class Comment(Stmt):
     text: str
 

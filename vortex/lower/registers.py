@@ -53,7 +53,7 @@ from dataclasses import fields, replace
 from ..algorithm.expr import BinaryOp, BinOp, Const, Expr
 from ..algorithm.walk import find, rebuild
 from .ir import (Allocate, Assign, AsyncCopy, Block, BufferLoad, Declare, For, ForKind, Kernel,
-                 MemorySpace, Ref, Stmt, Store, i32, local_name)
+                 MemorySpace, MmaTile, Ref, Stmt, Store, i32, local_name)
 from .passes import Pass
 from .walk import map_stmt, stmts
 
@@ -120,6 +120,8 @@ def accesses(s: Stmt, name: str, lanes: dict | None = None):
 
     def visit(x, lanes) -> bool:
         if isinstance(x, AsyncCopy) and name in (x.dst, x.src):
+            return False
+        if isinstance(x, MmaTile) and x.acc == name:      # the instruction's registers
             return False
         if isinstance(x, (Allocate, Declare)) and x.name == name:
             return False

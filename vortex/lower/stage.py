@@ -17,7 +17,7 @@ from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, Reduce
 from ..algorithm.walk import find, rebuild
 from .exprs import Accumulator, ExprLowerer, flat_index, rdom_position, replace_reduce
-from . import cross_thread
+from . import cross_thread, mma
 from .gpu_index import gpu_indices
 from .ir import (Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace, Ref, block,
                  guarded, i32, local_name)
@@ -174,6 +174,8 @@ class StageLowering:
         if self.reduce is None:
             core = guarded(self.pure_guards, value_stores(lowerer, f, self.value, out_index))
             return self._nest(outer, block(*pure_decls, core))
+        if self.nest.mma is not None:
+            return self._nest(outer, mma.lower(self, inner))
         core = self._reduction(inner, lowerer, out_index, pure_decls)
         return self._nest(outer, core)
 

@@ -88,3 +88,21 @@ def available(inst: Instruction, arch_number: int) -> bool:
     generations that kept the instruction."""
     from . import amd, nvidia
     return {"cuda": nvidia.supports, "hip": amd.supports}[inst.target](inst, arch_number)
+
+
+def by_shape(shape: tuple) -> list:
+    """Every instruction of every table whose (m, n, k) is ``shape``."""
+    return [i for t in ("cuda", "hip") for i in instructions(t) if (i.m, i.n, i.k) == tuple(shape)]
+
+
+def lanes_of(shape: tuple) -> int:
+    """The lanes that execute an instruction of this (m, n, k); raises vx.ScheduleError when
+    no table has the shape (the message lists the shapes there are)."""
+    from .. import errors
+    found = {i.lanes for i in by_shape(shape)}
+    if len(found) != 1:
+        shapes = sorted({(i.m, i.n, i.k) for t in ("cuda", "hip") for i in instructions(t)})
+        listed = ", ".join("x".join(map(str, s)) for s in shapes)
+        raise errors.ScheduleError(f"no matrix instruction has the shape m x n x k = "
+                                   f"{'x'.join(map(str, shape))} (shapes: {listed})")
+    return found.pop()

@@ -296,6 +296,24 @@ class StoreIn(Directive):
                            f"got {value!r}") from None
 
 
+@_directive("mma")
+class Mma(Directive):
+    """Compute the three innermost loops ``i``, ``j`` (pure) and ``k`` (the reduction), a tile
+    ``C[i, j] += A[i, k] * B[k, j]`` whose extents are the shape of a warp-level matrix
+    instruction (NVIDIA ``mma.sync`` m16n8k16 …, AMD MFMA 16x16x16 …: :mod:`vortex.mma`), with
+    that instruction: the lanes of one warp (wavefront) hold the tile in registers and compute
+    it together. The directive adds the loop ``mma_lane`` over the lanes, bound to thread axis
+    x (so ``mma`` comes before ``gpu_threads``, whose loops then count warps on y and z). On
+    OpenCL each lane computes the accumulator elements its fragment holds with plain loops,
+    reading the same addresses. TVM's ``tensorize``, Triton's ``tl.dot``;
+    docs/tensor_cores.md."""
+
+    i: str
+    j: str
+    k: str
+    kinds = ("name", "name", "name")
+
+
 @_directive("bound")
 class Bound(Directive):
     """Assert that pure var ``var`` ranges over ``[min, min + extent)`` (constant loop bounds)."""
@@ -340,4 +358,4 @@ class Specialize(Directive):
 
 DIRECTIVES: dict[str, type[Directive]] = {cls.name: cls for cls in (
     Split, Tile, Reorder, Fuse, GpuBlocks, GpuThreads, GpuTile, Vectorize, Unroll, ComputeAt,
-    StoreAt, ComputeRoot, ComputeInline, StoreIn, Bound, Specialize, Atomic, RFactor)}
+    StoreAt, ComputeRoot, ComputeInline, StoreIn, Bound, Specialize, Atomic, RFactor, Mma)}

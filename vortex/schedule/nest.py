@@ -138,6 +138,7 @@ class LoopNest:
     reserved: frozenset = frozenset()
     bound_at: dict = field(default_factory=dict)
     rvar_kinds: frozenset = frozenset({"threads"})
+    mma: tuple | None = None           # (i, j, k, lane loop) of the mma directive
 
     @property
     def names(self) -> list[str]:
@@ -328,6 +329,48 @@ def _gpu_tile(n: LoopNest, d):
     n.bind(d.threads, False)
 
 
+MMA_LANE = "mma_lane"
+
+
+def _mma(n: LoopNest, d):
+    """The mma directive: ``i``, ``j``, ``k`` the three innermost loops, serial, of constant
+    extents that are an instruction's shape; adds the lane loop on thread axis x."""
+    from ..mma import lanes_of
+    names = [d.i, d.j, d.k]
+    n._distinct(names)
+    if n.mma is not None:
+        raise Reject("one mma per Func")
+    if n.names[-3:] != names:
+        raise Reject(f"{d.i!r}, {d.j!r}, {d.k!r} must be the three innermost loops, in that "
+                     f"order (loop vars: [{listing(n.names)}]); reorder first")
+    loops = [n.loop(x) for x in names]
+    if loops[0].reduction or loops[1].reduction or not loops[2].reduction:
+        raise Reject(f"{d.i!r} and {d.j!r} must be pure vars and {d.k!r} the reduction var")
+    for lp in loops:
+        n.unbound(lp.name, "mma")
+        if lp.kind is not ForKind.SERIAL:
+            raise Reject(f"{lp.name!r} is {lp.kind.name.lower()}; the instruction replaces the "
+                         "loop: leave it serial")
+    shape = tuple(int(lp.extent) if isinstance(lp.extent, (int, sp.Integer)) else None
+                  for lp in loops)
+    if None in shape:
+        raise Reject(f"the extents of {', '.join(names)} must be constants (an instruction's "
+                     f"m, n, k): split them by those factors first")
+    try:
+        lanes = lanes_of(shape)
+    except errors.ScheduleError as why:
+        raise Reject(str(why)) from None
+    if n.threads:
+        raise Reject(f"thread axis x is the warp's lanes: call mma before gpu_threads "
+                     f"(bound already: [{listing(n.threads)}])")
+    n.fresh(MMA_LANE)
+    first = next(x for x, lp in enumerate(n.loops) if lp.reduction)   # inside blocks, warps
+    n.loops.insert(first, Loop(MMA_LANE, _constant(lanes, loops[0].extent),
+                               axis=GpuAxis.THREAD_X))
+    n.bound_at[MMA_LANE] = None
+    n.mma = (d.i, d.j, d.k, MMA_LANE)
+
+
 # Loop directive class -> what it does to a LoopNest (validation and application).
 APPLY = {
     D.Split: lambda n, d: n.split(d.var, d.outer, d.inner, d.factor),
@@ -339,4 +382,5 @@ APPLY = {
     D.GpuTile: _gpu_tile,
     D.Vectorize: lambda n, d: n.mark(d, ForKind.VECTORIZED),
     D.Unroll: lambda n, d: n.mark(d, ForKind.UNROLLED),
+    D.Mma: _mma,
 }

@@ -288,6 +288,11 @@ class Stage:
     def gpu_threads(self, *vars) -> "Stage":
         return self._add(D.GpuThreads, *vars)
 
+    def mma(self, i, j, k) -> "Stage":
+        """The innermost loops ``i``, ``j``, ``k`` as one warp-level matrix instruction (tensor
+        cores; :class:`vortex.schedule.directives.Mma`)."""
+        return self._add(D.Mma, i, j, k)
+
     def gpu_tile(self, *args) -> "Stage":
         """``gpu_tile(x, bx, tx, 64)`` or ``gpu_tile(y, x, by, bx, ty, tx, 16, 16)`` (k ≤ 3)."""
         return self._add(D.GpuTile, *args)

@@ -1,0 +1,174 @@
+"""The ``mma`` directive (tensor cores): the innermost (i, j, k) loops of a sum of products as one
+warp-level matrix instruction (vortex/lower/mma.py, vortex/codegen/mma_print.py).
+
+On PoCL each lane computes its accumulator fragment with plain loops over the same addresses,
+so every schedule equals ``pipe.reference`` exactly (inputs are small multiples of 1/4: every
+product and sum is exact in float32) at sizes that divide the tiles and at odd ones (guards
+become zero-filled fragment elements and guarded stores). NVRTC (sm_80, sm_90) and hiprtc
+(gfx90a) compile the same schedules to HMMA / IMMA / v_mfma with no local memory. One test per
+error message."""
+import re
+
+import numpy as np
+import pytest
+
+import compilers
+import vortex as vx
+
+TYPES = {"float16": (vx.float16, vx.float32), "int8": (vx.int8, vx.int32)}
+SIZES = ((1, 1, 1), (16, 8, 16), (3, 5, 7), (100, 70, 37), (64, 32, 48))
+
+
+def matmul(kind: str, epilogue: bool = False):
+    """C[i, j] = Σ_k acc(A[i, k]) · acc(B[k, j]), with ``epilogue``: · 2 + bias[j]."""
+    ab, acc = TYPES[kind]
+    M, N, K = vx.dims("M N K")
+    A, B = vx.Input("A", ab, (M, K)), vx.Input("B", ab, (K, N))
+    i, j = vx.vars("i j")
+    k = vx.RDom(K, name="k")
+    C = vx.Func("C", shape=(M, N))
+    total = vx.sum(vx.cast(acc, A[i, k]) * vx.cast(acc, B[k, j]))
+    if epilogue:
+        bias = vx.Input("bias", acc, (N,))
+        C[i, j] = total * vx.cast(acc, 2) + bias[j]
+    else:
+        C[i, j] = total
+    return vx.Pipeline(C)
+
+
+def schedule(pipe, shape, warps=(1, 1), sub=(1, 1)):
+    """A block of warps[0] × warps[1] warps, each sub[0] × sub[1] instruction tiles (unrolled)."""
+    m, n, kk = shape
+    s = vx.Schedule(pipe)
+    wi, wj = m * sub[0], n * sub[1]
+    s["C"].tile("i", "j", "io", "jo", "ii", "ji", wi * warps[0], wj * warps[1]) \
+        .tile("ii", "ji", "iw", "jw", "iq", "jq", wi, wj) \
+        .tile("iq", "jq", "iu", "ju", "it", "jt", m, n).split("k", "ko", "kt", kk) \
+        .reorder("io", "jo", "iw", "jw", "ko", "iu", "ju", "it", "jt", "kt") \
+        .mma("it", "jt", "kt").gpu_blocks("io", "jo").gpu_threads("iw", "jw") \
+        .unroll("iu").unroll("ju")
+    return s
+
+
+def operands(kind, m, n, kk, rng, epilogue=False):
+    if kind == "int8":
+        out = {"A": rng.integers(-128, 128, (m, kk)).astype(np.int8),
+               "B": rng.integers(-128, 128, (kk, n)).astype(np.int8)}
+    else:
+        out = {"A": (rng.integers(-8, 9, (m, kk)) / 4).astype(np.float16),
+               "B": (rng.integers(-8, 9, (kk, n)) / 4).astype(np.float16)}
+    if epilogue:
+        out["bias"] = rng.integers(-4, 5, n).astype(np.int32 if kind == "int8" else np.float32)
+    return out
+
+
+CASES = [("float16", (16, 8, 16), (2, 2), (2, 1)),     # mma.sync m16n8k16
+         ("float16", (16, 16, 16), (1, 2), (1, 1)),    # MFMA 16x16x16
+         ("float16", (32, 32, 8), (1, 1), (1, 1)),     # MFMA 32x32x8
+         ("int8", (16, 8, 32), (1, 2), (1, 2))]        # mma.sync m16n8k32 s8
+
+
+@pytest.mark.parametrize("epilogue", [False, True], ids=["plain", "epilogue"])
+@pytest.mark.parametrize("kind, shape, warps, sub", CASES, ids=lambda c: str(c))
+def test_pocl_equals_the_reference_exactly(opencl_device, kind, shape, warps, sub, epilogue):
+    pipe = matmul(kind, epilogue)
+    kernel = vx.compile(pipe, schedule(pipe, shape, warps, sub), target="opencl",
+                        device=opencl_device)
+    lanes = 32 if shape[1] == 8 else 64
+    (launch,) = kernel.launch_config(**operands(kind, 1, 1, 1, np.random.default_rng(0),
+                                                epilogue))
+    assert launch["block"] == (lanes, warps[1], warps[0])
+    rng = np.random.default_rng(len(shape) + sum(shape))
+    for m, n, kk in SIZES:
+        args = operands(kind, m, n, kk, rng, epilogue)
+        np.testing.assert_array_equal(kernel(**args), pipe.reference(**args),
+                                      err_msg=f"{m}x{n}x{kk}")
+
+
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+@pytest.mark.parametrize("kind, opcode", [("float16", "HMMA"), ("int8", "IMMA")])
+def test_cuda_issues_tensor_core_instructions(kind, opcode, arch):
+    compilers.need_isa("cuda")
+    from vortex.isa import sass
+    shape = (16, 8, 16) if kind == "float16" else (16, 8, 32)
+    pipe = matmul(kind, epilogue=True)
+    kernel = vx.compile(pipe, schedule(pipe, shape, (2, 2), (2, 1)), target="cuda", arch=arch)
+    text = sass.disassemble(kernel.binary, arch)
+    assert len(re.findall(rf"\b{opcode}\b", text)) >= 2          # the 2 unrolled sub-tiles
+    assert not re.search(r"\b(LDL|STL)\b", text)
+    assert kernel.resources["C_kernel"]["spill_stores"] == 0
+    from vortex.isa.model import OpClass
+    (report,) = kernel.analysis().isa          # the instruction report counts them, in the loop
+    assert report.inner.mix.ops(OpClass.TENSOR) == len(re.findall(rf"\b{opcode}\b", text))
+
+
+def test_hip_issues_mfma():
+    compilers.need_isa("hip")
+    from vortex.isa import amdgcn
+    pipe = matmul("float16", epilogue=True)
+    kernel = vx.compile(pipe, schedule(pipe, (16, 16, 16), (1, 2)), target="hip", arch="gfx90a")
+    text = amdgcn.disassemble(kernel.binary, "gfx90a")
+    assert "v_mfma_f32_16x16x16f16" in text
+    assert kernel.resources["C_kernel"]["scratch_bytes"] == 0
+
+
+# --- errors ------------------------------------------------------------------------------------
+def _fails(pipe, build, match, target="opencl"):
+    with pytest.raises((vx.ScheduleError, vx.CompileError), match=match):
+        s = vx.Schedule(pipe)
+        build(s["C"])
+        vx.compile(pipe, s, target=target, **({"arch": "sm_90"} if target == "cuda" else {}))
+
+
+def _tiled(c, m=16, n=8, kk=16):
+    return c.tile("i", "j", "io", "jo", "it", "jt", m, n).split("k", "ko", "kt", kk) \
+        .reorder("io", "jo", "ko", "it", "jt", "kt")
+
+
+def test_error_loops_not_innermost():
+    _fails(matmul("float16"), lambda c: _tiled(c).reorder("kt", "jt").mma("it", "jt", "kt"),
+           r"must be the three innermost loops, in that order")
+
+
+def test_error_threads_bound_before_mma():
+    _fails(matmul("float16"), lambda c: _tiled(c).gpu_threads("jo").mma("it", "jt", "kt"),
+           r"thread axis x is the warp's lanes: call mma before gpu_threads")
+
+
+def test_error_no_instruction_has_the_shape():
+    _fails(matmul("float16"), lambda c: _tiled(c, 8, 8, 8).mma("it", "jt", "kt"),
+           r"no matrix instruction has the shape m x n x k = 8x8x8 \(shapes: .*16x8x16")
+
+
+def test_error_symbolic_extents():
+    _fails(matmul("float16"), lambda c: c.mma("i", "j", "k"),
+           r"must be constants .*split them by those factors first")
+
+
+def test_error_types_of_no_instruction():
+    M, N, K = vx.dims("M N K")
+    A, B = vx.Input("A", vx.float32, (M, K)), vx.Input("B", vx.float32, (K, N))
+    i, j = vx.vars("i j")
+    k = vx.RDom(K, name="k")
+    C = vx.Func("C", shape=(M, N))
+    C[i, j] = vx.sum(A[i, k] * B[k, j])
+    _fails(vx.Pipeline(C), lambda c: _tiled(c).mma("it", "jt", "kt"),
+           r"no 16x8x16 instruction multiplies float32 by float32 into float32")
+
+
+def test_error_not_a_sum_of_products():
+    M, N, K = vx.dims("M N K")
+    A, B = vx.Input("A", vx.float16, (M, K)), vx.Input("B", vx.float16, (K, N))
+    i, j = vx.vars("i j")
+    k = vx.RDom(K, name="k")
+    C = vx.Func("C", shape=(M, N))
+    C[i, j] = vx.maximum(vx.cast(vx.float32, A[i, k]) * vx.cast(vx.float32, B[k, j]))
+    _fails(vx.Pipeline(C), lambda c: _tiled(c).mma("it", "jt", "kt"),
+           r"must be a sum of products")
+
+
+def test_error_instruction_of_another_target():
+    """A 16x16x16 tile is an AMD MFMA: CUDA names the shapes it has."""
+    compilers.need_nvrtc()
+    _fails(matmul("float16"), lambda c: _tiled(c, 16, 16, 16).mma("it", "jt", "kt"),
+           r"mfma_f32_16x16x16f16 does not exist on cuda: .*16x8x16", target="cuda")

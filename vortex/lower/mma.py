@@ -1,0 +1,192 @@
+"""Lowering a reduction under the ``mma`` directive: its innermost (i, j, k) loops become one
+warp-level matrix instruction per tile (tensor cores; docs/tensor_cores.md).
+
+The Func must be ``f[…, i, …, j, …] = sum(a * b)`` with ``a`` reading the i and k coordinates,
+``b`` the k and j ones (each possibly cast to the accumulator type), of the instruction's types
+(:mod:`vortex.mma`: A and B of its input type, the sum of its accumulator type). The three loops
+are not emitted. Per lane (the directive's ``mma_lane`` loop, thread axis x):
+
+- the accumulator fragment: ``acc[t · E + e]``, E the instruction's C elements per lane, one
+  group per tile ``t`` of the pure loops left inside the reduction (a warp's sub-tiles);
+- per tile and k step, an :class:`~vortex.lower.ir.MmaTile`: the A and B elements the lane
+  holds (the fragment layouts' coordinates put in place of the i, j, k loop counters; 0 where
+  the domain's guards fail: edges need no padding), and the same step as plain loops (each lane
+  its own C elements, k in order) for the targets without the instruction;
+- the final stores: each C element to its coordinates, under the Func's guards.
+
+So every tile of every schedule computes the same sum in the same k order as the loop nest on
+OpenCL (exactly, for integers and for floats), and the GPU instruction computes it with the same
+addresses. Source: TVM's ``tensorize`` (a loop nest matched and replaced by an intrinsic);
+the fragment layouts of the PTX ISA and AMD's CDNA ISA.
+"""
+from __future__ import annotations
+
+import math
+
+import sympy as sp
+
+from .. import errors
+from ..algorithm import dtypes as T
+from ..algorithm.expr import BinaryOp, BinOp, Cast, Const, ReduceOp, RVar, Var
+from ..algorithm.walk import find, rebuild
+from ..mma import by_shape
+from .exprs import ExprLowerer, flat_index, replace_reduce
+from .ir import (Allocate, Block, BufferLoad, Declare, For, ForKind, MmaTile, MemorySpace, Ref,
+                 Store, block, conj, guarded, i32, local_name)
+from .tuple_store import value_stores
+
+I32 = T.int32
+
+
+def _fail(stage, why: str):
+    raise errors.ScheduleError(f"mma on Func {stage.plan.name!r}: {why}")
+
+
+def _counter_var(stage, counter: str) -> str:
+    """The algorithm Var/RVar whose coordinate is built from the loop ``counter``."""
+    names = [v for v, e in stage.coords.items()
+             if find(e, lambda x: isinstance(x, Ref) and x.name == counter)]
+    if len(names) != 1:
+        _fail(stage, f"loop {counter!r} must come from exactly one var (it is part of "
+                     f"{names or 'none'})")
+    return names[0]
+
+
+def _operands(stage, r, i_var: str, j_var: str, k_var: str):
+    """(a, b): the factors of the reduction body reading (i, k) and (k, j)."""
+    body = r.body
+    if r.op is not ReduceOp.SUM or not (isinstance(body, BinOp) and body.op is BinaryOp.MUL):
+        _fail(stage, "the Func must be a sum of products sum(A[i, k] * B[k, j]); "
+                     f"it is {r.op.name.lower()}({body})")
+
+    def reads(e):
+        return {x.name for x in find(e, lambda x: isinstance(x, (Var, RVar)))}
+    x, y = body.a, body.b
+    if j_var in reads(x) and i_var in reads(y):
+        x, y = y, x
+    if j_var in reads(x) or i_var in reads(y) or k_var not in reads(x) | reads(y):
+        _fail(stage, f"one factor of {body} must read {i_var!r} and {k_var!r} (A), the other "
+                     f"{k_var!r} and {j_var!r} (B)")
+    return x, y
+
+
+def _strip(e):
+    return e.value if isinstance(e, Cast) else e
+
+
+def instruction(stage, r, shape, i_var, j_var, k_var):
+    """The instruction of this shape whose A/B/accumulator types are the Func's."""
+    a, b = _operands(stage, r, i_var, j_var, k_var)
+    types = (_strip(a).dtype.name, _strip(b).dtype.name, r.body.dtype.name)
+    found = [i for i in by_shape(shape) if (i.a, i.b, i.acc) == types and not i.opt_in]
+    if not found:
+        have = sorted({(i.a, i.b, i.acc) for i in by_shape(shape)})
+        _fail(stage, f"no {'x'.join(map(str, shape))} instruction multiplies {types[0]} by "
+                     f"{types[1]} into {types[2]} (this shape has: {have}); cast A and B to "
+                     "the instruction's input type and the sum to its accumulator type")
+    return found[0], a, b
+
+
+def _substitute(e, values: dict):
+    return rebuild(e, lambda x: values.get(x.name) if isinstance(x, Ref) else None)
+
+
+def lower(stage, loops):
+    """The reduction of ``stage`` (a StageLowering) under ``mma``: the accumulator fragment,
+    its init, the update nest over ``loops`` (the serial loops from the first reduction loop
+    inwards, without the three the instruction replaces) and the final stores."""
+    f, r = stage.plan.func, stage.reduce
+    i, j, k, lane = stage.nest.mma
+    mma_loops = {lp.name: lp for lp in loops if lp.name in (i, j, k)}
+    if len(mma_loops) != 3:
+        _fail(stage, f"the loops {i!r}, {j!r} must be inside the reduction's outer loop: split "
+                     f"the reduction var by the instruction's k so that {k!r} has an outer part")
+    shape = tuple(int(sp.sympify(mma_loops[n].extent)) for n in (i, j, k))
+    i_var, j_var, k_var = (_counter_var(stage, n) for n in (i, j, k))
+    inst, a_expr, b_expr = instruction(stage, r, shape, i_var, j_var, k_var)
+    tile = [lp for lp in loops if lp.name not in mma_loops]
+    pure_in = [lp for lp in tile if not lp.reduction]
+    exts = [sp.sympify(lp.extent) for lp in pure_in]
+    if not all(e.is_Integer for e in exts):
+        _fail(stage, f"pure loops {[lp.name for lp in pure_in]} inside the reduction need "
+                     "constant extents (split them by a constant)")
+    per = inst.c_frag.per_lane
+    tidx = flat_index([Ref(lp.name, I32) for lp in pure_in], [i32(int(e)) for e in exts])
+    base = i32(0) if tidx is None else tidx * per
+    acc_t = r.body.dtype
+    acc = local_name(f.name, "frag")
+    lane_ref = Ref(lane, I32)
+
+    def at(counters: dict):
+        """Coordinates and guards with the mma counters replaced by ``counters``."""
+        coords = {n: _substitute(e, counters) for n, e in stage.coords.items()}
+        guards = [_substitute(g, counters) for g in stage.pure_guards + stage.red_guards]
+        return coords, guards
+
+    def elements(operand, frag, first, second, prefix):
+        decls = []
+        for e in range(frag.per_lane):
+            row, col = frag.coords(lane_ref, e)
+            coords, guards = at({first: row, second: col})
+            keep = [g for g in guards if not _reads_other(g, (first, second), (i, j, k))]
+            low = ExprLowerer(coords, stage.layouts_in(n.name for n in stage.nest.loops),
+                              stage.ctx.names)
+            pre, value = low.lower(_strip(operand))
+            cond = conj(keep)
+            if cond is not None:
+                value = _select(cond, value)
+            decls += [*_flat(pre), Declare(local_name("mma", prefix, str(e)), value.dtype, value)]
+        return Block(tuple(decls))
+
+    def emulation():
+        out = []
+        kk = local_name("mma", "k")
+        for e in range(per):
+            row, col = inst.c_frag.coords(lane_ref, e)
+            coords, guards = at({i: row, j: col, k: Ref(kk, I32)})
+            low = ExprLowerer(coords, stage.layouts_in(n.name for n in stage.nest.loops),
+                              stage.ctx.names)
+            pre, value = low.lower(r.body)
+            slot = base + e
+            step = block(*_flat(pre), Store(acc, slot, BufferLoad(acc, slot, acc_t) + value))
+            out.append(For(kk, i32(0), i32(shape[2]), ForKind.SERIAL, guarded(guards, step)))
+        return Block(tuple(out))
+
+    tile_op = MmaTile(inst.name, acc, base, elements(a_expr, inst.a_frag, i, k, "a"),
+                      elements(b_expr, inst.b_frag, k, j, "b"), emulation())
+    zero = Const.make(0, acc_t)
+    init = stage._serial(pure_in, block(*(Store(acc, base + e, zero) for e in range(per))))
+    update = stage._nest(tile, tile_op)
+    finals = []
+    final_layouts = stage.layouts_in(lp.name for lp in stage.nest.loops if lp.name not in
+                                     {x.name for x in loops})
+    layout = stage.layouts[f.buffers[0][0]]
+    for e in range(per):
+        row, col = inst.c_frag.coords(lane_ref, e)
+        coords = {n: _substitute(x, {i: row, j: col}) for n, x in stage.coords.items()}
+        guards = [_substitute(g, {i: row, j: col}) for g in stage.pure_guards]
+        final_low = ExprLowerer(coords, final_layouts, stage.ctx.names)
+        index = layout.flat([coords[v.name] for v in f.pure_vars])
+        value = replace_reduce(stage.value, r, BufferLoad(acc, base + e, acc_t))
+        finals.append(guarded(guards, value_stores(final_low, f, value, index)))
+    final = stage._serial(pure_in, block(*finals))
+    return block(Allocate(acc, acc_t, max(1, math.prod(int(e) for e in exts)) * per,
+                          MemorySpace.LOCAL), init, update, final)
+
+
+def _reads_other(g, mine: tuple, all_: tuple) -> bool:
+    """Does guard ``g`` read an mma counter not in ``mine`` (then it does not bound this
+    operand's element)?"""
+    others = set(all_) - set(mine)
+    return bool(find(g, lambda x: isinstance(x, Ref) and x.name in others))
+
+
+def _select(cond, value):
+    from ..algorithm.ops import select
+    return select(cond, value, Const.make(0, value.dtype))
+
+
+def _flat(s):
+    if s is None:
+        return []
+    return list(s.stmts) if isinstance(s, Block) else [s]
