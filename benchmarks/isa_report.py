@@ -2,7 +2,7 @@
 
     python benchmarks/isa_report.py            # every file of FILES: H100 (sm_90), A100 (sm_80),
                                                # MI300X (gfx90a) of matmul, blur, unsharp, softmax,
-                                               # rmsnorm, batched_matmul (tensor cores)
+                                               # rmsnorm, batched_matmul, fused_linear (tensor cores)
     python benchmarks/isa_report.py matmul     # only these pipelines
     python benchmarks/isa_report.py --full     # also the whole table of vortex.isa per kernel
     python benchmarks/isa_report.py --record   # write the figures into each file's [measured.isa]
@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # files are compiled for gfx90a (MI200), as in tests/examples/test_schedules.py.
 DEVICES = {"nvidia-h100": ("cuda", "sm_90"), "nvidia-a100": ("cuda", "sm_80"),
            "amd-mi300x": ("hip", "gfx90a")}
-PIPELINES = ("matmul", "blur", "unsharp", "softmax", "rmsnorm", "batched_matmul")
+PIPELINES = ("matmul", "blur", "unsharp", "softmax", "rmsnorm", "batched_matmul", "fused_linear")
 FILES = tuple((pipe, dev) for pipe in PIPELINES for dev in DEVICES)   # schedules/<pipe>/<dev>.toml
 MODES = (("strict", False), ("fast_math", True))
 RERUN = "python benchmarks/isa_report.py --record"
@@ -112,7 +112,7 @@ def tensor_figures(kern) -> dict:
 
 FIGURES = {"matmul": gemm_figures, "blur": stream_figures, "unsharp": stream_figures,
            "softmax": stream_figures, "rmsnorm": stream_figures,
-           "batched_matmul": tensor_figures}
+           "batched_matmul": tensor_figures, "fused_linear": tensor_figures}
 
 
 def pipeline(pipe: str) -> vx.Pipeline:

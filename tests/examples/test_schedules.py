@@ -46,6 +46,7 @@ SIZES = {
                 dict(R=1, C=33), dict(R=7, C=1024), dict(R=1000, C=33)],
     "local_laplacian": [dict(H=1, W=1), dict(H=23, W=37), dict(H=64, W=64)],
     "interpolate": [dict(H=1, W=1), dict(H=23, W=37), dict(H=64, W=64)],
+    "fused_linear": [dict(M=1, N=1, K=1), dict(M=37, N=70, K=13), dict(M=64, N=32, K=48)],
     "histogram": [dict(H=1, W=1), dict(H=7, W=13), dict(H=37, W=101), dict(H=131, W=257)],
     "scan": [dict(N=1), dict(N=13), dict(N=256), dict(N=257), dict(N=1021), dict(N=3001)],
 }

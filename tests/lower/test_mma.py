@@ -36,8 +36,9 @@ def matmul(kind: str, epilogue: bool = False):
     return vx.Pipeline(C)
 
 
-def schedule(pipe, shape, warps=(1, 1), sub=(1, 1)):
-    """A block of warps[0] × warps[1] warps, each sub[0] × sub[1] instruction tiles (unrolled)."""
+def schedule(pipe, shape, warps=(1, 1), sub=(1, 1), stage=False):
+    """A block of warps[0] × warps[1] warps, each sub[0] × sub[1] instruction tiles (unrolled);
+    with ``stage`` the block's A and B tiles of each k step in shared memory."""
     m, n, kk = shape
     s = vx.Schedule(pipe)
     wi, wj = m * sub[0], n * sub[1]
@@ -47,6 +48,8 @@ def schedule(pipe, shape, warps=(1, 1), sub=(1, 1)):
         .reorder("io", "jo", "iw", "jw", "ko", "iu", "ju", "it", "jt", "kt") \
         .mma("it", "jt", "kt").gpu_blocks("io", "jo").gpu_threads("iw", "jw") \
         .unroll("iu").unroll("ju")
+    if stage:
+        s["C"].stage("A", at="ko").stage("B", at="ko")
     return s
 
 
@@ -83,6 +86,22 @@ def test_pocl_equals_the_reference_exactly(opencl_device, kind, shape, warps, su
         args = operands(kind, m, n, kk, rng, epilogue)
         np.testing.assert_array_equal(kernel(**args), pipe.reference(**args),
                                       err_msg=f"{m}x{n}x{kk}")
+
+
+def test_staged_tiles_on_pocl_and_cuda(opencl_device):
+    """The fragments read the block's staged shared tiles: exact on PoCL (float16 tiles as
+    half bits in local memory), shared memory on sm_90."""
+    pipe = matmul("float16")
+    s = schedule(pipe, (16, 8, 16), (2, 2), (2, 1), stage=True)
+    kernel = vx.compile(pipe, s, target="opencl", device=opencl_device)
+    rng = np.random.default_rng(5)
+    for m, n, kk in SIZES:
+        args = operands("float16", m, n, kk, rng)
+        np.testing.assert_array_equal(kernel(**args), pipe.reference(**args),
+                                      err_msg=f"{m}x{n}x{kk}")
+    compilers.need_nvrtc()
+    cuda = vx.compile(pipe, s, target="cuda", arch="sm_90")
+    assert cuda.resources["C_kernel"]["shared_bytes"] > 0
 
 
 @pytest.mark.parametrize("arch", ["sm_80", "sm_90"])

@@ -75,7 +75,33 @@ class OpenCLPrinter(CPrinter):
     def _allocate(self, s: Allocate, ind):
         if s.name in self._vectors:
             return [f"{ind}{self.ctype(s.dtype)}{s.size} {self.ident(s.name)};"]
+        if s.dtype.name == "float16":   # no half variables without cl_khr_fp16: its bits
+            qual = self._spaces.get(s.name, "")
+            return [f"{ind}{qual + ' ' if qual else ''}ushort {self.ident(s.name)}[{s.size}];"]
         return super()._allocate(s, ind)
+
+    def _half(self, buffer: str) -> str:
+        """A pointer to half for ``buffer``: a global half buffer as it is, a local array (held
+        as ushort bits) cast to its address space's ``half*``."""
+        if buffer not in self._spaces:
+            return self.ident(buffer)
+        qual = self._spaces[buffer]
+        return f"(({qual + ' ' if qual else ''}half*){self.ident(buffer)})"
+
+    def _async_copy(self, s, ind):
+        """float16 staging: element by element through vload_half/vstore_half (values are
+        floats in between, exact), zero outside the guard."""
+        if s.dtype.name != "float16":
+            return super()._async_copy(s, ind)
+        out = []
+        for lane in range(s.lanes):
+            si = self.expr(s.src_index + lane if lane else s.src_index)
+            di = self.expr(s.dst_index + lane if lane else s.dst_index)
+            value = f"vload_half({si}, {self._half(s.src)})"
+            if s.cond is not None:
+                value = f"(({self.expr(s.cond)}) ? {value} : 0.0f)"
+            out.append(f"{ind}vstore_half({value}, {di}, {self._half(s.dst)});")
+        return out
 
     def element(self, buffer: str, index) -> str:
         """Element ``index`` of the vector local ``buffer``: ``v.sK`` or ``v[i]``."""
@@ -87,7 +113,7 @@ class OpenCLPrinter(CPrinter):
         if isinstance(e, BufferLoad) and e.buffer in self._vectors:
             return self.element(e.buffer, e.index)
         if isinstance(e, BufferLoad) and e.dtype.name == "float16":
-            return f"vload_half({CPrinter.expr(self, e.index)}, {self.ident(e.buffer)})"
+            return f"vload_half({CPrinter.expr(self, e.index)}, {self._half(e.buffer)})"
         if isinstance(e, Cast) and e.dtype.name == "float32" and \
                 isinstance(e.value, BufferLoad) and e.value.dtype.name == "float16":
             return self.expr(e.value)   # vload_half already gives a float
@@ -100,7 +126,7 @@ class OpenCLPrinter(CPrinter):
             return super()._store(s, ind)
         value = self.expr(s.value.value) if isinstance(s.value, Cast) and \
             s.value.value.dtype.name == "float32" else f"(float)({self.expr(s.value)})"
-        return [f"{ind}vstore_half({value}, {self.expr(s.index)}, {self.ident(s.buffer)});"]
+        return [f"{ind}vstore_half({value}, {self.expr(s.index)}, {self._half(s.buffer)});"]
 
     def _for(self, s: For, ind):
         n = s.extent.value if isinstance(s.extent, Const) else None
