@@ -7,6 +7,7 @@ half happens at the store, as in the reference)."""
 import numpy as np
 import pytest
 
+import pipelines as P
 import vortex as vx
 
 
@@ -15,13 +16,7 @@ def _quarters(rng, *shape):
 
 
 def test_staged_float16_tiles(opencl_device):
-    M, N, K = vx.dims("M N K")
-    A, B = vx.Input("A", vx.float16, (M, K)), vx.Input("B", vx.float16, (K, N))
-    i, j = vx.vars("i j")
-    k = vx.RDom(K, name="k")
-    C = vx.Func("C", shape=(M, N))
-    C[i, j] = vx.sum(vx.cast(vx.float32, A[i, k]) * vx.cast(vx.float32, B[k, j]))
-    pipe = vx.Pipeline(C)
+    pipe = P.matmul_f16()
     s = vx.Schedule(pipe)
     s["C"].tile("i", "j", "io", "jo", "ii", "ji", 16, 16).gpu_blocks("io", "jo") \
         .gpu_threads("ii", "ji").split("k", "ko", "ki", 8).reorder("ko", "ki") \
