@@ -33,3 +33,16 @@ def need_isa(target: str):
     NEED[target]()
     if DISASSEMBLER[target].find() is None:
         pytest.skip(DISASSEMBLER[target].missing)
+
+
+def foreign_mma(pipe, schedule, target: str) -> bool:
+    """Does ``schedule`` use an ``mma`` instruction that ``target``'s table does not have (a
+    16x16x16 MFMA tile compiled for CUDA)? Compiling it is then a vx.CompileError naming the
+    shapes the target has (docs/tensor_cores.md), not a kernel."""
+    from vortex.lower.driver import lower
+    from vortex.lower.ir import MmaTile
+    from vortex.lower.walk import stmts
+    from vortex.mma import instructions
+    names = {i.name for i in instructions(target)}
+    return any(isinstance(s, MmaTile) and s.instruction not in names
+               for k in lower(pipe, schedule).kernels for s in stmts(k.body))
