@@ -15,19 +15,22 @@ import pytest
 import compilers
 import vortex as vx
 
-TYPES = {"float16": (vx.float16, vx.float32), "int8": (vx.int8, vx.int32)}
+TYPES = {"float16": (vx.float16, vx.float32), "int8": (vx.int8, vx.int32),
+         "float32": (vx.float32, vx.float32)}
 SIZES = ((1, 1, 1), (16, 8, 16), (3, 5, 7), (100, 70, 37), (64, 32, 48))
 
 
-def matmul(kind: str, epilogue: bool = False):
-    """C[i, j] = Σ_k acc(A[i, k]) · acc(B[k, j]), with ``epilogue``: · 2 + bias[j]."""
+def matmul(kind: str, epilogue: bool = False, reduce=vx.sum, cast: bool = True):
+    """C[i, j] = reduce_k acc(A[i, k]) · acc(B[k, j]), with ``epilogue``: · 2 + bias[j];
+    ``kind`` "float32" (with ``cast=False``) and ``reduce`` other than sum are for the errors."""
     ab, acc = TYPES[kind]
     M, N, K = vx.dims("M N K")
     A, B = vx.Input("A", ab, (M, K)), vx.Input("B", ab, (K, N))
     i, j = vx.vars("i j")
     k = vx.RDom(K, name="k")
     C = vx.Func("C", shape=(M, N))
-    total = vx.sum(vx.cast(acc, A[i, k]) * vx.cast(acc, B[k, j]))
+    a, b = (vx.cast(acc, A[i, k]), vx.cast(acc, B[k, j])) if cast else (A[i, k], B[k, j])
+    total = reduce(a * b)
     if epilogue:
         bias = vx.Input("bias", acc, (N,))
         C[i, j] = total * vx.cast(acc, 2) + bias[j]
@@ -132,11 +135,14 @@ def test_hip_issues_mfma():
 
 
 # --- errors ------------------------------------------------------------------------------------
-def _fails(pipe, build, match, target="opencl"):
-    with pytest.raises((vx.ScheduleError, vx.CompileError), match=match):
-        s = vx.Schedule(pipe)
-        build(s["C"])
-        vx.compile(pipe, s, target=target, **({"arch": "sm_90"} if target == "cuda" else {}))
+ERRORS = (vx.ScheduleError, vx.CompileError)
+
+
+def _compile(pipe, build, target="opencl"):
+    """Schedule ``C`` with ``build`` and compile it for ``target``."""
+    s = vx.Schedule(pipe)
+    build(s["C"])
+    vx.compile(pipe, s, target=target, **({"arch": "sm_90"} if target == "cuda" else {}))
 
 
 def _tiled(c, m=16, n=8, kk=16):
@@ -145,49 +151,41 @@ def _tiled(c, m=16, n=8, kk=16):
 
 
 def test_error_loops_not_innermost():
-    _fails(matmul("float16"), lambda c: _tiled(c).reorder("kt", "jt").mma("it", "jt", "kt"),
-           r"must be the three innermost loops, in that order")
+    with pytest.raises(ERRORS, match=r"must be the three innermost loops, in that order"):
+        _compile(matmul("float16"), lambda c: _tiled(c).reorder("kt", "jt").mma("it", "jt", "kt"))
 
 
 def test_error_threads_bound_before_mma():
-    _fails(matmul("float16"), lambda c: _tiled(c).gpu_threads("jo").mma("it", "jt", "kt"),
-           r"thread axis x is the warp's lanes: call mma before gpu_threads")
+    with pytest.raises(ERRORS, match=r"thread axis x is the warp's lanes: call mma before "
+                                     r"gpu_threads"):
+        _compile(matmul("float16"), lambda c: _tiled(c).gpu_threads("jo").mma("it", "jt", "kt"))
 
 
 def test_error_no_instruction_has_the_shape():
-    _fails(matmul("float16"), lambda c: _tiled(c, 8, 8, 8).mma("it", "jt", "kt"),
-           r"no matrix instruction has the shape m x n x k = 8x8x8 \(shapes: .*16x8x16")
+    with pytest.raises(ERRORS, match=r"no matrix instruction has the shape m x n x k = 8x8x8 "
+                                     r"\(shapes: .*16x8x16"):
+        _compile(matmul("float16"), lambda c: _tiled(c, 8, 8, 8).mma("it", "jt", "kt"))
 
 
 def test_error_symbolic_extents():
-    _fails(matmul("float16"), lambda c: c.mma("i", "j", "k"),
-           r"must be constants .*split them by those factors first")
+    with pytest.raises(ERRORS, match=r"must be constants .*split them by those factors first"):
+        _compile(matmul("float16"), lambda c: c.mma("i", "j", "k"))
 
 
 def test_error_types_of_no_instruction():
-    M, N, K = vx.dims("M N K")
-    A, B = vx.Input("A", vx.float32, (M, K)), vx.Input("B", vx.float32, (K, N))
-    i, j = vx.vars("i j")
-    k = vx.RDom(K, name="k")
-    C = vx.Func("C", shape=(M, N))
-    C[i, j] = vx.sum(A[i, k] * B[k, j])
-    _fails(vx.Pipeline(C), lambda c: _tiled(c).mma("it", "jt", "kt"),
-           r"no 16x8x16 instruction multiplies float32 by float32 into float32")
+    with pytest.raises(ERRORS, match=r"no 16x8x16 instruction multiplies float32 by float32 "
+                                     r"into float32"):
+        _compile(matmul("float32", cast=False), lambda c: _tiled(c).mma("it", "jt", "kt"))
 
 
 def test_error_not_a_sum_of_products():
-    M, N, K = vx.dims("M N K")
-    A, B = vx.Input("A", vx.float16, (M, K)), vx.Input("B", vx.float16, (K, N))
-    i, j = vx.vars("i j")
-    k = vx.RDom(K, name="k")
-    C = vx.Func("C", shape=(M, N))
-    C[i, j] = vx.maximum(vx.cast(vx.float32, A[i, k]) * vx.cast(vx.float32, B[k, j]))
-    _fails(vx.Pipeline(C), lambda c: _tiled(c).mma("it", "jt", "kt"),
-           r"must be a sum of products")
+    with pytest.raises(ERRORS, match=r"must be a sum of products"):
+        _compile(matmul("float16", reduce=vx.maximum), lambda c: _tiled(c).mma("it", "jt", "kt"))
 
 
 def test_error_instruction_of_another_target():
     """A 16x16x16 tile is an AMD MFMA: CUDA names the shapes it has."""
     compilers.need_nvrtc()
-    _fails(matmul("float16"), lambda c: _tiled(c, 16, 16, 16).mma("it", "jt", "kt"),
-           r"mfma_f32_16x16x16f16 does not exist on cuda: .*16x8x16", target="cuda")
+    with pytest.raises(ERRORS, match=r"mfma_f32_16x16x16f16 does not exist on cuda: .*16x8x16"):
+        _compile(matmul("float16"), lambda c: _tiled(c, 16, 16, 16).mma("it", "jt", "kt"),
+                 target="cuda")
