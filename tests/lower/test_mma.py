@@ -189,3 +189,15 @@ def test_error_instruction_of_another_target():
     with pytest.raises(ERRORS, match=r"mfma_f32_16x16x16f16 does not exist on cuda: .*16x8x16"):
         _compile(matmul("float16"), lambda c: _tiled(c, 16, 16, 16).mma("it", "jt", "kt"),
                  target="cuda")
+
+
+def test_error_instruction_loop_not_serial():
+    with pytest.raises(ERRORS, match=r"'kt' is unrolled; the instruction replaces the loop: "
+                                     r"leave it serial"):
+        _compile(matmul("float16"), lambda c: _tiled(c).unroll("kt").mma("it", "jt", "kt"))
+
+
+def test_error_two_mma():
+    with pytest.raises(ERRORS, match=r"one mma per Func"):
+        _compile(matmul("float16"),
+                 lambda c: _tiled(c).mma("it", "jt", "kt").mma("it", "jt", "kt"))

@@ -15,12 +15,16 @@ names the shapes that target has.
 from __future__ import annotations
 
 from .. import errors
-from ..lower.ir import BufferLoad, MmaTile
-from ..mma import instructions
+from ..algorithm.dtypes import as_dtype
+from ..lower.check import InvariantError
+from ..lower.ir import BufferLoad, Declare, MmaTile, local_name
+from ..lower.walk import stmts
+from ..mma import amd, instructions, nvidia
 from ..target import Target
 
 # How CUDA C reads the bits of one A/B element of each type as an unsigned int.
-_BITS = {"float16": "(unsigned)__half_as_ushort({v})", "bfloat16": "(unsigned)__bfloat16_as_ushort({v})",
+_BITS = {"float16": "(unsigned)__half_as_ushort({v})",
+         "bfloat16": "(unsigned)__bfloat16_as_ushort({v})",
          "int8": "(unsigned)(unsigned char)({v})"}
 # How HIP C++ turns one element into the vector element type of vortex.mma.amd.VECTORS.
 _HIP_ELEMENT = {"float16": "__builtin_bit_cast(_Float16, __half_as_ushort({v}))",
@@ -39,20 +43,12 @@ def _instruction(s: MmaTile, target: Target):
 
 
 def _acc(p, s: MmaTile, inst, e: int) -> str:
-    return p.expr(BufferLoad(s.acc, s.offset + e, _acc_type(inst)))
-
-
-def _acc_type(inst):
-    from ..algorithm.dtypes import as_dtype
-    return as_dtype(inst.acc)
+    return p.expr(BufferLoad(s.acc, s.offset + e, as_dtype(inst.acc)))
 
 
 def _names(part, prefix: str, n: int) -> list:
     """The names of the ``n`` fragment elements declared in ``part`` (``mma.<prefix>.<e>``, as
     the lowering named them and the unroll pass renamed them), in element order."""
-    from ..lower.check import InvariantError
-    from ..lower.ir import Declare, local_name
-    from ..lower.walk import stmts
     stem = local_name("mma", prefix) + "."
     names = [d.name for d in stmts(part) if isinstance(d, Declare) and d.name.startswith(stem)]
     if len(names) != n:
@@ -61,14 +57,13 @@ def _names(part, prefix: str, n: int) -> list:
 
 
 def _cuda(p, s: MmaTile, ind: str) -> list:
-    from ..mma.nvidia import registers
     inst = _instruction(s, Target.CUDA)
     inner = ind + "  "
     out = [f"{ind}{{", *p.stmt(s.a, inner), *p.stmt(s.b, inner)]
     args = {}
     for op, frag, dtype in (("a", inst.a_frag, inst.a), ("b", inst.b_frag, inst.b)):
         names = [p.ident(n) for n in _names(getattr(s, op), op, frag.per_lane)]
-        count = registers(inst, op)
+        count = nvidia.registers(inst, op)
         per_reg = frag.per_lane // count
         bits = 32 // per_reg
         for r in range(count):
@@ -81,24 +76,23 @@ def _cuda(p, s: MmaTile, ind: str) -> list:
 
 
 def _hip(p, s: MmaTile, ind: str) -> list:
-    from ..mma.amd import typedefs, vector_type
     inst = _instruction(s, Target.HIP)
     if inst.a not in _HIP_ELEMENT:
         raise errors.CompileError(f"mma: {inst.name} ({inst.a} inputs) is not printed for HIP "
                                   f"yet; use a float16 or int8 instruction")
     inner = ind + "  "
-    out = [f"{ind}{{", *(inner + t for t in typedefs(inst)), *p.stmt(s.a, inner),
+    out = [f"{ind}{{", *(inner + t for t in amd.typedefs(inst)), *p.stmt(s.a, inner),
            *p.stmt(s.b, inner)]
     vecs = {}
     for op, frag, dtype in (("a", inst.a_frag, inst.a), ("b", inst.b_frag, inst.b)):
         elems = ", ".join(_HIP_ELEMENT[dtype].format(v=p.ident(n))
                           for n in _names(getattr(s, op), op, frag.per_lane))
         name = p.ident(f"mma_{op}v")
-        out.append(f"{inner}{vector_type(dtype, frag.per_lane)} {name} = {{{elems}}};")
+        out.append(f"{inner}{amd.vector_type(dtype, frag.per_lane)} {name} = {{{elems}}};")
         vecs[op] = name
     per = inst.c_frag.per_lane
     accs = [_acc(p, s, inst, e) for e in range(per)]
-    out.append(f"{inner}{vector_type(inst.acc, per)} mma_cv = {{{', '.join(accs)}}};")
+    out.append(f"{inner}{amd.vector_type(inst.acc, per)} mma_cv = {{{', '.join(accs)}}};")
     out.append(f"{inner}mma_cv = {inst.spelling.format(a=vecs['a'], b=vecs['b'], c='mma_cv')};")
     out += [f"{inner}{a} = mma_cv[{e}];" for e, a in enumerate(accs)]
     return out + [f"{ind}}}"]

@@ -51,8 +51,9 @@ class _Copy:
     loop: For
     post: tuple
 
-    def body_stmts(self):
-        return (*self.pre, self.loop, *self.post)
+    @property
+    def body(self) -> Block:
+        return Block((*self.pre, self.loop, *self.post))
 
 
 def jam_kernel(k: Kernel) -> Kernel:
@@ -134,18 +135,18 @@ def _same_shape(a: _Copy, b: _Copy) -> bool:
 
 
 def _declared(c: _Copy) -> set:
-    names = {x.name for x in stmts(Block(c.body_stmts())) if isinstance(x, Declare)}
-    names |= {x.var for x in stmts(Block(c.body_stmts())) if isinstance(x, For)}
+    names = {x.name if isinstance(x, Declare) else x.var for x in stmts(c.body)
+             if isinstance(x, (Declare, For))}
     return names | ({c.lanes.var} if c.lanes is not None else set())
 
 
 def _used(c: _Copy) -> tuple[set, set]:
     """(local names read or assigned, buffers loaded) by the copy."""
     refs, loads = set(), set()
-    for e in stmt_exprs(Block(c.body_stmts())):
+    for e in stmt_exprs(c.body):
         refs |= {x.name for x in find(e, lambda x: isinstance(x, Ref))}
         loads |= {x.buffer for x in find(e, lambda x: isinstance(x, BufferLoad))}
-    refs |= {x.name for x in stmts(Block(c.body_stmts())) if isinstance(x, Assign)}
+    refs |= {x.name for x in stmts(c.body) if isinstance(x, Assign)}
     return refs, loads
 
 
@@ -162,13 +163,13 @@ def _independent(run: list) -> bool:
 
 
 def _renamed(c: _Copy, names: dict) -> _Copy:
+    """``c`` reading ``names`` (old → new counter name) instead, without its vector loop."""
     def expr(e):
         return rebuild(e, lambda x: Ref(names[x.name], x.dtype)
                        if isinstance(x, Ref) and x.name in names else None)
-    pre = tuple(map_stmt(x, lambda s: s, expr) for x in c.pre)
-    post = tuple(map_stmt(x, lambda s: s, expr) for x in c.post)
-    loop = map_stmt(c.loop.body, lambda s: s, expr)
-    return _Copy(None, pre, replace(c.loop, body=loop), post)
+    body = map_stmt(c.body, lambda s: s, expr).stmts
+    n = len(c.pre)
+    return _Copy(None, body[:n], body[n], body[n + 1:])
 
 
 def _jammed(run: list) -> Stmt:

@@ -28,11 +28,12 @@ import sympy as sp
 from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.expr import BinaryOp, BinOp, Cast, Const, ReduceOp, RVar, Var
+from ..algorithm.ops import select
 from ..algorithm.walk import find, rebuild
 from ..mma import by_shape
 from .exprs import ExprLowerer, flat_index, replace_reduce
-from .ir import (Allocate, Block, BufferLoad, Declare, For, ForKind, MmaTile, MemorySpace, Ref,
-                 Store, block, conj, guarded, i32, local_name)
+from .ir import (Allocate, BufferLoad, Declare, For, ForKind, MmaTile, MemorySpace, Ref, Store,
+                 block, conj, guarded, i32, local_name)
 from .tuple_store import value_stores
 
 I32 = T.int32
@@ -117,61 +118,62 @@ def lower(stage, loops):
     acc = local_name(f.name, "frag")
     lane_ref = Ref(lane, I32)
 
-    def at(counters: dict):
-        """Coordinates and guards with the mma counters replaced by ``counters``."""
-        coords = {n: _substitute(e, counters) for n, e in stage.coords.items()}
-        guards = [_substitute(g, counters) for g in stage.pure_guards + stage.red_guards]
-        return coords, guards
+    def at(counters: dict, guards: list):
+        """Coordinates and ``guards`` with the mma counters replaced by ``counters``."""
+        return ({n: _substitute(e, counters) for n, e in stage.coords.items()},
+                [_substitute(g, counters) for g in guards])
+
+    all_guards = stage.pure_guards + stage.red_guards
+    inner_layouts = stage.layouts_in(lp.name for lp in stage.nest.loops)
 
     def elements(operand, frag, first, second, prefix):
-        decls = []
+        """The lane's fragment elements of ``operand``, 0 where a guard of its own coordinates
+        fails (a guard on the third counter bounds the other operand)."""
+        out = []
         for e in range(frag.per_lane):
             row, col = frag.coords(lane_ref, e)
-            coords, guards = at({first: row, second: col})
-            keep = [g for g in guards if not _reads_other(g, (first, second), (i, j, k))]
-            low = ExprLowerer(coords, stage.layouts_in(n.name for n in stage.nest.loops),
-                              stage.ctx.names)
-            pre, value = low.lower(_strip(operand))
-            cond = conj(keep)
+            coords, guards = at({first: row, second: col}, all_guards)
+            pre, value = ExprLowerer(coords, inner_layouts, stage.ctx.names).lower(
+                _strip(operand))
+            cond = conj(g for g in guards if not _reads_other(g, (first, second), (i, j, k)))
             if cond is not None:
-                value = _select(cond, value)
-            decls += [*_flat(pre), Declare(local_name("mma", prefix, str(e)), value.dtype, value)]
-        return Block(tuple(decls))
+                value = select(cond, value, Const.make(0, value.dtype))
+            out.append(block(pre, Declare(local_name("mma", prefix, str(e)), value.dtype, value)))
+        return block(*out)
 
     def emulation():
-        out = []
-        kk = local_name("mma", "k")
+        """The lane's C elements, each a loop over the tile's k in order."""
+        out, kk = [], local_name("mma", "k")
         for e in range(per):
             row, col = inst.c_frag.coords(lane_ref, e)
-            coords, guards = at({i: row, j: col, k: Ref(kk, I32)})
-            low = ExprLowerer(coords, stage.layouts_in(n.name for n in stage.nest.loops),
-                              stage.ctx.names)
-            pre, value = low.lower(r.body)
+            coords, guards = at({i: row, j: col, k: Ref(kk, I32)}, all_guards)
+            pre, value = ExprLowerer(coords, inner_layouts, stage.ctx.names).lower(r.body)
             slot = base + e
-            step = block(*_flat(pre), Store(acc, slot, BufferLoad(acc, slot, acc_t) + value))
+            step = block(pre, Store(acc, slot, BufferLoad(acc, slot, acc_t) + value))
             out.append(For(kk, i32(0), i32(shape[2]), ForKind.SERIAL, guarded(guards, step)))
-        return Block(tuple(out))
+        return block(*out)
 
+    def store(e):
+        """C element ``e`` (after the Func's epilogue) to its coordinates, under the Func's
+        guards."""
+        row, col = inst.c_frag.coords(lane_ref, e)
+        coords, guards = at({i: row, j: col}, stage.pure_guards)
+        low = ExprLowerer(coords, final_layouts, stage.ctx.names)
+        index = layout.flat([coords[v.name] for v in f.pure_vars])
+        value = replace_reduce(stage.value, r, BufferLoad(acc, base + e, acc_t))
+        return guarded(guards, value_stores(low, f, value, index))
+
+    final_layouts = stage.layouts_in(lp.name for lp in stage.nest.loops
+                                     if lp.name not in {x.name for x in loops})
+    layout = stage.layouts[f.buffers[0][0]]
     tile_op = MmaTile(inst.name, acc, base, elements(a_expr, inst.a_frag, i, k, "a"),
                       elements(b_expr, inst.b_frag, k, j, "b"), emulation())
     zero = Const.make(0, acc_t)
     init = stage._serial(pure_in, block(*(Store(acc, base + e, zero) for e in range(per))))
-    update = stage._nest(tile, tile_op)
-    finals = []
-    final_layouts = stage.layouts_in(lp.name for lp in stage.nest.loops if lp.name not in
-                                     {x.name for x in loops})
-    layout = stage.layouts[f.buffers[0][0]]
-    for e in range(per):
-        row, col = inst.c_frag.coords(lane_ref, e)
-        coords = {n: _substitute(x, {i: row, j: col}) for n, x in stage.coords.items()}
-        guards = [_substitute(g, {i: row, j: col}) for g in stage.pure_guards]
-        final_low = ExprLowerer(coords, final_layouts, stage.ctx.names)
-        index = layout.flat([coords[v.name] for v in f.pure_vars])
-        value = replace_reduce(stage.value, r, BufferLoad(acc, base + e, acc_t))
-        finals.append(guarded(guards, value_stores(final_low, f, value, index)))
-    final = stage._serial(pure_in, block(*finals))
-    return block(Allocate(acc, acc_t, max(1, math.prod(int(e) for e in exts)) * per,
-                          MemorySpace.LOCAL), init, update, final)
+    final = stage._serial(pure_in, block(*(store(e) for e in range(per))))
+    size = math.prod(int(e) for e in exts) * per
+    return block(Allocate(acc, acc_t, size, MemorySpace.LOCAL), init,
+                 stage._nest(tile, tile_op), final)
 
 
 def _reads_other(g, mine: tuple, all_: tuple) -> bool:
@@ -179,14 +181,3 @@ def _reads_other(g, mine: tuple, all_: tuple) -> bool:
     operand's element)?"""
     others = set(all_) - set(mine)
     return bool(find(g, lambda x: isinstance(x, Ref) and x.name in others))
-
-
-def _select(cond, value):
-    from ..algorithm.ops import select
-    return select(cond, value, Const.make(0, value.dtype))
-
-
-def _flat(s):
-    if s is None:
-        return []
-    return list(s.stmts) if isinstance(s, Block) else [s]

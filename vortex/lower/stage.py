@@ -166,6 +166,8 @@ class StageLowering:
         """The serial loop nest computing the Func (after :meth:`prologue`)."""
         f = self.plan.func
         outer, inner = self.serial_loops()
+        if self.reduce is not None and self.nest.mma is not None:
+            return self._nest(outer, mma.lower(self, inner))
         pure_decls, pure = self.declared([v.name for v in f.pure_vars])
         final = self.layouts_in(lp.name for lp in self.nest.loops if lp not in inner)
         lowerer = ExprLowerer(pure, final, self.ctx.names)
@@ -174,8 +176,6 @@ class StageLowering:
         if self.reduce is None:
             core = guarded(self.pure_guards, value_stores(lowerer, f, self.value, out_index))
             return self._nest(outer, block(*pure_decls, core))
-        if self.nest.mma is not None:
-            return self._nest(outer, mma.lower(self, inner))
         core = self._reduction(inner, lowerer, out_index, pure_decls)
         return self._nest(outer, core)
 

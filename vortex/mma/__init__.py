@@ -76,6 +76,9 @@ def check_fragment(frag: Fragment, lanes: int) -> None:
     assert len(seen) == frag.rows * frag.cols, (len(seen), frag.rows, frag.cols)
 
 
+TARGETS = ("cuda", "hip")     # the targets with tables, in the order shapes are looked up
+
+
 def instructions(target: str) -> tuple:
     """Every :class:`Instruction` of ``target`` ("cuda" or "hip"), in table order."""
     from . import amd, nvidia
@@ -92,17 +95,16 @@ def available(inst: Instruction, arch_number: int) -> bool:
 
 def by_shape(shape: tuple) -> list:
     """Every instruction of every table whose (m, n, k) is ``shape``."""
-    return [i for t in ("cuda", "hip") for i in instructions(t) if (i.m, i.n, i.k) == tuple(shape)]
+    return [i for t in TARGETS for i in instructions(t) if (i.m, i.n, i.k) == tuple(shape)]
 
 
-def lanes_of(shape: tuple) -> int:
-    """The lanes that execute an instruction of this (m, n, k); raises vx.ScheduleError when
-    no table has the shape (the message lists the shapes there are)."""
-    from .. import errors
+def shapes() -> str:
+    """The shapes of every table, ``"16x8x16, 16x16x16, …"`` (for error messages)."""
+    found = sorted({(i.m, i.n, i.k) for t in TARGETS for i in instructions(t)})
+    return ", ".join("x".join(map(str, s)) for s in found)
+
+
+def lanes_of(shape: tuple) -> int | None:
+    """The lanes that execute an instruction of this (m, n, k); None when no table has it."""
     found = {i.lanes for i in by_shape(shape)}
-    if len(found) != 1:
-        shapes = sorted({(i.m, i.n, i.k) for t in ("cuda", "hip") for i in instructions(t)})
-        listed = ", ".join("x".join(map(str, s)) for s in shapes)
-        raise errors.ScheduleError(f"no matrix instruction has the shape m x n x k = "
-                                   f"{'x'.join(map(str, shape))} (shapes: {listed})")
-    return found.pop()
+    return found.pop() if len(found) == 1 else None

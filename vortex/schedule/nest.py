@@ -32,6 +32,7 @@ from ..algorithm.symbolic import floordiv
 from ..algorithm.expr import Reduce
 from ..algorithm.walk import find
 from ..loop_kinds import ForKind, GpuAxis
+from ..mma import lanes_of, shapes
 from . import directives as D
 
 _AXES = {True: (GpuAxis.BLOCK_X, GpuAxis.BLOCK_Y, GpuAxis.BLOCK_Z),
@@ -335,7 +336,6 @@ MMA_LANE = "mma_lane"
 def _mma(n: LoopNest, d):
     """The mma directive: ``i``, ``j``, ``k`` the three innermost loops, serial, of constant
     extents that are an instruction's shape; adds the lane loop on thread axis x."""
-    from ..mma import lanes_of
     names = [d.i, d.j, d.k]
     n._distinct(names)
     if n.mma is not None:
@@ -356,10 +356,10 @@ def _mma(n: LoopNest, d):
     if None in shape:
         raise Reject(f"the extents of {', '.join(names)} must be constants (an instruction's "
                      f"m, n, k): split them by those factors first")
-    try:
-        lanes = lanes_of(shape)
-    except errors.ScheduleError as why:
-        raise Reject(str(why)) from None
+    lanes = lanes_of(shape)
+    if lanes is None:
+        raise Reject(f"no matrix instruction has the shape m x n x k = "
+                     f"{'x'.join(map(str, shape))} (shapes: {shapes()})")
     if n.threads:
         raise Reject(f"thread axis x is the warp's lanes: call mma before gpu_threads "
                      f"(bound already: [{listing(n.threads)}])")
