@@ -11,7 +11,7 @@ import builtins
 
 __all__ = [
     "VortexError", "TypeError", "BoundsError", "ScheduleError", "CompileError",
-    "InputError", "DeviceError", "TuningError",
+    "InputError", "DeviceError", "TuningError", "SecretError",
 ]
 
 
@@ -47,3 +47,9 @@ class DeviceError(VortexError, builtins.RuntimeError):
 
 class TuningError(VortexError, builtins.RuntimeError):
     """The autotuner cannot proceed (empty space, no valid trial, bad storage)."""
+
+
+class SecretError(VortexError, builtins.ValueError):
+    """A value derived from a secret Input or Param (``secret=True``) would make the kernel's
+    timing depend on it: it decides a branch or a loop bound, is a load or store index, or feeds
+    a variable-time operation (docs/constant_time.md). Raised when the Pipeline is built."""

@@ -215,7 +215,8 @@ class Param(Expr):
     ``Param::set_range``), are facts bounds inference uses: an integer Param may then size an
     RDom or index an array, and a float one bounds a cast to int. They are checked at every call
     (vx.InputError when violated). Raises vx.TypeError for a range on a bool Param, lo > hi, or
-    both ``range=`` and ``min=``/``max=``.
+    both ``range=`` and ``min=``/``max=``. ``secret=True`` puts the Param under the
+    constant-time check (vortex/algorithm/secret.py, docs/constant_time.md).
     """
 
     name: str
@@ -223,6 +224,7 @@ class Param(Expr):
     range: tuple | None = None
     min: object = None
     max: object = None
+    secret: bool = field(default=False, compare=False)
 
     def __post_init__(self):
         check_name(self.name, "Param")
@@ -278,10 +280,15 @@ class UnOp(Expr):
 
 @node
 class Select(Expr):
+    """``cond ? true_value : false_value``. ``branch_free`` (set by the constant-time check on
+    a secret condition, vortex/algorithm/secret.py) asks the printers for a mask blend of both
+    values instead of a conditional expression."""
+
     cond: Expr
     true_value: Expr
     false_value: Expr
     dtype: T.DType
+    branch_free: bool = False
 
 
 @node

@@ -66,11 +66,13 @@ class Input:
 
     ``shape`` entries are Dims, integers or expressions of Dims; the Dims are bound from the
     arrays passed at the call (vx.InputError when they disagree). Indexing gives a Load.
+    ``secret=True`` puts its values under the constant-time check (docs/constant_time.md).
     """
 
     name: str
     dtype: T.DType
     shape: tuple
+    secret: bool = False
 
     def __post_init__(self):
         check_name(self.name, "Input")
@@ -85,7 +87,8 @@ class Input:
         return Load(self.name, _index(f"Input {self.name!r}", self.ndim, key), self.dtype, self)
 
     def __repr__(self) -> str:
-        return f"Input({self.name!r}, {self.dtype}, ({', '.join(map(str, self.shape))}))"
+        secret = ", secret=True" if self.secret else ""
+        return f"Input({self.name!r}, {self.dtype}, ({', '.join(map(str, self.shape))}){secret})"
 
 
 @dataclass(frozen=True)

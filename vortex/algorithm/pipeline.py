@@ -13,6 +13,7 @@ from .func import Func
 from .graph import collect
 from .infer import infer_regions
 from .reference import Evaluator
+from .secret import check as check_secrets
 
 
 class Pipeline:
@@ -22,8 +23,9 @@ class Pipeline:
     ``funcs`` (every Func, producers first), ``inputs``/``params``/``dims`` (dicts by name),
     ``regions`` (Func name → inclusive sympy (lo, hi) per dimension, symbolic in the Dims).
 
-    Raises vx.TypeError (ill-formed algorithm) or vx.BoundsError (an access not provably in
-    bounds) — at construction, never at a call.
+    Raises vx.TypeError (ill-formed algorithm), vx.SecretError (a secret-derived value that
+    would leak through timing: vortex/algorithm/secret.py) or vx.BoundsError (an access not
+    provably in bounds) — at construction, never at a call.
     """
 
     def __init__(self, *outputs: Func, name: str | None = None):
@@ -34,6 +36,7 @@ class Pipeline:
         self.outputs = tuple(outputs)
         self.name = name or outputs[0].name
         self.funcs, self.inputs, self.params, self.dims = collect(self.outputs)
+        check_secrets(self.funcs)
         self.regions = infer_regions(self.funcs)
         self._by_name = {f.name: f for f in self.funcs}
 

@@ -21,6 +21,7 @@ from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Bar
 from ..lower.ir import MmaTile, ShuffleXor, ThreadReduce
 from ..lower.thread_reduce import expand
 from .atomics import atomic_lines
+from .blend import blend
 from .mma_print import mma_lines
 from .dialect import Dialect
 from .names import Namer, entry_names
@@ -194,7 +195,8 @@ class CPrinter:
         return f"{fn}({a})"
 
     def _select(self, e: Select) -> str:
-        return f"({self.expr(e.cond)} ? {self.expr(e.true_value)} : {self.expr(e.false_value)})"
+        c, a, b = self.expr(e.cond), self.expr(e.true_value), self.expr(e.false_value)
+        return blend(self, e, c, a, b) if e.branch_free else f"({c} ? {a} : {b})"
 
     def _cast(self, e: Cast) -> str:
         v = self.expr(e.value)

@@ -30,6 +30,9 @@ _MATH_F32_SUFFIXED = {"exp": "expf", "log": "logf", "sqrt": "sqrtf", "rsqrt": "r
 _MATH_F64 = {"round": "rint"}
 _MATH_CL = {"round": "rint"}
 _MATH_CL_F32 = {**_MATH_CL, "fast_exp": "native_exp", "fast_log": "native_log"}
+# (name, integer type) -> function; OpenCL's are the generic names (mul_hi of uint/ulong).
+# Source: CUDA Math API, integer intrinsics; HIP's device functions of the same names.
+_MATH_INT_CUDA = {("mul_hi", "uint32"): "__umulhi", ("mul_hi", "uint64"): "__umul64hi"}
 
 
 def _index(block: str, thread: str, axes: str) -> dict:
@@ -84,6 +87,17 @@ _CL_ATOMICS = Atomics(   # OpenCL 1.2 has no float atomics: float add is a CAS l
     cas="atomic_cmpxchg({p}, {cmp}, {val})",
     to_bits="as_uint({v})", from_bits="as_float({v})")
 
+# Bit reinterpretation of floats as the unsigned integer of their width (a branch-free select on
+# a secret condition blends the bits: codegen/blend.py). Sources: OpenCL C 1.2 §6.2.4.2 (as_type),
+# CUDA Math API "Type Casting Intrinsics", cuda_fp16.h / cuda_bf16.h.
+_CL_FLOAT_BITS = {"float16": ("as_ushort({v})", "as_half({v})"),
+                  "float32": ("as_uint({v})", "as_float({v})"),
+                  "float64": ("as_ulong({v})", "as_double({v})")}
+_CUDA_FLOAT_BITS = {"float16": ("__half_as_ushort({v})", "__ushort_as_half({v})"),
+                    "bfloat16": ("__bfloat16_as_ushort({v})", "__ushort_as_bfloat16({v})"),
+                    "float32": ("__float_as_uint({v})", "__uint_as_float({v})"),
+                    "float64": ("__double_as_longlong({v})", "__longlong_as_double({v})")}
+
 _CUDA_VECTOR = VectorCopy("(*(const uint4*)({p}))", "*(uint4*)({p}) = {v};",
                           "make_uint4(0u, 0u, 0u, 0u)")
 
@@ -108,6 +122,8 @@ class Dialect:
     inf: dict
     math_f32: dict = field(default_factory=dict)
     math_f64: dict = field(default_factory=dict)
+    math_int: dict = field(default_factory=dict)    # (name, dtype name) -> integer intrinsic
+    long_suffix: tuple = ("LL", "ULL")  # 64-bit literals (signed, unsigned): the type's own
     half_via_float: bool = False    # __half math goes through float (CUDA/HIP)
     async_copy: bool = False        # cp.async staged copies (CUDA sm_80+)
     async_commit: str = ""
@@ -119,6 +135,7 @@ class Dialect:
     warp: int = 0                   # lanes a shuffle spans (0: none; lower/thread_reduce.py)
     shuffle_xor: str = ""           # format with {v}, {mask}, {width}: a butterfly shuffle
     atomics: Atomics = _CUDA_ATOMICS         # atomic read-modify-writes (update stages)
+    float_bits: dict = field(default_factory=dict)   # float name -> (to bits, from bits), {v}
 
     def ctype(self, dtype, storage: bool = False) -> str:
         table = self.storage_types if storage else self.types
@@ -149,8 +166,10 @@ OPENCL = Dialect(
     unroll="",   # unrolling is done in the IR (lower/unroll.py); PoCL crashed or hung on the pragma
     inf={"float16": "((half)INFINITY)", "float32": "INFINITY", "float64": "((double)INFINITY)"},
     math_f32=_MATH_CL_F32, math_f64=_MATH_CL,
+    long_suffix=("LL", "UL"),   # ulong literals: ULL made min(ulong, …) ambiguous (PoCL)
     vector_copy=VectorCopy("vload{n}(0, {p})", "vstore{n}({v}, 0, {p});", "(({t}{n})(0))"),
     atomics=_CL_ATOMICS,
+    float_bits=_CL_FLOAT_BITS,
 )
 
 _CUDA_INDEX = _index("(int)blockIdx.{}", "(int)threadIdx.{}", "xyz")
@@ -172,13 +191,14 @@ CUDA = Dialect(
     helper_qual="static __host__ __device__ __forceinline__",
     unroll="#pragma unroll",
     inf=_CUDA_INF,
-    math_f32=_MATH_F32_SUFFIXED, math_f64=_MATH_F64,
+    math_f32=_MATH_F32_SUFFIXED, math_f64=_MATH_F64, math_int=_MATH_INT_CUDA,
     half_via_float=True,
     named_barrier='asm volatile("bar.{op} {id}, {n};" ::: "memory");',
     launch_bounds="__launch_bounds__({n}) ",
     dynamic_shared="extern __shared__ __align__({align}) unsigned char {name}[];",
     warp=32,
     shuffle_xor="__shfl_xor_sync(0xffffffffu, {v}, {mask}, {width})",
+    float_bits=_CUDA_FLOAT_BITS,
 )
 
 # HIP C++ is CUDA C++ with its own headers and bfloat16 type.
@@ -189,6 +209,7 @@ HIP = replace(
     types={**_CUDA_TYPES, "bfloat16": "hip_bfloat16"},
     named_barrier="",  # no named barriers: block barriers (same ordering)
     shuffle_xor="__shfl_xor({v}, {mask}, {width})",   # warp: the arch's (dialect_for)
+    float_bits={k: v for k, v in _CUDA_FLOAT_BITS.items() if k != "bfloat16"},  # a struct
 )
 
 DIALECTS = {Target.OPENCL: OPENCL, Target.CUDA: CUDA, Target.HIP: HIP}

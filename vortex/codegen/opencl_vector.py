@@ -370,11 +370,15 @@ class _VectorBody(SerialLoops):
             return f"convert_{self._vtype(e.dtype)}({value})", True
         if isinstance(e, Select):
             (c, vc), (a, va), (b, vb) = kids
+            if e.branch_free and (not vc or e.dtype.is_bool):   # blended per lane (blend.py)
+                raise NotVectorizable("a branch-free select without a vector mask")
             a = a if va else self._broadcast(a, e.dtype)
             b = b if vb else self._broadcast(b, e.dtype)
             if vc:  # a vector ?: needs a mask of the result's element size (float4 < → int4)
                 bits = 32 if e.dtype.is_bool else e.dtype.bits
                 c = f"convert_{MASKS[bits]}{self.n}({c})"
+            if e.branch_free:   # OpenCL's select: a per-lane blend on the mask's top bit
+                return f"select({b}, {a}, {c})", True
             return f"({c} ? {a} : {b})", True
         if isinstance(e, UnOp):
             if e.op.name != "NEG" or e.dtype.kind.value == "i":   # signed: wraps (CPrinter)
