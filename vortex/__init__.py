@@ -3,6 +3,7 @@
 ``import vortex as vx``; the public surface is described in docs/design.md.
 """
 from .algorithm import *  # noqa: F401,F403
+from .algorithm.integer import borrow, carry, mul_hi, mul_wide  # noqa: F401 - integer intrinsics
 from .errors import (BoundsError, CompileError, DeviceError, InputError, ScheduleError,  # noqa: A004
                      SecretError, TuningError, TypeError, VortexError)
 

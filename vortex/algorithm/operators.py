@@ -58,7 +58,8 @@ class UnaryOp(Enum):
 class Intrinsic(Enum):
     """Intrinsic functions, by name (the reference evaluator and the dialect tables map each to
     an implementation). FAST_* are the targets' fast approximations (float32 only); MURMUR3_*
-    are the steps of the counter-based hash behind vx.random_uint (uint32 only)."""
+    are the steps of the counter-based hash behind vx.random_uint (uint32 only); MUL_HI is the
+    high half of an unsigned product (uint32/uint64, vortex/algorithm/integer.py)."""
 
     EXP = "exp"
     LOG = "log"
@@ -76,6 +77,7 @@ class Intrinsic(Enum):
     FAST_LOG = "fast_log"
     MURMUR3_MIX = "murmur3_mix"
     MURMUR3_FMIX = "murmur3_fmix"
+    MUL_HI = "mul_hi"
 
 
 class ReduceOp(Enum):

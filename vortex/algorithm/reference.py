@@ -21,6 +21,7 @@ from .. import errors
 from .expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Expr, Intrinsic, Load, Param, Reduce,
                    RVar, Select, UnaryOp, UnOp, Var)
 from .func import Func, Input
+from .integer import mul_hi_value
 from .rng import murmur3_fmix, murmur3_mix
 
 CHUNK_ELEMENTS = 1 << 24
@@ -35,6 +36,7 @@ INTRINSICS = {
     Intrinsic.FLOOR: np.floor, Intrinsic.CEIL: np.ceil, Intrinsic.ROUND: np.rint,
     Intrinsic.FAST_EXP: np.exp, Intrinsic.FAST_LOG: np.log,   # the exact functions (ops.py)
     Intrinsic.MURMUR3_MIX: murmur3_mix, Intrinsic.MURMUR3_FMIX: murmur3_fmix,
+    Intrinsic.MUL_HI: mul_hi_value,
 }
 UNARY = {UnaryOp.NEG: np.negative, UnaryOp.INVERT: np.invert, UnaryOp.ABS: np.abs}
 

@@ -136,7 +136,7 @@ class CPrinter:
                 lit if t.name == "float64" else f"(({self.ctype(t)})({lit}f))")
         v = int(e.value)
         if t.bits == 64:
-            suffix = "ULL" if t.kind.value == "u" else "LL"
+            suffix = self.d.long_suffix[t.kind.value == "u"]
             return f"({v + 1}{suffix} - 1)" if v == -(2 ** 63) else f"{v}{suffix}"
         if t.name == "uint32":
             return f"{v}u"
@@ -218,6 +218,7 @@ class CPrinter:
             inner = ", ".join(f"(float)({a})" for a in args)
             return f"(({self.ctype(t)})({self.d.math_f32.get(name, name)}({inner})))"
         table = self.d.math_f64 if t.name == "float64" else self.d.math_f32
+        name = self.d.math_int.get((name, t.name), name)   # integer intrinsics (mul_hi)
         return f"{table.get(name, name)}({', '.join(args)})"
 
     def _load(self, e: BufferLoad) -> str:

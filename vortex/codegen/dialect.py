@@ -30,6 +30,9 @@ _MATH_F32_SUFFIXED = {"exp": "expf", "log": "logf", "sqrt": "sqrtf", "rsqrt": "r
 _MATH_F64 = {"round": "rint"}
 _MATH_CL = {"round": "rint"}
 _MATH_CL_F32 = {**_MATH_CL, "fast_exp": "native_exp", "fast_log": "native_log"}
+# (name, integer type) -> function; OpenCL's are the generic names (mul_hi of uint/ulong).
+# Source: CUDA Math API, integer intrinsics; HIP's device functions of the same names.
+_MATH_INT_CUDA = {("mul_hi", "uint32"): "__umulhi", ("mul_hi", "uint64"): "__umul64hi"}
 
 
 def _index(block: str, thread: str, axes: str) -> dict:
@@ -119,6 +122,8 @@ class Dialect:
     inf: dict
     math_f32: dict = field(default_factory=dict)
     math_f64: dict = field(default_factory=dict)
+    math_int: dict = field(default_factory=dict)    # (name, dtype name) -> integer intrinsic
+    long_suffix: tuple = ("LL", "ULL")  # 64-bit literals (signed, unsigned): the type's own
     half_via_float: bool = False    # __half math goes through float (CUDA/HIP)
     async_copy: bool = False        # cp.async staged copies (CUDA sm_80+)
     async_commit: str = ""
@@ -161,6 +166,7 @@ OPENCL = Dialect(
     unroll="",   # unrolling is done in the IR (lower/unroll.py); PoCL crashed or hung on the pragma
     inf={"float16": "((half)INFINITY)", "float32": "INFINITY", "float64": "((double)INFINITY)"},
     math_f32=_MATH_CL_F32, math_f64=_MATH_CL,
+    long_suffix=("LL", "UL"),   # ulong literals: ULL made min(ulong, …) ambiguous (PoCL)
     vector_copy=VectorCopy("vload{n}(0, {p})", "vstore{n}({v}, 0, {p});", "(({t}{n})(0))"),
     atomics=_CL_ATOMICS,
     float_bits=_CL_FLOAT_BITS,
@@ -185,7 +191,7 @@ CUDA = Dialect(
     helper_qual="static __host__ __device__ __forceinline__",
     unroll="#pragma unroll",
     inf=_CUDA_INF,
-    math_f32=_MATH_F32_SUFFIXED, math_f64=_MATH_F64,
+    math_f32=_MATH_F32_SUFFIXED, math_f64=_MATH_F64, math_int=_MATH_INT_CUDA,
     half_via_float=True,
     named_barrier='asm volatile("bar.{op} {id}, {n};" ::: "memory");',
     launch_bounds="__launch_bounds__({n}) ",
