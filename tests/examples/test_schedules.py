@@ -49,6 +49,7 @@ SIZES = {
     "fused_linear": [dict(M=1, N=1, K=1), dict(M=37, N=70, K=13), dict(M=64, N=32, K=48)],
     "histogram": [dict(H=1, W=1), dict(H=7, W=13), dict(H=37, W=101), dict(H=131, W=257)],
     "scan": [dict(N=1), dict(N=13), dict(N=256), dict(N=257), dict(N=1021), dict(N=3001)],
+    "ntt": [dict()],          # constant sizes: the example's default (2**8 coefficients)
 }
 PARAMS = {"amount": 1.5, "eps": 1e-6, "alpha": 1.0, "beta": 0.5}
 EXAMPLES = {load_example(p).pipeline().name: p for p in sorted((ROOT / "examples").glob("*.py"))}
