@@ -2,7 +2,8 @@
 
     python benchmarks/isa_report.py            # every file of FILES: H100 (sm_90), A100 (sm_80),
                                                # MI300X (gfx90a) of matmul, blur, unsharp, softmax,
-                                               # rmsnorm, batched_matmul, fused_linear (tensor cores)
+                                               # rmsnorm, batched_matmul, fused_linear,
+                                               # half_gemm (tensor cores)
     python benchmarks/isa_report.py matmul     # only these pipelines
     python benchmarks/isa_report.py --full     # also the whole table of vortex.isa per kernel
     python benchmarks/isa_report.py --record   # write the figures into each file's [measured.isa]
@@ -35,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # files are compiled for gfx90a (MI200), as in tests/examples/test_schedules.py.
 DEVICES = {"nvidia-h100": ("cuda", "sm_90"), "nvidia-a100": ("cuda", "sm_80"),
            "amd-mi300x": ("hip", "gfx90a")}
-PIPELINES = ("matmul", "blur", "unsharp", "softmax", "rmsnorm", "batched_matmul", "fused_linear")
+PIPELINES = ("matmul", "blur", "unsharp", "softmax", "rmsnorm", "batched_matmul", "fused_linear",
+             "half_gemm")
 FILES = tuple((pipe, dev) for pipe in PIPELINES for dev in DEVICES)   # schedules/<pipe>/<dev>.toml
 MODES = (("strict", False), ("fast_math", True))
 RERUN = "python benchmarks/isa_report.py --record"
@@ -100,19 +102,24 @@ def stream_figures(kern) -> dict:
 
 def tensor_figures(kern) -> dict:
     """A tensor-core file's figures (one kernel): matrix instructions in the whole kernel and
-    in its hot loop, the hot loop's global and shared loads by width, local-memory
+    in its hot loop, the hot loop's ldmatrix instructions (LDSM) and global and shared loads by
+    width (ldmatrix not included), the whole kernel's async-copy widths, local-memory
     instructions."""
     (k,) = list(kern.analysis().isa)
-    return {"tensor_ops": k.mix.ops(OpClass.TENSOR),
-            "hot_loop_tensor_ops": k.inner.mix.ops(OpClass.TENSOR),
-            "hot_loop_global_loads": _keyed(k.inner.mix.widths(OpClass.GLOBAL_LOAD)),
-            "hot_loop_shared_loads": _keyed(k.inner.mix.widths(OpClass.SHARED_LOAD)),
-            "local_memory_instructions": k.mix.count(*LOCAL)}
+    out = {"tensor_ops": k.mix.ops(OpClass.TENSOR),
+           "hot_loop_tensor_ops": k.inner.mix.ops(OpClass.TENSOR),
+           "hot_loop_ldmatrix": k.inner.mix.count(OpClass.LDMATRIX),
+           "hot_loop_global_loads": _keyed(k.inner.mix.widths(OpClass.GLOBAL_LOAD)),
+           "hot_loop_shared_loads": _keyed(k.inner.mix.widths(OpClass.SHARED_LOAD)),
+           "async_copies": _keyed(k.mix.widths(OpClass.ASYNC_COPY)),
+           "local_memory_instructions": k.mix.count(*LOCAL)}
+    return {key: v for key, v in out.items() if v != {}}   # TOML has no empty value
 
 
 FIGURES = {"matmul": gemm_figures, "blur": stream_figures, "unsharp": stream_figures,
            "softmax": stream_figures, "rmsnorm": stream_figures,
-           "batched_matmul": tensor_figures, "fused_linear": tensor_figures}
+           "batched_matmul": tensor_figures, "fused_linear": tensor_figures,
+           "half_gemm": tensor_figures}
 
 
 def pipeline(pipe: str) -> vx.Pipeline:

@@ -4,6 +4,7 @@
 """
 from .algorithm import *  # noqa: F401,F403
 from .algorithm.integer import borrow, carry, mul_hi, mul_wide  # noqa: F401 - integer intrinsics
+from .algorithm.tf32 import round_tf32  # noqa: F401 - TensorFloat-32 rounding (mma tf32)
 from .errors import (BoundsError, CompileError, DeviceError, InputError, ScheduleError,  # noqa: A004
                      SecretError, TuningError, TypeError, VortexError)
 

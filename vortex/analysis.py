@@ -3,7 +3,9 @@
 - **Shared memory** per block (bytes), and for each shared-memory access the bank-conflict
   degree for a warp that executes it (below), computed from the index expressions with 32 banks
   × 4 bytes (the NVIDIA/AMD layout): an access is conflict-free when no two lanes touch different
-  words of one bank (lanes reading the same word are a broadcast).
+  words of one bank (lanes reading the same word are a broadcast). The fragments of tensor-core
+  tiles count as the GPU loads them: an ``ldmatrix`` as 16 bytes per addressing lane, 8 lanes
+  (one 8×8 matrix) per cycle; element-wise fragments as their loads.
 - **Coalescing** of global accesses in staged copies and fills: 128-byte segments touched by
   that warp against the minimum for its bytes.
 - **Registers and spills** as the compiler reports them (NVRTC/hiprtc; empty for OpenCL).
@@ -38,8 +40,9 @@ import numpy as np
 
 from .algorithm.expr import BinaryOp, BinOp, Call, Cast, Const, Dim, Param, Select, UnaryOp, UnOp
 from .codegen.names import spelling
-from .lower.ir import (Allocate, AsyncCopy, Barrier, Block, BufferLoad, Declare, For, GpuAxis,
-                       GpuIndex, If, MemorySpace, Ref, Store, Assign)
+from .lower.ir import (Allocate, AsyncCopy, Barrier, Block, BufferLoad, Declare, For,
+                       FragmentLoad, GpuAxis, GpuIndex, If, MemorySpace, MmaTile, Ref, Store,
+                       Assign)
 from .lower.walk import stmts
 
 LANES, BANKS, SIZE = 32, 32, 1024
@@ -49,7 +52,7 @@ LANES, BANKS, SIZE = 32, 32, 1024
 @dataclass
 class Access:
     buffer: str        # as the source spells it (vortex.codegen.names.spelling)
-    kind: str          # "read" / "write"
+    kind: str          # "read" / "write" / "ldmatrix" (a warp's matrix load, 16 B per lane)
     memory: str        # "shared" / "global"
     ways: int          # shared: max distinct words per bank (1 = conflict-free)
     segments: int = 0  # global: 128-byte segments touched by the warp
@@ -199,6 +202,15 @@ class _Warp:
         elif isinstance(s, Store):
             self.record(s.buffer, s.index, "write", s.value.dtype.itemsize)
             self.expr(s.value)
+        elif isinstance(s, MmaTile):     # the operands as the GPU loads them
+            for op in ("a", "b"):
+                load = getattr(s, f"{op}_load")
+                self.stmt(getattr(s, op) if load is None else load)
+        elif isinstance(s, FragmentLoad):   # 16 bytes from each of 8 lanes per matrix
+            outer = self.mask
+            self.mask = outer & (np.arange(LANES) < 8 * s.count)
+            self.record(s.buffer, s.index, "ldmatrix", 2, 8)
+            self.mask = outer
         elif isinstance(s, AsyncCopy):   # the producers' work
             self.role = 0
             self.record(s.src, s.src_index, "read", s.dtype.itemsize, s.lanes)

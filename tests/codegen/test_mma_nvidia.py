@@ -44,17 +44,17 @@ def test_each_ldmatrix_layout_holds_each_position_once(key):
     check_fragment(LDMATRIX[key].frag, LANES)
 
 
-@pytest.mark.parametrize("fd", FEEDS, ids=lambda f: f"{f.instruction}.{f.operand}")
+@pytest.mark.parametrize("fd", FEEDS, ids=lambda f: f"{f.instruction}.{f.operand}."
+                         f"{'row' if f.contiguous else 'column'}-major")
 def test_an_ldmatrix_feed_loads_the_operand_fragment(fd):
-    """Element (tile row 8j + r, col c) of the load comes from the row whose address lane
-    8j + r supplies (row_start), c elements on: that must be the element the mma fragment puts
-    in the same lane and register slot."""
+    """Element (tile row 8j + r, col c) of the load comes from the run whose address lane
+    8j + r supplies (row_start), c elements on along the contiguous axis: that must be the
+    element the mma fragment puts in the same lane and register slot."""
     target = frags(next(i for i in INSTRUCTIONS if i.name == fd.instruction))[fd.operand]
     assert fd.load.frag.per_lane == target.per_lane
     for lane, i, row, col in fd.load.frag.positions(LANES):
-        start_row, start_col = fd.row_start(row)      # tile row = the supplying lane
-        assert (start_row, start_col + col) == target.coords(lane, i), (lane, i)
-    assert feed(fd.instruction, fd.operand) is fd
+        assert fd.at(row, col) == target.coords(lane, i), (lane, i)   # tile row = supplier
+    assert feed(fd.instruction, fd.operand, fd.contiguous) is fd
 
 
 def test_no_feed_for_an_operand_without_one():

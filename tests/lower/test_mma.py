@@ -178,6 +178,72 @@ def test_error_types_of_no_instruction():
         _compile(matmul("float32", cast=False), lambda c: _tiled(c).mma("it", "jt", "kt"))
 
 
+def test_error_float32_without_tf32_opt_in():
+    with pytest.raises(ERRORS, match=r"no 16x8x8 instruction multiplies float32 by float32 into "
+                                     r"float32 exactly .*rounds the inputs: ask for it with "
+                                     r"mma\(\.\.\., input_precision='tf32'\)"):
+        _compile(matmul("float32", cast=False), lambda c: _tiled(c, 16, 8, 8).mma("it", "jt", "kt"))
+
+
+def test_error_unknown_input_precision():
+    with pytest.raises(ERRORS, match=r"input_precision must be one of \['ieee', 'tf32'\], got "
+                                     r"'bf16x3'"):
+        _compile(matmul("float32", cast=False),
+                 lambda c: _tiled(c, 16, 8, 8).mma("it", "jt", "kt", input_precision="bf16x3"))
+
+
+def tf32_schedule(pipe):
+    s = vx.Schedule(pipe)
+    s["C"].tile("i", "j", "io", "jo", "ii", "ji", 32, 16) \
+        .tile("ii", "ji", "iw", "jw", "iq", "jq", 16, 8).tile("iq", "jq", "iu", "ju", "it", "jt", 16, 8) \
+        .split("k", "ko", "kt", 8).reorder("io", "jo", "iw", "jw", "ko", "iu", "ju", "it", "jt", "kt") \
+        .mma("it", "jt", "kt", input_precision="tf32").gpu_blocks("io", "jo") \
+        .gpu_threads("iw", "jw")
+    return s
+
+
+def test_tf32_opt_in_on_pocl_rounds_the_inputs_as_the_tensor_cores(opencl_device):
+    """Under input_precision="tf32" each float32 input is rounded to tf32 (vx.round_tf32, what
+    the instruction reads) on every target: with inputs that tf32 holds exactly (multiples of
+    1/4) the result is the reference's; with random inputs it is the float64 product of the
+    rounded inputs (to float32 accumulation error), and differs from the exact reference."""
+    from vortex.algorithm.tf32 import round_tf32_value
+    pipe = matmul("float32", cast=False)
+    kernel = vx.compile(pipe, tf32_schedule(pipe), target="opencl", device=opencl_device)
+    rng = np.random.default_rng(7)
+    for m, n, kk in SIZES:
+        args = {"A": (rng.integers(-8, 9, (m, kk)) / 4).astype(np.float32),
+                "B": (rng.integers(-8, 9, (kk, n)) / 4).astype(np.float32)}
+        np.testing.assert_array_equal(kernel(**args), pipe.reference(**args))
+    A = rng.standard_normal((100, 37)).astype(np.float32)
+    B = rng.standard_normal((37, 70)).astype(np.float32)
+    rounded = round_tf32_value(A).astype(np.float64) @ round_tf32_value(B).astype(np.float64)
+    got = kernel(A=A, B=B)
+    np.testing.assert_allclose(got, rounded, rtol=0, atol=1e-4)
+    assert np.abs(got - pipe.reference(A=A, B=B)).max() > 1e-3      # tf32 is not float32
+
+
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+def test_tf32_opt_in_compiles_to_the_tf32_hmma(arch):
+    compilers.need_isa("cuda")
+    from vortex.isa import sass
+    pipe = matmul("float32", cast=False)
+    kernel = vx.compile(pipe, tf32_schedule(pipe), target="cuda", arch=arch)
+    text = sass.disassemble(kernel.binary, arch)
+    assert len(re.findall(r"\bHMMA\.1688\.F32\.TF32\b", text)) >= 2
+    assert not re.search(r"\b(LDL|STL)\b", text)
+
+
+def test_the_tf32_option_round_trips_through_a_schedule_file(tmp_path):
+    pipe = matmul("float32", cast=False)
+    s = tf32_schedule(pipe)
+    s.save(tmp_path / "s.toml")
+    text = (tmp_path / "s.toml").read_text()
+    assert 'mma = ["it", "jt", "kt", { input_precision = "tf32" }]' in text
+    loaded = vx.Schedule.load(tmp_path / "s.toml", pipe)
+    assert '.mma("it", "jt", "kt", input_precision=\'tf32\')' in loaded.to_python()
+
+
 def test_error_not_a_sum_of_products():
     with pytest.raises(ERRORS, match=r"must be a sum of products"):
         _compile(matmul("float16", reduce=vx.maximum), lambda c: _tiled(c).mma("it", "jt", "kt"))

@@ -205,7 +205,9 @@ def test_swizzle_permutes_16_byte_chunks_and_reads_stay_conflict_free():
     """The compute loop's reads of the swizzled tiles are conflict-free (kernel.analysis())."""
     pipe, s = matmul(64, 64, 64)
     src = vx.source(pipe, s, target="cuda", arch="sm_90")
-    assert "& 1) * 4)" in src and "& 3) * 4)" in src      # A: 2 chunks a row, B: 4 chunks
+    # A: 2 chunks of 16 bytes a row, 4 rows per 128-byte bank line: chunk ^ ((r % 8) / 4);
+    # B: 4 chunks a row, 2 rows per line: chunk ^ ((r % 8) / 2)
+    assert "& 7) >> (2 & 31)) * 4)" in src and "& 7) >> (1 & 31)) * 4)" in src
     kernel = vx.compile(pipe, schedule=s, target="cuda", arch="sm_90") \
         if _has_nvrtc() else None
     if kernel is None:

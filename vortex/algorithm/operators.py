@@ -59,7 +59,8 @@ class Intrinsic(Enum):
     """Intrinsic functions, by name (the reference evaluator and the dialect tables map each to
     an implementation). FAST_* are the targets' fast approximations (float32 only); MURMUR3_*
     are the steps of the counter-based hash behind vx.random_uint (uint32 only); MUL_HI is the
-    high half of an unsigned product (uint32/uint64, vortex/algorithm/integer.py)."""
+    high half of an unsigned product (uint32/uint64, vortex/algorithm/integer.py); ROUND_TF32
+    a float32 rounded to TensorFloat-32 (vortex/algorithm/tf32.py)."""
 
     EXP = "exp"
     LOG = "log"
@@ -78,6 +79,7 @@ class Intrinsic(Enum):
     MURMUR3_MIX = "murmur3_mix"
     MURMUR3_FMIX = "murmur3_fmix"
     MUL_HI = "mul_hi"
+    ROUND_TF32 = "round_tf32"
 
 
 class ReduceOp(Enum):

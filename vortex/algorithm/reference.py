@@ -23,6 +23,7 @@ from .expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Expr, Intrinsic, Loa
 from .func import Func, Input
 from .integer import mul_hi_value
 from .rng import murmur3_fmix, murmur3_mix
+from .tf32 import round_tf32_value
 
 CHUNK_ELEMENTS = 1 << 24
 
@@ -36,7 +37,7 @@ INTRINSICS = {
     Intrinsic.FLOOR: np.floor, Intrinsic.CEIL: np.ceil, Intrinsic.ROUND: np.rint,
     Intrinsic.FAST_EXP: np.exp, Intrinsic.FAST_LOG: np.log,   # the exact functions (ops.py)
     Intrinsic.MURMUR3_MIX: murmur3_mix, Intrinsic.MURMUR3_FMIX: murmur3_fmix,
-    Intrinsic.MUL_HI: mul_hi_value,
+    Intrinsic.MUL_HI: mul_hi_value, Intrinsic.ROUND_TF32: round_tf32_value,
 }
 UNARY = {UnaryOp.NEG: np.negative, UnaryOp.INVERT: np.invert, UnaryOp.ABS: np.abs}
 

@@ -18,11 +18,11 @@ from ..lower.walk import stmts
 from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Block,
                         BufferLoad, Comment, Declare, For, ForKind, GpuAxis, GpuIndex, If, Kernel,
                         MemorySpace, Ref, Store, AtomicStore)
-from ..lower.ir import MmaTile, ShuffleXor, ThreadReduce
+from ..lower.ir import FragmentLoad, MmaTile, ShuffleXor, ThreadReduce
 from ..lower.thread_reduce import expand
 from .atomics import atomic_lines
 from .blend import blend
-from .mma_print import mma_lines
+from .mma_print import fragment_load_lines, mma_lines
 from .dialect import Dialect
 from .names import Namer, entry_names
 from . import shared_memory
@@ -86,6 +86,7 @@ class CPrinter:
                       Comment: lambda s, ind: [f"{ind}// {s.text}"],
                       AsyncCopy: self._async_copy,
                       MmaTile: lambda s, ind: mma_lines(self, s, ind),
+                      FragmentLoad: lambda s, ind: fragment_load_lines(self, s, ind),
                       AsyncCommit: lambda s, ind: [ind + self.d.async_commit] if self.d.async_copy
                       else [],
                       AsyncWait: lambda s, ind: [f"{ind}{self.d.async_wait.format(n=s.pending)}"]
@@ -209,7 +210,10 @@ class CPrinter:
         body = INTRINSIC_HELPERS.get(e.fn)
         if body is not None:   # no library function: a helper, emitted once (intrinsics.py)
             name = helper_name(e.fn)
-            self.helpers[name] = body.format(q=self.d.helper_qual, u=self.ctype(e.dtype), name=name)
+            to_bits, from_bits = self.d.float_bits["float32"]
+            self.helpers[name] = body.format(q=self.d.helper_qual, u=self.ctype(e.dtype), name=name,
+                                             bits=to_bits.format(v="x"),
+                                             value=from_bits.format(v="b"))
             return f"{name}({', '.join(args)})"
         return self._math(e.fn.value, e.dtype, *args)
 

@@ -19,6 +19,11 @@ HELPERS = {
     Intrinsic.MURMUR3_FMIX:
         "{q} {u} {name}({u} h) {{ h ^= h >> 16; h *= 0x85ebca6bu; h ^= h >> 13; "
         "h *= 0xc2b2ae35u; return h ^ (h >> 16); }}\n",
+    # vortex/algorithm/tf32.py; {bits}/{value}: the dialect's float32 reinterpretations of x, b
+    Intrinsic.ROUND_TF32:
+        "{q} float {name}(float x) {{ unsigned int b = {bits}; "
+        "if ((b & 0x7f800000u) != 0x7f800000u) b = (b + 0x1000u) & 0xffffe000u; "
+        "return {value}; }}\n",
 }
 
 

@@ -1,8 +1,9 @@
 """Printing an :class:`~vortex.lower.ir.MmaTile` (the ``mma`` directive) per target, from the
 instruction tables of :mod:`vortex.mma`:
 
-- **CUDA**: the lane's A and B fragment elements (the tile's ``a``/``b`` declarations) packed
-  into 32-bit registers (element ``i`` in register ``i // per_reg``, low bits first: the
+- **CUDA**: the A and B registers loaded by ``ldmatrix`` where the lowering planned one (the
+  tile's ``a_load``/``b_load``: :mod:`vortex.lower.fragment_loads`), else the lane's fragment
+  elements (the tile's ``a``/``b`` declarations) packed into 32-bit registers (element ``i`` in register ``i // per_reg``, low bits first: the
   contract of :mod:`vortex.mma.nvidia`) and one ``mma.sync`` inline-asm statement whose C and
   D are the accumulator elements;
 - **HIP**: the elements as ``ext_vector_type`` vectors and one MFMA builtin call
@@ -17,7 +18,7 @@ from __future__ import annotations
 from .. import errors
 from ..algorithm.dtypes import as_dtype
 from ..lower.check import InvariantError
-from ..lower.ir import BufferLoad, Declare, MmaTile, local_name
+from ..lower.ir import BufferLoad, Declare, FragmentLoad, MmaTile, local_name
 from ..lower.walk import stmts
 from ..mma import amd, instructions, nvidia
 from ..target import Target
@@ -25,7 +26,8 @@ from ..target import Target
 # How CUDA C reads the bits of one A/B element of each type as an unsigned int.
 _BITS = {"float16": "(unsigned)__half_as_ushort({v})",
          "bfloat16": "(unsigned)__bfloat16_as_ushort({v})",
-         "int8": "(unsigned)(unsigned char)({v})"}
+         "int8": "(unsigned)(unsigned char)({v})",
+         "float32": "__float_as_uint({v})"}     # tf32: rounded by the lowering (round_tf32)
 # How HIP C++ turns one element into the vector element type of vortex.mma.amd.VECTORS.
 _HIP_ELEMENT = {"float16": "__builtin_bit_cast(_Float16, __half_as_ushort({v}))",
                 "int8": "(signed char)({v})"}
@@ -56,14 +58,35 @@ def _names(part, prefix: str, n: int) -> list:
     return names
 
 
+def _register(p, op: str, r: int) -> str:
+    """The C name of register ``r`` of operand ``op`` loaded by a FragmentLoad."""
+    return p.ident(local_name("ldm", op, str(r)))
+
+
+def fragment_load_lines(p, s: FragmentLoad, ind: str) -> list:
+    """CUDA: the operand's registers declared and loaded by one ``ldmatrix`` (only CUDA's
+    MmaTile printer prints a FragmentLoad)."""
+    regs = {f"r{r}": _register(p, s.operand, r) for r in range(s.count)}
+    ldm = nvidia.LDMATRIX[s.count, s.trans]
+    addr = f"(unsigned)__cvta_generic_to_shared(&{p.ident(s.buffer)}[{p.expr(s.index)}])"
+    return [f"{ind}unsigned {', '.join(regs.values())};",
+            f"{ind}{ldm.spelling.format(**regs, addr=addr)}"]
+
+
 def _cuda(p, s: MmaTile, ind: str) -> list:
     inst = _instruction(s, Target.CUDA)
     inner = ind + "  "
-    out = [f"{ind}{{", *p.stmt(s.a, inner), *p.stmt(s.b, inner)]
+    out = [f"{ind}{{"]
     args = {}
     for op, frag, dtype in (("a", inst.a_frag, inst.a), ("b", inst.b_frag, inst.b)):
-        names = [p.ident(n) for n in _names(getattr(s, op), op, frag.per_lane)]
         count = nvidia.registers(inst, op)
+        load = getattr(s, f"{op}_load")
+        if load is not None:
+            out += p.stmt(load, inner)
+            args.update({f"{op}{r}": _register(p, op, r) for r in range(count)})
+            continue
+        out += p.stmt(getattr(s, op), inner)
+        names = [p.ident(n) for n in _names(getattr(s, op), op, frag.per_lane)]
         per_reg = frag.per_lane // count
         bits = 32 // per_reg
         for r in range(count):

@@ -71,7 +71,8 @@ def _check(s: Stmt, scope: set, buffers: set, conditional: bool, kernel: str):
     elif isinstance(s, MmaTile):   # its parts are scopes of their own, in the enclosing one
         if s.acc not in scope:
             raise InvariantError(f"{kernel}: mma accumulator {s.acc!r} is not allocated")
-        for part in (s.a, s.b, s.emulation):
-            _check(part, set(scope), buffers, conditional, kernel)
+        for part in (s.a, s.b, s.emulation, s.a_load, s.b_load):
+            if part is not None:
+                _check(part, set(scope), buffers, conditional, kernel)
     elif isinstance(s, (Declare, Allocate)):
         scope.add(s.name)

@@ -230,7 +230,9 @@ class MmaTile(Stmt):
     fragment elements this lane holds (its layout's coordinates; 0 outside the domain) — what
     CUDA packs into the instruction's registers and HIP into its vectors; ``emulation``: the
     same accumulation as plain loops, each lane its own C elements over the tile's k in order
-    (what OpenCL prints, reading the same addresses)."""
+    (what OpenCL prints, reading the same addresses); ``a_load``, ``b_load``: Blocks ending in
+    a :class:`FragmentLoad` where the operand's registers come from ``ldmatrix`` (None: the
+    elements are packed)."""
 
     instruction: str
     acc: str
@@ -238,6 +240,24 @@ class MmaTile(Stmt):
     a: Stmt
     b: Stmt
     emulation: Stmt
+    a_load: Stmt | None = None
+    b_load: Stmt | None = None
+
+
+@stmt
+class FragmentLoad(Stmt):
+    """The A or B fragment registers of an :class:`MmaTile` loaded by the warp with one
+    ``ldmatrix`` (:mod:`vortex.lower.fragment_loads`): each lane supplies the address
+    ``buffer[index]`` (a shared tile) of the run of 8 elements its row of the load starts at;
+    ``count`` 8×8 matrices, ``trans`` read column-major (:data:`vortex.mma.nvidia.LDMATRIX`).
+    The MmaTile's ``a_load``/``b_load`` (what CUDA prints instead of ``a``/``b``); the
+    elements of ``a``/``b`` are the same values (the lowering proves it)."""
+
+    operand: str
+    buffer: str
+    index: Expr
+    count: int
+    trans: bool
 
 
 @stmt

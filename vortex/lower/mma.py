@@ -31,6 +31,8 @@ from ..algorithm.expr import BinaryOp, BinOp, Cast, Const, ReduceOp, RVar, Var
 from ..algorithm.ops import select
 from ..algorithm.walk import find, rebuild
 from ..mma import by_shape
+from ..algorithm.tf32 import round_tf32
+from . import fragment_loads
 from .exprs import ExprLowerer, flat_index, replace_reduce
 from .ir import (Allocate, BufferLoad, Declare, For, ForKind, MmaTile, MemorySpace, Ref, Store,
                  block, conj, guarded, i32, local_name)
@@ -76,16 +78,27 @@ def _strip(e):
 
 
 def instruction(stage, r, shape, i_var, j_var, k_var):
-    """The instruction of this shape whose A/B/accumulator types are the Func's."""
+    """The instruction of this shape whose A/B/accumulator types are the Func's (an opt-in
+    one only under the directive's ``input_precision`` that admits its input type)."""
     a, b = _operands(stage, r, i_var, j_var, k_var)
     types = (_strip(a).dtype.name, _strip(b).dtype.name, r.body.dtype.name)
-    found = [i for i in by_shape(shape) if (i.a, i.b, i.acc) == types and not i.opt_in]
+    precision = stage.nest.mma_precision
+    found = [i for i in by_shape(shape) if (i.a, i.b, i.acc) == types
+             and i.opt_in in (None, precision)]
     if not found:
         have = sorted({(i.a, i.b, i.acc) for i in by_shape(shape)})
+        opt = {i.a: i.opt_in for i in by_shape(shape) if i.opt_in not in (None, precision)}
+        fix = (f"its {types[0]} instruction rounds the inputs: ask for it with mma(..., "
+               f"input_precision={opt[types[0]]!r})") if types[0] in opt else (
+            "cast A and B to the instruction's input type and the sum to its accumulator type")
         _fail(stage, f"no {'x'.join(map(str, shape))} instruction multiplies {types[0]} by "
-                     f"{types[1]} into {types[2]} (this shape has: {have}); cast A and B to "
-                     "the instruction's input type and the sum to its accumulator type")
+                     f"{types[1]} into {types[2]} exactly (this shape has: {have}); {fix}")
     return found[0], a, b
+
+
+# What an opt-in instruction's input precision does to each operand (applied on every target,
+# so the instruction reads exact values and OpenCL's emulation computes the same products).
+ROUNDING = {"tf32": round_tf32}
 
 
 def _substitute(e, values: dict):
@@ -105,6 +118,10 @@ def lower(stage, loops):
     shape = tuple(int(sp.sympify(mma_loops[n].extent)) for n in (i, j, k))
     i_var, j_var, k_var = (_counter_var(stage, n) for n in (i, j, k))
     inst, a_expr, b_expr = instruction(stage, r, shape, i_var, j_var, k_var)
+    body = r.body
+    if inst.opt_in is not None:
+        a_expr, b_expr = (ROUNDING[inst.opt_in](_strip(x)) for x in (a_expr, b_expr))
+        body = a_expr * b_expr
     tile = [lp for lp in loops if lp.name not in mma_loops]
     pure_in = [lp for lp in tile if not lp.reduction]
     exts = [sp.sympify(lp.extent) for lp in pure_in]
@@ -147,7 +164,7 @@ def lower(stage, loops):
         for e in range(per):
             row, col = inst.c_frag.coords(lane_ref, e)
             coords, guards = at({i: row, j: col, k: Ref(kk, I32)}, all_guards)
-            pre, value = ExprLowerer(coords, inner_layouts, stage.ctx.names).lower(r.body)
+            pre, value = ExprLowerer(coords, inner_layouts, stage.ctx.names).lower(body)
             slot = base + e
             step = block(pre, Store(acc, slot, BufferLoad(acc, slot, acc_t) + value))
             out.append(For(kk, i32(0), i32(shape[2]), ForKind.SERIAL, guarded(guards, step)))
@@ -166,8 +183,15 @@ def lower(stage, loops):
     final_layouts = stage.layouts_in(lp.name for lp in stage.nest.loops
                                      if lp.name not in {x.name for x in loops})
     layout = stage.layouts[f.buffers[0][0]]
+    var = {i: i_var, j: j_var, k: k_var}
+    loads = {op: fragment_loads.plan(
+        stage, inst, op, operand, pair, (var[pair[0]], var[pair[1]]), (i, j, k),
+        [g for g in all_guards if not _reads_other(g, pair, (i, j, k))], inner_layouts,
+        lane_ref, lambda values: at(values, [])[0])
+        for op, operand, pair in (("a", a_expr, (i, k)), ("b", b_expr, (k, j)))}
     tile_op = MmaTile(inst.name, acc, base, elements(a_expr, inst.a_frag, i, k, "a"),
-                      elements(b_expr, inst.b_frag, k, j, "b"), emulation())
+                      elements(b_expr, inst.b_frag, k, j, "b"), emulation(), loads["a"],
+                      loads["b"])
     zero = Const.make(0, acc_t)
     init = stage._serial(pure_in, block(*(Store(acc, base + e, zero) for e in range(per))))
     final = stage._serial(pure_in, block(*(store(e) for e in range(per))))

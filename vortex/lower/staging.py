@@ -26,9 +26,12 @@ holds only for some sizes (a row stride ``K % 4 == 0``) is tested once per copy 
         element copies, synchronous (load + shared store: no narrow cp.async)
 
 both into the same layout (the swizzle of ``v``-element chunks). With ``swizzle="xor"`` the
-``v``-element chunk ``q`` of row ``r`` is stored at chunk ``q ^ (r % chunks)`` (CUTLASS permutes
-128-bit chunks, so a 16-byte copy lands in one aligned chunk; ``v = 1``: column ``c`` at
-``c ^ (r % width)``).
+``v``-element chunk ``q`` of row ``r`` is stored at chunk ``q ^ ((r / p) % chunks)``, ``p`` the
+rows that share one 128-byte line of the banks (1 for rows of 128 bytes or more): the same
+chunk of 8 consecutive rows lands in 8 different 16-byte bank groups, so a warp reading one
+column of a tile — or an ``ldmatrix`` reading 8 rows of 16 bytes — is conflict-free (CUTLASS's
+``Swizzle<3, 4, 3>`` on 16-byte chunks; a 16-byte copy lands in one aligned chunk; ``v = 1``:
+column ``c`` at ``c ^ ((r / p) % width)``).
 With ``warp_specialize(producers=p)`` the first ``32 p`` threads copy and the others compute;
 every thread takes part in every barrier (block-wide barriers on all targets).
 
@@ -59,6 +62,7 @@ from .vector_copy import VectorPlan, plan
 
 I32 = T.int32
 WARP = 32
+LINE = 128   # bytes of one row of the 32 four-byte shared-memory banks
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class StagedLayout(Layout):
     slot: Expr | None = None
     swizzle: bool = False
     lanes: int = 1
+    itemsize: int = 4
 
     def flat(self, coords) -> Expr:
         local = [binary(BinaryOp.SUB, c, o) for c, o in zip(coords, self.origin)]
@@ -77,9 +82,13 @@ class StagedLayout(Layout):
 
     def physical(self, local) -> Expr:
         exts = [int(e.value) for e in self.extents]
-        if self.swizzle:  # chunk q of row r at q ^ (r mod chunks); both powers of two, so
-            rows = _flat(local[:-1], exts[:-1])   # column c at c ^ ((r mod chunks) * lanes)
-            key = binary(BinaryOp.AND, rows, i32(exts[-1] // self.lanes - 1))
+        if self.swizzle:  # chunk q of row r at q ^ ((r / rows per line) mod chunks): all
+            chunks = exts[-1] // self.lanes          # powers of two, so column c moves by
+            per_line = max(1, LINE // (self.lanes * self.itemsize * chunks))   # XOR too
+            rows = _flat(local[:-1], exts[:-1])   # the mask first: a row term whose low
+            key = binary(BinaryOp.AND, rows, i32(chunks * per_line - 1))   # bits are 0 drops
+            if per_line > 1:
+                key = binary(BinaryOp.SHR, key, i32(per_line.bit_length() - 1))
             if self.lanes > 1:
                 key = binary(BinaryOp.MUL, key, i32(self.lanes))
             local = local[:-1] + [binary(BinaryOp.XOR, local[-1], key)]
@@ -122,7 +131,8 @@ class Staging:
                        self._last_bounds(d.source), stage.nest) if cooperative else VectorPlan()
             self.vector[d.source] = vec
             layout = StagedLayout(name, los, tuple(i32(e) for _, e in box), slot,
-                                  d.swizzle == "xor", vec.lanes)
+                                  d.swizzle == "xor", vec.lanes,
+                                  self._source_dtype(d.source).itemsize)
             self.tiles[d.source] = (d, box, layout)
             stage.realized[d.source] = Realization(d.source, d.at, fp, {k: layout},
                                                    stage.ctx.layouts[d.source])

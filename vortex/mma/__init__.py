@@ -47,7 +47,8 @@ class Instruction:
     shape; ``a, b, acc``: dtype names of A, B and the accumulator; ``lanes``: threads that
     execute it together; ``a_frag``, ``b_frag``, ``c_frag``: the register layouts (C and D share
     one); ``spelling``: how the printers emit it (a format string, see the vendor module);
-    ``opt_in``: it changes precision (tf32) and is used only when a schedule asks for it."""
+    ``opt_in``: the ``mma`` directive's ``input_precision`` that admits it (it changes
+    precision: "tf32"), None for an exact instruction."""
 
     name: str
     target: str
@@ -63,7 +64,7 @@ class Instruction:
     b_frag: Fragment
     c_frag: Fragment
     spelling: str
-    opt_in: bool = False
+    opt_in: str | None = None
 
 
 def check_fragment(frag: Fragment, lanes: int) -> None:

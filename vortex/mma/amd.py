@@ -65,18 +65,23 @@ def typedefs(inst: Instruction) -> tuple:
         for t, c in kinds))
 
 
+# m and n are powers of two: lane % m is lane & (m - 1), lane // m is lane >> log2(m) (what
+# the lowering substitutes a lane expression into: no signed-division fix-ups in the code).
 def _a(m: int, k: int) -> Fragment:
-    return Fragment(m, k, 4, lambda lane, e: (lane % m, 4 * (lane // m) + e))
+    s = m.bit_length() - 1
+    return Fragment(m, k, 4, lambda lane, e: (lane & (m - 1), 4 * (lane >> s) + e))
 
 
 def _b(k: int, n: int) -> Fragment:
-    return Fragment(k, n, 4, lambda lane, e: (4 * (lane // n) + e, lane % n))
+    s = n.bit_length() - 1
+    return Fragment(k, n, 4, lambda lane, e: (4 * (lane >> s) + e, lane & (n - 1)))
 
 
 def _c(m: int, n: int) -> Fragment:
-    groups = LANES // n
+    groups, s = LANES // n, n.bit_length() - 1
     return Fragment(m, n, m * n // LANES,
-                    lambda lane, e: (4 * groups * (e // 4) + 4 * (lane // n) + e % 4, lane % n))
+                    lambda lane, e: (4 * groups * (e // 4) + 4 * (lane >> s) + e % 4,
+                                     lane & (n - 1)))
 
 
 def _mfma(builtin: str, m: int, k: int, ab: str, acc: str, min_arch: int,

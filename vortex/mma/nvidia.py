@@ -4,11 +4,11 @@ Sources, PTX ISA §"Warp-level matrix instructions": "Matrix Fragments for mma.m
 floating point type", "Matrix Fragments for mma.m16n8k8" (.tf32), "Matrix Fragments for
 mma.m16n8k32" (.s8), "Multiply-and-Accumulate Instruction: mma" and "Warp-level matrix load
 instruction: ldmatrix"; tinygrad's CUDA tensor-core table was a cross-check (facts only). The
-layouts use the ISA's names: ``g = groupID = lane >> 2``, ``t = threadID_in_group = lane % 4``.
+layouts use the ISA's names: ``g = groupID = lane >> 2``, ``t = threadID_in_group = lane % 4`` (written ``lane & 3``).
 No header is needed (NVRTC here has no ``mma.h``): everything is inline ``asm``.
 
 **Types.** ``a``, ``b``, ``acc`` are Vortex dtype names of the values in memory: the tf32 entry
-reads float32 (``opt_in``: its inputs keep 10 of their 23 mantissa bits) and names tf32 only
+reads float32 (``opt_in="tf32"``: its inputs keep 10 of their 23 mantissa bits) and names tf32 only
 in PTX.
 
 **Registers.** Each operand is a list of 32-bit registers; element ``i`` of a fragment lies in
@@ -31,8 +31,9 @@ lvalues, and ``{addr}``: a 32-bit ``.shared`` address, ``__cvta_generic_to_share
 8×8 matrices of 16-bit elements from shared memory straight into mma fragments;
 :data:`FEEDS` says which one loads which operand and which lane supplies which row address:
 an x4 loads the A fragment of m16n8k16 (matrix j = register j: rows ``8 * (j & 1)``.., k
-columns ``8 * (j >> 1)``..), an x2 ``.trans`` the B fragment from a k-major (row-major k × n)
-tile (matrix j = k rows ``8j``..``8j + 7``).
+columns ``8 * (j >> 1)``..), an x2 the B fragment (matrix j = k rows ``8j``..``8j + 7``); each from a tile
+stored either way round (``.trans`` when the fragment's element pairs run across the stored
+rows: a k-major A, a k-major B; the lane addresses are in :func:`_feeds`).
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def _g(lane: int) -> int:
 
 
 def _t(lane: int) -> int:
-    return lane % 4
+    return lane & 3
 
 
 # C/D of every shape here, f32 or s32: row g for c0, c1, g + 8 for c2, c3; col 2t + (i & 1).
@@ -85,7 +86,7 @@ def registers(inst: Instruction, operand: str) -> int:
     return _registers(frag, dtype)
 
 
-def _mma(name, m, n, k, a, acc, a_frag, b_frag, ptx_ab=None, opt_in=False) -> Instruction:
+def _mma(name, m, n, k, a, acc, a_frag, b_frag, ptx_ab=None, opt_in=None) -> Instruction:
     """The ``mma.sync.aligned.m<m>n<n>k<k>.row.col`` entry of A and B type ``a`` (PTX type
     ``ptx_ab``, default from ``a``) with its spelling (see the module docstring)."""
     counts = {"d": _registers(ACC_16x8, acc), "a": _registers(a_frag, a),
@@ -108,7 +109,7 @@ INSTRUCTIONS = (
     _mma("mma_m16n8k16_bf16_f32", 16, 8, 16, "bfloat16", "float32", A_M16N8K16, B_M16N8K16),
     # float32 inputs read as tf32 (10-bit mantissa): changes precision, so only on request
     _mma("mma_m16n8k8_tf32_f32", 16, 8, 8, "float32", "float32", A_M16N8K8, B_M16N8K8,
-         ptx_ab="tf32", opt_in=True),
+         ptx_ab="tf32", opt_in="tf32"),
     _mma("mma_m16n8k32_s8_s32", 16, 8, 32, "int8", "int32", A_M16N8K32, B_M16N8K32),
 )
 
@@ -141,7 +142,7 @@ def _ldmatrix(count: int, trans: bool) -> LdMatrix:
     regs = ", ".join(f"%{r}" for r in range(count))
     outs = ", ".join(f'"=r"({{r{r}}})' for r in range(count))
     ptx = f"ldmatrix.sync.aligned.m8n8.x{count}{'.trans' if trans else ''}.shared.b16"
-    spelling = f'asm volatile("{ptx} {{{{{regs}}}}}, [%{count}];" : {outs} : "r"({{addr}}) : "memory");'
+    spelling = f'asm volatile("{ptx} {{{{{regs}}}}}, [%{count}];" : {outs} : "r"({{addr}}));'
     return LdMatrix(count, trans, Fragment(8 * count, 8, 2 * count, coords), spelling)
 
 
@@ -151,31 +152,50 @@ LDMATRIX = {(count, trans): _ldmatrix(count, trans) for count in (1, 2, 4) for t
 @dataclass(frozen=True)
 class Feed:
     """How one ldmatrix loads operand ``operand`` ("a" or "b") of the instruction named
-    ``instruction`` from a shared-memory tile of that operand (A: m × k, B: k × n) stored
-    row-major, rows 16-byte aligned. ``row_start(lane)`` → the (row, col) of the operand tile
-    whose address the lane supplies; register j of the load is then register j of the
-    operand's fragment (tests/codegen/test_mma_nvidia.py checks the composition)."""
+    ``instruction`` from a shared-memory tile of that operand (A: m × k, B: k × n) whose axis
+    ``contiguous`` (0: the operand's rows, 1: its columns) is the tile's last dimension
+    (consecutive elements), runs of 8 elements 16-byte aligned. ``row_start(lane)`` → the
+    (row, col) of the operand tile whose address the lane supplies; register j of the load is
+    then register j of the operand's fragment (tests/codegen/test_mma_nvidia.py checks the
+    composition for every feed)."""
 
     instruction: str
     operand: str
     load: LdMatrix
     row_start: Callable[[int], tuple]
+    contiguous: int = 1
+
+    def at(self, lane: int, offset: int) -> tuple:
+        """The operand coordinates of element ``offset`` of the run whose address ``lane``
+        supplies."""
+        row, col = self.row_start(lane)
+        return (row, col + offset) if self.contiguous else (row + offset, col)
 
 
 def _feeds(instruction: str) -> tuple:
-    # A 16×16: lanes 0-15 rows 0-15 at k 0 (matrices 0, 1), lanes 16-31 the same rows at k 8.
-    # B 16×8, k-major: lanes 0-15 k rows 0-15 (lanes 16-31 repeat them, ignored by an x2).
-    return (Feed(instruction, "a", LDMATRIX[4, False], lambda lane: (lane % 16, 8 * (lane // 16))),
-            Feed(instruction, "b", LDMATRIX[2, True], lambda lane: (lane % 16, 0)))
+    # Matrix j of an x4 is register j of A: m rows 8 (j & 1).., k columns 8 (j >> 1)..; of
+    # an x2 register j of B: k rows 8j.., the n columns 0..7. Lanes 16-31 of an x2 repeat
+    # lanes 0-15 (ignored). Row-major A (k contiguous): lane l supplies m row l % 16 at k
+    # 8 (l >> 4); k-major A (m contiguous, .trans): stored row k = 8 (l >> 4) + (l & 7) at m
+    # 8 ((l >> 3) & 1). k-major B (n contiguous, .trans): k row l % 16; n-major B (k
+    # contiguous, as torch.nn.Linear keeps its weight): stored row n = l & 7 at k 8 ((l >> 3) & 1).
+    return (Feed(instruction, "a", LDMATRIX[4, False], lambda lane: (lane & 15, 8 * (lane >> 4))),
+            Feed(instruction, "a", LDMATRIX[4, True],
+                 lambda lane: (8 * ((lane >> 3) & 1), 8 * (lane >> 4) + (lane & 7)), 0),
+            Feed(instruction, "b", LDMATRIX[2, True], lambda lane: (lane & 15, 0)),
+            Feed(instruction, "b", LDMATRIX[2, False],
+                 lambda lane: (8 * ((lane >> 3) & 1), lane & 7), 0))
 
 
 FEEDS = _feeds("mma_m16n8k16_f16_f32") + _feeds("mma_m16n8k16_bf16_f32")
 
 
-def feed(instruction: str, operand: str) -> Feed | None:
-    """The :class:`Feed` loading ``operand`` of ``instruction`` with ldmatrix, or None (the
-    fragment is then loaded element by element)."""
-    return next((f for f in FEEDS if (f.instruction, f.operand) == (instruction, operand)), None)
+def feed(instruction: str, operand: str, contiguous: int = 1) -> Feed | None:
+    """The :class:`Feed` loading ``operand`` of ``instruction`` with ldmatrix from a tile whose
+    operand axis ``contiguous`` is stored contiguously, or None (the fragment is then loaded
+    element by element)."""
+    return next((f for f in FEEDS if (f.instruction, f.operand, f.contiguous)
+                 == (instruction, operand, contiguous)), None)
 
 
 def supports(inst: Instruction, arch_number: int) -> bool:

@@ -305,13 +305,45 @@ class Mma(Directive):
     it together. The directive adds the loop ``mma_lane`` over the lanes, bound to thread axis
     x (so ``mma`` comes before ``gpu_threads``, whose loops then count warps on y and z). On
     OpenCL each lane computes the accumulator elements its fragment holds with plain loops,
-    reading the same addresses. TVM's ``tensorize``, Triton's ``tl.dot``;
-    docs/tensor_cores.md."""
+    reading the same addresses. ``input_precision="tf32"`` (Triton's ``tl.dot`` option of the
+    same name) lets float32 inputs use the tf32 instruction (m16n8k8 on sm_80+): each input
+    rounded to 10 mantissa bits, so it changes results and is opt-in; the default "ieee" keeps
+    float32 exact (no instruction: the schedule is rejected). TVM's ``tensorize``, Triton's
+    ``tl.dot``; docs/tensor_cores.md."""
 
     i: str
     j: str
     k: str
-    kinds = ("name", "name", "name")
+    input_precision: str = "ieee"
+
+    def to_args(self) -> list:
+        out = [self.i, self.j, self.k]
+        return out + [{"input_precision": self.input_precision}] \
+            if self.input_precision != "ieee" else out
+
+    @classmethod
+    def from_args(cls, args) -> "Mma":
+        args = list(args)
+        opts = args.pop() if args and isinstance(args[-1], dict) else {}
+        i, j, k = (check_name(a) for a in check_count(args, 3))
+        unknown = sorted(set(opts) - {"input_precision"})
+        if unknown:
+            raise ArgError(f"unknown option(s) {unknown}; the option is input_precision")
+        precision = opts.get("input_precision", "ieee")
+        if precision not in PRECISIONS:
+            raise ArgError(f"input_precision must be one of {sorted(PRECISIONS)}, got "
+                           f"{precision!r}")
+        return cls(i, j, k, precision)
+
+    def python_args(self) -> str:
+        extra = f", input_precision={self.input_precision!r}" \
+            if self.input_precision != "ieee" else ""
+        return py_args([self.i, self.j, self.k]) + extra
+
+
+# mma input precisions: "ieee" (exact instructions only) and the names an instruction's
+# ``opt_in`` may carry (vortex.mma: used only under that input_precision).
+PRECISIONS = ("ieee", "tf32")
 
 
 @_directive("bound")

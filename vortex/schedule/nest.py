@@ -140,6 +140,7 @@ class LoopNest:
     bound_at: dict = field(default_factory=dict)
     rvar_kinds: frozenset = frozenset({"threads"})
     mma: tuple | None = None           # (i, j, k, lane loop) of the mma directive
+    mma_precision: str = "ieee"        # its input_precision
 
     @property
     def names(self) -> list[str]:
@@ -369,6 +370,7 @@ def _mma(n: LoopNest, d):
                                axis=GpuAxis.THREAD_X))
     n.bound_at[MMA_LANE] = None
     n.mma = (d.i, d.j, d.k, MMA_LANE)
+    n.mma_precision = d.input_precision
 
 
 # Loop directive class -> what it does to a LoopNest (validation and application).

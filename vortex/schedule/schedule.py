@@ -288,10 +288,12 @@ class Stage:
     def gpu_threads(self, *vars) -> "Stage":
         return self._add(D.GpuThreads, *vars)
 
-    def mma(self, i, j, k) -> "Stage":
+    def mma(self, i, j, k, input_precision: str = "ieee") -> "Stage":
         """The innermost loops ``i``, ``j``, ``k`` as one warp-level matrix instruction (tensor
-        cores; :class:`vortex.schedule.directives.Mma`)."""
-        return self._add(D.Mma, i, j, k)
+        cores; :class:`vortex.schedule.directives.Mma`); ``input_precision="tf32"`` opts
+        float32 inputs into tf32."""
+        return self._add(D.Mma, i, j, k, *([{"input_precision": input_precision}]
+                                           if input_precision != "ieee" else []))
 
     def gpu_tile(self, *args) -> "Stage":
         """``gpu_tile(x, bx, tx, 64)`` or ``gpu_tile(y, x, by, bx, ty, tx, 16, 16)`` (k ≤ 3)."""
