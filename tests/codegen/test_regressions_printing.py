@@ -65,7 +65,7 @@ def test_negated_negative_constants_and_edge_literals(opencl_device, offline):
     src = kernel.source
     assert "--" not in src and "(-(-0.5f))" in src
     assert "(0 - (uint)((-3)))" in src     # a signed negation wraps: computed unsigned
-    assert "(-9223372036854775807LL - 1)" in src
+    assert "(-9223372036854775807L - 1)" in src      # OpenCL C: long is 64 bits, L
     assert "* 1.0f)" in src    # float32(1 + 2**-24) is 1.0 (ties to even), as numpy rounds it
     offline[1](pipe)
 
@@ -282,3 +282,18 @@ def test_an_unroll_hint_only_on_an_innermost_vectorized_loop(opencl_device, offl
     assert "#pragma unroll" in build(pipe, inner).source
     run_on_pocl(pipe, s, lambda m: {"a": np.arange(m * m, dtype=np.float32).reshape(m, m)},
                 opencl_device)
+
+
+def test_int64_min_with_a_literal_builds_on_pocl(opencl_device):
+    """A bug: int64 literals printed with LL made ``min(long, long long)`` ambiguous for PoCL's
+    overloads ("call to '_cl_min' is ambiguous": a compiler dump for a valid program)."""
+    N = vx.Dim("N")
+    a = vx.Input("a", vx.int64, (N,))
+    x = vx.Var("x")
+    f = vx.Func("f", shape=(N,))
+    f[x] = vx.min(a[x] + 5, a[x] * 3)
+    pipe = vx.Pipeline(f)
+    kernel = vx.compile(pipe, target="opencl", device=opencl_device)
+    values = np.array([-7, -1, 0, 2, 3, 2 ** 40], dtype=np.int64)
+    np.testing.assert_array_equal(kernel(a=values), pipe.reference(a=values))
+    np.testing.assert_array_equal(kernel(a=values), np.minimum(values + 5, values * 3))

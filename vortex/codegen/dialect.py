@@ -166,7 +166,7 @@ OPENCL = Dialect(
     unroll="",   # unrolling is done in the IR (lower/unroll.py); PoCL crashed or hung on the pragma
     inf={"float16": "((half)INFINITY)", "float32": "INFINITY", "float64": "((double)INFINITY)"},
     math_f32=_MATH_CL_F32, math_f64=_MATH_CL,
-    long_suffix=("LL", "UL"),   # ulong literals: ULL made min(ulong, …) ambiguous (PoCL)
+    long_suffix=("L", "UL"),   # long/ulong literals: LL/ULL made min(long, …) ambiguous (PoCL)
     vector_copy=VectorCopy("vload{n}(0, {p})", "vstore{n}({v}, 0, {p});", "(({t}{n})(0))"),
     atomics=_CL_ATOMICS,
     float_bits=_CL_FLOAT_BITS,
