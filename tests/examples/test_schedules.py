@@ -47,6 +47,7 @@ SIZES = {
     "local_laplacian": [dict(H=1, W=1), dict(H=23, W=37), dict(H=64, W=64)],
     "interpolate": [dict(H=1, W=1), dict(H=23, W=37), dict(H=64, W=64)],
     "fused_linear": [dict(M=1, N=1, K=1), dict(M=37, N=70, K=13), dict(M=64, N=32, K=48)],
+    "field_matmul": [dict(M=1, N=1, K=1), dict(M=7, N=5, K=13), dict(M=17, N=33, K=20)],
     "half_gemm": [dict(M=1, N=1, K=1), dict(M=100, N=70, K=37), dict(M=128, N=128, K=64),
                   dict(M=129, N=130, K=31)],    # one k-step, fewer than the 2-3 stages
     "histogram": [dict(H=1, W=1), dict(H=7, W=13), dict(H=37, W=101), dict(H=131, W=257)],
