@@ -24,39 +24,30 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
 import vortex as vx
+from vortex.examples import load_example
 from vortex.lib import ntt
 from vortex.lib.fields import BABYBEAR, GOLDILOCKS
+
+EXAMPLE = load_example(str(Path(__file__).resolve().parents[1] / "examples" / "ntt.py"))
 
 
 def tables(n: int, p: int, root: int, dtype) -> tuple:
     """(bit-reversal permutation, ω**k for k < n/2 in ``dtype``): precomputed, as the Vortex
     rows get their twiddle table as an input."""
-    log = n.bit_length() - 1
-    k = np.arange(n)
-    rev = sum(((k >> b) & 1) << (log - 1 - b) for b in range(log))
     roots = [1] * (n // 2)
     for e in range(1, n // 2):
         roots[e] = roots[e - 1] * root % p
-    return rev, np.array(roots, dtype=object).astype(dtype)
+    return EXAMPLE.bit_reversal(n), np.array(roots, dtype=object).astype(dtype)
 
 
 def numpy_ntt(x: np.ndarray, p: int, rev, roots, dtype) -> np.ndarray:
-    """Radix-2 DIT NTT (sympy's convention) vectorized per stage, in ``dtype`` (np.uint64 when
-    p < 2**32, object otherwise)."""
-    n = x.size
-    a = x[rev].astype(dtype)
-    h = 1
-    while h < n:
-        a = a.reshape(n // (2 * h), 2, h)
-        t = a[:, 1, :] * roots[::n // (2 * h)][:h] % p
-        u = a[:, 0, :]
-        a = np.stack([(u + t) % p, (u + p - t) % p], axis=1).reshape(n)
-        h *= 2
-    return a
+    """examples/ntt.py's vectorized NTT (sympy's convention) in ``dtype``, ``rev`` given."""
+    return EXAMPLE.numpy_ntt(x, p, roots, dtype, rev)
 
 
 def schedule(pipe, log: int, fused: int) -> vx.Schedule:

@@ -86,14 +86,21 @@ def inputs(image=None, log: int = LOG, field=F) -> dict:
     return {"a": a, "b": b, "w": ntt.twiddles(field, log + 1)}
 
 
-def numpy_ntt(x: np.ndarray, p: int, roots: np.ndarray) -> np.ndarray:
-    """The same radix-2 NTT in vectorized numpy, exact in uint64 for p < 2**32: ``x`` (N,)
-    integers in [0, p), ``roots`` (N/2,) the powers ω**k (plain values, not Montgomery)."""
-    n = x.size
+def bit_reversal(n: int) -> np.ndarray:
+    """The bit-reversal permutation of ``n`` = 2**log indices."""
     log = n.bit_length() - 1
     k = np.arange(n)
-    rev = sum(((k >> b) & 1) << (log - 1 - b) for b in range(log))
-    a = x[rev].astype(np.uint64)
+    return sum(((k >> b) & 1) << (log - 1 - b) for b in range(log))
+
+
+def numpy_ntt(x: np.ndarray, p: int, roots: np.ndarray, dtype=np.uint64,
+              rev: np.ndarray | None = None) -> np.ndarray:
+    """The same radix-2 NTT in vectorized numpy: ``x`` (N,) integers in [0, p), ``roots``
+    (N/2,) the powers ω**k (plain values, not Montgomery), computed in ``dtype`` (uint64 is
+    exact for p < 2**32; object arrays of Python ints for larger p); ``rev`` the
+    :func:`bit_reversal` of N when precomputed."""
+    n = x.size
+    a = x[bit_reversal(n) if rev is None else rev].astype(dtype)
     h = 1
     while h < n:
         a = a.reshape(n // (2 * h), 2, h)
