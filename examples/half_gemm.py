@@ -3,8 +3,9 @@ C[i, j] = Σ_k float(A[i, k]) · float(B[k, j]).
 
 Run it:  vortex run examples/half_gemm.py [--schedule FILE] [--show-source]
 
-A (M × K) and B (K × N) are float16 (``pipeline(vx.bfloat16)`` builds the bfloat16 GEMM, for
-the CUDA targets: numpy has no bfloat16, so it is compiled, not run, here); C is float32. The products are exact in float32 and the sum accumulates in float32, as the tensor
+A (M × K) and B (K × N) are float16 (``pipeline(vx.bfloat16)`` builds the bfloat16 GEMM:
+``ml_dtypes.bfloat16`` arrays, every target); C is float32. The products are exact in float32
+and the sum accumulates in float32, as the tensor
 cores' ``mma.sync`` (f16/bf16 → f32) and MFMA do, so ``pipe.reference`` and numpy's float32
 matmul of the converted inputs are the references.
 
@@ -12,8 +13,8 @@ The schedules (schedules/half_gemm/<device>.toml) all use the ``mma`` directive
 (docs/tensor_cores.md): on H100/A100 a 128×128 block tile of 8 warps, each warp 64×32 as 4×4
 ``mma.sync.m16n8k16`` tiles; A and B staged in shared memory by 16-byte ``cp.async`` copies,
 XOR-swizzled, three stages deep; the fragments loaded with ``ldmatrix`` (``LDSM`` in the SASS:
-benchmarks/isa_report.py). On MI300X (compiled for gfx90a here) 16×16×16 MFMA, float16 only
-(bfloat16 needs a hiprtc newer than ROCm 5.2's). On PoCL the same mma tiling with each lane
+benchmarks/isa_report.py). On MI300X (compiled for gfx90a here) 16×16×16 MFMA (``…f16``, or
+``…bf16_1k`` for bfloat16). On PoCL the same mma tiling with each lane
 computing its fragment with plain loops: it checks the GPU schedules' tiling and indexing.
 """
 import numpy as np

@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 
+import compilers
 import vortex as vx
 
 SIZES = (1, 2, 7, 37, 100, 257)
@@ -165,8 +166,8 @@ def check_pocl(kernel, pipe, dtype):
         np.testing.assert_array_equal(kernel(**args), pipe.reference(**args), err_msg=str(n))
 
 
-@pytest.mark.parametrize("dtype", [vx.int32, vx.uint8, vx.int64, vx.float32, vx.float64],
-                         ids=str)
+@pytest.mark.parametrize("dtype", [vx.int32, vx.uint8, vx.int64, vx.float32, vx.float64,
+                                   vx.bfloat16], ids=str)
 def test_branch_free_select_on_pocl_equals_reference(dtype, opencl_device):
     pipe = ct_pipeline(dtype)
     kernel = vx.compile(pipe, schedule=vx.Schedule.default(pipe), target="opencl",
@@ -276,11 +277,16 @@ def test_public_select_keeps_the_conditional_expression():
     assert " ? " in vx.source(pipe, schedule=vx.Schedule.default(pipe), target="opencl")
 
 
-def test_bfloat16_select_on_a_secret_has_no_blend_on_hip():
-    """HIP's bfloat16 is a struct with no bit reinterpretation: a CompileError, not a ?:."""
+def test_bfloat16_select_on_a_secret_blends_on_every_target():
+    """bfloat16 blends through its bits on CUDA (``__bfloat16_as_ushort``) and, where it is
+    held as a float (OpenCL, HIP: codegen/bf16.py), as that float's bits; no ?: anywhere (the
+    bfloat16 rounding helper is branch-free too); HIP compiles it for gfx90a."""
     pipe = ct_pipeline(vx.bfloat16)
-    with pytest.raises(vx.CompileError, match="bfloat16 values on a secret condition cannot be "
-                       "printed branch-free on hip.*compute it in float32"):
-        vx.source(pipe, schedule=vx.Schedule.default(pipe), target="hip")
-    assert "__bfloat16_as_ushort(" in vx.source(pipe, schedule=vx.Schedule.default(pipe),
-                                                target="cuda")
+    sources = {t: vx.source(pipe, schedule=vx.Schedule.default(pipe), target=t)
+               for t in ("cuda", "hip", "opencl")}
+    assert "__bfloat16_as_ushort(" in sources["cuda"]
+    assert "__float_as_uint(" in sources["hip"] and "as_uint(" in sources["opencl"]
+    assert not [t for t, src in sources.items() if "?" in src]
+    compilers.need_hiprtc()
+    kernel = vx.compile(pipe, schedule=vx.Schedule.default(pipe), target="hip", arch="gfx90a")
+    assert kernel.resources

@@ -15,8 +15,8 @@ import pytest
 import compilers
 import vortex as vx
 
-TYPES = {"float16": (vx.float16, vx.float32), "int8": (vx.int8, vx.int32),
-         "float32": (vx.float32, vx.float32)}
+TYPES = {"float16": (vx.float16, vx.float32), "bfloat16": (vx.bfloat16, vx.float32),
+         "int8": (vx.int8, vx.int32), "float32": (vx.float32, vx.float32)}
 SIZES = ((1, 1, 1), (16, 8, 16), (3, 5, 7), (100, 70, 37), (64, 32, 48))
 
 
@@ -61,8 +61,9 @@ def operands(kind, m, n, kk, rng, epilogue=False):
         out = {"A": rng.integers(-128, 128, (m, kk)).astype(np.int8),
                "B": rng.integers(-128, 128, (kk, n)).astype(np.int8)}
     else:
-        out = {"A": (rng.integers(-8, 9, (m, kk)) / 4).astype(np.float16),
-               "B": (rng.integers(-8, 9, (kk, n)) / 4).astype(np.float16)}
+        t = TYPES[kind][0].np
+        out = {"A": (rng.integers(-8, 9, (m, kk)) / 4).astype(t),
+               "B": (rng.integers(-8, 9, (kk, n)) / 4).astype(t)}
     if epilogue:
         out["bias"] = rng.integers(-4, 5, n).astype(np.int32 if kind == "int8" else np.float32)
     return out
@@ -71,6 +72,7 @@ def operands(kind, m, n, kk, rng, epilogue=False):
 CASES = [("float16", (16, 8, 16), (2, 2), (2, 1)),     # mma.sync m16n8k16
          ("float16", (16, 16, 16), (1, 2), (1, 1)),    # MFMA 16x16x16
          ("float16", (32, 32, 8), (1, 1), (1, 1)),     # MFMA 32x32x8
+         ("bfloat16", (16, 8, 16), (1, 2), (1, 1)),    # mma.sync m16n8k16 bf16
          ("int8", (16, 8, 32), (1, 2), (1, 2))]        # mma.sync m16n8k32 s8
 
 
@@ -124,13 +126,17 @@ def test_cuda_issues_tensor_core_instructions(kind, opcode, arch):
     assert report.inner.mix.ops(OpClass.TENSOR) == len(re.findall(rf"\b{opcode}\b", text))
 
 
-def test_hip_issues_mfma():
+@pytest.mark.parametrize("kind, opcode", [("float16", "v_mfma_f32_16x16x16f16"),
+                                          ("bfloat16", "v_mfma_f32_16x16x16bf16_1k")])
+def test_hip_issues_mfma(kind, opcode):
+    """bfloat16 elements are floats holding bfloat16 values on HIP (codegen/bf16.py): their
+    bits feed the bf16_1k MFMA."""
     compilers.need_isa("hip")
     from vortex.isa import amdgcn
-    pipe = matmul("float16", epilogue=True)
+    pipe = matmul(kind, epilogue=True)
     kernel = vx.compile(pipe, schedule(pipe, (16, 16, 16), (1, 2)), target="hip", arch="gfx90a")
     text = amdgcn.disassemble(kernel.binary, "gfx90a")
-    assert "v_mfma_f32_16x16x16f16" in text
+    assert len(re.findall(rf"\b{opcode}\b", text)) >= 1
     assert kernel.resources["C_kernel"]["scratch_bytes"] == 0
 
 

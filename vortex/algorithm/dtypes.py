@@ -38,10 +38,10 @@ class DType:
 
     @property
     def np(self) -> np.dtype:
-        """The numpy dtype (raises vx.TypeError for bfloat16, which numpy lacks)."""
+        """The numpy dtype. bfloat16 is ``ml_dtypes.bfloat16`` (numpy has none); raises
+        vx.TypeError when ml_dtypes is not installed."""
         if self.name == "bfloat16":
-            raise errors.TypeError("bfloat16 has no numpy equivalent; the reference evaluator "
-                                   "cannot run it — use float32 for the reference")
+            return _bfloat16_np()
         return np.dtype(self.name)
 
     @property
@@ -104,6 +104,27 @@ _FLOAT_FORMATS = {"float16": (11, 65504.0), "bfloat16": (8, float.fromhex("0x1.f
                   "float64": (53, float.fromhex("0x1.fffffffffffffp1023"))}
 
 
+def _bfloat16_np() -> np.dtype:
+    """``ml_dtypes.bfloat16`` as a numpy dtype (the JAX project's numpy extension types)."""
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise errors.TypeError("bfloat16 arrays need the ml_dtypes package (numpy has no "
+                               "bfloat16): pip install ml_dtypes") from None
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+def round_to_bfloat16(v: float) -> float:
+    """``v`` rounded to float32, then to the nearest bfloat16 (ties to even; NaN stays NaN,
+    overflow gives ±inf), as a Python float: the value a bfloat16 constant holds."""
+    with np.errstate(over="ignore"):
+        b = int(np.array(v, np.float32).view(np.uint32))
+    if (b & 0x7FFFFFFF) > 0x7F800000:
+        return float("nan")
+    b = (b + 0x7FFF + ((b >> 16) & 1)) & 0xFFFF0000
+    return float(np.array(b & 0xFFFFFFFF, np.uint32).view(np.float32))
+
+
 def unsigned(t: DType) -> DType:
     """The unsigned integer type of ``t``'s width (uint8 for int8 and for uint8)."""
     return _BY_NAME[f"uint{t.bits}"]
@@ -127,7 +148,7 @@ def as_dtype(t) -> DType:
     if isinstance(t, DType):
         return t
     try:
-        name = "bfloat16" if str(t) == "bfloat16" else np.dtype(t).name
+        name = "bfloat16" if str(t) == "bfloat16" else np.dtype(t).name   # ml_dtypes' too
     except Exception:  # noqa: BLE001 - anything numpy cannot read is a user error here
         raise errors.TypeError(f"{t!r} is not a Vortex type; use one of "
                                f"{', '.join(_BY_NAME)}") from None

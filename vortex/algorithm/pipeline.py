@@ -50,11 +50,11 @@ class Pipeline:
 
         Returns the output array, or a tuple of arrays for several outputs (a Tuple-valued
         output gives one array per element, in order), each of its dtype and declared shape. Raises vx.InputError for bad arguments, vx.TypeError
-        for bfloat16 values (numpy has no bfloat16).
+        for bfloat16 values when ml_dtypes (numpy's bfloat16) is not installed.
         """
         for t in (*(i.dtype for i in self.inputs.values()),
                   *(t for f in self.funcs for t in f.dtypes)):
-            t.np  # noqa: B018 - vx.TypeError for bfloat16, which numpy cannot hold
+            t.np  # noqa: B018 - vx.TypeError for bfloat16 without ml_dtypes
         binding = bind(self, kwargs)
         outs = Evaluator(self, binding).run()
         return outs[0] if len(outs) == 1 else outs

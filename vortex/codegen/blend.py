@@ -9,8 +9,8 @@ then cast back to the value's type (an integer or bool), or reinterpreted as the
 (the dialect's ``float_bits``: ``as_float`` on OpenCL, ``__uint_as_float`` on CUDA/HIP). Both
 values are computed, and no ``?:`` or ``if`` depends on ``c``. Each operand is printed once (the
 ``b ^ ((a ^ b) & m)`` form prints ``b`` twice, which doubles a nested ``vx.mux`` per level).
-Where the dialect cannot reinterpret a float type (bfloat16 on HIP), printing raises
-vx.CompileError.
+A bfloat16 value where the dialect holds it as a float (``bf16_as_bits``: OpenCL, HIP) blends
+as that float32.
 
 Source: T. Pornin, BearSSL "Constant-Time Implementations" (bearssl.org/constanttime.html),
 ``MUX(ctl, x, y)``: ``y ^ (-ctl & (x ^ y))``.
@@ -18,22 +18,17 @@ Source: T. Pornin, BearSSL "Constant-Time Implementations" (bearssl.org/constant
 from __future__ import annotations
 
 from .. import errors
-from ..algorithm.dtypes import unsigned
+from ..algorithm.dtypes import bfloat16, float32, unsigned
 from ..algorithm.expr import Select
 
 
 def blend(printer, e: Select, c: str, a: str, b: str) -> str:
     """The C text choosing ``a`` (condition ``c`` true) or ``b``, both printed already, with
     masks instead of a branch. ``printer``: the CPrinter (its dialect and C types)."""
-    t = e.dtype
+    t = float32 if e.dtype is bfloat16 and printer.d.bf16_as_bits else e.dtype
     u = printer.ctype(unsigned(t))
     if t.is_float:
-        bits = printer.d.float_bits.get(t.name)
-        if bits is None:
-            raise errors.CompileError(
-                f"a vx.select of {t} values on a secret condition cannot be printed branch-free "
-                f"on {printer.d.target.value} (no bit reinterpretation of {t}); compute it in "
-                "float32")
+        bits = printer.d.float_bits[t.name]
         to_bits, from_bits = bits
         a, b = to_bits.format(v=a), to_bits.format(v=b)
     mixed = (f"(({u})((({u})({a}) & (({u})0 - ({u})({c}))) | "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..algorithm.dtypes import unsigned
+from ..algorithm.dtypes import bfloat16, unsigned
 from ..algorithm.expr import (BinaryOp, BinOp, Call, Cast, Const, Dim, Param, Select, UnaryOp,
                               UnOp, Var)
 from ..lower.check import InvariantError
@@ -20,6 +20,7 @@ from ..lower.ir import (Allocate, Assign, AsyncCommit, AsyncCopy, AsyncWait, Bar
                         MemorySpace, Ref, Store, AtomicStore)
 from ..lower.ir import FragmentLoad, MmaTile, ShuffleXor, ThreadReduce
 from ..lower.thread_reduce import expand
+from . import bf16
 from .atomics import atomic_lines
 from .blend import blend
 from .mma_print import fragment_load_lines, mma_lines
@@ -96,6 +97,8 @@ class CPrinter:
     def expr(self, e) -> str:
         if e.dtype.name == "float16":
             self.uses_half = True
+        if e.dtype is bfloat16 and self.d.bf16_as_bits:
+            return bf16.expr(self, e, lambda: self._expr[type(e)](e))
         text = self._expr[type(e)](e)
         if isinstance(e, _PROMOTED) and e.dtype.is_int and e.dtype.bits < 32:
             return f"(({self.ctype(e.dtype)}){text})"   # C computes in int: wrap back
@@ -259,7 +262,10 @@ class CPrinter:
         return out + [f"{ind}}}"]
 
     def _store(self, s: Store, ind):
-        return [f"{ind}{self.ident(s.buffer)}[{self.expr(s.index)}] = {self.expr(s.value)};"]
+        value = self.expr(s.value)
+        if s.value.dtype is bfloat16 and self.d.bf16_as_bits:
+            value = bf16.store_value(self, value)
+        return [f"{ind}{self.ident(s.buffer)}[{self.expr(s.index)}] = {value};"]
 
     def _barrier(self, s: Barrier, ind):
         """A block barrier, or a producer/consumer named barrier where the dialect has one."""

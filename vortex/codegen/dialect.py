@@ -136,6 +136,7 @@ class Dialect:
     shuffle_xor: str = ""           # format with {v}, {mask}, {width}: a butterfly shuffle
     atomics: Atomics = _CUDA_ATOMICS         # atomic read-modify-writes (update stages)
     float_bits: dict = field(default_factory=dict)   # float name -> (to bits, from bits), {v}
+    bf16_as_bits: bool = False      # bfloat16 held as ushort bits, computed in float (bf16.py)
 
     def ctype(self, dtype, storage: bool = False) -> str:
         table = self.storage_types if storage else self.types
@@ -160,8 +161,9 @@ OPENCL = Dialect(
     shared_qual="__local",
     barrier="barrier(CLK_LOCAL_MEM_FENCE);",
     index=_index("(int)get_group_id({})", "(int)get_local_id({})", "012"),
-    types=_CL_TYPES,
-    storage_types={"bool": "uchar"},
+    types={**_CL_TYPES, "bfloat16": "float"},      # no bfloat16 in OpenCL C: codegen/bf16.py
+    storage_types={"bool": "uchar", "bfloat16": "ushort"},
+    bf16_as_bits=True,
     helper_qual="inline",
     unroll="",   # unrolling is done in the IR (lower/unroll.py); PoCL crashed or hung on the pragma
     inf={"float16": "((half)INFINITY)", "float32": "INFINITY", "float64": "((double)INFINITY)"},
@@ -201,15 +203,18 @@ CUDA = Dialect(
     float_bits=_CUDA_FLOAT_BITS,
 )
 
-# HIP C++ is CUDA C++ with its own headers and bfloat16 type.
+# HIP C++ is CUDA C++ with its own headers. bfloat16 as its bits, computed in float
+# (codegen/bf16.py): hiprtc 5.2 cannot compile hip/hip_bfloat16.h (libstdc++ redefinitions).
 HIP = replace(
     CUDA,
     target=Target.HIP,
     prelude="#include <hip/hip_runtime.h>\n#include <hip/hip_fp16.h>\n",
-    types={**_CUDA_TYPES, "bfloat16": "hip_bfloat16"},
+    types={**_CUDA_TYPES, "bfloat16": "float"},
+    storage_types={"bfloat16": "unsigned short"},
+    bf16_as_bits=True,
     named_barrier="",  # no named barriers: block barriers (same ordering)
     shuffle_xor="__shfl_xor({v}, {mask}, {width})",   # warp: the arch's (dialect_for)
-    float_bits={k: v for k, v in _CUDA_FLOAT_BITS.items() if k != "bfloat16"},  # a struct
+    float_bits={k: v for k, v in _CUDA_FLOAT_BITS.items() if k != "bfloat16"},  # a float here
 )
 
 DIALECTS = {Target.OPENCL: OPENCL, Target.CUDA: CUDA, Target.HIP: HIP}

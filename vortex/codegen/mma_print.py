@@ -28,8 +28,10 @@ _BITS = {"float16": "(unsigned)__half_as_ushort({v})",
          "bfloat16": "(unsigned)__bfloat16_as_ushort({v})",
          "int8": "(unsigned)(unsigned char)({v})",
          "float32": "__float_as_uint({v})"}     # tf32: rounded by the lowering (round_tf32)
-# How HIP C++ turns one element into the vector element type of vortex.mma.amd.VECTORS.
+# How HIP C++ turns one element into the vector element type of vortex.mma.amd.VECTORS
+# (a bfloat16 element is a float holding a bfloat16 value: codegen/bf16.py; its bits, exact).
 _HIP_ELEMENT = {"float16": "__builtin_bit_cast(_Float16, __half_as_ushort({v}))",
+                "bfloat16": "(short)vx_bf16_bits({v})",
                 "int8": "(signed char)({v})"}
 
 
@@ -100,9 +102,6 @@ def _cuda(p, s: MmaTile, ind: str) -> list:
 
 def _hip(p, s: MmaTile, ind: str) -> list:
     inst = _instruction(s, Target.HIP)
-    if inst.a not in _HIP_ELEMENT:
-        raise errors.CompileError(f"mma: {inst.name} ({inst.a} inputs) is not printed for HIP "
-                                  f"yet; use a float16 or int8 instruction")
     inner = ind + "  "
     out = [f"{ind}{{", *(inner + t for t in amd.typedefs(inst)), *p.stmt(s.a, inner),
            *p.stmt(s.b, inner)]

@@ -41,6 +41,7 @@ from ..lower.ir import (Allocate, Assign, Block, BufferLoad, Declare, For, ForKi
                         MemorySpace, Ref, Store, local_name)
 from ..lower.registers import lane_arrays
 from ..lower.walk import map_stmt, stmt_exprs, stmts
+from . import bf16
 from .c_printer import CPrinter
 from .intrinsics import HELPERS as INTRINSIC_HELPERS
 from .lanes import LANE, NotVectorizable, affine, inline_definitions, lane_step
@@ -62,7 +63,8 @@ class OpenCLPrinter(CPrinter):
 
     def kernel(self, k: Kernel, entry: str | None = None) -> str:
         self._vectors = {n: a for n, a in lane_arrays(k).items()
-                         if a.size in WIDTHS and not a.dtype.is_bool and a.dtype.name != "float16"}
+                         if a.size in WIDTHS and not a.dtype.is_bool
+                         and a.dtype.name not in ("float16", "bfloat16")}
         self._spaces = {a.name: self.d.shared_qual if a.memory is MemorySpace.SHARED else ""
                         for a in stmts(k.body) if isinstance(a, Allocate)}
         return super().kernel(k, entry)
@@ -130,7 +132,8 @@ class OpenCLPrinter(CPrinter):
 
     def _for(self, s: For, ind):
         n = s.extent.value if isinstance(s.extent, Const) else None
-        if s.kind is ForKind.VECTORIZED and n in WIDTHS and _is_zero(s.min):
+        if s.kind is ForKind.VECTORIZED and n in WIDTHS and _is_zero(s.min) and \
+                not bf16.scalar_only(self, s.body):
             try:
                 return _VectorBody(self, s.var, n).stmt(s.body, ind,
                                                         fallback=self._lanes(s, ind + "  "))

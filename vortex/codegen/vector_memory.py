@@ -42,6 +42,7 @@ from ..algorithm.walk import find, rebuild
 from ..lower.ir import (Allocate, Assign, Block, BufferLoad, Comment, Declare, For, ForKind, If,
                         Kernel, MemorySpace, Ref, Store, local_name)
 from ..lower.walk import map_stmt, stmt_exprs, stmts
+from . import bf16
 from .c_printer import CPrinter
 from .lanes import (LANE, NotVectorizable, affine, at_lane0, dim_multiples, inline_definitions,
                     lane_step, multiple_of, uniform_guard)
@@ -122,7 +123,7 @@ class VectorMemoryPrinter(CPrinter):
     def _for(self, s: For, ind):
         n = s.extent.value if isinstance(s.extent, Const) else None
         if s.kind is ForKind.VECTORIZED and n in LANES and isinstance(s.min, Const) and \
-                s.min.value == 0:
+                s.min.value == 0 and not bf16.scalar_only(self, s.body):
             try:
                 return _LaneCopies(self, s, n).print(ind)
             except NotVectorizable:
