@@ -16,6 +16,10 @@
 - **Producer bandwidth** of ``warp_specialize`` (``stages``): copy instructions per producer
   warp against instructions per consumer warp, per pipeline stage, and whether the producers
   are the bottleneck; see :mod:`vortex.analysis_producers`.
+- **Global-memory traffic** (``traffic``): the compulsory bytes each launch reads and writes,
+  from the footprints (bounds inference) of the global buffers it touches, and their total
+  over the launches; symbolic in the Dims, numbers at ``shape``; see
+  :mod:`vortex.analysis_traffic`.
 
 A warp is evaluated symbolically-concretely: lane ``l`` of warp ``w`` is flat thread ``32 w + l``
 of block 0, every loop at its first iteration, sizes at ``SIZE`` (1024), Params at 1. The body
@@ -74,6 +78,7 @@ class KernelReport:
     resources: dict = field(default_factory=dict)
     occupancy: float | None = None
     stages: list = field(default_factory=list)   # analysis_producers.StageFigures
+    traffic: object = None   # analysis_traffic.LaunchTraffic: compulsory global bytes
 
     @property
     def bank_conflicts(self) -> int:
@@ -84,9 +89,13 @@ class KernelReport:
 class Analysis(list):
     """A list of :class:`KernelReport`, one per launch; ``str()`` gives a table. ``isa`` is the
     instruction report of the compiled code (:class:`vortex.isa.ISAReport`, disassembled on
-    first access; its ``missing`` says when the tool or the machine code is missing)."""
+    first access; its ``missing`` says when the tool or the machine code is missing).
+    ``traffic`` is the compulsory global-memory traffic of all launches
+    (:class:`vortex.analysis_traffic.Traffic`: bytes per launch, read and written, and totals),
+    ints at the ``shape`` given to :func:`analyze`, else sympy expressions in the Dims."""
 
     code: tuple | None = None   # (target, arch, binary) the instruction report reads
+    traffic = None              # analysis_traffic.Traffic (None for hand-built IR)
 
     @functools.cached_property
     def isa(self):
@@ -110,19 +119,30 @@ class Analysis(list):
                 lines.append(f"  {a.memory:6} {a.kind:5} {a.buffer:16} {what}{where}")
             for stage in r.stages:
                 lines.extend(stage.lines())
+            if r.traffic is not None:
+                lines.append(r.traffic.line())
+        if self.traffic is not None:
+            lines.extend(self.traffic.lines())
         return "\n".join(lines)
 
 
-def analyze(lowered, resources: dict | None = None, arch=None, code: tuple | None = None
-            ) -> Analysis:
+def analyze(lowered, resources: dict | None = None, arch=None, code: tuple | None = None,
+            shape: dict | None = None) -> Analysis:
     """Reports for every kernel of ``lowered`` (see module docstring); ``code`` is
-    ``(target, arch name, binary)`` for the instruction report (``.isa``)."""
+    ``(target, arch name, binary)`` for the instruction report (``.isa``); ``shape`` (Dim name
+    → size, every Dim) evaluates the traffic figures (vx.InputError for a missing or unknown
+    Dim)."""
     from .analysis_producers import stage_figures   # it builds on _Warp below
+    from .analysis_traffic import traffic
     out = Analysis()
     if code is not None:
         out.code = code
-    for k in lowered.kernels:
-        report = KernelReport(k.name, k.block, k.shared_bytes,
+    out.traffic = traffic(lowered)
+    if out.traffic is not None and shape is not None:
+        out.traffic = out.traffic.at(shape)
+    launches = out.traffic.launches if out.traffic is not None else [None] * len(lowered.kernels)
+    for k, launch in zip(lowered.kernels, launches):
+        report = KernelReport(k.name, k.block, k.shared_bytes, traffic=launch,
                               resources=dict((resources or {}).get(k.name, {})))
         _Warp(k, report).run()
         report.occupancy = occupancy(k, report.resources, arch)

@@ -101,16 +101,18 @@ class Kernel:
         (CUDA/HIP); empty for OpenCL."""
         return getattr(self._exe, "resources", {})
 
-    def analysis(self):
+    def analysis(self, shape: dict | None = None):
         """Static facts per kernel: shared bytes, bank conflicts of shared accesses, coalescing
-        of staged copies, registers/spills (CUDA/HIP) and an occupancy estimate; see
-        vortex.analysis. ``str()`` of the result is a table. ``.isa`` of the result is the
-        instruction mix of the machine code (CUDA/HIP; vortex.isa)."""
+        of staged copies, registers/spills (CUDA/HIP), an occupancy estimate and the compulsory
+        global-memory bytes each launch reads and writes (``.traffic``: sympy in the Dims, ints
+        at ``shape``, e.g. ``{"R": 4096, "C": 1024}``; vx.InputError for a missing or unknown
+        Dim); see vortex.analysis. ``str()`` of the result is a table. ``.isa`` of the result is
+        the instruction mix of the machine code (CUDA/HIP; vortex.isa)."""
         from .analysis import analyze
         arch = getattr(self._exe, "arch", None)
         return analyze(self.lowered, self.resources,
                        archs.facts(self.target, arch) if arch else None,
-                       code=(self.target, arch, self.binary))
+                       code=(self.target, arch, self.binary), shape=shape)
 
     def _bind(self, kwargs):
         binding = bind(self.pipe, kwargs, contiguous=True)

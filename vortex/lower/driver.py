@@ -8,7 +8,7 @@ Funcs are emitted inside their consumer's kernel.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
@@ -51,6 +51,7 @@ class Lowered:
     buffers: tuple
     outputs: tuple
     requirements: tuple = ()   # (sympy expression that must be >= 0 at a call, message)
+    plans: dict = field(default_factory=dict, compare=False)   # Func name → FuncPlan (analysis)
 
 
 class LowerContext:
@@ -210,7 +211,7 @@ def lower(pipe, schedule, passes=None) -> Lowered:
     requirements = tuple(r for p in prog.plans.values() for r in p.requirements)
     return Lowered(pipe.name, prog.kernels, prog.buffers,
                    tuple(buf for o in pipe.outputs for buf, _ in o.buffers),
-                   requirements)
+                   requirements, prog.plans)
 
 
 def _buffers(pipe, plans) -> tuple:
