@@ -39,6 +39,7 @@ TYPES = sorted({n for d in DIALECTS.values() for n in d.types})
 MATH = sorted({n for d in DIALECTS.values() for n in (*d.math_f32, *d.math_f64)}
               | {"exp", "log", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "erf", "floor",
                  "ceil", "round", "fmin", "fmax", "fabs", "pow"})
+INT_HELPERS = sorted({k for d in DIALECTS.values() for k in d.int_helpers})
 SCALARS = ("prelude", "kernel_prefix", "buffer_qual", "restrict", "shared_qual", "barrier",
            "helper_qual", "unroll")
 
@@ -52,6 +53,7 @@ def placeholder(d: Dialect) -> Dialect:
         storage_types={n: f"⟨storage:{n}⟩" for n in TYPES},
         inf={n: f"⟨inf:{n}⟩" for n in ("float16", "float32", "float64")},
         math_f32={n: f"⟨f32:{n}⟩" for n in MATH}, math_f64={n: f"⟨f64:{n}⟩" for n in MATH},
+        int_helpers={k: f"⟨int:{k[0]}:{k[1]}⟩" for k in INT_HELPERS},
         named_barrier="⟨named_barrier:{op}:{id}:{n}⟩", launch_bounds="⟨launch_bounds:{n}⟩",
         vector_copy=VectorCopy("⟨vload:{n}⟩{p}⟨/vload⟩", "⟨vstore:{n}⟩{p}⟨at⟩{v}⟨/vstore⟩",
                                "⟨vzero:{n}⟩{t}⟨/vzero⟩"),
@@ -83,6 +85,17 @@ def _named(m, d: Dialect) -> str:
             f"{ind}else {fmt(op=second, id=bar_id, n=n)}")
 
 
+INT_HELPER_LINE = re.compile(r"^⟨helper_qual⟩ [^\n]*⟨int:(\w+):(\w+)⟩\([^\n]*\n\n", re.M)
+
+
+def _int_helpers(text: str, d: Dialect) -> str:
+    """Integer min/max/mul_hi: ``d``'s helper where its table has one (the definition kept),
+    else the library call (its definition dropped): codegen/int_helpers.py."""
+    text = INT_HELPER_LINE.sub(lambda m: m[0] if (m[1], m[2]) in d.int_helpers else "", text)
+    return re.sub(r"⟨int:(\w+):(\w+)⟩", lambda m: d.int_helpers.get(
+        (m[1], m[2])) or d.math_int.get((m[1], m[2]), m[1]), text)
+
+
 def instantiate(template: str, d: Dialect) -> str:
     """The placeholder text with ``d``'s table substituted. Some rules are not plain lookups:
     an empty prelude or unroll hint drops its line, helper names embed the C type with '_' for
@@ -93,6 +106,7 @@ def instantiate(template: str, d: Dialect) -> str:
         text = re.sub(r"^ *⟨unroll⟩\n", "", text, flags=re.M)
     text = NAMED.sub(lambda m: _named(m, d), text)
     text = _vector_copies(text, d)
+    text = _int_helpers(text, d)
     text = re.sub(r"⟨launch_bounds:(\d+)⟩", lambda m: d.launch_bounds.format(n=m.group(1)), text)
     text = re.sub(r"(vx_(?:fdiv|fmod|abs)_)⟨type:(\w+)⟩",
                   lambda m: m.group(1) + d.types[m.group(2)].replace(" ", "_"), text)

@@ -29,6 +29,7 @@ from .names import Namer, entry_names
 from . import shared_memory
 from .intrinsics import HELPERS as INTRINSIC_HELPERS
 from .intrinsics import helper_name
+from .int_helpers import helper_source as int_helper_source
 
 _C_OPS = {BinaryOp.ADD: "+", BinaryOp.SUB: "-", BinaryOp.MUL: "*", BinaryOp.DIV: "/",
           BinaryOp.AND: "&", BinaryOp.OR: "|", BinaryOp.XOR: "^", BinaryOp.EQ: "==",
@@ -166,7 +167,7 @@ class CPrinter:
         if e.op in (BinaryOp.MIN, BinaryOp.MAX):
             if t.is_float:
                 return self._math("fmin" if e.op is BinaryOp.MIN else "fmax", t, a, b)
-            return f"{'min' if e.op is BinaryOp.MIN else 'max'}({a}, {b})"
+            return self._int_op('min' if e.op is BinaryOp.MIN else 'max', t, a, b)
         if e.op is BinaryOp.POW:
             return self._math("pow", t, a, b)
         if e.op in (BinaryOp.SHL, BinaryOp.SHR):
@@ -218,7 +219,17 @@ class CPrinter:
                                              bits=to_bits.format(v="x"),
                                              value=from_bits.format(v="b"))
             return f"{name}({', '.join(args)})"
-        return self._math(e.fn.value, e.dtype, *args)
+        return self._int_op(e.fn.value, e.dtype, *args) if e.dtype.is_int else \
+            self._math(e.fn.value, e.dtype, *args)
+
+    def _int_op(self, name: str, t, *args) -> str:
+        """Integer ``min``/``max``/``mul_hi``: the dialect's helper function where its table
+        has one (codegen/int_helpers.py, emitted once), else the library call."""
+        helper = self.d.int_helpers.get((name, t.name))
+        if helper is None:
+            return self._math(name, t, *args)
+        self.helpers[helper] = int_helper_source(self, name, t, helper)
+        return f"{helper}({', '.join(args)})"
 
     def _math(self, name: str, t, *args) -> str:
         if t.name in ("float16", "bfloat16") and self.d.half_via_float:

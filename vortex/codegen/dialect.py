@@ -33,6 +33,9 @@ _MATH_CL_F32 = {**_MATH_CL, "fast_exp": "native_exp", "fast_log": "native_log"}
 # (name, integer type) -> function; OpenCL's are the generic names (mul_hi of uint/ulong).
 # Source: CUDA Math API, integer intrinsics; HIP's device functions of the same names.
 _MATH_INT_CUDA = {("mul_hi", "uint32"): "__umulhi", ("mul_hi", "uint64"): "__umul64hi"}
+# OpenCL: unsigned min/max/mul_hi written out as helper functions (codegen/int_helpers.py).
+_CL_INT_HELPERS = {(op, t): f"vx_{op}_{_CL_TYPES[t]}" for op in ("min", "max", "mul_hi")
+                   for t in ("uint32", "uint64")}
 
 
 def _index(block: str, thread: str, axes: str) -> dict:
@@ -123,6 +126,7 @@ class Dialect:
     math_f32: dict = field(default_factory=dict)
     math_f64: dict = field(default_factory=dict)
     math_int: dict = field(default_factory=dict)    # (name, dtype name) -> integer intrinsic
+    int_helpers: dict = field(default_factory=dict)  # (name, dtype name) -> helper (int_helpers.py)
     long_suffix: tuple = ("LL", "ULL")  # 64-bit literals (signed, unsigned): the type's own
     half_via_float: bool = False    # __half math goes through float (CUDA/HIP)
     async_copy: bool = False        # cp.async staged copies (CUDA sm_80+)
@@ -168,6 +172,7 @@ OPENCL = Dialect(
     unroll="",   # unrolling is done in the IR (lower/unroll.py); PoCL crashed or hung on the pragma
     inf={"float16": "((half)INFINITY)", "float32": "INFINITY", "float64": "((double)INFINITY)"},
     math_f32=_MATH_CL_F32, math_f64=_MATH_CL,
+    int_helpers=_CL_INT_HELPERS,   # PoCL's built-in min/mul_hi: ~2x slower (int_helpers.py)
     long_suffix=("L", "UL"),   # long/ulong literals: LL/ULL made min(long, …) ambiguous (PoCL)
     vector_copy=VectorCopy("vload{n}(0, {p})", "vstore{n}({v}, 0, {p});", "(({t}{n})(0))"),
     atomics=_CL_ATOMICS,
