@@ -1,0 +1,142 @@
+"""examples/attention.py: the online-softmax attention (FlashAttention-2's recurrence as a Tuple
+update) against numpy's unfused float64 composition, on PoCL with the shipped PoCL schedule and in
+``pipe.reference``; grouped-query attention (8 query heads over 2 key/value heads); float16
+inputs; the GQA shape error; what blocks ``mma`` on the recurrence; the float16 Q Kᵀ on tensor
+cores (NVRTC, sm_90)."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vortex as vx
+import compilers
+from vortex.examples import load_example
+from vortex.isa.model import OpClass
+
+ROOT = Path(__file__).resolve().parents[2]
+attention = load_example(ROOT / "examples" / "attention.py")
+POCL_FILE = ROOT / "schedules" / "attention" / "pocl-cpu.toml"
+H, HK = 8, 2                   # GQA: 4 query heads per key/value head
+_KERNELS: dict = {}
+
+
+def qkv(S, D, dtype=np.float32, heads=H, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"Q": rng.standard_normal((1, heads, S, D)).astype(dtype),
+            "K": rng.standard_normal((1, HK, S, D)).astype(dtype),
+            "V": rng.standard_normal((1, HK, S, D)).astype(dtype)}
+
+
+def kernel(opencl_device, D, causal, t=vx.float32):
+    key = (D, causal, t)
+    if key not in _KERNELS:
+        _KERNELS[key] = vx.compile(attention.pipeline(D, causal, t), schedule=str(POCL_FILE),
+                                   target="opencl", device=opencl_device)
+    return _KERNELS[key]
+
+
+def want(args, causal):
+    return attention.numpy_version(**args, causal=causal)
+
+
+@pytest.mark.parametrize("causal", [True, False], ids=["causal", "full"])
+@pytest.mark.parametrize("D", [64, 128])
+@pytest.mark.parametrize("S", [1, 17, 128])
+def test_matches_numpy_on_pocl(opencl_device, S, D, causal):
+    args = qkv(S, D, seed=S + D)
+    out = kernel(opencl_device, D, causal)(**args)
+    assert out.shape == (1, H, S, D) and out.dtype == np.float32
+    np.testing.assert_allclose(out, want(args, causal), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("S, causal", [(1, True), (17, False), (17, True), (128, True)])
+def test_reference_matches_numpy(S, causal):
+    args = qkv(S, 64, seed=S)
+    np.testing.assert_allclose(attention.pipeline(64, causal).reference(**args), want(args, causal),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_a_thousand_keys_on_pocl(opencl_device):
+    args = qkv(1000, 64, seed=1)
+    np.testing.assert_allclose(kernel(opencl_device, 64, True)(**args), want(args, True),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_gqa_reads_its_key_value_head():
+    """Query heads 0-3 read K/V head 0, heads 4-7 head 1: adding 1 to V's head 1 adds 1 to the
+    last four heads' outputs (softmax weights sum to 1) and leaves the first four alone."""
+    args = qkv(5, 64, seed=3)
+    pipe = attention.pipeline(64, causal=False)
+    before = pipe.reference(**args)
+    args["V"][:, 1] += 1
+    after = pipe.reference(**args)
+    np.testing.assert_array_equal(after[:, :4], before[:, :4])
+    np.testing.assert_allclose(after[:, 4:], before[:, 4:] + 1, rtol=1e-5, atol=1e-5)
+
+
+def test_float16_inputs_on_pocl(opencl_device):
+    """float16 Q, K, V (f32 arithmetic): against numpy on the same float16 values, within the
+    f32 tolerance (the inputs are exact; only f32 rounding differs)."""
+    for S, causal in [(17, True), (128, False)]:
+        args = qkv(S, 64, dtype=np.float16, seed=S)
+        out = kernel(opencl_device, 64, causal, vx.float16)(**args)
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out, want(args, causal), rtol=1e-5, atol=1e-5)
+
+
+def test_mma_cannot_take_the_recurrence():
+    """P·V sits in the update of the Tuple F: mma on it is refused (its lane loop would race on
+    F's points), which is why the GPU files do not use tensor cores for P·V."""
+    pipe = attention.pipeline(64, t=vx.float16)
+    s = vx.Schedule(pipe)
+    st = s["F"].update(0).split("s", "so", "si", 16).split("d", "do", "di", 8)
+    st.split("r", "ro", "ri", 16).reorder("b", "h", "so", "do", "ro", "si", "di", "ri")
+    st.mma("si", "di", "ri")
+    with pytest.raises(vx.ScheduleError, match="RVar 'mma_lane' may write the same point of 'F'"):
+        vx.compile(pipe, s, target="cuda", arch="sm_90")
+    with pytest.raises(vx.ScheduleError, match="Tuples are computed at root"):
+        vx.Schedule(pipe)["F"].compute_at("O", "s")
+
+
+def score_on_tensor_cores(pipe, n: int) -> vx.Schedule:
+    """Q Kᵀ by ``mma`` (16×n×16 tiles: n = 8 mma.sync, 16 MFMA): a 64×64 score tile per block,
+    2×2 warps of 32×32, Q and K staged per k step of 16; the recurrence as in the GPU files."""
+    s = vx.Schedule(pipe)
+    sc = s["score"].compute_root()
+    sc.tile("s", "j", "so", "jo", "si", "ji", 64, 64).tile("si", "ji", "sw", "jw", "sq", "jq", 32, 32)
+    sc.tile("sq", "jq", "su", "ju", "st", "jt", 16, n).split("e", "eo", "et", 16)
+    sc.reorder("b", "h", "so", "jo", "sw", "jw", "eo", "su", "ju", "st", "jt", "et")
+    sc.mma("st", "jt", "et").gpu_blocks("so", "jo", "h").gpu_threads("sw", "jw")
+    sc.unroll("su").unroll("ju")
+    sc.stage("Q", "eo", memory="shared", swizzle="xor").stage("K", "eo", memory="shared",
+                                                                swizzle="xor")
+    for stage in (s["F"], s["F"].update(0), s["O"]):
+        stage.split("s", "so", "si", 4)
+    s["F"].update(0).reorder("b", "h", "so", "si", "d", "r")
+    for stage in (s["F"], s["F"].update(0), s["O"]):
+        stage.gpu_blocks("so", "h").gpu_threads("d", "si")
+    return s
+
+
+def test_float16_scores_on_tensor_cores_on_pocl(opencl_device):
+    """The mma schedule's tiling and staging, run as plain loops on PoCL, at a size that is not a
+    multiple of the tiles."""
+    pipe = attention.pipeline(64, causal=True, t=vx.float16)
+    k = vx.compile(pipe, schedule=score_on_tensor_cores(pipe, 8), target="opencl",
+                   device=opencl_device)
+    args = qkv(70, 64, dtype=np.float16, heads=4, seed=5)
+    np.testing.assert_allclose(k(**args), attention.numpy_version(**args), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("target, arch, n", [("cuda", "sm_90", 8), ("hip", "gfx90a", 16)])
+def test_float16_scores_on_tensor_cores(target, arch, n):
+    """sm_90: 8 HMMA per k step of the score kernel (2×4 tiles of a warp), no spills; gfx90a:
+    4 v_mfma; none in the recurrence's kernels."""
+    compilers.need_isa(target)
+    pipe = attention.pipeline(64, t=vx.float16)
+    k = vx.compile(pipe, schedule=score_on_tensor_cores(pipe, n), target=target, arch=arch)
+    tensor = {ki.name: ki.mix.count(OpClass.TENSOR) for ki in k.analysis().isa}
+    assert tensor == {"score_kernel": 8 if target == "cuda" else 4, "F_kernel": 0,
+                      "F_update0_kernel": 0, "O_kernel": 0}
+    res = k.resources["score_kernel"]
+    assert res.get("spill_stores", 0) + res.get("vgpr_spills", 0) == 0
