@@ -59,11 +59,7 @@ def pipeline(log: int = LOG, field=F) -> vx.Pipeline:
 
 def transforms(pipe: vx.Pipeline) -> list:
     """The three transforms' Funcs of :func:`pipeline`, as vortex.lib.ntt.NTT records."""
-    funcs = {f.name: f for f in pipe.funcs}
-    log = int(pipe.inputs["a"].shape[0].value).bit_length()          # N = 2M = 2**log
-    return [ntt.NTT(log, funcs[f"{t}_rev"], tuple(funcs[f"{t}_s{s}"] for s in range(log)),
-                    tuple(funcs[f"{t}_t{s}"] for s in range(1, log)),
-                    funcs.get(f"{t}_scaled", funcs[f"{t}_s{log - 1}"])) for t in ("fa", "fb", "fc")]
+    return [ntt.NTT.find(pipe, t) for t in ("fa", "fb", "fc")]
 
 
 def schedule(pipe: vx.Pipeline, fused: int, threads: int) -> vx.Schedule:
