@@ -55,9 +55,27 @@ SIZES = {
     "ntt": [dict()],          # constant sizes: the example's default (2**8 coefficients)
     "attention": [dict(B=1, H=1, HK=1, S=1), dict(B=2, H=4, HK=2, S=17),
                   dict(B=1, H=8, HK=2, S=64), dict(B=1, H=3, HK=1, S=70)],
+    "moe_route": [dict(T=1, D=1, E=1), dict(T=37, D=13, E=8), dict(T=130, D=64, E=5)],
+    "moe_pack": [dict(T=1, D=1), dict(T=37, D=13), dict(T=300, D=70)],
+    "moe_experts": [dict(NT=1, D=1, F=1, E=1), dict(NT=3, D=13, F=37, E=2),
+                    dict(NT=2, D=70, F=96, E=3)],
+    "moe_unpack": [dict(T=1, NT=1, D=1), dict(T=37, NT=3, D=13), dict(T=130, NT=9, D=70)],
 }
 PARAMS = {"amount": 1.5, "eps": 1e-6, "alpha": 1.0, "beta": 0.5}
-EXAMPLES = {load_example(p).pipeline().name: p for p in sorted((ROOT / "examples").glob("*.py"))}
+
+
+def _pipelines(path: Path) -> dict:
+    """Pipeline name -> (example file, step): an example of several pipelines names them in
+    ``STEPS`` and builds each by ``pipeline(step)`` (examples/moe.py)."""
+    ex = load_example(path)
+    steps = getattr(ex, "STEPS", None)
+    if steps is None:
+        return {ex.pipeline().name: (path, None)}
+    return {ex.pipeline(step).name: (path, step) for step in steps}
+
+
+EXAMPLES = {name: v for p in sorted((ROOT / "examples").glob("*.py"))
+            for name, v in _pipelines(p).items()}
 
 
 def pipe_name(path: Path) -> str:
@@ -70,7 +88,9 @@ def device(path: Path) -> str:
 
 def pipeline(path: Path) -> vx.Pipeline:
     """The pipeline of the example that a schedule file belongs to (by its folder's name)."""
-    return load_example(EXAMPLES[pipe_name(path)]).pipeline()
+    example, step = EXAMPLES[pipe_name(path)]
+    ex = load_example(example)
+    return ex.pipeline() if step is None else ex.pipeline(step)
 
 
 def file_id(path: Path) -> str:
