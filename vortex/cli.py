@@ -55,14 +55,15 @@ def cmd_run(args) -> int:
     if args.dump_ir:
         from .lower.passes import DUMP_ENV
         os.environ[DUMP_ENV] = args.dump_ir
+    sizes = bind(pipe, inputs).dims
     kernel = vx.compile(pipe, schedule=args.schedule or "auto", target=args.target,
-                        arch=args.arch, shape=bind(pipe, inputs).dims)
+                        arch=args.arch, shape=sizes)
     arch = f" ({kernel.arch})" if kernel.arch else ""
     print(f"pipeline {pipe.name!r} on {args.target}{arch}, schedule: {kernel.origin}")
     if args.show_source:
         print(kernel.source)
     if args.analyze:
-        analysis = kernel.analysis()
+        analysis = kernel.analysis(shape=sizes)   # traffic in bytes at the inputs' sizes
         print(analysis)
         print(analysis.isa)
     out = kernel(**inputs)

@@ -31,10 +31,13 @@ def test_vortex_run_show_source_and_user_image(opencl, tmp_path):
     from skimage import data, io
     photo = tmp_path / "camera.png"
     io.imsave(photo, data.camera())
-    r = run("run", "examples/blur.py", "--image", str(photo), "--show-source",
+    r = run("run", "examples/blur.py", "--image", str(photo), "--show-source", "--analyze",
             "--out", str(tmp_path / "o.png"), "--repeat", "2")
     assert r.returncode == 0, r.stderr
     assert "__kernel void blur_kernel" in r.stdout
+    # --analyze: the compulsory traffic at the photo's size (one 512 x 512 float32 plane in, out)
+    assert "pipeline: 1 launch, compulsory global memory: read 1048576 B, written 1048576 B, " \
+           "total 2097152 B" in r.stdout
     assert "verified 'blur' (1, 512, 512)" in r.stdout  # a grey photo is one plane
     assert io.imread(tmp_path / "o.png").shape == (512, 512)
 
