@@ -55,6 +55,9 @@ SIZES = {
     "ntt": [dict()],          # constant sizes: the example's default (2**8 coefficients)
     "attention": [dict(B=1, H=1, HK=1, S=1), dict(B=2, H=4, HK=2, S=17),
                   dict(B=1, H=8, HK=2, S=64), dict(B=1, H=3, HK=1, S=70)],
+    "rmsnorm_qkv": [dict(R=1, K=1, N=1), dict(R=7, K=37, N=13), dict(R=33, K=70, N=50)],
+    "swiglu": [dict(R=1, K=1, N=1), dict(R=7, K=37, N=13), dict(R=33, K=70, N=50)],
+    "residual_norm_quant": [dict(R=1, C=1), dict(R=7, C=13), dict(R=33, C=130)],
     "moe_route": [dict(T=1, D=1, E=1), dict(T=37, D=13, E=8), dict(T=130, D=64, E=5)],
     "moe_pack": [dict(T=1, D=1), dict(T=37, D=13), dict(T=300, D=70)],
     "moe_experts": [dict(NT=1, D=1, F=1, E=1), dict(NT=3, D=13, F=37, E=2),
@@ -202,6 +205,8 @@ def test_matches_reference_on_pocl(opencl_device, path, case):
                                     device=opencl_device)
     kernel = _KERNELS[path]
     args = call_args(kernel.pipe, SIZES[pipe_name(path)][case], seed=case)
-    out, ref = kernel(**args), kernel.pipe.reference(**args)
-    assert out.shape == ref.shape and out.dtype == ref.dtype
-    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5)
+    outs, refs = kernel(**args), kernel.pipe.reference(**args)
+    for out, ref in zip(*((a,) if isinstance(a, np.ndarray) else a for a in (outs, refs)),
+                        strict=True):                  # several outputs: a tuple of arrays
+        assert out.shape == ref.shape and out.dtype == ref.dtype
+        np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5)

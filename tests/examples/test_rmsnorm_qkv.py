@@ -1,0 +1,86 @@
+"""examples/rmsnorm_qkv.py (#15 item 2a): RMSNorm inside the Q/K/V projection's A operand.
+Every schedule file is one kernel with no intermediate buffer (the normalised activations are
+never stored); the unfused schedule is three root kernels; on PoCL both equal ``pipe.reference``
+and the numpy composition at awkward sizes (R = 1, 7, 33; K and N not multiples of the tiles);
+the NVIDIA files compile to tf32 tensor-core instructions, the AMD file for gfx90a."""
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import compilers
+import vortex as vx
+from vortex.examples import load_example
+from vortex.lower.buffers import BufferRole
+from vortex.lower.driver import lower
+
+ROOT = Path(__file__).resolve().parents[2]
+EX = load_example(ROOT / "examples" / "rmsnorm_qkv.py")
+FOLDER = ROOT / "schedules" / "rmsnorm_qkv"
+FILES = sorted(FOLDER.glob("*.toml"))
+SIZES = [(1, 1, 1), (7, 37, 13), (33, 70, 50), (1, 130, 9)]     # R, K, N
+
+
+def _args(r, k, n, seed):
+    rng = np.random.default_rng(seed)
+    return {"x": rng.standard_normal((r, k)).astype(np.float32),
+            "w_norm": rng.uniform(0.5, 1.5, k).astype(np.float32),
+            "Wqkv": (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32), "eps": 1e-6}
+
+
+def _intermediates(lowered):
+    return [b.name for b in lowered.buffers if b.role is BufferRole.INTERMEDIATE]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_each_file_is_one_kernel_without_intermediates(path):
+    pipe = EX.pipeline()
+    lowered = lower(pipe, vx.Schedule.load(path, pipe))
+    assert len(lowered.kernels) == 1 and _intermediates(lowered) == []
+
+
+def test_unfused_is_a_kernel_per_func():
+    pipe = EX.pipeline()
+    lowered = lower(pipe, EX.unfused(pipe))
+    assert len(lowered.kernels) == 3
+    assert sorted(_intermediates(lowered)) == ["inv_rms", "normed"]
+
+
+def test_pocl_fused_and_unfused_match_numpy_and_the_reference(opencl_device):
+    pipe = EX.pipeline()
+    fused = vx.compile(pipe, schedule=str(FOLDER / "pocl-cpu.toml"), target="opencl",
+                       device=opencl_device)
+    unfused = vx.compile(pipe, schedule=EX.unfused(pipe), target="opencl", device=opencl_device)
+    for seed, size in enumerate(SIZES):
+        args = _args(*size, seed)
+        ref, want = pipe.reference(**args), EX.numpy_version(**args)
+        for kernel in (fused, unfused):
+            out = kernel(**args)
+            assert out.shape == (size[0], size[2]) and out.dtype == np.float32
+            np.testing.assert_allclose(out, ref, rtol=1e-6, atol=1e-6)
+            # numpy sums x² pairwise: inv_rms may differ in its last bit, and a normalised
+            # value at a tf32 rounding boundary then rounds the other way (2^-11 relative)
+            np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5)
+
+
+GPU = {"nvidia-h100": ("cuda", "sm_90", r"\bHMMA\.1688\.F32\.TF32\b"),
+       "nvidia-a100": ("cuda", "sm_80", r"\bHMMA\.1688\.F32\.TF32\b"),
+       "amd-mi300x": ("hip", "gfx90a", r"\bv_fma_f32|\bv_fmac_f32|\bv_mac_f32")}
+
+
+@pytest.mark.parametrize("device", sorted(GPU))
+def test_gpu_files_compile(device):
+    """NVIDIA: tf32 mma.sync (m16n8k8) in the SASS; AMD: no float32 MFMA in vortex.mma.amd, so
+    its file is the SIMT GEMM (fused multiply-adds) with the same fusion."""
+    target, arch, opcode = GPU[device]
+    compilers.need_isa(target)
+    pipe = EX.pipeline()
+    kernel = vx.compile(pipe, schedule=str(FOLDER / f"{device}.toml"), target=target, arch=arch)
+    if target == "cuda":
+        from vortex.isa import sass
+        text = sass.disassemble(kernel.binary, arch)
+    else:
+        from vortex.isa import amdgcn
+        text = amdgcn.disassemble(kernel.binary, arch)
+    assert re.search(opcode, text)

@@ -1,0 +1,84 @@
+"""examples/swiglu.py (#15 item 2b): silu(x·W_gate) · (x·W_up) as one kernel. Every schedule
+file is one kernel with no intermediate buffer (neither projection is stored); the unfused
+schedule is three root kernels (two GEMMs and the product); on PoCL both equal
+``pipe.reference`` and the numpy composition at awkward sizes; the GPU files compile for
+sm_90, sm_80 and gfx90a (their spills and shared memory: tests/examples/test_schedules.py)."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import compilers
+import vortex as vx
+from vortex.examples import load_example
+from vortex.lower.buffers import BufferRole
+from vortex.lower.driver import lower
+
+ROOT = Path(__file__).resolve().parents[2]
+EX = load_example(ROOT / "examples" / "swiglu.py")
+FOLDER = ROOT / "schedules" / "swiglu"
+FILES = sorted(FOLDER.glob("*.toml"))
+SIZES = [(1, 1, 1), (7, 37, 13), (33, 70, 50), (1, 130, 9)]     # R, K, N
+GPU = {"nvidia-h100": ("cuda", "sm_90"), "nvidia-a100": ("cuda", "sm_80"),
+       "amd-mi300x": ("hip", "gfx90a")}
+
+
+def _args(r, k, n, seed):
+    rng = np.random.default_rng(seed)
+    return {"x": rng.standard_normal((r, k)).astype(np.float32),
+            "W_gate": (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32),
+            "W_up": (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)}
+
+
+def _intermediates(lowered):
+    return [b.name for b in lowered.buffers if b.role is BufferRole.INTERMEDIATE]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_each_file_is_one_kernel_without_intermediates(path):
+    pipe = EX.pipeline()
+    lowered = lower(pipe, vx.Schedule.load(path, pipe))
+    assert len(lowered.kernels) == 1 and _intermediates(lowered) == []
+
+
+def test_unfused_is_a_kernel_per_func():
+    pipe = EX.pipeline()
+    lowered = lower(pipe, EX.unfused(pipe))
+    assert len(lowered.kernels) == 3 and sorted(_intermediates(lowered)) == ["gate", "up"]
+
+
+def test_pocl_fused_and_unfused_match_numpy_and_the_reference(opencl_device):
+    pipe = EX.pipeline()
+    fused = vx.compile(pipe, schedule=str(FOLDER / "pocl-cpu.toml"), target="opencl",
+                       device=opencl_device)
+    unfused = vx.compile(pipe, schedule=EX.unfused(pipe), target="opencl", device=opencl_device)
+    for seed, size in enumerate(SIZES):
+        args = _args(*size, seed)
+        ref, want = pipe.reference(**args), EX.numpy_version(**args)
+        outs = [fused(**args), unfused(**args)]
+        np.testing.assert_array_equal(outs[0], outs[1])    # the same sums in the same order
+        for out in outs:
+            assert out.shape == (size[0], size[2]) and out.dtype == np.float32
+            np.testing.assert_allclose(out, ref, rtol=1e-6, atol=1e-6)
+            np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5)   # numpy's own sums
+
+
+@pytest.mark.parametrize("device", sorted(GPU))
+def test_gpu_files_compile(device):
+    target, arch = GPU[device]
+    compilers.NEED[target]()
+    pipe = EX.pipeline()
+    kernel = vx.compile(pipe, schedule=str(FOLDER / f"{device}.toml"), target=target, arch=arch)
+    assert kernel.binary and set(kernel.resources) == {"h_kernel"}
+
+
+def test_a_projection_computed_inside_the_product_takes_no_mma():
+    """Why the SwiGLU schedules have no tensor cores: a compute_at producer runs its reduction
+    serially per point, so its k loop cannot be split into the instruction's tile."""
+    pipe = EX.pipeline()
+    s = vx.Schedule(pipe)
+    s["h"].gpu_tile("r", "n", "ro", "no", "ri", "ni", 16, 8)
+    s["gate"].compute_at("h", "no").split("k", "ko", "kt", 8)
+    with pytest.raises(vx.ScheduleError, match=r"a producer computed at a site runs its "
+                                               r"reduction serially per point"):
+        lower(pipe, s)
