@@ -26,6 +26,11 @@ the same values from the same inputs in the same order.
 :func:`unfused_pipeline` is the composition an eager framework launches (add, RMSNorm
 statistics, normalise, row max, scale, quantize: one Func each, three outputs), scheduled by
 ``unfused`` with every Func a root kernel.
+
+Global memory (``kernel.analysis().traffic``, compulsory bytes; tests/examples/
+test_residual_norm_quant.py): fused, 2 launches, 17·R·C + 8·C + 4·R bytes; unfused, 6
+launches, 33·R·C + 4·C + 24·R: 1.94x for large R·C. One kernel for all three outputs (not
+expressible, above) would move 13 bytes per element: 2.54x.
 """
 import numpy as np
 

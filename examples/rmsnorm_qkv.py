@@ -19,6 +19,11 @@ computes ``inv_rms`` of its rows into shared memory (``compute_at`` its block lo
 is inlined into the GEMM's A operand, which reads the staged tile of ``x`` (``stage(x, ko)``):
 the normalised activations are never written to global memory. :func:`unfused` is what
 PyTorch launches: each Func a root kernel (RMSNorm statistics, normalised matrix, GEMM).
+
+Global memory (``kernel.analysis().traffic``, compulsory bytes; tests/examples/
+test_rmsnorm_qkv.py): fused, 1 launch, 4·(K·N + K·R + K + N·R) bytes; unfused, 3 launches,
+4·(K·N + 4·K·R + K + N·R + 2·R): 1.43x at R = K = 4096, N = 12288 (Llama-7B's QKV, 4096
+tokens), more where the activations outweigh the weights.
 """
 import numpy as np
 
