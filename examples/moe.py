@@ -46,7 +46,17 @@ of a routed layer. :func:`layer` runs the four steps in sequence (each step by
 ``pipe.reference`` or by compiled kernels) and :func:`numpy_moe` is the layer in plain numpy
 (expert by expert over the tokens routed to it: no packing), the check of the whole.
 
-The schedules are not here: ``schedules/moe_<step>/<device>.toml``.
+The schedules are not here: ``schedules/moe_<step>/<device>.toml``. The grouped GEMM's
+NVIDIA files: ``gate`` and ``up`` root kernels and ``y_p`` with ``h`` inlined into its A
+operand, each a block per (tile, 64 columns) of 2 × 2 warps, each warp 2 × 4 tf32 ``mma.sync``
+m16n8k8 tiles per k step of 8 (24 ``HMMA.1688.F32.TF32`` in the three kernels, 64-96
+registers, no spills), the X_p tile staged in shared memory (XOR-swizzled: conflict-free
+fragment reads), the weights' fragments loaded from global memory: ``stage(W1, ...)`` is
+refused, its footprint over the expert axis being the whole range of ``tile_expert``'s clamp.
+The AMD file (gfx90a) is a SIMT GEMM, 4 × 4 outputs per thread: vortex.mma.amd has no float32
+MFMA. Route, pack and unpack are root kernels of 1-D or 2-D thread tiles; in pack the histogram
+commits with atomics on GPUs, ``start`` and ``src`` run in order on one thread, ``rank`` one
+thread per expert.
 """
 import numpy as np
 
