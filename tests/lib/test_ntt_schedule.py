@@ -1,7 +1,8 @@
 """vortex.lib.ntt's schedule for PoCL speed (benchmarks/ntt.py): the bit reversal as a root
-kernel of 16 x 16 tiles, per-stage twiddle tables, root products below the block width, and
-the branch-free butterfly ``a + (±t)`` (``negate_where``) — each equal to sympy's NTT on PoCL,
-for both fields, at lengths on both sides of the tiling's threshold (2**8)."""
+kernel of 16 x 16 tiles, per-stage twiddle tables, root products for the first stages,
+two-dimensional threads for the stages below the block width, and the branch-free butterfly
+``a + (±t)`` (``negate_where``) — each equal to sympy's NTT on PoCL, for both fields, at
+lengths on both sides of the tiling's threshold (2**8)."""
 import numpy as np
 import pytest
 from sympy.discrete.transforms import ntt as sympy_ntt
@@ -41,8 +42,9 @@ def test_schedule_equals_sympy_on_pocl(name, log_n, fused, threads, opencl_devic
 
 def test_launches_of_the_global_schedule(opencl_device):
     """log 9, 32 threads: the tiled bit reversal (one block per 16 x 16 tile), one table per
-    stage whose twiddles lie >= 16 words apart in w (stages 1 … 4), products root below the
-    block width (stages 1 … 4), every stage a kernel, and the output."""
+    stage whose twiddles lie >= 16 words apart in w (stages 1 … 4), products root below
+    half-width 8 (stages 1, 2), threads in two dimensions for half-widths 8 and 16 (stages 3,
+    4), every stage a kernel, and the output."""
     kernel = compiled(BABYBEAR, 9, 0, 32, opencl_device)
     entries = [launch.entry for launch in kernel.kernel_source.launches]
     assert entries[0] == "ntt_rev_kernel"
@@ -50,7 +52,10 @@ def test_launches_of_the_global_schedule(opencl_device):
     assert sorted(e for e in entries if e.startswith("ntt_w")) == \
         sorted(f"ntt_w{k}_kernel" for k in range(1, 5))
     assert sorted(e for e in entries if e.startswith("ntt_t")) == \
-        sorted(f"ntt_t{k}_kernel" for k in range(1, 5))
+        ["ntt_t1_kernel", "ntt_t2_kernel"]
+    blocks = {launch.entry: launch.block for launch in kernel.kernel_source.launches}
+    assert blocks["ntt_s3_kernel"] == (8, 4, 1) and blocks["ntt_s4_kernel"] == (16, 2, 1)
+    assert blocks["ntt_s2_kernel"] == blocks["ntt_s5_kernel"] == (32, 1, 1)
     assert len([e for e in entries if e.startswith("ntt_s")]) == 9
     assert "?" not in kernel.source.split("ntt_s1_kernel")[1].split("}")[0]   # branch-free
 
