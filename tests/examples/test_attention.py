@@ -103,7 +103,8 @@ def score_on_tensor_cores(pipe, n: int) -> vx.Schedule:
     2×2 warps of 32×32, Q and K staged per k step of 16; the recurrence as in the GPU files."""
     s = vx.Schedule(pipe)
     sc = s["score"].compute_root()
-    sc.tile("s", "j", "so", "jo", "si", "ji", 64, 64).tile("si", "ji", "sw", "jw", "sq", "jq", 32, 32)
+    sc.tile("s", "j", "so", "jo", "si", "ji", 64, 64)
+    sc.tile("si", "ji", "sw", "jw", "sq", "jq", 32, 32)
     sc.tile("sq", "jq", "su", "ju", "st", "jt", 16, n).split("e", "eo", "et", 16)
     sc.reorder("b", "h", "so", "jo", "sw", "jw", "eo", "su", "ju", "st", "jt", "et")
     sc.mma("st", "jt", "et").gpu_blocks("so", "jo", "h").gpu_threads("sw", "jw")
@@ -140,3 +141,19 @@ def test_float16_scores_on_tensor_cores(target, arch, n):
                       "F_update0_kernel": 0, "O_kernel": 0}
     res = k.resources["score_kernel"]
     assert res.get("spill_stores", 0) + res.get("vgpr_spills", 0) == 0
+
+
+def test_the_gpu_recurrence_keeps_its_state_in_registers():
+    """sm_90, shipped file: the key loop of the update reads score and V (2 global loads) and
+    stores nothing: the compiler holds (m, l, acc) in registers through the loop; no tensor ops
+    and no local memory in any kernel of the f32 files."""
+    compilers.need_isa("cuda")
+    pipe = attention.pipeline()
+    k = vx.compile(pipe, schedule=str(ROOT / "schedules" / "attention" / "nvidia-h100.toml"),
+                   target="cuda", arch="sm_90")
+    isa = {ki.name: ki for ki in k.analysis().isa}
+    loop = isa["F_update0_kernel"].inner.mix
+    assert loop.count(OpClass.GLOBAL_LOAD) == 2 and loop.count(OpClass.GLOBAL_STORE) == 0
+    for ki in isa.values():
+        assert ki.mix.count(OpClass.TENSOR) == 0
+        assert ki.mix.count(OpClass.LOCAL_LOAD, OpClass.LOCAL_STORE) == 0
