@@ -25,7 +25,9 @@ the same values from the same inputs in the same order.
 
 :func:`unfused_pipeline` is the composition an eager framework launches (add, RMSNorm
 statistics, normalise, row max, scale, quantize: one Func each, three outputs), scheduled by
-``unfused`` with every Func a root kernel.
+``unfused`` with every Func a root kernel. Schedules: on GPUs a row per thread (the row
+statistics in registers); on PoCL rows of 16-wide vectors, 4 rows per work-group: 2.1 ms at
+512 × 1024 against 24 ms for the six unfused launches (measured, in the file).
 
 Global memory (``kernel.analysis().traffic``, compulsory bytes; tests/examples/
 test_residual_norm_quant.py): fused, 2 launches, 17·R·C + 8·C + 4·R bytes; unfused, 6
