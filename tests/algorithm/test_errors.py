@@ -279,11 +279,13 @@ def test_rdom_outside_reduction_in_pure_definition(hw):
 
 
 def test_rdom_bounds_depending_on_var(hw):
+    """A bound may use the reducing Func's pure Vars (y here: a triangle), not another Var."""
     W, H, x, y, img = hw
-    r = vx.RDom(y + 1, name="r")
+    r = vx.RDom(x + 1, name="r")
     f = vx.Func("tri", shape=(H,))
     f[y] = vx.sum(img[r, 0])
-    with raises(vx.TypeError, "RDom 'r'", "'tri'", "depending on y", "Dims, Params and constants",
+    with raises(vx.TypeError, "RDom 'r'", "'tri'", "depending on x", "not a variable of the "
+                "pure definition there (['y'])", "Dims, Params, constants and the pure Vars",
                 ".where"):
         vx.Pipeline(f)
 

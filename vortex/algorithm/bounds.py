@@ -189,10 +189,47 @@ def _reduce(e: Reduce, ctx: Context) -> Interval:
 
 
 def rvar_interval(v: RVar, ctx: Context) -> Interval:
-    """[min, min + extent - 1] of one RDom dimension (predicates are not used)."""
+    """[min, min + extent - 1] of one RDom dimension (predicates are not used). When the bounds
+    use Vars (a triangle, a band), the union over their ranges: the lowest min, and the highest
+    ``min + extent - 1`` found with the Vars kept symbolic first (so that the band's
+    ``max(i - 2, 0) + (min(i + 3, N) - max(i - 2, 0))`` cancels to ``min(i + 3, N)``)."""
     lo_e, ext_e = v.rdom.bounds[v.index]
     lo, ext = interval(lo_e, ctx), interval(ext_e, ctx)
-    return lo[0], lo[1] + ext[1] - 1
+    hi = lo[1] + ext[1] - 1
+    used = v.rdom.bound_vars() if v.rdom.varying(v.index) else ()
+    if used:
+        points = {u.name: sp.Symbol(f"{u.name}.at", integer=True) for u in used}
+        ranges = {points[u.name]: _leaf(u, ctx) for u in used}
+        inner = Context({**ctx.env, **{n: (p, p) for n, p in points.items()}}, ctx.value_range,
+                        ctx.leaf, ctx.exact_params)
+        end = _over(interval(lo_e, inner)[1] + interval(ext_e, inner)[1] - 1, ranges)
+        hi = hi if end is None else smin(hi, end[1])
+    return lo[0], hi
+
+
+def _over(e, ranges: dict) -> Interval | None:
+    """Interval of sympy ``e`` over its symbols in ``ranges`` (symbol → Interval), others
+    fixed: sums, constant multiples, min and max; None for anything else."""
+    if e in ranges:
+        return ranges[e]
+    if e.is_number or not (e.free_symbols & set(ranges)):
+        return e, e
+    parts = [_over(a, ranges) for a in e.args]
+    if any(p is None for p in parts):
+        return None
+    if isinstance(e, sp.Add):
+        return sum(p[0] for p in parts), sum(p[1] for p in parts)
+    if isinstance(e, sp.Mul) and len(parts) == 2 and e.args[0].is_number:
+        c = e.args[0]
+        lo, hi = parts[1]
+        return (c * lo, c * hi) if c >= 0 else (c * hi, c * lo)
+    if isinstance(e, (sp.Min, sp.Max)):
+        pick = smin if isinstance(e, sp.Min) else smax
+        lo, hi = parts[0]
+        for a, b in parts[1:]:
+            lo, hi = pick(lo, a), pick(hi, b)
+        return lo, hi
+    return None
 
 
 def _leaf(e: Expr, ctx: Context) -> Interval:

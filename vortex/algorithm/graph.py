@@ -3,7 +3,8 @@
 Checks done here (all raise vx.TypeError naming the Func): duplicate names, outputs without a
 declared shape, recursive Funcs (a cycle through update definitions or where() predicates, or a
 pure definition reading itself through one), RDoms used outside a reduction in a pure definition,
-RDom bounds that depend on Vars or data (or on a Param without a declared range), more than one
+RDom bounds that depend on data, on a Var that is not in scope where the domain is iterated
+(:func:`_check_bound_vars`) or on a Param without a declared range, more than one
 RDom in one update, a where() condition using a Var that the definition iterating its RDom does
 not have, an inline reduction left ambiguous (several RDoms, no ``over=``). An update may read its
 own Func at another point of a pure dimension (``P[i, j] = min(P[i, j], P[i, k] + P[k, j])``):
@@ -16,7 +17,7 @@ from .expr import Dim, Expr, Load, Param, Reduce, RVar, Var
 from .func import Func, Input, rvars_in
 from .inline_reduce import refuse_pending
 from .printer import show
-from .walk import find
+from .walk import children, find
 
 
 def exprs_of(f: Func) -> list[Expr]:
@@ -131,6 +132,66 @@ def _check_predicates(f: Func):
                         "Func, or write the recurrence as an update definition")
 
 
+def _scopes(f: Func):
+    """(RDom, what iterates it, the variables in scope there) for every RDom of ``f``'s
+    definitions: an update's own RDom sees the update's pure Vars; an inline reduction sees
+    those of its definition plus the RVars of the update and of the reductions around it."""
+    for n, d in enumerate(f.definitions):
+        what = "the pure definition" if n == 0 else f"update {n}"
+        pure = {a.name: a for a in d.lhs if isinstance(a, Var)}
+        own = {v.name: v for e in (*d.lhs, d.value) for v in rvars_in(e)} if n else {}
+        if own:
+            yield next(iter(own.values())).rdom, what, pure
+        stack = [(d.value, {**pure, **own})] + [(a, {**pure, **own}) for a in d.lhs]
+        while stack:
+            e, scope = stack.pop()
+            if isinstance(e, Reduce):
+                yield e.rdom, what, scope
+                scope = {**scope, **{v.name: v for v in e.rdom.vars}}
+            stack.extend((c, scope) for c in children(e))
+
+
+def _check_bound_vars(f: Func):
+    """RDom bounds may use Dims, ranged Params, constants and the variables in scope where the
+    domain is iterated (:func:`_scopes`): the pure Vars of the definition, the RVars around an
+    inline reduction; not loaded data. An update's own RDom may depend on a pure Var only
+    where the update does not read ``f`` at another point along it (that loop then runs
+    outside the RDom's: no per-point bounds)."""
+    for rd, what, scope in _scopes(f):
+        used = [v for b in rd.bounds for e in b
+                for v in find(e, lambda x: isinstance(x, (Var, RVar, Load)))]
+        for v in used:
+            if isinstance(v, Load):
+                raise errors.TypeError(
+                    f"RDom {rd.name!r} of {f.name!r} has bounds depending on the load {v}; "
+                    "RDom bounds may use only Dims, Params, constants and the pure Vars of the "
+                    "Func reducing over it (restrict the domain with .where(...))")
+            if v.name not in scope or (isinstance(v, RVar) and v.rdom_name == rd.name):
+                raise errors.TypeError(
+                    f"RDom {rd.name!r} of {f.name!r} has bounds depending on {v}, which is "
+                    f"not a variable of {what} there ({sorted(scope) or 'none'}); RDom bounds "
+                    "may use only Dims, Params, constants and the pure Vars of the Func "
+                    "reducing over it (restrict the domain with .where(...))")
+        _check_update_order(f, rd, used)
+
+
+def _check_update_order(f: Func, rd, used: list):
+    for n, d in enumerate(f.updates, 1):
+        if rd.name not in {v.rdom_name for e in (*d.lhs, d.value) for v in rvars_in(e)}:
+            continue
+        reads = [ld for e in (*d.lhs, d.value, *rd.predicates)
+                 for ld in find(e, lambda x: isinstance(x, Load) and x.source is f)]
+        for pos, a in enumerate(d.lhs):
+            across = [ld for ld in reads if isinstance(a, Var) and not (
+                isinstance(ld.args[pos], Var) and ld.args[pos].name == a.name)]
+            if across and any(v.name == a.name for v in used):
+                raise errors.TypeError(
+                    f"RDom {rd.name!r} of update {n} of {f.name!r} has bounds depending on "
+                    f"{a}, but the update reads {f.name} at another point along {a} "
+                    f"({across[0]}), so its RDom loop runs outside {a}'s: bounds cannot "
+                    f"depend on {a} there; restrict the domain with .where(...) instead")
+
+
 def check_definitions(f: Func):
     pure = f.definitions[0]
     stray = rvars_in(pure.value)
@@ -140,13 +201,8 @@ def check_definitions(f: Func):
             f"{f.name!r}: wrap it in vx.sum/vx.maximum/… or move it to an update definition "
             f"({f.name}[...] = {f.name}[...] + ...)")
     _check_predicates(f)
+    _check_bound_vars(f)
     for rd in rdoms_of(f).values():
-        bad = [v for b in rd.bounds for e in b
-               for v in find(e, lambda x: isinstance(x, (Var, RVar, Load)))]
-        if bad:
-            raise errors.TypeError(
-                f"RDom {rd.name!r} of {f.name!r} has bounds depending on {bad[0]}; RDom bounds "
-                "may use only Dims, Params and constants (restrict the domain with .where(...))")
         unranged = [p for b in rd.bounds for e in b
                     for p in find(e, lambda x: isinstance(x, Param) and x.range is None)]
         if unranged:

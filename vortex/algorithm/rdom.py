@@ -15,6 +15,20 @@ nl_means sizes its patch this way): ``vx.RDom(w, name="r")`` with
 inference uses to size what the domain reads; without one, building the Pipeline raises
 vx.TypeError.
 
+Bounds may also use the variables in scope where the domain is iterated: the pure Vars of the
+Func reducing over it (a triangle ``vx.RDom(i + 1, name="k")`` in ``C[i, j] = vx.sum(L[i, k] *
+B[k, j])``, a per-row prefix ``vx.RDom(i, name="k")``, a band ``vx.RDom(vx.max(i - 2, 0),
+vx.min(i + 3, N) - vx.max(i - 2, 0), name="k")``), the pure Vars of an update iterating it
+(``f[i] = f[i] + g[r]``, unless the update reads ``f`` at another point along that Var), and
+for an inline reduction the RVars of the update or reductions around it (a triangular solve's
+``vx.RDom(r, name="k")`` inside the update over ``r``). Each point then iterates its own range
+— the kernel's loop runs from that point's min for that point's extent (no box, no mask), and
+bounds inference takes the union over the Var's range. A bound using anything else (a Var of
+another Func, the domain's own RVars, loaded data) is a vx.TypeError at ``vx.Pipeline``.
+Schedules keep such an RDom's loops inside the loops of the Vars it depends on
+(vx.ScheduleError otherwise, naming the loop); they may split it (guarded) but not bind it to
+GPU blocks or threads, fuse it, or rfactor it.
+
 Source: Halide tutorial lesson 9 (update definitions and RDoms), ``Halide::RDom``.
 """
 from __future__ import annotations
@@ -22,11 +36,11 @@ from __future__ import annotations
 from typing import Callable
 
 from .. import errors
-from .construct import lift
+from .construct import binary, lift
 from .dtypes import int32
-from .expr import Const, Expr, RVar, check_name
+from .expr import BinaryOp, Const, Expr, RVar, Var, check_name
 from .printer import show
-from .walk import rebuild
+from .walk import find, rebuild
 
 
 def _index_value(v):
@@ -109,6 +123,32 @@ class RDom:
         """A function replacing the RVars of the domain named ``old`` by this domain's."""
         return lambda e: rebuild(e, lambda n: self.vars[n.index] if isinstance(n, RVar)
                                  and n.rdom_name == old else None)
+
+    def bound_vars(self) -> list:
+        """The Vars and RVars the bounds use (each once, in order): the domain of each point of
+        the Func reducing over it is its own (a triangle, a band)."""
+        found = {}
+        for lo, ext in self.bounds:
+            for e in (lo, ext):
+                for v in find(e, lambda x: isinstance(x, (Var, RVar))):
+                    found.setdefault(v.name, v)
+        return list(found.values())
+
+    def varying(self, index: int) -> bool:
+        """Whether dimension ``index``'s bounds use a Var or an RVar (see :meth:`bound_vars`)."""
+        return any(find(e, lambda x: isinstance(x, (Var, RVar))) for e in self.bounds[index])
+
+    def bound_predicates(self) -> tuple:
+        """``min <= r < min + extent`` (bool Exprs) for each dimension whose bounds use a Var:
+        the reference evaluator iterates such a dimension over the box of all its points' ranges
+        and keeps the points of each one's own range with these."""
+        out = []
+        for i, (lo, ext) in enumerate(self.bounds):
+            if self.varying(i):
+                r = self.vars[i]
+                out.append(binary(BinaryOp.AND, binary(BinaryOp.LE, lo, r),
+                                  binary(BinaryOp.LT, r, binary(BinaryOp.ADD, lo, ext))))
+        return tuple(out)
 
     def _as_expr(self) -> Expr:
         if self.ndim != 1:

@@ -53,8 +53,10 @@ class ReduceRun:
     """One evaluation of a :class:`Reduce` node over a Scope."""
 
     def __init__(self, ev, e: Reduce, scope):
-        self.ev, self.e, self.scope = ev, e, scope
+        self.ev, self.e = ev, e
         self.rdom = e.rdom
+        self.varying = self.rdom.bound_predicates()
+        self.scope = scope
         self.names = [v.name for v in self.rdom.vars]
         self.bounds = ev.rdom_bounds(self.rdom, scope)
 
@@ -63,10 +65,25 @@ class ReduceRun:
         per_row = math.prod(n for _, n in self.bounds[1:])
         lo0 = self.bounds[0][0]
         for sub in self.ev._chunks(self.scope, self.names, self.bounds):
+            if self.varying:   # the box: loads clamped, only each point's own range counts
+                inside = np.logical_and.reduce([np.broadcast_to(self.ev.eval(p, sub), sub.shape)
+                                                for p in self.varying])
+                sub = sub.clipped(inside)
             vals = np.broadcast_to(self.ev.eval(self.e.body, sub), sub.shape)
             mask = self.ev.mask(self.rdom, sub)
             first = int(np.ravel(sub.values[self.names[0]])[0]) - lo0
             yield sub, vals, mask, first * per_row
+
+    def positions(self, sub):
+        """argmax/argmin positions of the points of chunk ``sub`` when the bounds use a Var:
+        the coordinate (1-D), else the row-major offset within each point's own domain."""
+        if self.rdom.ndim == 1:
+            return sub.values[self.names[0]]
+        pos = np.int64(0)
+        for v, (lo, ext) in zip(self.names, self.rdom.bounds):
+            ext_v, lo_v = np.maximum(self.ev.eval(ext, sub), 0), self.ev.eval(lo, sub)
+            pos = pos * ext_v + (sub.values[v] - lo_v)
+        return pos
 
     def run(self):
         if self.e.op in (ReduceOp.ARGMAX, ReduceOp.ARGMIN):
@@ -106,11 +123,17 @@ class ReduceRun:
             ext = (np.max if is_max else np.min)(masked, axis=-1)
             hit = (flat == ext[..., None]) & m
             pos = np.argmax(hit, axis=-1)
+            if self.varying:   # each point's own position, not the box's
+                where = np.broadcast_to(self.positions(sub), vals.shape).reshape(flat.shape)
+                pos = np.take_along_axis(where, pos[..., None], -1)[..., 0] - offset
             any_hit = hit.any(axis=-1)
             take = any_hit & (~found | better(ext, best_v))
             best_v = np.where(take, ext, best_v)
             best_i = np.where(take, pos + offset, best_i)
             found |= any_hit
+        if self.varying:   # an empty domain gives its first point: the min (1-D), else 0
+            first = self.ev.eval(self.rdom.bounds[0][0], self.scope) if self.rdom.ndim == 1 else 0
+            return np.where(found, best_i, first).astype(np.int32)
         if self.rdom.ndim == 1:
             best_i = best_i + self.bounds[0][0]
         return best_i.astype(np.int32)

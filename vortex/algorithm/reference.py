@@ -61,10 +61,15 @@ def binop_value(e: BinOp, a, b):
 
 
 class Scope:
-    """Values of Vars/RVars as arrays broadcast over ``shape`` (one axis per variable)."""
+    """Values of Vars/RVars as arrays broadcast over ``shape`` (one axis per variable).
 
-    def __init__(self, shape: tuple, values: dict):
-        self.shape, self.values = tuple(shape), values
+    ``clip``: None, or the points that count — a bool array broadcast over ``shape``, or True
+    (unknown). Loads then clamp their indices into the source: the box of an RDom whose bounds
+    use a Var holds points outside some point's own range (masked off), where an index may leave
+    the source that bounds inference proved in bounds for the points that count."""
+
+    def __init__(self, shape: tuple, values: dict, clip=None):
+        self.shape, self.values, self.clip = tuple(shape), values, clip
 
     def extend(self, names: list[str], ranges: list[tuple[int, int]]) -> "Scope":
         k = len(names)
@@ -75,10 +80,23 @@ class Scope:
             axis_shape = [1] * nd
             axis_shape[len(self.shape) + i] = n
             values[name] = np.arange(lo, lo + n, dtype=np.int32).reshape(axis_shape)
-        return Scope(self.shape + tuple(n for _, n in ranges), values)
+        clip = self.clip
+        if np.ndim(clip):
+            clip = clip.reshape(clip.shape + (1,) * k)
+        return Scope(self.shape + tuple(n for _, n in ranges), values, clip)
 
     def bind(self, names: list[str], point: tuple) -> "Scope":
-        return Scope(self.shape, {**self.values, **{n: np.int32(p) for n, p in zip(names, point)}})
+        return Scope(self.shape, {**self.values, **{n: np.int32(p) for n, p in zip(names, point)}},
+                     self.clip)
+
+    def clipped(self, inside=True) -> "Scope":
+        """This scope with loads clamped, ``inside`` (bool array, or True: unknown) the points
+        that count, within those of an enclosing clipped scope."""
+        if self.clip is True or inside is True:
+            clip = True
+        else:
+            clip = inside if self.clip is None else np.logical_and(self.clip, inside)
+        return Scope(self.shape, self.values, clip)
 
 
 class Evaluator:
@@ -120,18 +138,27 @@ class Evaluator:
                      for a, o in zip(args, origin))
 
     def rdom_bounds(self, rdom, scope) -> list[tuple[int, int]]:
+        """(min, extent) per dimension; a dimension whose bounds use a Var (arrays over
+        ``scope``) gets the box of its points' non-empty ranges, which :meth:`mask` cuts back
+        to each point's own (``rdom.bound_predicates()``)."""
         out = []
         for lo, ext in rdom.bounds:
             lo_v, ext_v = self.eval(lo, scope), self.eval(ext, scope)
-            if np.ndim(lo_v) or np.ndim(ext_v):
-                raise errors.TypeError(f"RDom {rdom.name!r} bounds ({lo}, {ext}) depend on a Var; "
-                                       "RDom bounds may use only Dims, Params and constants")
-            out.append((int(lo_v), max(0, int(ext_v))))
+            if not (np.ndim(lo_v) or np.ndim(ext_v)):
+                out.append((int(lo_v), max(0, int(ext_v))))
+                continue
+            lo_a, ext_a = (np.asarray(a, dtype=np.int64) for a in np.broadcast_arrays(lo_v, ext_v))
+            live = ext_a > 0
+            if not live.any():
+                out.append((0, 0))
+                continue
+            first = int(lo_a[live].min())
+            out.append((first, int((lo_a + ext_a)[live].max()) - first))
         return out
 
     def mask(self, rdom, scope):
         m = None
-        for p in rdom.predicates:
+        for p in (*rdom.predicates, *rdom.bound_predicates()):
             v = self.eval(p, scope)
             m = v if m is None else np.logical_and(m, v)
         return m
@@ -180,7 +207,10 @@ class Evaluator:
             arr, origin = np.asarray(self.b.arrays[e.name]), (0,) * src.ndim
         else:
             arr, origin = self.buffers[e.name]
-        return arr[self.index(e.args, origin, scope)]
+        idx = self.index(e.args, origin, scope)
+        if scope is not None and scope.clip is not None:
+            idx = tuple(np.clip(i, 0, n - 1) for i, n in zip(idx, arr.shape))
+        return arr[idx]
 
     def _reduce(self, e: Reduce, scope: Scope):
         from .reduce import ReduceRun

@@ -112,9 +112,14 @@ def run_update(ev, f, d, arr: np.ndarray, origin: tuple):
     from .reference import Scope
     rdom = _update_rdom(d)
     loops = []   # (variable, (min, extent)) in the order the update applies them
+    pure = [(a, (origin[i], arr.shape[i])) for i, a in enumerate(d.lhs) if isinstance(a, Var)]
     if rdom is not None:
-        loops += list(zip(rdom.vars, ev.rdom_bounds(rdom, Scope((), {}))))
-    loops += [(a, (origin[i], arr.shape[i])) for i, a in enumerate(d.lhs) if isinstance(a, Var)]
+        # bounds using the update's pure Vars: the box over their points (mask: each its own)
+        over = Scope((), {}).extend([a.name for a, _ in pure], [b for _, b in pure]) \
+            if rdom.bound_predicates() else Scope((), {})
+        loops += list(zip(rdom.vars, ev.rdom_bounds(rdom, over)))
+        ev = _Clipped(ev) if rdom.bound_predicates() else ev
+    loops += pure
     op = accumulate_op(f, d, rdom)
     if op is not None:
         return _update_at(ev, d, arr, origin, rdom, loops, op)
@@ -125,6 +130,26 @@ def run_update(ev, f, d, arr: np.ndarray, origin: tuple):
         return _run_batched(ev, f, d, arr, origin, rdom, vec, seq, point, ranges)
     for p in itertools.product(*ranges):
         point(p)
+
+
+class _Clipped:
+    """The evaluator ``ev`` whose scopes clip loads (:class:`~vortex.algorithm.reference.Scope`):
+    for an update whose RDom's bounds use its pure Vars, iterated over their box."""
+
+    def __init__(self, ev):
+        self._ev = ev
+
+    def __getattr__(self, name):
+        return getattr(self._ev, name)
+
+    def eval(self, e, scope):
+        return self._ev.eval(e, scope.clipped() if scope is not None else scope)
+
+    def index(self, args, origin, scope):
+        return self._ev.index(args, origin, scope.clipped())
+
+    def mask(self, rdom, scope):
+        return self._ev.mask(rdom, scope.clipped())
 
 
 def _mask(ev, rdom, scope):
@@ -143,11 +168,17 @@ def _point_runner(ev, d, arr, origin, rdom, vec, seq):
             s = scope.bind(names, point)
             idx, value = ev.index(d.lhs, origin, s), ev.eval(d.value, s)
             mask = _mask(ev, rdom, s)
-            arr[idx] = value if mask is None else np.where(mask, value, arr[idx])
+            if mask is None:
+                arr[idx] = value
+                return
+            m = np.broadcast_to(mask, s.shape)   # only the points kept: none clipped is written
+            arr[tuple(np.broadcast_to(i, s.shape)[m] for i in idx)] = \
+                np.broadcast_to(value, s.shape)[m]
         return at
     index = [compile_expr(ev, a) for a in d.lhs]
     value = compile_expr(ev, d.value)
-    conds = [compile_expr(ev, p) for p in (rdom.predicates if rdom is not None else ())]
+    conds = [compile_expr(ev, p) for p in
+             ((*rdom.predicates, *rdom.bound_predicates()) if rdom is not None else ())]
 
     def one(point):
         env = dict(zip(names, point))

@@ -121,17 +121,20 @@ def reduction_loops(plan) -> list:
     """The producer's RDom loops (its primary reduction's RVars, innermost), as Loops over
     sympy extents, for its loop nest at a site."""
     from .loops import Loop
-    from ..algorithm.bounds import to_sympy
+    from .varying import rdom_extent
     r = plan.primary_reduce()
     if r is None:
         return []
-    return [Loop(v.name, to_sympy(ext), True) for v, (_, ext) in zip(r.rdom.vars, r.rdom.bounds)]
+    return [Loop(v.name, rdom_extent(ext), True)
+            for v, (_, ext) in zip(r.rdom.vars, r.rdom.bounds)]
 
 
 def producer_uses_rvars(plan, nest) -> bool:
     """Whether ``nest`` (the producer's nest with its RDom loops) binds one to threads; raises
     vx.ScheduleError where its directives shape the RDom loops without binding one."""
     if thread_rvar(nest, plan.name) is not None:
+        from .varying import check_nest
+        check_nest(nest, plan.primary_reduce().rdom, plan.name)   # refuses Var-bounded ones
         return True
     names = {lp.name for lp in reduction_loops(plan)}
     touched = [lp.name for lp in nest.loops if lp.reduction and (
@@ -213,7 +216,8 @@ def fill_reduction(ctx, plan, nest, extents, layout, layouts, tags, blk):
     pos = None
     if acc.has_pos:
         pos = rdom_position(red.rdom, [rc[v.name] for v in red.rdom.vars],
-                            [outer.lower(e)[1] for _, e in red.rdom.bounds])
+                            [outer.lower(e)[1] for _, e in red.rdom.bounds],
+                            [outer.lower(lo)[1] for lo, _ in red.rdom.bounds])
     step = block(pre_b, acc.update(body, pos))
     for pred in red.rdom.predicates:
         pre_p, cond = inner.lower(pred)

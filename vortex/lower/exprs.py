@@ -164,12 +164,13 @@ class Accumulator:
         return select(binary(BinaryOp.EQ, at, i32(NO_POINT)), default_pos, at)
 
 
-def rdom_position(rdom, coords: list[Expr], extents: list[Expr]) -> Expr:
-    """argmax position: the coordinate for a 1-D RDom, the row-major flat offset otherwise."""
+def rdom_position(rdom, coords: list[Expr], extents: list[Expr], mins=None) -> Expr:
+    """argmax position: the coordinate for a 1-D RDom, the row-major flat offset otherwise
+    (``mins``, ``extents``: the domain's bounds as IR, at this point when they use Vars)."""
     if rdom.ndim == 1:
         return coords[0]
-    return flat_index([binary(BinaryOp.SUB, c, lo) for (lo, _), c in zip(rdom.bounds, coords)],
-                      extents)
+    mins = [lo for lo, _ in rdom.bounds] if mins is None else mins
+    return flat_index([binary(BinaryOp.SUB, c, lo) for lo, c in zip(mins, coords)], extents)
 
 
 class ExprLowerer:
@@ -213,7 +214,8 @@ class ExprLowerer:
             inner.coords[v.name] = c
             coords.append(c)
         pre_body, body = inner.lower(r.body)
-        pos = rdom_position(r.rdom, coords, [e for _, e in lo_ext]) if acc.has_pos else None
+        pos = rdom_position(r.rdom, coords, [e for _, e in lo_ext],
+                            [lo for lo, _ in lo_ext]) if acc.has_pos else None
         stmt = block(pre_body, acc.update(body, pos))
         for p in r.rdom.predicates:
             pre_p, cond = inner.lower(p)

@@ -15,6 +15,7 @@ divide its extent are skipped.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import sympy as sp
 
@@ -22,12 +23,12 @@ from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp
-from ..algorithm.walk import substitute
+from ..algorithm.walk import map_children, substitute
 from ..schedule import directives as D
 from . import cross_thread
 from .counters import counters
 from .exprs import ExprLowerer, Layout, flat_index
-from ..algorithm.expr import Var
+from ..algorithm.expr import Reduce, Var
 from ..algorithm.func import rvars_in
 from .exprs import inline
 from .ir import (Allocate, Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace, Ref, Store,
@@ -71,19 +72,44 @@ def producer_nest(plan, extents, shared: bool, where: str) -> LoopNest | None:
             return nest
 
 
-def update_exprs(f, d, inlined: dict):
-    """(value, where predicates, RDom or None) of update ``d`` of ``f`` with inlined Funcs
-    substituted and its left-hand Vars spelled as ``f``'s pure Vars (``f[z] = f[z] * 2`` reads
-    as ``f[x] = f[x] * 2``), so that a point of ``f`` names the update's point."""
+def _renamed(e, names: dict):
+    """``e`` with the Vars in ``names`` (name → Var) renamed, in the bounds of the domains of
+    its inline reductions too (each reduction keeps its RDom's name)."""
+    def go(n):
+        if isinstance(n, Var):
+            return names.get(n.name, n)
+        if isinstance(n, Reduce):
+            rdom = n.rdom.copy(n.rdom_name, go)
+            return replace(n, body=go(rdom.rebind(n.rdom_name)(n.body)), rdom=rdom)
+        return map_children(n, go)
+    return go(e)
+
+
+def _spelling(f, d, inlined: dict):
     names = {a.name: v for a, v in zip(d.lhs, f.pure_vars)
              if isinstance(a, Var) and a.name != v.name}
 
     def spell(e):
         e = inline(e, inlined)
-        return substitute(e, names, (Var,)) if names else e
+        return _renamed(e, names) if names else e
+    return spell
+
+
+def update_exprs(f, d, inlined: dict):
+    """(value, where predicates, RDom or None) of update ``d`` of ``f`` with inlined Funcs
+    substituted and its left-hand Vars spelled as ``f``'s pure Vars (``f[z] = f[z] * 2`` reads
+    as ``f[x] = f[x] * 2``), so that a point of ``f`` names the update's point — in the bounds
+    of inline reductions too (a bound may use the update's pure Vars)."""
+    spell = _spelling(f, d, inlined)
     rv = [v for e in (*d.lhs, d.value) for v in rvars_in(e)]
     rdom = rv[0].rdom if rv else None
     return spell(d.value), [spell(p) for p in (rdom.predicates if rdom else ())], rdom
+
+
+def update_bounds(f, d, rdom) -> tuple:
+    """The (min, extent) bounds of update ``d``'s RDom spelled as :func:`update_exprs` does."""
+    spell = _spelling(f, d, {})
+    return tuple((spell(lo), spell(ext)) for lo, ext in rdom.bounds)
 
 
 def fill(ctx, stage, plan, box, layout: Layout, layouts: dict, shared: bool, tags: tuple,
@@ -181,7 +207,7 @@ def _update(ctx, p, d, coords: dict, layouts: dict, buf: str, t):
     value, preds, rdom = update_exprs(p, d, ctx.inlined)
     coords, loops = dict(coords), []
     bounds = ExprLowerer(coords, layouts, ctx.names)
-    for v, (lo, ext) in zip(rdom.vars if rdom else (), rdom.bounds if rdom else ()):
+    for v, (lo, ext) in zip(rdom.vars if rdom else (), update_bounds(p, d, rdom) if rdom else ()):
         n = local_name(v.name, next(ctx.names))
         coords[v.name] = binary(BinaryOp.ADD, Ref(n, I32), bounds.lower(lo)[1])
         loops.append((n, bounds.lower(ext)[1]))

@@ -11,14 +11,14 @@ from enum import Enum
 import sympy as sp
 
 from .. import errors
-from ..algorithm.bounds import to_sympy
 from ..algorithm.expr import Reduce
 from ..algorithm.func import Func
 from ..algorithm.symbolic import dim_symbol, prove_nonneg
 from ..algorithm.walk import find
 from ..schedule import directives as D
-from ..schedule.stages import stage_nest, update_stage
+from ..schedule.stages import stage_nest, update_rdom, update_stage
 from .loops import Loop, LoopNest
+from .varying import check_nest, rdom_extent
 
 
 class Level(Enum):
@@ -65,19 +65,25 @@ class FuncPlan:
         """The loop nest after this Func's loop directives (``assume``: Dim symbol → multiple)."""
         loops = [Loop(v.name, ext) for v, (_, ext) in zip(self.func.pure_vars, self.loop_box)]
         r = self.primary_reduce()
-        if r is not None:
-            loops += [Loop(v.name, to_sympy(ext), True) for v, (_, ext) in zip(r.rdom.vars, r.rdom.bounds)]
+        if r is not None:   # a bound using a Var: a symbol for it (vortex/lower/varying.py)
+            loops += [Loop(v.name, rdom_extent(ext), True)
+                      for v, (_, ext) in zip(r.rdom.vars, r.rdom.bounds)]
         nest = LoopNest(self.name, loops, assume=dict(assume or {}))
-        for d in self.directives:
+        for entry, d in enumerate(self.directives, 1):
             nest.apply(d)
+            if r is not None:
+                check_nest(nest, r.rdom, self.name, d, entry)
         return nest
 
     def update_nest(self, n: int) -> LoopNest:
         """The loops of update stage ``n`` after its directives: the update's pure Vars over
         this Func's box, then its RVars (:mod:`vortex.schedule.stages`)."""
-        nest = stage_nest(self.func, n, to_sympy)   # the declared domain: the box
-        for d in self.update_directives[n]:
+        nest = stage_nest(self.func, n, rdom_extent)   # the declared domain: the box
+        rdom = update_rdom(self.func.updates[n])
+        for entry, d in enumerate(self.update_directives[n], 1):
             nest.apply(d)
+            if rdom is not None:
+                check_nest(nest, rdom, update_stage(self.name, n), d, entry)
         return nest
 
     def atomic(self, n: int) -> bool:

@@ -29,6 +29,7 @@ from .simplify import simplify_expr
 from .counters import counters
 from .loops import LoopNest
 from .sym import from_sympy
+from .varying import place
 
 I32 = T.int32
 
@@ -52,9 +53,13 @@ class StageLowering:
         raw = plan.primary_reduce()
         self.reduce = None if raw is None else next(
             r for r in find(self.value, lambda e: isinstance(e, Reduce)) if r.rdom_name == raw.rdom_name)
+        # an RDom bound using a pure Var reads its coordinate there (vortex/lower/varying.py)
+        self.at_point = {k: simplify_expr(v) for k, v in self.coords.items()}
+        self.red_guards = [place(g, self.at_point) for g in self.red_guards]
         if self.reduce is not None:
             for v, (lo, _) in zip(self.reduce.rdom.vars, self.reduce.rdom.bounds):
-                self.coords[v.name] = binary(BinaryOp.ADD, lo, self.env[v.name])
+                self.coords[v.name] = binary(BinaryOp.ADD, place(lo, self.at_point),
+                                             self.env[v.name])
         self.coords = {k: simplify_expr(v) for k, v in self.coords.items()}
         leaves = {lp.name for lp in nest.loops}
         self.names = {k: k if k not in leaves else local_name(k, "c") for k in self.coords}
@@ -182,8 +187,8 @@ class StageLowering:
     def _nest(self, loops, inner):
         for lp in reversed(loops):
             body = block(self._sites.get(lp.name), inner)
-            inner = self.staging.wrap(lp, body) or For(lp.name, i32(0), from_sympy(lp.extent),
-                                                       lp.kind, body)
+            inner = self.staging.wrap(lp, body) or For(
+                lp.name, i32(0), place(from_sympy(lp.extent), self.at_point), lp.kind, body)
         return inner
 
     def _reduction(self, loops, lowerer, out_index, pure_decls):
@@ -208,8 +213,9 @@ class StageLowering:
                             self.ctx.names)
         pre_b, body = inner.lower(r.body)
         coords = [use[v.name] for v in r.rdom.vars]
-        exts = [e for _, e in r.rdom.bounds]
-        pos = rdom_position(r.rdom, coords, exts) if acc.has_pos else None
+        exts = [place(e, self.at_point) for _, e in r.rdom.bounds]
+        pos = rdom_position(r.rdom, coords, exts, [place(lo, self.at_point) for lo, _ in
+                                                   r.rdom.bounds]) if acc.has_pos else None
         step = block(pre_b, acc.update(body, pos, idx))
         for p in r.rdom.predicates:
             pre_p, cond = inner.lower(p)

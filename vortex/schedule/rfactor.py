@@ -174,6 +174,10 @@ def _split(f: Func, n: int, rv: str, u_name: str, funcs: dict):
     if rv not in names:
         raise Reject(f"{rv!r} is not an RVar of update {n} of {f.name!r} (its RVars: "
                      f"{', '.join(names) or 'none'})")
+    if rdom.bound_vars():
+        raise Reject(f"RDom {rdom.name!r} has bounds depending on "
+                     f"{', '.join(v.name for v in rdom.bound_vars())}, so its points differ per "
+                     "point of the Func: rfactor cannot split it; schedule the update without it")
     name = intermediate_name(f.name)
     if name in funcs or u_name in {v.name for v in f.pure_vars}:
         clash = name if name in funcs else u_name

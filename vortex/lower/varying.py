@@ -1,0 +1,136 @@
+"""RDom loops whose bounds use Vars (a triangle ``k < i + 1``, a band): their extents in a loop
+nest, their loop headers, and the schedules they refuse.
+
+Such a loop runs, at each point of the Vars its bounds use, over that point's own range: the
+counter from 0 to the point's extent, the RDom coordinate its min plus the counter (as every RDom
+loop: no box, no mask). In a :class:`~vortex.schedule.nest.LoopNest` its extent is a sympy
+expression in which each Var is a symbol (:func:`var_symbol`); :func:`from_sympy` prints that
+symbol as a placeholder local, which :func:`place` replaces by the Var's coordinate — an
+expression of the loop counters around, so the loop must sit inside the loops of its Vars
+(:func:`check_nest`). A split divides it like any extent (not provably: guarded
+``outer * f + inner < extent``); binding it to GPU blocks or threads (a launch shape cannot vary
+per point), fusing it, and staging reads of the Func are refused with a vx.ScheduleError naming
+the directive and the loop (an ``mma`` cannot have it inside its Var's loops, so it is refused
+by the order rule).
+
+Source: Halide, where an RDom's bounds may depend on the pure Vars of the Func (its loop's min
+and extent are let-bound inside the enclosing loops, ``Bounds.cpp``/``ScheduleFunctions.cpp``).
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from .. import errors
+from ..algorithm.bounds import Context, interval
+from ..algorithm.expr import RVar, Var
+from ..algorithm.walk import find, rebuild
+from .ir import Ref, local_name
+from ..schedule import gpu_directives as G
+from ..schedule.nest import located
+from .loops import FuseRecord, LoopNest
+from .sym import loop_symbol
+
+_TAG = "at"
+_PREFIX = loop_symbol("").name
+
+
+class VarSymbol(sp.Symbol):
+    """A Var's coordinate in a loop extent (an integer of any sign): named as a loop counter
+    (``from_sympy`` prints it as a placeholder local), shown as the Var in messages."""
+
+    def _sympystr(self, printer) -> str:
+        return self.name[len(_PREFIX):-len(_TAG) - 1]
+
+
+def var_symbol(name: str) -> sp.Symbol:
+    """The sympy symbol standing for Var ``name``'s coordinate in a loop extent."""
+    return VarSymbol(_PREFIX + local_name(name, _TAG), integer=True)
+
+
+def rdom_extent(e):
+    """A bound Expr (Dims, ranged Params, constants, Vars) as a sympy expression, each Var a
+    :func:`var_symbol`. Raises ValueError for anything else."""
+    names = {}
+
+    def leaf(n):
+        if isinstance(n, (Var, RVar)):
+            s = names.setdefault(n.name, var_symbol(n.name))
+            return s, s
+        return None
+    lo, hi = interval(e, Context(leaf=leaf, exact_params=True))
+    if lo != hi:
+        raise ValueError(f"{e} is not an expression of Dims, ranged Params, constants and Vars")
+    return lo
+
+
+def place(e, coords: dict):
+    """IR expression ``e`` (from :func:`~vortex.lower.sym.from_sympy`) with each Var
+    placeholder replaced by ``coords[name]``, and each algorithm Var too (a bound's min)."""
+    def fn(n):
+        if isinstance(n, Ref) and n.name.endswith("." + _TAG):
+            return coords[n.name[:-len(_TAG) - 1]]
+        if isinstance(n, (Var, RVar)) and n.name in coords:
+            return coords[n.name]
+        return None
+    return rebuild(e, fn)
+
+
+def varying_dims(rdom) -> dict:
+    """RVar name → the names of the Vars its bounds use, for each dimension that has some."""
+    return {v.name: sorted({u.name for b in rdom.bounds[i] for u in _vars(b)})
+            for i, v in enumerate(rdom.vars) if rdom.varying(i)}
+
+
+def _vars(e):
+    return find(e, lambda x: isinstance(x, (Var, RVar)))
+
+
+def derived(nest: LoopNest, name: str) -> tuple[list, bool]:
+    """(the loops of ``nest`` made from loop ``name`` by its splits and fuses, whether one of
+    those fuses joined it with another loop)."""
+    cur, fused = {name}, False
+    for r in nest.records:
+        if isinstance(r, FuseRecord):
+            if r.outer in cur or r.inner in cur:
+                fused = True
+                cur = (cur - {r.outer, r.inner}) | {r.fused}
+        elif r.old in cur:
+            cur = (cur - {r.old}) | {r.outer, r.inner}
+    return [lp for lp in nest.loops if lp.name in cur], fused
+
+
+def check_nest(nest: LoopNest, rdom, func: str, directive=None, entry: int | None = None):
+    """vx.ScheduleError unless every loop of a Var-bounded RDom dimension of ``rdom`` is serial
+    (not bound to the GPU, not fused) and inside the serial loops of the Vars its bounds use
+    (so no ``mma`` either: its instruction's loops are the three innermost), and ``directive``
+    (the one just applied, named in the message) is no ``stage``."""
+    names = [lp.name for lp in nest.loops]
+    for rv, used in varying_dims(rdom).items():
+        why = f"the RDom loop {rv} has bounds depending on {', '.join(used)}"
+        mine, fused = derived(nest, rv)
+        if fused:
+            raise _error(func, directive, entry, f"{why}: it cannot be fused (split it instead)")
+        for lp in mine:
+            if lp.axis is not None:
+                raise _error(func, directive, entry,
+                             f"{why}: its loop {lp.name} cannot be bound to GPU blocks or "
+                             "threads (a launch cannot vary per point); bind pure Vars")
+        for u in used:
+            for outer in derived(nest, u)[0]:
+                if outer.axis is None and any(names.index(outer.name) > names.index(lp.name)
+                                              for lp in mine):
+                    raise _error(func, directive, entry,
+                                 f"{why}: it cannot be reordered outside {outer.name} (loops: "
+                                 f"[{', '.join(names)}]); keep {rv}'s loops inside {u}'s")
+        if isinstance(directive, G.Stage):
+            raise _error(func, directive, entry,
+                         f"{why}: staging reads of a reduction over such a domain is not "
+                         "supported; drop the stage directive")
+
+
+def _error(func: str, directive, entry, why: str) -> errors.ScheduleError:
+    if directive is None:
+        err = errors.ScheduleError(f"schedule of Func {func!r}: {why}")
+        err.func = func
+        return err
+    return located(directive, func, entry, why)
