@@ -11,7 +11,9 @@ The fused schedules (``schedules/swiglu/<device>.toml``) compute ``gate`` and ``
 thread loop of ``h`` (``compute_at`` + ``store_in("register")``): each thread computes its
 point's two dot products over the same row of x (x is read by both from the cache, not from a
 shared A tile: see below) and applies silu(g) · u in registers; neither projection reaches
-global memory. :func:`unfused` launches what PyTorch does: two GEMMs and the elementwise
+global memory. On PoCL a work-item computes 16 adjacent columns of a row, gate and up as
+16-wide vectors (23.5-25.2 ms against 393-397 ms for the unfused launches, in the file).
+:func:`unfused` launches what PyTorch does: two GEMMs and the elementwise
 product, each projection written out and read back.
 
 Global memory (``kernel.analysis().traffic``, compulsory bytes; tests/examples/test_swiglu.py):
