@@ -5,7 +5,9 @@
 #                         hiprtc, PostgreSQL (the multi-worker tuning test) and the tuner's extras
 # pip's PoCL (pocl-binary-distribution) is built on LLVM 14 and cannot compile for CPUs newer
 # than LLVM 14 knows (e.g. AMD Zen 5: "unknown target CPU"). When no OpenCL device can build a
-# kernel after the pip install, this script adds Debian's pocl-opencl-icd with apt-get.
+# kernel after the pip install, or crashes running 16-wide vector built-ins (its LLVM 14 on an
+# AVX-512 CPU it does not know, e.g. AMD Zen 4: vortex/runtime/opencl_device.py), this script
+# adds Debian's pocl-opencl-icd with apt-get (Vortex then prefers the newer PoCL).
 set -euo pipefail
 cd "$(dirname "$0")"
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -20,10 +22,10 @@ if [ "${1:-}" = "--test" ]; then
               postgresql
 fi
 python3 -m pip install -q --disable-pip-version-check -e ".[$extras]"
-probe='import sys; from vortex.runtime.opencl_device import select_device, usable
-sys.exit(0 if usable(select_device()) else 1)'
+probe='import sys; from vortex.runtime.opencl_device import select_device, usable, runs_wide_vectors
+d = select_device(); sys.exit(0 if usable(d) and runs_wide_vectors(d) else 1)'
 if ! python3 -c "$probe" 2>/dev/null; then
-  echo "install.sh: pip's PoCL cannot build kernels on this CPU; installing Debian's pocl-opencl-icd"
+  echo "install.sh: pip's PoCL cannot build or run kernels on this CPU; installing Debian's pocl-opencl-icd"
   apt_install pocl-opencl-icd
   python3 -c "from vortex.runtime.opencl_device import select_device; print('OpenCL device:', select_device().name)"
 fi

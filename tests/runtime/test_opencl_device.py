@@ -11,8 +11,8 @@ cl = pytest.importorskip("pyopencl", reason='the OpenCL runtime needs pip instal
 from vortex.runtime import base, load, runtime  # noqa: E402
 from vortex.runtime.opencl import OpenCLRuntime  # noqa: E402
 from vortex.runtime.opencl_device import (ENV_VAR, all_devices, describe, device_key,  # noqa: E402
-                                          device_slug, list_devices, select_device,
-                                          usable)
+                                          device_slug, list_devices, pocl_version,
+                                          runs_wide_vectors, select_device, usable)
 from vortex.target import Target  # noqa: E402
 
 
@@ -66,6 +66,30 @@ def test_default_prefers_gpu_then_pocl_cpu(device):
         assert device.type & cl.device_type.GPU
     else:
         assert device_slug(device) == "pocl-cpu"
+
+
+def test_the_default_device_runs_wide_vector_builtins(device):
+    """What install.sh checks in a subprocess: the chosen device runs 16-wide built-ins (pip's
+    PoCL on an AVX-512 CPU its LLVM 14 does not know crashes here; install.sh then adds
+    Debian's PoCL, which the default prefers as the newer one)."""
+    code = ("import sys; from vortex.runtime.opencl_device import select_device, "
+            "runs_wide_vectors; sys.exit(0 if runs_wide_vectors(select_device()) else 1)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, (describe(device), r.returncode, r.stderr[-2000:])
+
+
+def test_the_newest_pocl_is_preferred(monkeypatch):
+    from vortex.runtime import opencl_device
+    def pocl(version):
+        d = _fake("Portable Computing Language", "cpu", cl.device_type.CPU)
+        d.platform.version = version
+        return d
+    old = pocl("OpenCL 3.0 PoCL 3.0-rc2  Linux, Release, LLVM 14.0.6")
+    new = pocl("OpenCL 3.0 PoCL 3.1+debian  Linux, LLVM 15.0.6")
+    assert pocl_version(old) == (3, 0) and pocl_version(new) == (3, 1)
+    assert pocl_version(pocl("OpenCL 1.2 AMD-APP")) == ()
+    monkeypatch.setattr(opencl_device, "usable", lambda d: True)
+    assert opencl_device._default([old, new]) is new
 
 
 def test_exact_name_wins_over_a_partial_match(device):

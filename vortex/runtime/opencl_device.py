@@ -2,17 +2,24 @@
 one context and one profiling queue per device.
 
 Selection order: the ``device=`` argument, else the ``VORTEX_OPENCL_DEVICE`` environment variable,
-else the first usable GPU, else the first usable PoCL CPU device, else the first usable device.
+else the first usable GPU, else the first usable PoCL CPU device (the newest PoCL first), else the
+first usable device.
 A selector is a ``pyopencl.Device``, an int index into :func:`all_devices`, or a string matched
 case-insensitively as a substring of ``"<platform name>: <device name>"``. "Usable" means a
 one-line kernel builds: some driver builds cannot compile for the host (e.g. an old PoCL whose
 LLVM does not know the CPU and fails with "unknown target CPU 'generic'"); an explicit selector
-is taken as is.
+is taken as is. :func:`runs_wide_vectors` is the stronger check ``install.sh`` makes in a
+subprocess: pip's PoCL 3.0 (LLVM 14) on an AVX-512 CPU LLVM 14 does not know (AMD Zen 4)
+compiles kernels without AVX-512 but links its AVX-512 kernel library, so a built-in called on
+a 16-wide vector crashes the process (clang warns "AVX vector argument … without 'avx512f'
+enabled changes the ABI"); Debian's PoCL then serves, and is preferred as the newer one.
 """
 from __future__ import annotations
 
 import os
+import re
 
+import numpy as np
 import pyopencl as cl
 
 from .. import devices, errors
@@ -23,6 +30,12 @@ INSTALL_HINT = ('install an OpenCL driver: pip install "pyopencl[pocl]" (PoCL, C
                 "Debian/Ubuntu apt-get install pocl-opencl-icd, or your GPU vendor's OpenCL ICD")
 _POCL = "portable computing language"
 _PROBE = "__kernel void vortex_probe(__global int *a) { a[get_global_id(0)] = 1; }"
+# 16-wide vectors through library built-ins (min, exp, all): what Vortex's vector code calls.
+_WIDE_PROBE = """__kernel void vortex_wide_probe(__global int *a, __global float *f) {
+  int16 v = vload16(0, a); float16 x = vload16(0, f);
+  v = min(v, (int16)(7)); x = exp(x);
+  if (all(v <= (int16)(7))) { vstore16(v, 0, a); vstore16(x, 0, f); }
+}"""
 
 _queues: dict = {}    # device_key -> (Context, CommandQueue)
 _usable: dict = {}    # device_key -> bool
@@ -148,9 +161,16 @@ def _match(selector, devices, where):
                              f"(select by index or by a part of the name):\n{listing}")
 
 
+def pocl_version(device) -> tuple:
+    """(major, minor) of a PoCL platform (``"OpenCL 3.0 PoCL 3.1+debian …"``), () otherwise."""
+    m = re.search(r"PoCL (\d+)\.(\d+)", device.platform.version)
+    return (int(m[1]), int(m[2])) if m else ()
+
+
 def _default(devices):
     def rank(d):
-        return 0 if d.type & cl.device_type.GPU else 1 if is_pocl_cpu(d) else 2
+        kind = 0 if d.type & cl.device_type.GPU else 1 if is_pocl_cpu(d) else 2
+        return kind, tuple(-v for v in pocl_version(d))
     ordered = sorted(devices, key=rank)  # stable: platform order within a rank
     return next((d for d in ordered if usable(d)), ordered[0])
 
@@ -166,3 +186,23 @@ def usable(device) -> bool:
         except cl.Error:
             _usable[key] = False
     return _usable[key]
+
+
+def runs_wide_vectors(device) -> bool:
+    """Whether ``device`` runs built-ins on 16-wide vectors correctly. A PoCL whose compiler and
+    kernel library disagree on AVX-512 crashes the calling process here (module docstring):
+    call it in a subprocess."""
+    ctx, queue = context_queue(device)
+    a = np.arange(-8, 8, dtype=np.int32)
+    f = np.linspace(-1, 1, 16, dtype=np.float32)
+    mf = cl.mem_flags
+    ba = cl.Buffer(ctx, mf.READ_WRITE | mf.COPY_HOST_PTR, hostbuf=a)
+    bf = cl.Buffer(ctx, mf.READ_WRITE | mf.COPY_HOST_PTR, hostbuf=f)
+    prog = cl.Program(ctx, _WIDE_PROBE).build(devices=[device])
+    prog.vortex_wide_probe(queue, (1,), (1,), ba, bf)
+    out_a, out_f = np.empty_like(a), np.empty_like(f)
+    cl.enqueue_copy(queue, out_a, ba)
+    cl.enqueue_copy(queue, out_f, bf)
+    queue.finish()
+    return bool(np.array_equal(out_a, np.minimum(a, 7)) and
+                np.allclose(out_f, np.exp(f), rtol=1e-5))
