@@ -80,3 +80,16 @@ def test_find_names_the_missing_transform():
     assert ntt.NTT.find(pipe).log_n == 3 and len(ntt.NTT.find(pipe).twiddles) == 2
     with pytest.raises(vx.ScheduleError, match=r"no transform named 'fa' \(no Func 'fa_rev'\)"):
         ntt.NTT.find(pipe, "fa")
+
+
+@pytest.mark.parametrize("offline", ["cuda", "hip"], indirect=True)
+def test_global_schedule_compiles_for_gpus(offline):
+    """The same schedule (tiled bit reversal, tables, two-dimensional threads) for sm_90 and
+    gfx90a."""
+    target, build = offline
+    pipe = ntt.ntt_pipeline(BABYBEAR, 9)
+    s = vx.Schedule(pipe)
+    ntt.schedule_stages(s, ntt.NTT.find(pipe), 0, 32)
+    s["y"].split("i", "io", "ii", 32).gpu_blocks("io").gpu_threads("ii")
+    kernel = build(pipe, s)
+    assert "ntt_rev_kernel" in kernel.source and "ntt_w1_kernel" in kernel.source
