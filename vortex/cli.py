@@ -34,14 +34,20 @@ def _median_ms(fn, repeat: int = 10, sample_s: float = 0.02) -> float:
     return statistics.median(times)
 
 
+def _output_names(pipe) -> list:
+    """One name per output array: a Tuple-valued output ``f`` gives ``f[0]``, ``f[1]``, …"""
+    return [f.name if len(f.dtypes) == 1 else f"{f.name}[{i}]"
+            for f in pipe.outputs for i in range(len(f.dtypes))]
+
+
 def _verify(pipe, out, ref) -> int:
     outs, refs = (out, ref) if isinstance(out, tuple) else ((out,), (ref,))
-    for o, r, f in zip(outs, refs, pipe.outputs):
+    for o, r, name in zip(outs, refs, _output_names(pipe), strict=True):
         tol = 1e-4 if o.dtype.kind == "f" else 0
         if not np.allclose(o, r, rtol=tol, atol=tol):
-            print(f"MISMATCH in {f.name!r}: max |error| = {np.max(np.abs(o - r))}", file=sys.stderr)
+            print(f"MISMATCH in {name!r}: max |error| = {np.max(np.abs(o - r))}", file=sys.stderr)
             return 1
-        print(f"verified {f.name!r} {o.shape} {o.dtype} against pipe.reference")
+        print(f"verified {name!r} {o.shape} {o.dtype} against pipe.reference")
     return 0
 
 

@@ -101,3 +101,23 @@ def test_numpy_timing_autoranges_fast_calls():
     ms = _median_ms(fn, repeat=5)
     assert len(calls) > 5 * 100
     assert 0.009 < ms < 0.1
+
+
+def test_vortex_run_names_each_array_of_a_tuple_output():
+    """A Tuple-valued output is several arrays: each is verified under its own name."""
+    import vortex as vx
+    from vortex.cli import _output_names, _verify
+    N, = vx.dims("N")
+    x, = vx.vars("x")
+    a = vx.Input("a", vx.float32, (N,))
+    pair = vx.Func("pair", shape=(N,))
+    pair[x] = (a[x] + 1, vx.cast(vx.int8, a[x]))
+    last = vx.Func("last", shape=(N,))
+    last[x] = pair[x][0] * 2
+    pipe = vx.Pipeline(pair, last)
+    assert _output_names(pipe) == ["pair[0]", "pair[1]", "last"]
+    import numpy as np
+    ref = pipe.reference(a=np.arange(3, dtype=np.float32))
+    assert _verify(pipe, ref, ref) == 0
+    wrong = (ref[0], ref[1], ref[2] + 1)
+    assert _verify(pipe, wrong, ref) == 1
