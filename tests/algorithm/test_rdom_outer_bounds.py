@@ -146,6 +146,19 @@ def test_kernels_and_reference_match_numpy(opencl_device, name, schedule):
                                    err_msg=f"{schedule} {name} N={n}")
 
 
+def test_a_register_tile_inside_the_triangle(opencl_device):
+    """C's j split by 4 and vectorized inside k (4 accumulators per thread), k inside i's loops."""
+    pipe = trimatmul()
+    s = vx.Schedule(pipe)
+    s["C"].split("i", "io", "ii", 4).split("j", "jo", "ji", 4) \
+        .reorder("io", "jo", "ii", "k", "ji").gpu_blocks("io").gpu_threads("ii").vectorize("ji")
+    kernel = vx.compile(pipe, schedule=s, target="opencl", device=opencl_device)
+    for n in SIZES:
+        args = _rng_args(pipe, n)
+        np.testing.assert_allclose(kernel(**args), NUMPY["trimatmul"](args), rtol=1e-4,
+                                   atol=1e-4, err_msg=f"N={n}")
+
+
 # --- the loops ----------------------------------------------------------------------------------
 def _kernel(pipe, schedule=None):
     return driver.lower(pipe, schedule or vx.Schedule(pipe)).kernels[0]
@@ -179,6 +192,34 @@ def test_a_split_rdom_loop_is_guarded_by_the_rows_extent():
     k = _kernel(pipe, gpu_split_k(pipe))
     text = kernel_text(k)
     assert "ko * 3" in text and "io * 4 + ii + 1" in text, text
+
+
+def test_an_extent_sympy_cannot_hold_is_lowered_from_the_bound(opencl_device):
+    """Extent 2 - i % 2 (interval arithmetic cannot keep i % 2 exact): the loop nest holds a
+    symbol for the whole extent, printed from the bound itself; split, guarded, it still runs
+    each row's own range. P is computed at root over its inferred region [1, N - 1]."""
+    n = vx.Dim("N")
+    x = vx.Input("x", vx.float32, (n,))
+    i = vx.Var("i")
+    k = vx.RDom(i - 1, 2 - (i % 2), name="k")
+    p = vx.Func("P")
+    p[i] = vx.sum(x[k] * vx.cast(vx.float32, k + 1))
+    q = vx.Func("Q", shape=(n - 2,))
+    q[i] = p[i + 1] + p[i + 2]
+    pipe = vx.Pipeline(q)
+    s = vx.Schedule.default(pipe)
+    s["P"].compute_root().split("k", "ko", "ki", 2)
+    assert "% 2" in kernel_text(driver.lower(pipe, s).kernels[0])
+    kernel = vx.compile(pipe, schedule=s, target="opencl", device=opencl_device)
+    for size in (3, 4, 9, 35):
+        xs = np.random.default_rng(size).standard_normal(size).astype(np.float32)
+        row = [sum(xs[j] * (j + 1) for j in range(t - 1, t + 1 - t % 2)) for t in range(size)]
+        want = np.array([row[t + 1] + row[t + 2] for t in range(size - 2)])
+        np.testing.assert_allclose(pipe.reference(x=xs), want, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(kernel(x=xs), want, rtol=1e-4, atol=1e-4)
+    with _raises(vx.ScheduleError, "unroll(k) on Func 'P'", "the extent extent(k) of 'k' is "
+                 "not a constant"):
+        _lowered(pipe, lambda s: s["P"].compute_root().unroll("k"))
 
 
 # --- updates, producers, argmax -----------------------------------------------------------------

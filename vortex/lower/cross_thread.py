@@ -125,7 +125,7 @@ def reduction_loops(plan) -> list:
     r = plan.primary_reduce()
     if r is None:
         return []
-    return [Loop(v.name, rdom_extent(ext), True)
+    return [Loop(v.name, rdom_extent(ext, v.name), True)
             for v, (_, ext) in zip(r.rdom.vars, r.rdom.bounds)]
 
 

@@ -66,7 +66,7 @@ class FuncPlan:
         loops = [Loop(v.name, ext) for v, (_, ext) in zip(self.func.pure_vars, self.loop_box)]
         r = self.primary_reduce()
         if r is not None:   # a bound using a Var: a symbol for it (vortex/lower/varying.py)
-            loops += [Loop(v.name, rdom_extent(ext), True)
+            loops += [Loop(v.name, rdom_extent(ext, v.name), True)
                       for v, (_, ext) in zip(r.rdom.vars, r.rdom.bounds)]
         nest = LoopNest(self.name, loops, assume=dict(assume or {}))
         for entry, d in enumerate(self.directives, 1):
@@ -78,8 +78,9 @@ class FuncPlan:
     def update_nest(self, n: int) -> LoopNest:
         """The loops of update stage ``n`` after its directives: the update's pure Vars over
         this Func's box, then its RVars (:mod:`vortex.schedule.stages`)."""
-        nest = stage_nest(self.func, n, rdom_extent)   # the declared domain: the box
         rdom = update_rdom(self.func.updates[n])
+        rvars = {id(ext): v.name for v, (_, ext) in zip(rdom.vars, rdom.bounds)} if rdom else {}
+        nest = stage_nest(self.func, n, lambda e: rdom_extent(e, rvars.get(id(e))))
         for entry, d in enumerate(self.update_directives[n], 1):
             nest.apply(d)
             if rdom is not None:

@@ -55,7 +55,8 @@ class StageLowering:
             r for r in find(self.value, lambda e: isinstance(e, Reduce)) if r.rdom_name == raw.rdom_name)
         # an RDom bound using a pure Var reads its coordinate there (vortex/lower/varying.py)
         self.at_point = {k: simplify_expr(v) for k, v in self.coords.items()}
-        self.red_guards = [place(g, self.at_point) for g in self.red_guards]
+        self._rdom = None if self.reduce is None else self.reduce.rdom
+        self.red_guards = [place(g, self.at_point, self._rdom) for g in self.red_guards]
         if self.reduce is not None:
             for v, (lo, _) in zip(self.reduce.rdom.vars, self.reduce.rdom.bounds):
                 self.coords[v.name] = binary(BinaryOp.ADD, place(lo, self.at_point),
@@ -188,7 +189,8 @@ class StageLowering:
         for lp in reversed(loops):
             body = block(self._sites.get(lp.name), inner)
             inner = self.staging.wrap(lp, body) or For(
-                lp.name, i32(0), place(from_sympy(lp.extent), self.at_point), lp.kind, body)
+                lp.name, i32(0), place(from_sympy(lp.extent), self.at_point, self._rdom),
+                lp.kind, body)
         return inner
 
     def _reduction(self, loops, lowerer, out_index, pure_decls):

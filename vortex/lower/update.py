@@ -53,9 +53,10 @@ def lower_update(ctx, plan, d, n: int) -> Kernel:
     for p in (rdom.predicates if rdom is not None else ()):
         pre_p, cond = lowerer.lower(inline(p, ctx.inlined))
         stmt = block(pre_p, If(cond, stmt))
-    stmt = guarded([place(g, at_point) for g, _ in guards], stmt)
+    stmt = guarded([place(g, at_point, rdom) for g, _ in guards], stmt)
     for lp in reversed([lp for lp in nest.loops if lp.axis is None]):
-        stmt = For(lp.name, i32(0), place(from_sympy(lp.extent), at_point), lp.kind, stmt)
+        stmt = For(lp.name, i32(0), place(from_sympy(lp.extent), at_point, rdom), lp.kind,
+                   stmt)
     grid, blk = launch_shape(nest, nest.func)
     ranges = tuple((lp.name, lp.extent) for lp in nest.loops if lp.axis is not None)
     return Kernel(f"{f.name}_update{n}_kernel", (), bound_loops(nest, stmt), grid, blk, 0,

@@ -30,26 +30,30 @@ from ..schedule.nest import located
 from .loops import FuseRecord, LoopNest
 from .sym import loop_symbol
 
-_TAG = "at"
+_AT, _EXTENT = "rdom_var", "rdom_extent"     # placeholder tags ('.': never a user name)
 _PREFIX = loop_symbol("").name
 
 
 class VarSymbol(sp.Symbol):
-    """A Var's coordinate in a loop extent (an integer of any sign): named as a loop counter
-    (``from_sympy`` prints it as a placeholder local), shown as the Var in messages."""
+    """A Var's coordinate in a loop extent (an integer of any sign), or (tag ``_EXTENT``) a whole
+    extent not written in sympy's terms (``2 - i % 2``): named as a loop counter, so that
+    ``from_sympy`` prints it as a placeholder local; shown as the Var (the extent) in messages."""
 
     def _sympystr(self, printer) -> str:
-        return self.name[len(_PREFIX):-len(_TAG) - 1]
+        base, tag = self.name[len(_PREFIX):].rsplit(".", 1)
+        return base if tag == _AT else f"extent({base})"
 
 
 def var_symbol(name: str) -> sp.Symbol:
     """The sympy symbol standing for Var ``name``'s coordinate in a loop extent."""
-    return VarSymbol(_PREFIX + local_name(name, _TAG), integer=True)
+    return VarSymbol(_PREFIX + local_name(name, _AT), integer=True)
 
 
-def rdom_extent(e):
+def rdom_extent(e, rvar: str | None = None):
     """A bound Expr (Dims, ranged Params, constants, Vars) as a sympy expression, each Var a
-    :func:`var_symbol`. Raises ValueError for anything else."""
+    :func:`var_symbol`; where interval arithmetic cannot keep it exact (``i % 2``), the symbol
+    of RVar ``rvar``'s whole extent, which :func:`place` replaces by the bound itself. Raises
+    ValueError for anything else."""
     names = {}
 
     def leaf(n):
@@ -58,17 +62,24 @@ def rdom_extent(e):
             return s, s
         return None
     lo, hi = interval(e, Context(leaf=leaf, exact_params=True))
-    if lo != hi:
-        raise ValueError(f"{e} is not an expression of Dims, ranged Params, constants and Vars")
-    return lo
+    if lo == hi:
+        return lo
+    if rvar is not None and names:
+        return VarSymbol(_PREFIX + local_name(rvar, _EXTENT), integer=True)
+    raise ValueError(f"{e} is not an expression of Dims, ranged Params, constants and Vars")
 
 
-def place(e, coords: dict):
+def place(e, coords: dict, rdom=None):
     """IR expression ``e`` (from :func:`~vortex.lower.sym.from_sympy`) with each Var
-    placeholder replaced by ``coords[name]``, and each algorithm Var too (a bound's min)."""
+    placeholder replaced by ``coords[name]`` — and each algorithm Var too (a bound's min) — and
+    each extent placeholder by that extent of ``rdom`` there."""
     def fn(n):
-        if isinstance(n, Ref) and n.name.endswith("." + _TAG):
-            return coords[n.name[:-len(_TAG) - 1]]
+        if isinstance(n, Ref) and "." in n.name:
+            base, tag = n.name.rsplit(".", 1)
+            if tag == _AT:
+                return coords[base]
+            if tag == _EXTENT:
+                return place(rdom.bounds[[v.name for v in rdom.vars].index(base)][1], coords)
         if isinstance(n, (Var, RVar)) and n.name in coords:
             return coords[n.name]
         return None
