@@ -26,8 +26,9 @@ for an inline reduction the RVars of the update or reductions around it (a trian
 bounds inference takes the union over the Var's range. A bound using anything else (a Var of
 another Func, the domain's own RVars, loaded data) is a vx.TypeError at ``vx.Pipeline``.
 Schedules keep such an RDom's loops inside the loops of the Vars it depends on
-(vx.ScheduleError otherwise, naming the loop); they may split it (guarded) but not bind it to
-GPU blocks or threads, fuse it, or rfactor it.
+(vx.ScheduleError otherwise, naming the directive and the loop); they may split it (guarded by
+the point's extent) and unroll or vectorize pure loops inside it, but not bind it to GPU blocks
+or threads, fuse it, stage the Func's reads, or rfactor it (vortex/lower/varying.py).
 
 Source: Halide tutorial lesson 9 (update definitions and RDoms), ``Halide::RDom``.
 """
