@@ -191,6 +191,25 @@ def test_error_float32_without_tf32_opt_in():
         _compile(matmul("float32", cast=False), lambda c: _tiled(c, 16, 8, 8).mma("it", "jt", "kt"))
 
 
+def test_error_mma_on_an_update():
+    """C[i, j] += A[i, r] * B[r, j] as an update: refused with the pure form to write instead
+    (it used to reach the race check and blame the lane loop)."""
+    M, N, K = vx.dims("M N K")
+    A, B = vx.Input("A", vx.float16, (M, K)), vx.Input("B", vx.float16, (K, N))
+    i, j = vx.vars("i j")
+    r = vx.RDom(K, name="r")
+    C = vx.Func("C", shape=(M, N))
+    C[i, j] = vx.float32(0)
+    C[i, j] = C[i, j] + vx.cast(vx.float32, A[i, r]) * vx.cast(vx.float32, B[r, j])
+    s = vx.Schedule(vx.Pipeline(C))
+    update = s["C"].update(0).tile("i", "j", "io", "jo", "it", "jt", 16, 8) \
+        .split("r", "ro", "rt", 16).reorder("io", "jo", "ro", "it", "jt", "rt")
+    with pytest.raises(vx.ScheduleError, match=r"mma computes a pure definition whose value is a "
+                       r"sum of products .*not update 0 of 'C': compute the product in a pure "
+                       r"Func with mma and read it in the update"):
+        update.mma("it", "jt", "rt")
+
+
 def test_error_unknown_input_precision():
     with pytest.raises(ERRORS, match=r"input_precision must be one of \['ieee', 'tf32'\], got "
                                      r"'bf16x3'"):

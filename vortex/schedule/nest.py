@@ -33,6 +33,7 @@ from ..algorithm.expr import Reduce
 from ..algorithm.walk import find
 from ..loop_kinds import ForKind, GpuAxis
 from ..mma import lanes_of, shapes
+from .stages import parse as parse_stage
 from . import directives as D
 
 _AXES = {True: (GpuAxis.BLOCK_X, GpuAxis.BLOCK_Y, GpuAxis.BLOCK_Z),
@@ -341,6 +342,12 @@ def _mma(n: LoopNest, d):
     n._distinct(names)
     if n.mma is not None:
         raise Reject("one mma per Func")
+    stage = parse_stage(n.func)
+    if stage.update is not None:
+        raise Reject(f"mma computes a pure definition whose value is a sum of products "
+                     f"(C[i, j] = vx.sum(A[i, k] * B[k, j])), not update {stage.update} of "
+                     f"{stage.func!r}: compute the product in a pure Func with mma and read "
+                     "it in the update")
     if n.names[-3:] != names:
         raise Reject(f"{d.i!r}, {d.j!r}, {d.k!r} must be the three innermost loops, in that "
                      f"order (loop vars: [{listing(n.names)}]); reorder first")
