@@ -37,6 +37,13 @@ _WIDE_PROBE = """__kernel void vortex_wide_probe(__global int *a, __global float
   if (all(v <= (int16)(7))) { vstore16(v, 0, a); vstore16(x, 0, f); }
 }"""
 
+# PoCL 3.1 (Debian's) compiles a kernel with barriers inside loops by its "CBS" work-group method,
+# which fails an assertion (ParallelRegion::Verify: "Incoming edges to non-entry block!", the
+# process aborts) on valid kernels Vortex prints: a staged, pipelined loop inside both branches
+# of a uniform `specialize` test (fuzz case ci:91). Its loop-based method, PoCL 3.0's default,
+# compiles them. Asked for unless the user chose a method; read when PoCL compiles a kernel.
+os.environ.setdefault("POCL_WORK_GROUP_METHOD", "loopvec")
+
 _queues: dict = {}    # device_key -> (Context, CommandQueue)
 _usable: dict = {}    # device_key -> bool
 
