@@ -2,25 +2,23 @@
 numpy NTT, in one run.
 
 Usage: ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/ntt.py [--log 20]
-[--rounds 5] [--fused 8]``
+[--rounds 5]``
 
-Rows per field (vortex.lib.ntt.ntt_pipeline: bit reversal + log N butterfly stages, one Func
-each, twiddles an Input):
-  Vortex fused     the bit reversal a pass of 16 x 16 tiles (schedule_bit_reversal), the first
-                   ``--fused`` stages per tile of 2**fused points in local memory
-                   (schedule_stages), the other stages global passes of 256-work-item
-                   groups; device time of all launches (``kernel.time``).
-  Vortex global    every stage a global pass (fused = 0).
+Rows per field:
+  Vortex           vortex.lib.ntt.ntt_pipeline scheduled by schedule_stages: the bit reversal a
+                   pass of 16 x 16 tiles (schedule_bit_reversal), then one global pass per
+                   radix-2 stage, a butterfly pair per work item (the product once, both
+                   points written), 256-work-item groups; device time of all launches
+                   (``kernel.time``).
   numpy            the same radix-2 NTT vectorized over each stage: uint64 arithmetic for
                    BabyBear (exact: p < 2**32); Python ints in object arrays for Goldilocks
                    (p ≈ 2**64: uint64 products would overflow), so that peer is slow by nature;
                    the bit-reversal permutation and the twiddles precomputed, untimed.
-After each Vortex row, the share of its time per kind of launch, measured per launch from the
+After the Vortex row, the share of its time per kind of launch, measured per launch from the
 OpenCL profiling events of one run (the events ``kernel.time`` sums; medians over ``--rounds``
-runs): ``bit reversal`` (its pass), ``fused`` (the kernel of the fused stages), ``global
-passes`` (one kernel per remaining stage, and the root product kernels of the stages below
-the block width), ``twiddle tables`` (schedule_twiddles) and ``conversion`` (the output Func
-``y``: from Montgomery form for BabyBear, a copy for Goldilocks).
+runs): ``bit reversal`` (its pass), ``stages (rows)`` (the stages whose pairs sharing a
+twiddle fill rows of >= 16: consecutive loads and stores), ``stages (flat)`` (the last stages,
+twiddles gathered) and ``output`` (the copy into ``y``).
 Each output is checked against the numpy result before timing; medians over ``--rounds``.
 """
 from __future__ import annotations
@@ -54,23 +52,22 @@ def numpy_ntt(x: np.ndarray, p: int, rev, roots, dtype) -> np.ndarray:
     return EXAMPLE.numpy_ntt(x, p, roots, dtype, rev)
 
 
-def schedule(pipe, log: int, fused: int) -> vx.Schedule:
+def schedule(pipe) -> vx.Schedule:
     s = vx.Schedule(pipe)
-    ntt.schedule_stages(s, ntt.NTT.find(pipe), fused, 256)
+    ntt.schedule_stages(s, ntt.NTT.find(pipe), 256)
     s["y"].split("i", "io", "ii", 256).gpu_blocks("io").gpu_threads("ii")
     return s
 
 
-def launch_kind(entry: str, fused: int, log: int) -> str:
-    """The kind of a launch by its kernel's name (``ntt_rev_kernel``, ``ntt_w<k>_kernel``,
-    ``ntt_t<k>_kernel``, ``ntt_s<k>_kernel``, ``y_kernel``)."""
-    kinds = {"ntt_rev": "bit reversal", "ntt_w": "twiddle tables", "ntt_t": "global passes",
-             "y_": "conversion"}
-    kind = next((v for k, v in kinds.items() if entry.startswith(k)), None)
-    if kind:
-        return kind
+def launch_kind(entry: str, log: int) -> str:
+    """The kind of a launch by its kernel's name (``ntt_rev_kernel``, ``ntt_s<k>_kernel``,
+    ``y_kernel``)."""
+    if entry.startswith("ntt_rev"):
+        return "bit reversal"
+    if entry.startswith("y_"):
+        return "output"
     stage = int(entry[len("ntt_s"):].split("_")[0])
-    return "fused" if fused and stage == fused - 1 else "global passes"
+    return "stages (rows)" if ntt.is_rows(log, stage) else "stages (flat)"
 
 
 def launch_ms(kernel, rounds: int, **inputs) -> list[tuple[str, float]]:
@@ -92,12 +89,12 @@ def launch_ms(kernel, rounds: int, **inputs) -> list[tuple[str, float]]:
     return list(zip(entries, np.median(np.array(samples), axis=0).tolist()))
 
 
-def shares(per_launch, fused: int, log: int) -> str:
+def shares(per_launch, log: int) -> str:
     """``kind share%`` of the summed per-launch times, largest first."""
     total = sum(ms for _, ms in per_launch)
     kinds: dict = {}
     for entry, ms in per_launch:
-        kind = launch_kind(entry, fused, log)
+        kind = launch_kind(entry, log)
         kinds[kind] = kinds.get(kind, 0.0) + ms
     return ", ".join(f"{k} {v / total:.0%} ({v:.2f} ms)"
                      for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
@@ -116,7 +113,6 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--log", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--fused", type=int, default=8)
     args = ap.parse_args()
     print(f"load {os.getloadavg()[0]:.2f}; N = 2**{args.log}; OPENBLAS_CORETYPE "
           f"{os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
@@ -133,26 +129,18 @@ def main():
         numpy_ms = (time.perf_counter() - t0) * 1e3
         if dtype is np.uint64:
             numpy_ms = median_ms(lambda: numpy_ntt(x64, F.p, rev, roots, dtype), args.rounds)
-        rows = {}
-        for label, fused in (("fused", args.fused), ("global", 0)):
-            t0 = time.perf_counter()
-            kernel = vx.compile(pipe, schedule(pipe, args.log, fused), target="opencl")
-            build = time.perf_counter() - t0
-            got = kernel(x=x, w=w)
-            assert np.array_equal(got.astype(object), want.astype(object)), f"{F.name} {label}"
-            rows[label] = (kernel.time(warmup=1, repeat=args.rounds, x=x, w=w), build,
-                           shares(launch_ms(kernel, args.rounds, x=x, w=w), fused, args.log))
-        fused_ms, all_global = rows["fused"][0], rows["global"][0]
-        print(f"{F.name:10} Vortex fused ({args.fused} stages) {fused_ms:9.2f} ms  "
-              f"(lowered+built in {rows['fused'][1]:.1f} s)")
-        print(f"{'':10}   per launch: {rows['fused'][2]}")
-        print(f"{F.name:10} Vortex global                 {all_global:9.2f} ms")
-        print(f"{'':10}   per launch: {rows['global'][2]}")
-        print(f"{F.name:10} numpy ({np.dtype(dtype).name:6})                {numpy_ms:9.2f} ms"
+        t0 = time.perf_counter()
+        kernel = vx.compile(pipe, schedule(pipe), target="opencl")
+        build = time.perf_counter() - t0
+        got = kernel(x=x, w=w)
+        assert np.array_equal(got.astype(object), want.astype(object)), F.name
+        ms = kernel.time(warmup=1, repeat=args.rounds, x=x, w=w)
+        per_launch = shares(launch_ms(kernel, args.rounds, x=x, w=w), args.log)
+        print(f"{F.name:10} Vortex                   {ms:9.2f} ms  (lowered+built in {build:.1f} s)")
+        print(f"{'':10}   per launch: {per_launch}")
+        print(f"{F.name:10} numpy ({np.dtype(dtype).name:6})          {numpy_ms:9.2f} ms"
               f"{'' if dtype is np.uint64 else ' (one run)'}")
-        best = min(fused_ms, all_global)
-        print(f"{F.name:10} speed-up vs numpy {numpy_ms / fused_ms:6.2f}x fused, "
-              f"{numpy_ms / all_global:6.2f}x global (goal 10x; best {numpy_ms / best:.2f}x)")
+        print(f"{F.name:10} speed-up vs numpy {numpy_ms / ms:7.2f}x (goal 10x)")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ zeros to N, transform both (vortex.lib.ntt: bit reversal + log2 N butterfly stag
 Func), multiply pointwise, transform back (the inverse reads the forward transform reversed and
 scales by N⁻¹). Values enter as integers in [0, p) and are taken to Montgomery form in the bit
 reversal of each forward transform (``to_field``) and back in the output (``from_field``).
-Funcs: ``fa_rev``, ``fa_s0`` … (a's transform), ``fb_*`` (b's), ``prod``, ``fc_*`` (the
-inverse), ``fc_scaled``, and the output ``c`` (2M − 1,) uint32.
+Funcs: ``fa_rev``, ``fa_w1`` …, ``fa_s0`` …, ``fa_out`` (a's transform), ``fb_*`` (b's),
+``prod``, ``fc_*`` (the inverse), ``fc_scaled``, and the output ``c`` (2M − 1,) uint32.
 
 Size: ``LOG`` is read from ``$VORTEX_NTT_LOG`` (default 8: 256 coefficients, transforms of
 length 512). The default is small because every stage is a Func, so the pipeline's Funcs and
@@ -62,13 +62,14 @@ def transforms(pipe: vx.Pipeline) -> list:
     return [ntt.NTT.find(pipe, t) for t in ("fa", "fb", "fc")]
 
 
-def schedule(pipe: vx.Pipeline, fused: int, threads: int) -> vx.Schedule:
-    """Each transform by vortex.lib.ntt.schedule_stages (``fused`` stages per tile in shared
-    memory, ``threads`` per block); ``prod``, ``fc_scaled`` inlined into their consumers, the
-    output ``c`` in blocks of ``threads``."""
+def schedule(pipe: vx.Pipeline, threads: int) -> vx.Schedule:
+    """Each transform by vortex.lib.ntt.schedule_stages (the bit reversal a tiled pass, every
+    stage a global pass with a butterfly pair per work item, blocks of ``threads``); ``prod``,
+    the transforms' outputs and ``fc_scaled`` inlined into their consumers, the output ``c``
+    in blocks of ``threads``."""
     s = vx.Schedule(pipe)
     for t in transforms(pipe):
-        ntt.schedule_stages(s, t, min(fused, t.log_n), threads)
+        ntt.schedule_stages(s, t, threads)
     s["c"].split("i", "io", "ii", threads).gpu_blocks("io").gpu_threads("ii")
     return s
 
@@ -147,7 +148,7 @@ if __name__ == "__main__":
     pipe = pipeline()
     args = inputs()
     target = os.environ.get("VORTEX_TARGET", "opencl")
-    kernel = vx.compile(pipe, schedule=schedule(pipe, fused=0, threads=256), target=target)
+    kernel = vx.compile(pipe, schedule=schedule(pipe, threads=256), target=target)
     t0 = time.perf_counter()
     c = kernel(**args)
     print(f"product of two degree-{(1 << LOG) - 1} polynomials over BabyBear: "

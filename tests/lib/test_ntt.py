@@ -2,7 +2,7 @@
 2**1 … 2**12 equals ``sympy.discrete.transforms.ntt`` (same prime, same root) in
 ``pipe.reference`` and on PoCL, the inverse round-trips (so it is sympy's ``intt`` on those
 inputs), NTT-based polynomial products (examples/ntt.py) equal schoolbook products mod p, and
-the kernels compile for sm_90 and gfx90a, the fused shared-memory schedule included.
+the kernels compile for sm_90 and gfx90a with the schedule of vortex.lib.ntt.schedule_stages.
 
 Cost: each length is one pipeline with two outputs (the transform, and the inverse of it), and
 every Func a root kernel; the GPU compiles take length 2**9."""
@@ -106,17 +106,17 @@ def forward(F, log_n: int):
 
 
 @pytest.mark.parametrize("name", FIELDS)
-def test_fused_shared_memory_schedule_on_pocl(opencl_device, name):
-    """The GPU schedule shape on PoCL: bit reversal and 4 stages per 16-point tile in local
-    memory (barriers between stages), then global passes; tiles of 16 points and 8 threads."""
+def test_stage_schedule_on_pocl_in_montgomery_form(opencl_device, name):
+    """``define_ntt`` on encoded elements (``to_field`` in the load, ``from_field`` after), as
+    examples/ntt.py uses it, with schedule_stages at length 2**7 and 8-work-item blocks: stages
+    of rows with one and two thread dimensions, flat stages, the tiled bit reversal."""
     F, log_n = FIELDS[name], 7
     n = 1 << log_n
     pipe, t = forward(F, log_n)
     s = vx.Schedule(pipe)
-    ntt.schedule_stages(s, t, fused=4, threads=8)
+    ntt.schedule_stages(s, t, threads=8)
     s["y"].split("i", "io", "ii", 8).gpu_blocks("io").gpu_threads("ii")
     kernel = vx.compile(pipe, schedule=s, target="opencl", device=opencl_device)
-    assert "barrier(CLK_LOCAL_MEM_FENCE)" in kernel.source
     xv = values(F, n, 7)
     assert [int(v) for v in kernel(x=xv, w=ntt.twiddles(F, log_n))] == expected(F, xv)
 
@@ -140,7 +140,7 @@ def test_polynomial_product_equals_schoolbook(opencl_device, name, log):
     want = schoolbook(F, args["a"], args["b"])
     args = {k: v for k, v in args.items() if k in pipe.inputs}
     assert [int(v) for v in pipe.reference(**args)] == want
-    kernel = vx.compile(pipe, schedule=EXAMPLE.schedule(pipe, fused=2, threads=4),
+    kernel = vx.compile(pipe, schedule=EXAMPLE.schedule(pipe, threads=4),
                         target="opencl", device=opencl_device)
     assert [int(v) for v in kernel(**args)] == want
 
@@ -149,16 +149,18 @@ def test_polynomial_product_equals_schoolbook(opencl_device, name, log):
 @pytest.mark.parametrize("offline", ["cuda", "hip"], indirect=True)
 @pytest.mark.parametrize("name", FIELDS)
 def test_kernels_compile_for_gpus(offline, name):
-    """The length-2**9 forward transform with the bit reversal and the first 6 stages fused per
-    block in shared memory, then global passes (the inverse's Funcs are the same stages)."""
+    """The length-2**9 forward transform with schedule_stages (64-thread blocks: stages of rows
+    with one and two thread dimensions, flat stages, the tiled bit reversal)."""
     target, build = offline
     F = FIELDS[name]
     pipe, t = forward(F, 9)
     s = vx.Schedule(pipe)
-    ntt.schedule_stages(s, t, fused=6, threads=64)
+    ntt.schedule_stages(s, t, threads=64)
     s["y"].split("i", "io", "ii", 256).gpu_blocks("io").gpu_threads("ii")
     kernel = build(pipe, s)
-    assert kernel.source.count("__syncthreads()") >= 6 and "__shared__" in kernel.source
+    entries = [launch.entry for launch in kernel.kernel_source.launches]
+    assert entries[0] == "f_rev_kernel" and len(entries) == 1 + 9 + 1
+    assert kernel.binary
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -168,7 +170,8 @@ def test_length_out_of_range_is_a_type_error(log_n):
         ntt.twiddles(BABYBEAR, log_n)
 
 
-def test_fused_beyond_the_length_is_a_schedule_error():
+@pytest.mark.parametrize("threads", [0, 48, 2.0, True])
+def test_threads_not_a_power_of_two_is_a_schedule_error(threads):
     pipe, t = forward(BABYBEAR, 3)
-    with pytest.raises(vx.ScheduleError, match=r"fused = 4 must be from 0 to log_n = 3"):
-        ntt.schedule_stages(vx.Schedule(pipe), t, fused=4, threads=8)
+    with pytest.raises(vx.ScheduleError, match=r"threads = .* must be a power of two"):
+        ntt.schedule_stages(vx.Schedule(pipe), t, threads=threads)

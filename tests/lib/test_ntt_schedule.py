@@ -1,10 +1,12 @@
 """vortex.lib.ntt's schedule for PoCL speed (benchmarks/ntt.py): the bit reversal as a root
-kernel of 16 x 16 tiles, per-stage twiddle tables, root products for the first stages,
-two-dimensional threads for the stages below the block width, and the branch-free butterfly
-``a + (±t)`` (``negate_where``) — each equal to sympy's NTT on PoCL, for both fields, at
-lengths on both sides of the tiling's threshold (2**8)."""
+kernel of 16 x 16 tiles, one work item per butterfly pair (the product once, both points
+written), stages of rows (one or two thread dimensions) and flat stages, and the branch-free
+butterfly ``a + (±t)`` (``negate_where``) — each equal to sympy's NTT on PoCL, for both
+fields, at lengths on both sides of the tiling's threshold (2**8) and of the rows' (a stage
+has rows when 2**(log_n − 1 − s) >= 16)."""
 import numpy as np
 import pytest
+from sympy.discrete.transforms import intt as sympy_intt
 from sympy.discrete.transforms import ntt as sympy_ntt
 
 import vortex as vx
@@ -21,43 +23,49 @@ def values(F, n: int, seed: int = 3) -> np.ndarray:
     return v.astype(F.dtype.np)
 
 
-def compiled(F, log_n: int, fused: int, threads: int, device):
-    pipe = ntt.ntt_pipeline(F, log_n)
+def compiled(F, log_n: int, threads: int, device, inverse: bool = False):
+    pipe = ntt.ntt_pipeline(F, log_n, inverse=inverse)
     s = vx.Schedule(pipe)
-    ntt.schedule_stages(s, ntt.NTT.find(pipe), fused, threads)
+    ntt.schedule_stages(s, ntt.NTT.find(pipe), threads)
     s["y"].split("i", "io", "ii", threads).gpu_blocks("io").gpu_threads("ii")
     return vx.compile(pipe, schedule=s, target="opencl", device=device)
 
 
 @pytest.mark.parametrize("name", sorted(FIELDS))
-@pytest.mark.parametrize("log_n,fused,threads", [(3, 0, 4), (7, 0, 16), (9, 0, 32),
-                                                 (9, 3, 8)])
-def test_schedule_equals_sympy_on_pocl(name, log_n, fused, threads, opencl_device):
+@pytest.mark.parametrize("log_n,threads", [(3, 4), (7, 16), (9, 32), (10, 8)])
+def test_schedule_equals_sympy_on_pocl(name, log_n, threads, opencl_device):
     F = FIELDS[name]
-    kernel = compiled(F, log_n, fused, threads, opencl_device)
+    kernel = compiled(F, log_n, threads, opencl_device)
     x = values(F, 1 << log_n)
     got = kernel(x=x, w=ntt.twiddles(F, log_n))
     assert [int(v) for v in got] == sympy_ntt([int(v) for v in x], F.p)
 
 
+@pytest.mark.parametrize("name", sorted(FIELDS))
+def test_inverse_pipeline_equals_sympy_intt_on_pocl(name, opencl_device):
+    F = FIELDS[name]
+    kernel = compiled(F, 9, 32, opencl_device, inverse=True)
+    x = values(F, 1 << 9)
+    got = kernel(x=x, w=ntt.twiddles(F, 9))
+    assert [int(v) for v in got] == sympy_intt([int(v) for v in x], F.p)
+
+
 def test_launches_of_the_global_schedule(opencl_device):
-    """log 9, 32 threads: the tiled bit reversal (one block per 16 x 16 tile), one table per
-    stage whose twiddles lie >= 16 words apart in w (stages 1 … 4), products root below
-    half-width 8 (stages 1, 2), threads in two dimensions for half-widths 8 and 16 (stages 3,
-    4), every stage a kernel, and the output."""
-    kernel = compiled(BABYBEAR, 9, 0, 32, opencl_device)
-    entries = [launch.entry for launch in kernel.kernel_source.launches]
-    assert entries[0] == "ntt_rev_kernel"
-    assert kernel.kernel_source.launches[0].block == (16, 16, 1)
-    assert sorted(e for e in entries if e.startswith("ntt_w")) == \
-        sorted(f"ntt_w{k}_kernel" for k in range(1, 5))
-    assert sorted(e for e in entries if e.startswith("ntt_t")) == \
-        ["ntt_t1_kernel", "ntt_t2_kernel"]
-    blocks = {launch.entry: launch.block for launch in kernel.kernel_source.launches}
-    assert blocks["ntt_s3_kernel"] == (8, 4, 1) and blocks["ntt_s4_kernel"] == (16, 2, 1)
-    assert blocks["ntt_s2_kernel"] == blocks["ntt_s5_kernel"] == (32, 1, 1)
-    assert len([e for e in entries if e.startswith("ntt_s")]) == 9
-    assert "?" not in kernel.source.split("ntt_s1_kernel")[1].split("}")[0]   # branch-free
+    """log 9, 32 threads: the tiled bit reversal (one block per 16 x 16 tile), one kernel per
+    stage and the output, nothing else (the twiddles read from ``w`` inside the stages);
+    stages 0-3 rows of 256 … 32 pairs (one thread dimension), stage 4 rows of 16 (two), stages
+    5-8 flat; each stage a pair per work item (both points stored, one product), branch-free."""
+    kernel = compiled(BABYBEAR, 9, 32, opencl_device)
+    launches = kernel.kernel_source.launches
+    assert [launch.entry for launch in launches] == \
+        ["ntt_rev_kernel", *(f"ntt_s{k}_kernel" for k in range(9)), "y_kernel"]
+    assert launches[0].block == (16, 16, 1)
+    blocks = {launch.entry: launch.block for launch in launches}
+    assert [blocks[f"ntt_s{k}_kernel"] for k in range(9)] == \
+        [(32, 1, 1)] * 4 + [(16, 2, 1)] + [(32, 1, 1)] * 4
+    assert [ntt.is_rows(9, k) for k in range(9)] == [True] * 5 + [False] * 4
+    s5 = kernel.source.split("ntt_s5_kernel")[1].split("\n}")[0]
+    assert s5.count("ntt_s5[") == 2 and "?" not in s5       # both points, no branch
 
 
 @pytest.mark.parametrize("name", sorted(FIELDS))
@@ -77,19 +85,21 @@ def test_negate_where_at_the_edges(name):
 
 def test_find_names_the_missing_transform():
     pipe = ntt.ntt_pipeline(BABYBEAR, 3)
-    assert ntt.NTT.find(pipe).log_n == 3 and len(ntt.NTT.find(pipe).twiddles) == 2
+    t = ntt.NTT.find(pipe)
+    assert t.log_n == 3 and len(t.twiddles) == 2 and t.out.name == "ntt_out"
+    assert ntt.NTT.find(ntt.ntt_pipeline(BABYBEAR, 3, inverse=True)).out.name == "ntt_scaled"
     with pytest.raises(vx.ScheduleError, match=r"no transform named 'fa' \(no Func 'fa_rev'\)"):
         ntt.NTT.find(pipe, "fa")
 
 
 @pytest.mark.parametrize("offline", ["cuda", "hip"], indirect=True)
 def test_global_schedule_compiles_for_gpus(offline):
-    """The same schedule (tiled bit reversal, tables, two-dimensional threads) for sm_90 and
+    """The same schedule (tiled bit reversal, stages of rows and flat stages) for sm_90 and
     gfx90a."""
     target, build = offline
     pipe = ntt.ntt_pipeline(BABYBEAR, 9)
     s = vx.Schedule(pipe)
-    ntt.schedule_stages(s, ntt.NTT.find(pipe), 0, 32)
+    ntt.schedule_stages(s, ntt.NTT.find(pipe), 32)
     s["y"].split("i", "io", "ii", 32).gpu_blocks("io").gpu_threads("ii")
     kernel = build(pipe, s)
-    assert "ntt_rev_kernel" in kernel.source and "ntt_w1_kernel" in kernel.source
+    assert "ntt_rev_kernel" in kernel.source and "ntt_s8_kernel" in kernel.source

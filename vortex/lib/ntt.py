@@ -7,44 +7,67 @@ For ``x`` of length ``N = 2**n`` over GF(p) and ``ω = F.root_of_unity(N)``
     forward:  X[k] = Σ_j x[j] · ω**(j·k)            (= sympy.discrete.transforms.ntt(x, p))
     inverse:  x[j] = N⁻¹ · Σ_k X[k] · ω**(−j·k)      (= sympy.discrete.transforms.intt(X, p))
 
-The algorithm is iterative decimation-in-time Cooley–Tukey (Cormen et al., *Introduction to
-Algorithms*, §30.3): a bit-reversal permutation, then ``n`` butterfly stages. Each is a Func of
-shape ``(N,)`` over one Var ``i``, named ``<name>_rev``, ``<name>_s0`` … ``<name>_s{n−1}``:
+The algorithm is decimation-in-time Cooley–Tukey (Cormen et al., *Introduction to Algorithms*,
+§30.3) — a bit-reversal permutation, then ``n`` butterfly stages — in the constant-geometry
+("transposing") order of Pease: every stage reads the pair of points at positions ``2j`` and
+``2j + 1`` of the previous stage's array and writes its two results at positions ``j`` and
+``j + N/2``. Each butterfly pair is **one** work item that computes the product ``t`` once and
+writes both points, ``u + t`` and ``u − t``; each stage reads and writes whole cache lines.
 
-- ``rev[i] = x[bitrev_n(i)]``, the bit reversal written as an index expression (the sum of
-  ``((i >> b) & 1) << (n−1−b)``), so bounds inference proves it in ``[0, N)``;
-- stage ``s`` (half-width ``h = 2**s``) pairs ``lo`` (``i`` with bit ``s`` cleared) and
-  ``hi = lo + h`` (``lo = ((i >> (s+1)) << (s+1)) + (i & (h−1))``): with the product
-  ``t = ω_{2h}**(i mod h) · a[hi]`` it is ``a[lo] + t`` where bit ``s`` of ``i`` is 0 and
-  ``a[lo] − t`` where it is 1, computed as one ``F.add(a[lo], ±t)`` with ``−t`` the word
-  ``p − t`` picked by a mask of the bit (:func:`negate_where`: no branch, ``t`` written
-  once). The products are a Func of their own per stage ``s ≥ 1``, ``<name>_t<s>`` of shape
-  ``(N/2,)``, one per butterfly pair ``j``, so the schedule decides where each is computed:
-  at root (``N/2`` multiplications and a pass over memory), or inlined (the default for an
-  intermediate: each point computes its pair's product, ``N`` multiplications). The twiddle
-  ``ω_{2h}**j`` is ``w[j · N / (2h)]`` of the table ``w[k] = ω**k``, ``k < N/2`` (an Input:
-  :func:`twiddles` makes it), as in sympy's loop, read through a Func per stage,
-  ``<name>_w<s>[j] = w[j · N / (2h)]`` of shape ``(h,)``: inlined it is that read; at root
-  (:func:`schedule_twiddles`) a small table of consecutive words.
+Why this order works: let position ``p`` of stage ``s``'s input hold the point whose index in the
+textbook (in-place) order is ``σ_s(p)``. Writing the outputs of the pair at ``(2j, 2j + 1)`` to
+``(j, j + N/2)`` rotates the bits of the position: ``σ_{s+1} = σ_s ∘ rotl``, so
+``σ_s = rotl**s`` (``σ_0`` the identity: the input is the bit-reversed array), the positions
+``2j``, ``2j + 1`` differ in textbook bit ``s`` (the pair of stage ``s``), and after ``n``
+stages ``σ_n = rotl**n`` is the identity: the output is in natural order. The twiddle of the
+pair is ``ω_{2h}**(k mod h)`` (``h = 2**s``, ``k = rotl**s(2j)``), and ``k mod h`` is
+``j >> (n − 1 − s)``, the top ``s`` bits of ``j``.
 
-Each stage is a pure Func, so every target parallelizes it without atomics or races.
+The Funcs, named ``<name>_…``:
 
-The inverse uses the same table: ``Σ_k X[k] ω**(−jk)`` is the forward transform read at
-``(N − j) mod N``; the output Func reads the last stage there and multiplies by ``N⁻¹``
-(:func:`define_ntt` with ``inverse=True``).
+- ``rev[i] = x[bitrev_n(i)]`` (shape ``(N,)``), the bit reversal written as an index expression
+  (the sum of ``((i >> b) & 1) << (n−1−b)``), so bounds inference proves it in ``[0, N)``;
+- ``w<s>[m] = w[m · N / (2h)]`` (shape ``(h,)``, ``s ≥ 1``): stage ``s``'s twiddles read from the
+  table ``w[k] = ω**k``, ``k < N/2`` (an Input: :func:`twiddles` makes it);
+- ``s<s>``, stage ``s``: one array of ``N`` points in the memory order above, declared in one of
+  two shapes with the same layout (``R = 2**(n − 1 − s)``, the run of pairs sharing a twiddle):
 
-How to schedule it (:func:`schedule_stages`): stage ``s`` reads only inside aligned blocks of
-``2**(s+1)`` points, so the first ``log2(tile)`` stages of a tile of ``tile`` points need no
-other tile: on a GPU they are computed per block in shared memory (``compute_at`` the tile's
-block loop + ``store_in("shared")``), and the remaining stages run as global passes, one kernel
-each. The bit reversal reads across the whole input, so it is a pass of its own that moves
-square tiles (:func:`schedule_bit_reversal`): read per tile inside the fused kernel, its gather
-touched one word per cache line. On PoCL (no barriers: docs in schedules/README.md) every stage
-is a root kernel with vectorized work-items.
+  * *rows* (``R ≥ ROW_MIN``): shape ``(2h, R)``, ``s<s>[q, r]`` with ``m = q mod h`` the twiddle
+    index and ``q >> s`` the sign: ``u = prev[m, 2r]``, ``t = w<s>[m] · prev[m, 2r + 1]``, the
+    point ``u ± t``. Every index is affine in the fastest variable ``r`` and the twiddle is
+    the same for the whole row, so a work-group's loads and stores are consecutive words
+    (LLVM vectorizes them on PoCL; coalesced on GPUs);
+  * *flat* (``R < ROW_MIN``, the last stages, whose rows are too short for a vector):
+    shape ``(2, N/2)``, ``s<s>[e, j]`` reading the previous array at ``2j`` and ``2j + 1``, the
+    twiddle ``w<s>[j >> (n − 1 − s)]``.
+
+  The sign is one ``F.add(u, ±t)``, ``−t`` the word ``p − t`` picked by a mask
+  (:func:`negate_where`: no branch). A schedule that computes both points of a pair in one
+  work item (:func:`schedule_stages`: the sign's loop unrolled innermost) has the product once;
+  the C compilers merge the two copies of ``t`` (PoCL's LLVM: one Montgomery product per pair,
+  checked in its assembly);
+- ``out``: a Func of shape ``(N,)`` reading the last stage in natural order (``<name>_out``,
+  inlined unless scheduled), or for the inverse ``<name>_scaled``, which reads it at
+  ``(N − i) mod N`` and multiplies by ``N⁻¹`` (``Σ_k X[k] ω**(−jk)`` is the forward transform
+  read at ``(N − j) mod N``, with the same table).
+
+Every stage is a pure Func, so every target parallelizes it without atomics or races. The
+transform is linear and ``F.mul`` of a Montgomery-form twiddle with a word ``v`` is
+``ω**k · v`` in whichever form ``v`` is, so :func:`ntt_pipeline` transforms plain values without
+converting them to Montgomery form and back.
+
+How to schedule it (:func:`schedule_stages`): the bit reversal a pass of its own that moves
+square tiles (:func:`schedule_bit_reversal`), then every stage one global pass, a pair per work
+item. An earlier version fused the first stages of a tile in shared memory (``compute_at`` +
+``store_in("shared")``); in this order a stage reads the whole array (the positions ``2j``
+rotate through every bit), so a tile of a stage does not come from one tile of the stage
+before: that path is gone (on PoCL it was never faster than global passes).
 
 Sources: Cooley & Tukey, "An algorithm for the machine calculation of complex Fourier series",
-Math. Comp. 19 (1965); the iterative form, Cormen, Leiserson, Rivest, Stein, *Introduction to
-Algorithms*, 3rd ed., §30.3; the root convention, ``sympy.discrete.transforms.ntt``.
+Math. Comp. 19 (1965); M. C. Pease, "An adaptation of the fast Fourier transform for parallel
+processing", J. ACM 15 (1968) (the constant-geometry order); the iterative form, Cormen,
+Leiserson, Rivest, Stein, *Introduction to Algorithms*, 3rd ed., §30.3; the root convention,
+``sympy.discrete.transforms.ntt``.
 """
 from __future__ import annotations
 
@@ -61,23 +84,20 @@ from .prime_field import PrimeField
 @dataclass(frozen=True)
 class NTT:
     """The Funcs of one transform built by :func:`define_ntt`: ``rev`` (the bit-reversed
-    input), ``stages`` (``s0`` … ``s{n−1}``, in order), ``products`` (``t1`` … ``t{n−1}``: the
-    twiddle products of stages 1 …, one per butterfly pair), ``out`` (the result: the last
-    stage, or for the inverse the Func that reads it reversed and scales by ``N⁻¹``) and
+    input), ``stages`` (``s0`` … ``s{n−1}``, in order), ``out`` (the result, shape ``(N,)``:
+    ``<name>_out`` reading the last stage, or for the inverse ``<name>_scaled``) and
     ``twiddles`` (``w1`` … ``w{n−1}``: each stage's twiddles read from ``w``)."""
 
     log_n: int
     rev: Func
     stages: tuple
-    products: tuple
     out: Func
     twiddles: tuple = ()
 
     @property
     def funcs(self) -> tuple:
         """Every Func of the transform, producers first (``out`` last)."""
-        extra = () if self.out is self.stages[-1] else (self.out,)
-        return (*self.twiddles, self.rev, *self.stages, *self.products, *extra)
+        return (*self.twiddles, self.rev, *self.stages, self.out)
 
     @classmethod
     def find(cls, pipe: Pipeline, name: str = "ntt") -> "NTT":
@@ -89,9 +109,17 @@ class NTT:
                                        f"named {name!r} (no Func '{name}_rev')")
         log = int(funcs[f"{name}_rev"].shape[0].value).bit_length() - 1
         return cls(log, funcs[f"{name}_rev"], tuple(funcs[f"{name}_s{s}"] for s in range(log)),
-                   tuple(funcs[f"{name}_t{s}"] for s in range(1, log)),
-                   funcs.get(f"{name}_scaled", funcs[f"{name}_s{log - 1}"]),
+                   funcs.get(f"{name}_scaled") or funcs[f"{name}_out"],
                    tuple(funcs[f"{name}_w{s}"] for s in range(1, log)))
+
+
+ROW_MIN = 16   # pairs: the shortest run sharing a twiddle that a stage gets rows for
+
+
+def is_rows(log_n: int, s: int) -> bool:
+    """Whether stage ``s`` of a length-``2**log_n`` transform has the rows shape ``(2h, R)``
+    (``R = 2**(log_n − 1 − s) ≥ ROW_MIN``; module docstring), else the flat ``(2, N/2)``."""
+    return 1 << (log_n - 1 - s) >= ROW_MIN
 
 
 def check_log_n(F: PrimeField, log_n) -> int:
@@ -137,45 +165,56 @@ def negate_where(F: PrimeField, t, bit):
     return (t ^ m) + (Const.make(F.p + 1, F.dtype) & m)
 
 
+def _flat(stage: Func):
+    """The point at position ``f`` (an index expression) of a stage's array, whichever of its
+    two shapes it has: ``stage[f >> log2(cols), f & (cols − 1)]`` (``cols = 2**k``). Both
+    indices are shifts and masks of ``f``, which C compilers fold back into ``f``."""
+    cols = int(stage.shape[1].value)
+    return lambda f: stage[f >> (cols.bit_length() - 1), f & (cols - 1)]
+
+
 def define_ntt(F: PrimeField, load, w, log_n: int, name: str, inverse: bool = False) -> NTT:
     """Define the Funcs of a length-``2**log_n`` NTT (module docstring) and return them.
 
     ``load(k)`` gives the input element at an index expression ``k`` in [0, 2**log_n) (e.g.
     ``lambda k: x[k]``, or a ``to_field`` of a padded Input); ``w`` is the twiddle Input of
     shape ``(2**(log_n − 1),)`` holding :func:`twiddles`. The result ``out`` (shape
-    ``(2**log_n,)``, elements) is the forward transform, or with ``inverse=True`` the inverse
-    (scaled by ``N⁻¹``). Funcs are named ``<name>_rev``, ``<name>_s<k>`` and, for the inverse,
-    ``<name>_scaled`` (the scaled output). Raises vx.TypeError for a log_n out of range."""
+    ``(2**log_n,)``) is the forward transform, or with ``inverse=True`` the inverse (scaled by
+    ``N⁻¹``). Funcs are named ``<name>_rev``, ``<name>_w<s>``, ``<name>_s<s>``, and
+    ``<name>_out`` or ``<name>_scaled``. Raises vx.TypeError for a log_n out of range."""
     check_log_n(F, log_n)
     n = 1 << log_n
-    i = Var(f"{name}_i")
+    i, q, r = Var(f"{name}_i"), Var(f"{name}_q"), Var(f"{name}_r")
+    e, j = Var(f"{name}_e"), Var(f"{name}_j")
     rev = Func(f"{name}_rev", shape=(n,))
     rev[i] = load(bit_reverse(i, log_n))
-    j = Var(f"{name}_j")
-    stages, products, twiddles, a = [], [], [], rev
+    row, flat = (lambda m, c: rev[c]), (lambda f: rev[f])   # the previous stage's points
+    stages, twiddles = [], []
     for s in range(log_n):
-        h = 1 << s
-        lo = ((i >> (s + 1)) << (s + 1)) + (i & (h - 1))
-        if s == 0:
-            t = a[lo + h]
-        else:
-            tw = Func(f"{name}_w{s}", shape=(h,))             # this stage's h twiddles
-            tw[j] = w[j << (log_n - 1 - s)]
-            prod = Func(f"{name}_t{s}", shape=(n // 2,))      # one product per pair j
-            pair_lo = ((j >> s) << (s + 1)) + (j & (h - 1))
-            prod[j] = F.mul(tw[j & (h - 1)], a[pair_lo + h])
-            products.append(prod)
+        h, R = 1 << s, 1 << (log_n - 1 - s)
+        if s:
+            tw = Func(f"{name}_w{s}", shape=(h,))
+            tw[i] = w[i << (log_n - 1 - s)]
             twiddles.append(tw)
-            t = prod[((i >> (s + 1)) << s) + (i & (h - 1))]
-        f = Func(f"{name}_s{s}", shape=(n,))
-        f[i] = F.add(a[lo], negate_where(F, t, (i >> s) & 1))
+        mul = (lambda k, v: F.mul(tw[k], v)) if s else (lambda k, v: v)
+        if is_rows(log_n, s):
+            f = Func(f"{name}_s{s}", shape=(2 * h, R))
+            m = q & (h - 1)
+            f[q, r] = F.add(row(m, 2 * r), negate_where(F, mul(m, row(m, 2 * r + 1)), q >> s))
+            row = (lambda g: lambda m, c: g[m, c])(f)
+        else:
+            f = Func(f"{name}_s{s}", shape=(2, n // 2))
+            t = mul(j >> (log_n - 1 - s), flat(2 * j + 1))
+            f[e, j] = F.add(flat(2 * j), negate_where(F, t, e))
+        flat = _flat(f)
         stages.append(f)
-        a = f
-    out = a
     if inverse:
         out = Func(f"{name}_scaled", shape=(n,))
-        out[i] = F.mul(a[(n - i) % n], F.constant(pow(n, -1, F.p)))
-    return NTT(log_n, rev, tuple(stages), tuple(products), out, tuple(twiddles))
+        out[i] = F.mul(flat((n - i) & (n - 1)), F.constant(pow(n, -1, F.p)))
+    else:
+        out = Func(f"{name}_out", shape=(n,))
+        out[i] = flat(i)
+    return NTT(log_n, rev, tuple(stages), out, tuple(twiddles))
 
 
 def ntt_pipeline(F: PrimeField, log_n: int, inverse: bool = False, name: str = "ntt") -> Pipeline:
@@ -183,107 +222,65 @@ def ntt_pipeline(F: PrimeField, log_n: int, inverse: bool = False, name: str = "
     ``intt`` with ``inverse=True``). Inputs: ``x`` (N,) ``F.dtype`` field values (integers in
     [0, p), not encoded) and ``w`` (N/2,) the :func:`twiddles` (for log_n ≥ 2: a length-2
     transform has no twiddle but 1, and its pipeline no ``w``); output ``y`` (N,), the field
-    values of the transform. The transform's Funcs are named ``<name>_rev``,
-    ``<name>_s<k>`` (and ``<name>_scaled`` for the inverse)."""
+    values of the transform. The stages transform the values as they are (the transform is
+    linear, and a Montgomery product of an encoded twiddle with a plain value is the plain
+    product: module docstring), so no conversion is computed. The transform's Funcs are named
+    ``<name>_rev``, ``<name>_w<s>``, ``<name>_s<s>``, ``<name>_out`` / ``<name>_scaled``."""
     check_log_n(F, log_n)
     n = 1 << log_n
     x = Input("x", F.dtype, (n,))
     w = Input("w", F.dtype, (n // 2,))
-    t = define_ntt(F, lambda k: F.to_field(x[k]), w, log_n, name, inverse)
+    t = define_ntt(F, lambda k: x[k], w, log_n, name, inverse)
     i = Var("i")
     y = Func("y", shape=(n,))
-    y[i] = F.from_field(t.out[i])
+    y[i] = t.out[i]
     return Pipeline(y, name=name)
 
 
-def schedule_stages(s, t: NTT, fused: int, threads: int, memory: str = "shared",
-                    root_products: bool | None = None) -> None:
+def schedule_stages(s, t: NTT, threads: int) -> None:
     """Append to Schedule ``s`` the directives of one transform ``t`` (module docstring, "How
     to schedule it"): the bit reversal a root kernel of its own, moved in tiles
-    (:func:`schedule_bit_reversal`); stages ``s0`` … ``s{fused−1}`` computed per tile of
-    ``2**fused`` points, the last of them a root kernel with one GPU block per tile and
-    ``threads`` threads (each ``2**fused / threads`` points, strided: coalesced), the others
-    ``compute_at`` its block loop in ``memory`` (``"shared"``: a cooperative fill and a barrier
-    per stage); the remaining stages root kernels of ``threads``-thread blocks, one point per
-    thread, their products inlined (each point computes its pair's product: ``N``
-    multiplications a stage, no extra pass) or with ``root_products`` root kernels (``N/2``
-    multiplications and a pass over ``N/2`` words; ``None``, the default: root for the stages
-    of half-width ``2**k`` below ``RUN`` and ``threads``, whose loads stay gathers (on PoCL,
-    2**20 BabyBear points: stage 1 2.05 ms inlined, 1.73 ms with its product kernel), inlined
-    above); global stages of half-width from ``RUN`` to below ``threads`` get threads in two
-    dimensions (:func:`_blocks`); the fused stages' products are per tile in
-    ``memory``, one per pair. (``compute_at`` the stage's thread loop, a product in registers
-    per point without the repeated expression, is refused: bounds inference gives the pair
-    index ``((i >> (s+1)) << s) + (i & (h−1))`` of one point ``i`` an interval of width ``h``,
-    as ``&`` is bounded by its mask, not evaluated at a point.) ``fused = 0`` makes every
-    stage global. ``t.out``, when it is not the last stage, is left to the caller (inlined
-    unless scheduled). Raises vx.ScheduleError (from the directives) for a ``threads`` that
-    does not divide the tile."""
-    if not 0 <= fused <= t.log_n:
-        raise errors.ScheduleError(f"schedule_stages({t.out.name}): fused = {fused!r} must be "
-                                   f"from 0 to log_n = {t.log_n}")
-    i = t.rev.pure_vars[0].name
-    j = t.products[0].pure_vars[0].name if t.products else None
+    (:func:`schedule_bit_reversal`), and every stage a root kernel in which one work item
+    computes both points of a butterfly pair (the sign's loop, extent 2, unrolled innermost:
+    the product once) in blocks of ``threads`` work items:
+
+    - a stage of rows ``(2h, R)``: ``q`` split into the sign ``e`` and the twiddle index ``m``;
+      for ``R ≥ threads`` one block per ``threads`` pairs of a row (``r`` split, the blocks
+      ``m`` and ``ro`` fused into one grid dimension), else blocks of ``threads / R`` rows
+      with threads in two dimensions (``r`` fastest), so a work-group's ``r`` are consecutive;
+    - a flat stage ``(2, N/2)``: blocks of ``threads`` pairs ``j``.
+
+    The new loops are named after the transform (``<name>_sg``, ``<name>_m``, ``<name>_ro``,
+    … and ``<name>_rev_c``, … for the bit reversal), so no name of the pipeline is taken.
+
+    ``t.out``, the twiddle tables and the inverse's scaling are left to the caller (inlined
+    unless scheduled). On PoCL (2**20 BabyBear points) a stage of rows takes 0.26–0.37 ms,
+    a flat stage 0.3–0.7 ms (its twiddle a gather), the bit reversal 1.5–3.2 ms: docs/fields.md.
+    Raises vx.ScheduleError for a ``threads`` that is not a power of two."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1 \
+            or threads & (threads - 1):
+        raise errors.ScheduleError(f"schedule_stages({t.out.name}): threads = {threads!r} "
+                                   "must be a power of two (blocks of whole rows)")
     outputs = set(s.pipe.outputs)
+    p = t.rev.name[:-len("rev")]                # new loop names: the transform's prefix
+    e, m, ro, ri, mr, mo, mi = (p + v for v in ("sg", "m", "ro", "ri", "mr", "mo", "mi"))
     for k, f in enumerate(t.stages):
-        if f not in outputs:
-            s[f.name].compute_root()
-        if k + 1 == fused:
-            tile = 1 << fused
-            stage = s[f.name].split(i, "io", "ii", tile)
-            if threads < tile:
-                stage.split("ii", "ij", "it", threads).gpu_blocks("io").gpu_threads("it")
-            else:
-                stage.gpu_blocks("io").gpu_threads("ii")
-        elif k >= fused:
-            _blocks(s[f.name], i, k, threads)
-    for k, prod in enumerate(t.products, start=1):     # the products of stage k
-        root = (1 << k) < min(threads, RUN) if root_products is None else root_products
-        if k >= fused and root:
-            _blocks(s[prod.name].compute_root(), j, k, threads)
+        stage = s[f.name] if f in outputs else s[f.name].compute_root()
+        q, r = (v.name for v in f.pure_vars)
+        h, R = 1 << k, 1 << (t.log_n - 1 - k)
+        if not is_rows(t.log_n, k):                 # (e, j)
+            stage.split(r, ro, ri, threads).reorder(ro, ri, q).unroll(q) \
+                .gpu_blocks(ro).gpu_threads(ri)
+        elif R >= threads:
+            stage.split(q, e, m, h).split(r, ro, ri, threads).reorder(m, ro, ri, e).unroll(e) \
+                .fuse(m, ro, mr).gpu_blocks(mr).gpu_threads(ri)
+        else:
+            stage.split(q, e, m, h).split(m, mo, mi, threads // R).reorder(mo, mi, r, e) \
+                .unroll(e).gpu_blocks(mo).gpu_threads(mi, r)
     schedule_bit_reversal(s, t, threads)
-    schedule_twiddles(s, t, threads)
-    if fused:
-        last = t.stages[fused - 1].name
-        for f in (*t.stages[:fused - 1], *t.products[:fused - 1]):
-            s[f.name].compute_at(last, "io").store_in(memory)
 
 
-RUN = 8    # points: the shortest run of consecutive words worth a thread dimension of its own
-
-
-def _blocks(stage, var: str, k: int, threads: int) -> None:
-    """Blocks of ``threads`` points of stage ``k``'s ``var``; where ``2**k`` (the half-width)
-    is from ``RUN`` to below ``threads``, threads of two dimensions, ``2**k`` fastest: then
-    the low ``k`` bits of a point are its fastest thread index, and its loads read consecutive
-    words. In one dimension PoCL gathered them lane by lane (the index's bit ``k`` varies
-    inside a work-group): stages 3–7 of 2**20 BabyBear points took 2.2–3.5 ms, in two
-    dimensions 0.73–1.1 ms, as the stages above."""
-    h = 1 << k
-    if RUN <= h < threads:
-        stage.split(var, "io", "ii", threads).split("ii", "iy", "ix", h).gpu_blocks("io") \
-            .gpu_threads("iy", "ix")
-    else:
-        stage.split(var, "io", "ii", threads).gpu_blocks("io").gpu_threads("ii")
-
-
-TWIDDLE_ROOT_STRIDE = 16   # words between a stage's twiddles in w from which it gets a table
 REV_TILE_LOG = 4           # the bit reversal's tiles: 2**4 x 2**4 points
-
-
-def schedule_twiddles(s, t: NTT, threads: int) -> None:
-    """Append to Schedule ``s`` a root kernel per stage ``k`` whose twiddles lie at least
-    ``TWIDDLE_ROOT_STRIDE`` words apart in ``w`` (``w_k[j] = w[j · 2**(n−1−k)]``, ``2**k``
-    words): the stage then reads consecutive words of a small table instead of one word per
-    cache line at a power-of-two stride (which also maps every read to the same cache set).
-    The other stages read ``w`` directly (``w_k`` inlined). On PoCL (2**20 BabyBear points,
-    8 fused stages, a machine under other load) the fused kernel went from 34.5 ms to 27.3 ms
-    with these tables."""
-    for k, tw in enumerate(t.twiddles, start=1):
-        if 1 << (t.log_n - 1 - k) >= TWIDDLE_ROOT_STRIDE:
-            j = tw.pure_vars[0].name
-            s[tw.name].compute_root().split(j, "io", "ii", min(threads, 1 << k)) \
-                .gpu_blocks("io").gpu_threads("ii")
 
 
 def schedule_bit_reversal(s, t: NTT, threads: int) -> None:
@@ -298,9 +295,10 @@ def schedule_bit_reversal(s, t: NTT, threads: int) -> None:
     fused kernel, the same gather made that kernel 58 ms. Lengths below ``2**(2k)``: blocks
     of ``threads`` points in order (all in cache anyway)."""
     i, k, n = t.rev.pure_vars[0].name, REV_TILE_LOG, t.log_n
+    io, ii, c, r, m = (t.rev.name + v for v in ("_io", "_ii", "_c", "_r", "_m"))
     rev = s[t.rev.name].compute_root()
     if n < 2 * k:
-        rev.split(i, "io", "ii", threads).gpu_blocks("io").gpu_threads("ii")
+        rev.split(i, io, ii, threads).gpu_blocks(io).gpu_threads(ii)
         return
-    rev.split(i, "io", "c", 1 << k).split("io", "r", "m", 1 << (n - 2 * k)) \
-        .reorder("m", "r", "c").gpu_blocks("m").gpu_threads("r", "c")
+    rev.split(i, io, c, 1 << k).split(io, r, m, 1 << (n - 2 * k)) \
+        .reorder(m, r, c).gpu_blocks(m).gpu_threads(r, c)
