@@ -113,6 +113,9 @@ def bind(pipe, kwargs: dict, contiguous: bool = False) -> Binding:
                                     f"({', '.join(map(str, inp.shape))}), got shape {tuple(arr.shape)}")
         arrays[name] = arr
     _bind_dims(pipe, arrays, dims)
+    for name, inp in pipe.inputs.items():
+        if inp.range is not None:
+            _check_values(name, inp, arrays[name], dims)
     params = {name: _param(p, given[name]) for name, p in pipe.params.items()}
     return Binding(dims, arrays, params)
 
@@ -147,6 +150,32 @@ def _bind_dims(pipe, arrays: dict, dims: dict):
                 raise errors.InputError(f"input {name!r}: shape[{axis}] must be {s} = {want} "
                                         f"(from {', '.join(f'{k}={v}' for k, v in dims.items())}), "
                                         f"got {n}")
+
+
+def _host(arr) -> np.ndarray:
+    """A host copy of a device array (CuPy ``.get()``, PyTorch ``.cpu()``) to check its values."""
+    if isinstance(arr, np.ndarray):
+        return arr
+    if hasattr(arr, "get"):
+        return np.asarray(arr.get())
+    if hasattr(arr, "cpu"):
+        return arr.cpu().numpy()
+    return np.asarray(arr)
+
+
+def _check_values(name: str, inp, arr, dims: dict):
+    """Every element of Input ``inp`` within its declared ``range=(lo, hi)`` at these sizes:
+    bounds inference relied on it (an RDom bounded by offsets reads only where they point)."""
+    lo, hi = (int(exact(_shape_sympy(b), dims)) for b in inp.range)
+    values = _host(arr)
+    bad = (values < lo) | (values > hi)
+    if bad.any():
+        at = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = at[0] if len(at) == 1 else at
+        raise errors.InputError(
+            f"input {name!r}: element {where} is {values[at]}, outside its declared range "
+            f"[{inp.range[0]}, {inp.range[1]}] = [{lo}, {hi}] (vx.Input({name!r}, ..., "
+            f"range=...)); pass values within it or declare a wider range")
 
 
 _SHAPES: dict = {}

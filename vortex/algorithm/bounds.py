@@ -196,12 +196,23 @@ def rvar_interval(v: RVar, ctx: Context) -> Interval:
     lo_e, ext_e = v.rdom.bounds[v.index]
     lo, ext = interval(lo_e, ctx), interval(ext_e, ctx)
     hi = lo[1] + ext[1] - 1
-    used = v.rdom.bound_vars() if v.rdom.varying(v.index) else ()
-    if used:
+    varying = v.rdom.varying(v.index)
+    used = v.rdom.bound_vars() if varying else ()
+    loads = v.rdom.bound_loads() if varying else ()
+    if used or loads:
         points = {u.name: sp.Symbol(f"{u.name}.at", integer=True) for u in used}
         ranges = {points[u.name]: _leaf(u, ctx) for u in used}
+        # each load of data a symbol too (offsets[b] + (offsets[b + 1] - offsets[b]) - 1 cancels
+        # to offsets[b + 1] - 1), over the values it may load
+        at = {ld.key: sp.Symbol(f"{ld}.at", integer=True) for ld in loads}
+        ranges.update({at[ld.key]: _leaf(ld, ctx) for ld in loads})
+
+        def leaf(n):
+            if isinstance(n, Load) and n.key in at:
+                return at[n.key], at[n.key]
+            return ctx.leaf(n) if ctx.leaf is not None else None
         inner = Context({**ctx.env, **{n: (p, p) for n, p in points.items()}}, ctx.value_range,
-                        ctx.leaf, ctx.exact_params)
+                        leaf, ctx.exact_params)
         end = _over(interval(lo_e, inner)[1] + interval(ext_e, inner)[1] - 1, ranges)
         hi = hi if end is None else smin(hi, end[1])
     return lo[0], hi

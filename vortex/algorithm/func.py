@@ -67,17 +67,27 @@ class Input:
     ``shape`` entries are Dims, integers or expressions of Dims; the Dims are bound from the
     arrays passed at the call (vx.InputError when they disagree). Indexing gives a Load.
     ``secret=True`` puts its values under the constant-time check (docs/constant_time.md).
+
+    ``range=(lo, hi)`` (integer Inputs): every element lies in ``[lo, hi]`` (inclusive; ints or
+    expressions of Dims, e.g. ``(0, T)`` for the offsets of a packed tensor of length ``T``).
+    Bounds inference uses it for the values loaded (an RDom ``vx.RDom(offsets[b], offsets[b + 1]
+    - offsets[b])`` then provably reads ``[0, T)``), and every call checks it before any launch
+    (vx.InputError naming the input and its first element outside). Raises vx.TypeError for a
+    range on a float or bool Input or one that is not two integer expressions of Dims.
     """
 
     name: str
     dtype: T.DType
     shape: tuple
     secret: bool = False
+    range: tuple | None = None
 
     def __post_init__(self):
         check_name(self.name, "Input")
         object.__setattr__(self, "dtype", T.as_dtype(self.dtype))
         object.__setattr__(self, "shape", _shape(self.shape, f"Input {self.name!r}"))
+        if self.range is not None:
+            object.__setattr__(self, "range", _value_range(self))
 
     @property
     def ndim(self) -> int:
@@ -88,7 +98,19 @@ class Input:
 
     def __repr__(self) -> str:
         secret = ", secret=True" if self.secret else ""
-        return f"Input({self.name!r}, {self.dtype}, ({', '.join(map(str, self.shape))}){secret})"
+        rng = f", range=({self.range[0]}, {self.range[1]})" if self.range else ""
+        return (f"Input({self.name!r}, {self.dtype}, ({', '.join(map(str, self.shape))}){secret}"
+                f"{rng})")
+
+
+def _value_range(inp: Input) -> tuple:
+    """An Input's declared ``range=(lo, hi)`` as two int32 Exprs of Dims and constants."""
+    rng = inp.range
+    if not inp.dtype.is_int or not isinstance(rng, (tuple, list)) or len(rng) != 2:
+        raise errors.TypeError(f"Input {inp.name!r}: range=(lo, hi) needs an integer dtype and "
+                               f"two bounds (ints or expressions of vx.dims), got {rng!r} for "
+                               f"{inp.dtype}")
+    return _shape(tuple(rng), f"Input {inp.name!r} range")
 
 
 @dataclass(frozen=True)

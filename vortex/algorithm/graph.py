@@ -3,7 +3,8 @@
 Checks done here (all raise vx.TypeError naming the Func): duplicate names, outputs without a
 declared shape, recursive Funcs (a cycle through update definitions or where() predicates, or a
 pure definition reading itself through one), RDoms used outside a reduction in a pure definition,
-RDom bounds that depend on data, on a Var that is not in scope where the domain is iterated
+RDom bounds that depend on data other than loads from Inputs with a declared value range
+(:func:`_check_bound_load`), on a Var that is not in scope where the domain is iterated
 (:func:`_check_bound_vars`) or on a Param without a declared range, more than one
 RDom in one update, a where() condition using a Var that the definition iterating its RDom does
 not have, an inline reduction left ambiguous (several RDoms, no ``over=``). An update may read its
@@ -73,7 +74,7 @@ def collect(outputs) -> tuple[list[Func], dict, dict, dict]:
             if isinstance(src, Input):
                 _register(names, src, "Input")
                 inputs[src.name] = src
-                for s in src.shape:
+                for s in (*src.shape, *(src.range or ())):
                     _collect_leaves(s, params, dims)
             elif src is not f:
                 visit(src, path + [f])
@@ -154,7 +155,8 @@ def _scopes(f: Func):
 def _check_bound_vars(f: Func):
     """RDom bounds may use Dims, ranged Params, constants and the variables in scope where the
     domain is iterated (:func:`_scopes`): the pure Vars of the definition, the RVars around an
-    inline reduction; not loaded data. An update's own RDom may depend on a pure Var only
+    inline reduction; loads from Inputs with a declared value range (:func:`_check_bound_load`),
+    not other data. An update's own RDom may depend on a pure Var only
     where the update does not read ``f`` at another point along it (that loop then runs
     outside the RDom's: no per-point bounds)."""
     for rd, what, scope in _scopes(f):
@@ -162,17 +164,32 @@ def _check_bound_vars(f: Func):
                 for v in find(e, lambda x: isinstance(x, (Var, RVar, Load)))]
         for v in used:
             if isinstance(v, Load):
-                raise errors.TypeError(
-                    f"RDom {rd.name!r} of {f.name!r} has bounds depending on the load {v}; "
-                    "RDom bounds may use only Dims, Params, constants and the pure Vars of the "
-                    "Func reducing over it (restrict the domain with .where(...))")
+                _check_bound_load(f, rd, v)
+                continue
             if v.name not in scope or (isinstance(v, RVar) and v.rdom_name == rd.name):
                 raise errors.TypeError(
                     f"RDom {rd.name!r} of {f.name!r} has bounds depending on {v}, which is "
                     f"not a variable of {what} there ({sorted(scope) or 'none'}); RDom bounds "
                     "may use only Dims, Params, constants and the pure Vars of the Func "
                     "reducing over it (restrict the domain with .where(...))")
-        _check_update_order(f, rd, used)
+        _check_update_order(f, rd, [v for v in used if not isinstance(v, Load)])
+
+
+def _check_bound_load(f: Func, rd, ld: Load):
+    """A bound may load from an Input with a declared value range (its values then bound the
+    reads: ``vx.Input("offsets", vx.int32, (B + 1,), range=(0, T))``), not from a Func or an
+    Input without one."""
+    src = ld.source
+    if not isinstance(src, Input) or src.range is None:
+        what = (f"the Input {src.name!r}, which declares no value range" if isinstance(src, Input)
+                else f"the Func {src.name!r}")
+        fix = (f"declare one: vx.Input({src.name!r}, {src.dtype}, (...), range=(lo, hi)), e.g. "
+               "range=(0, T) for the offsets of a packed tensor of length T"
+               if isinstance(src, Input) else "compute the bound into an Input")
+        raise errors.TypeError(
+            f"RDom {rd.name!r} of {f.name!r} has bounds depending on the load {ld} from {what}; "
+            f"RDom bounds may load only from Inputs with a declared value range ({fix}), or "
+            "restrict the domain with .where(...)")
 
 
 def _check_update_order(f: Func, rd, used: list):

@@ -27,13 +27,16 @@ from .walk import find
 
 
 class _ValueRanges:
-    """Range of values a load can return: the dtype's, narrowed for pure integer Funcs."""
+    """Range of values a load can return: the dtype's, narrowed for pure integer Funcs and for
+    Inputs with a declared ``range=(lo, hi)`` (checked at every call, vortex/algorithm/binding)."""
 
     def __init__(self):
         self.memo = {}
 
     def __call__(self, ld: Load):
         src = ld.source
+        if isinstance(src, Input) and src.range is not None:
+            return tuple(to_sympy(b) for b in src.range)
         if isinstance(src, Input) or ld.dtype.is_float or len(src.definitions) != 1:
             return type_range(ld.dtype)
         if src.name not in self.memo:

@@ -23,8 +23,12 @@ vx.min(i + 3, N) - vx.max(i - 2, 0), name="k")``), the pure Vars of an update it
 for an inline reduction the RVars of the update or reductions around it (a triangular solve's
 ``vx.RDom(r, name="k")`` inside the update over ``r``). Each point then iterates its own range
 — the kernel's loop runs from that point's min for that point's extent (no box, no mask), and
-bounds inference takes the union over the Var's range. A bound using anything else (a Var of
-another Func, the domain's own RVars, loaded data) is a vx.TypeError at ``vx.Pipeline``.
+bounds inference takes the union over the Var's range. Bounds may load from an Input that
+declares the range of its values (a packed batch's ``vx.Input("offsets", vx.int32, (B + 1,),
+range=(0, T))``: ``vx.RDom(offsets[b], offsets[b + 1] - offsets[b], name="r")`` runs sequence
+``b``'s rows, checked within ``[0, T)`` from the range; docs/semantics.md). A bound using anything
+else (a Var of another Func, the domain's own RVars, other loaded data) is a vx.TypeError at
+``vx.Pipeline``.
 Schedules keep such an RDom's loops inside the loops of the Vars it depends on
 (vx.ScheduleError otherwise, naming the directive and the loop); they may split it (guarded by
 the point's extent) and unroll or vectorize pure loops inside it, but not bind it to GPU blocks
@@ -39,7 +43,7 @@ from typing import Callable
 from .. import errors
 from .construct import binary, lift
 from .dtypes import int32
-from .expr import BinaryOp, Const, Expr, RVar, Var, check_name
+from .expr import BinaryOp, Const, Expr, Load, RVar, Var, check_name
 from .printer import show
 from .walk import find, rebuild
 
@@ -136,8 +140,18 @@ class RDom:
         return list(found.values())
 
     def varying(self, index: int) -> bool:
-        """Whether dimension ``index``'s bounds use a Var or an RVar (see :meth:`bound_vars`)."""
-        return any(find(e, lambda x: isinstance(x, (Var, RVar))) for e in self.bounds[index])
+        """Whether dimension ``index``'s bounds use a Var or an RVar (see :meth:`bound_vars`) or
+        load data (an Input with a declared value range: per-sequence offsets)."""
+        return any(find(e, lambda x: isinstance(x, (Var, RVar, Load))) for e in self.bounds[index])
+
+    def bound_loads(self) -> list:
+        """The loads the bounds use (each once, in order: ``offsets[b]``, ``offsets[b + 1]``)."""
+        found = {}
+        for lo, ext in self.bounds:
+            for e in (lo, ext):
+                for ld in find(e, lambda x: isinstance(x, Load)):
+                    found.setdefault(ld.key, ld)
+        return list(found.values())
 
     def bound_predicates(self) -> tuple:
         """``min <= r < min + extent`` (bool Exprs) for each dimension whose bounds use a Var:

@@ -56,10 +56,12 @@ class StageLowering:
         # an RDom bound using a pure Var reads its coordinate there (vortex/lower/varying.py)
         self.at_point = {k: simplify_expr(v) for k, v in self.coords.items()}
         self._rdom = None if self.reduce is None else self.reduce.rdom
-        self.red_guards = [place(g, self.at_point, self._rdom) for g in self.red_guards]
+        self.red_guards = [place(g, self.at_point, self._rdom, ctx.layouts)
+                           for g in self.red_guards]
         if self.reduce is not None:
             for v, (lo, _) in zip(self.reduce.rdom.vars, self.reduce.rdom.bounds):
-                self.coords[v.name] = binary(BinaryOp.ADD, place(lo, self.at_point),
+                self.coords[v.name] = binary(BinaryOp.ADD,
+                                             place(lo, self.at_point, layouts=ctx.layouts),
                                              self.env[v.name])
         self.coords = {k: simplify_expr(v) for k, v in self.coords.items()}
         leaves = {lp.name for lp in nest.loops}
@@ -189,7 +191,8 @@ class StageLowering:
         for lp in reversed(loops):
             body = block(self._sites.get(lp.name), inner)
             inner = self.staging.wrap(lp, body) or For(
-                lp.name, i32(0), place(from_sympy(lp.extent), self.at_point, self._rdom),
+                lp.name, i32(0),
+                place(from_sympy(lp.extent), self.at_point, self._rdom, self.ctx.layouts),
                 lp.kind, body)
         return inner
 
@@ -215,9 +218,11 @@ class StageLowering:
                             self.ctx.names)
         pre_b, body = inner.lower(r.body)
         coords = [use[v.name] for v in r.rdom.vars]
-        exts = [place(e, self.at_point) for _, e in r.rdom.bounds]
-        pos = rdom_position(r.rdom, coords, exts, [place(lo, self.at_point) for lo, _ in
-                                                   r.rdom.bounds]) if acc.has_pos else None
+        at = self.at_point
+        exts = [place(e, at, layouts=self.ctx.layouts) for _, e in r.rdom.bounds]
+        pos = rdom_position(r.rdom, coords, exts, [place(lo, at, layouts=self.ctx.layouts)
+                                                   for lo, _ in r.rdom.bounds]) \
+            if acc.has_pos else None
         step = block(pre_b, acc.update(body, pos, idx))
         for p in r.rdom.predicates:
             pre_p, cond = inner.lower(p)

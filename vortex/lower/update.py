@@ -38,7 +38,7 @@ def lower_update(ctx, plan, d, n: int) -> Kernel:
     rdom = update_rdom(d)
     at_point = dict(coords)       # an RDom bound using a pure Var reads its coordinate
     for v, (lo, _) in zip(rdom.vars if rdom else (), rdom.bounds if rdom else ()):
-        coords[v.name] = binary(BinaryOp.ADD, place(lo, at_point), env[v.name])
+        coords[v.name] = binary(BinaryOp.ADD, place(lo, at_point, layouts=ctx.layouts), env[v.name])
     lowerer = ExprLowerer(coords, ctx.layouts, ctx.names)
     lhs = [lowerer.lower(inline(a, ctx.inlined)) for a in d.lhs]   # (pre, index) each
     layout = ctx.layouts[f.buffers[0][0]]        # a Tuple's elements share the layout
@@ -53,10 +53,10 @@ def lower_update(ctx, plan, d, n: int) -> Kernel:
     for p in (rdom.predicates if rdom is not None else ()):
         pre_p, cond = lowerer.lower(inline(p, ctx.inlined))
         stmt = block(pre_p, If(cond, stmt))
-    stmt = guarded([place(g, at_point, rdom) for g, _ in guards], stmt)
+    stmt = guarded([place(g, at_point, rdom, ctx.layouts) for g, _ in guards], stmt)
     for lp in reversed([lp for lp in nest.loops if lp.axis is None]):
-        stmt = For(lp.name, i32(0), place(from_sympy(lp.extent), at_point, rdom), lp.kind,
-                   stmt)
+        extent = place(from_sympy(lp.extent), at_point, rdom, ctx.layouts)
+        stmt = For(lp.name, i32(0), extent, lp.kind, stmt)
     grid, blk = launch_shape(nest, nest.func)
     ranges = tuple((lp.name, lp.extent) for lp in nest.loops if lp.axis is not None)
     return Kernel(f"{f.name}_update{n}_kernel", (), bound_loops(nest, stmt), grid, blk, 0,

@@ -13,6 +13,12 @@ per point), fusing it, and staging reads of the Func are refused with a vx.Sched
 the directive and the loop (an ``mma`` cannot have it inside its Var's loops, so it is refused
 by the order rule).
 
+A bound that loads data (a packed batch's ``offsets[b]``, from an Input with a declared value
+range) makes the loop's extent the whole-extent symbol, printed from the bound itself with each
+load read from its buffer at the point (:func:`place` with ``layouts``): ``for r in [0,
+offsets[b + 1] - offsets[b])``; the loop stays inside the loops of the Vars the loads' indices
+use, like any other such loop.
+
 Source: Halide, where an RDom's bounds may depend on the pure Vars of the Func (its loop's min
 and extent are let-bound inside the enclosing loops, ``Bounds.cpp``/``ScheduleFunctions.cpp``).
 """
@@ -22,7 +28,7 @@ import sympy as sp
 
 from .. import errors
 from ..algorithm.bounds import Context, interval
-from ..algorithm.expr import RVar, Var
+from ..algorithm.expr import Load, RVar, Var
 from ..algorithm.walk import find, rebuild
 from .ir import Ref, local_name
 from ..schedule import gpu_directives as G
@@ -60,6 +66,8 @@ def rdom_extent(e, rvar: str | None = None):
         if isinstance(n, (Var, RVar)):
             s = names.setdefault(n.name, var_symbol(n.name))
             return s, s
+        if isinstance(n, Load):     # data (offsets[b]): the whole extent's symbol
+            names.setdefault(str(n), None)
         return None
     lo, hi = interval(e, Context(leaf=leaf, exact_params=True))
     if lo == hi:
@@ -69,19 +77,24 @@ def rdom_extent(e, rvar: str | None = None):
     raise ValueError(f"{e} is not an expression of Dims, ranged Params, constants and Vars")
 
 
-def place(e, coords: dict, rdom=None):
+def place(e, coords: dict, rdom=None, layouts: dict | None = None):
     """IR expression ``e`` (from :func:`~vortex.lower.sym.from_sympy`) with each Var
     placeholder replaced by ``coords[name]`` — and each algorithm Var too (a bound's min) — and
-    each extent placeholder by that extent of ``rdom`` there."""
+    each extent placeholder by that extent of ``rdom`` there; each load of data in a bound
+    (``offsets[b]``) read from its buffer (``layouts``: source name → Layout) at ``coords``."""
     def fn(n):
         if isinstance(n, Ref) and "." in n.name:
             base, tag = n.name.rsplit(".", 1)
             if tag == _AT:
                 return coords[base]
             if tag == _EXTENT:
-                return place(rdom.bounds[[v.name for v in rdom.vars].index(base)][1], coords)
+                return place(rdom.bounds[[v.name for v in rdom.vars].index(base)][1], coords,
+                             layouts=layouts)
         if isinstance(n, (Var, RVar)) and n.name in coords:
             return coords[n.name]
+        if isinstance(n, Load) and layouts is not None:
+            from .exprs import ExprLowerer
+            return ExprLowerer(coords, layouts).lower(n)[1]
         return None
     return rebuild(e, fn)
 
@@ -117,7 +130,8 @@ def check_nest(nest: LoopNest, rdom, func: str, directive=None, entry: int | Non
     (the one just applied, named in the message) is no ``stage``."""
     names = [lp.name for lp in nest.loops]
     for rv, used in varying_dims(rdom).items():
-        why = f"the RDom loop {rv} has bounds depending on {', '.join(used)}"
+        data = [str(ld) for ld in rdom.bound_loads()]
+        why = f"the RDom loop {rv} has bounds depending on {', '.join(used + data)}"
         mine, fused = derived(nest, rv)
         if fused:
             raise _error(func, directive, entry, f"{why}: it cannot be fused (split it instead)")
