@@ -340,6 +340,23 @@ def test_the_rdom_loop_cannot_be_bound_to_threads():
         driver.lower(pipe, s)
 
 
+def test_rfactor_of_a_domain_bounded_by_data():
+    """A domain whose bounds load data but use no Var is the same at every point, yet differs
+    per call: rfactor refuses it, naming the loads."""
+    b_, t_ = vx.dims("B T")
+    offsets = vx.Input("offsets", vx.int32, (b_ + 1,), range=(0, t_))
+    x = vx.Input("x", vx.float32, (t_,))
+    (u,) = vx.vars("u")
+    r = vx.RDom(offsets[0], offsets[b_] - offsets[0], name="r")
+    g = vx.Func("g", shape=(1,))
+    g[u] = vx.cast(vx.float32, 0)
+    g[u] = g[u] + x[r]
+    s = vx.Schedule(vx.Pipeline(g))
+    with _raises(vx.ScheduleError, "RDom 'r' has bounds depending on offsets[0], offsets[B]",
+                 "rfactor cannot split it"):
+        s["g"].update(0).rfactor("r", "v")
+
+
 # --- offline compiles ---------------------------------------------------------------------------
 def test_compiles_for_cuda_and_hip(offline):
     """The ragged kernels (sequences on blocks) and the outer-Var ones of the same acceptance

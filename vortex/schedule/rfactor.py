@@ -40,6 +40,7 @@ from ..algorithm.expr import (BinaryOp, BinOp, Const, Load, RVar, Select, TupleV
 from ..algorithm.func import Definition, Func
 from ..algorithm.graph import collect
 from ..algorithm.ops import select
+from ..algorithm.printer import show
 from ..algorithm.rdom import RDom
 from ..algorithm.walk import find, rebuild
 from . import directives as D
@@ -174,10 +175,11 @@ def _split(f: Func, n: int, rv: str, u_name: str, funcs: dict):
     if rv not in names:
         raise Reject(f"{rv!r} is not an RVar of update {n} of {f.name!r} (its RVars: "
                      f"{', '.join(names) or 'none'})")
-    if rdom.bound_vars():
-        raise Reject(f"RDom {rdom.name!r} has bounds depending on "
-                     f"{', '.join(v.name for v in rdom.bound_vars())}, so its points differ per "
-                     "point of the Func: rfactor cannot split it; schedule the update without it")
+    depends = [v.name for v in rdom.bound_vars()] + [show(ld) for ld in rdom.bound_loads()]
+    if depends:
+        raise Reject(f"RDom {rdom.name!r} has bounds depending on {', '.join(depends)}, so its "
+                     "points differ per point of the Func or per call: rfactor cannot split it; "
+                     "schedule the update without it")
     name = intermediate_name(f.name)
     if name in funcs or u_name in {v.name for v in f.pure_vars}:
         clash = name if name in funcs else u_name
