@@ -63,6 +63,8 @@ SIZES = {
     "moe_experts": [dict(NT=1, D=1, F=1, E=1), dict(NT=3, D=13, F=37, E=2),
                     dict(NT=2, D=70, F=96, E=3)],
     "moe_unpack": [dict(T=1, NT=1, D=1), dict(T=37, NT=3, D=13), dict(T=130, NT=9, D=70)],
+    "varlen_attention": [dict(T=1, B1=2, H=1, HK=1), dict(T=37, B1=4, H=4, HK=2),
+                         dict(T=70, B1=3, H=3, HK=1)],
 }
 PARAMS = {"amount": 1.5, "eps": 1e-6, "alpha": 1.0, "beta": 0.5}
 
