@@ -30,9 +30,10 @@ sqrt(D) inlined into each (a D-term dot product per key and reduction: 3 per key
 online-softmax Tuple recurrence of examples/attention.py, for two reasons found while writing
 this (reproducers named in the issue-16 report): ``pipe.reference`` of a Tuple update whose
 RDom bounds use a pure Var fails (KeyError on the Var: vortex/algorithm/reference_tuple.py
-evaluates the bounds without the pure Vars), and a ``split`` of the token axis puts the
-update's loop bound (which loads ``seg[t]``) outside the tail guard, reading past ``seg`` (a
-segfault on PoCL at T = 190). Also, with ``score`` inlined into the recurrence, each use of x
+evaluates the bounds without the pure Vars), and with the token axis split (a guarded tail)
+and ``d`` vectorized inside the key loop, the update's loop bound (which loads ``seg[t]``) is
+printed outside the tail guard, reading past ``seg`` (a segfault on PoCL at T = 190, in 2 of 3
+runs). Also, with ``score`` inlined into the recurrence, each use of x
 in (m', l', acc') recomputes the dot product (13 per key, where the three reductions need 3);
 ``score`` at root would be the T × T matrix this layout exists to avoid, and there is no
 compute_at into an update's key loop.
