@@ -5,20 +5,21 @@ Usage: ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/ntt.py [
 [--rounds 5]``
 
 Rows per field:
-  Vortex           vortex.lib.ntt.ntt_pipeline scheduled by schedule_stages: the bit reversal a
-                   pass of 16 x 16 tiles (schedule_bit_reversal), then one global pass per
-                   radix-2 stage, a butterfly pair per work item (the product once, both
-                   points written), 256-work-item groups; device time of all launches
-                   (``kernel.time``).
+  Vortex           vortex.lib.ntt.ntt_pipeline (Stockham order: natural order in and out, no
+                   bit-reversal pass) scheduled by schedule_stages with 256-work-item groups:
+                   a butterfly pair per work item (the product once, both points written);
+                   BabyBear radix 4 (two stages per pass where rows have >= 16 pairs),
+                   Goldilocks radix 2 (its inlined products are too large to lower); device
+                   time of all launches (``kernel.time``).
   numpy            the same radix-2 NTT vectorized over each stage: uint64 arithmetic for
                    BabyBear (exact: p < 2**32); Python ints in object arrays for Goldilocks
                    (p ≈ 2**64: uint64 products would overflow), so that peer is slow by nature;
                    the bit-reversal permutation and the twiddles precomputed, untimed.
 After the Vortex row, the share of its time per kind of launch, measured per launch from the
 OpenCL profiling events of one run (the events ``kernel.time`` sums; medians over ``--rounds``
-runs): ``bit reversal`` (its pass), ``stages (rows)`` (the stages whose pairs sharing a
-twiddle fill rows of >= 16: consecutive loads and stores), ``stages (flat)`` (the last stages,
-twiddles gathered) and ``output`` (the copy into ``y``).
+runs): ``passes (long rows)`` (stages whose rows have >= 16 pairs: a thread per pair, loads
+and stores in runs), ``passes (short rows)`` (the last stages: a work item per row),
+``twiddle tables`` (the last stages' tables) and ``output`` (the copy into ``y``).
 Each output is checked against the numpy result before timing; medians over ``--rounds``.
 """
 from __future__ import annotations
@@ -52,22 +53,26 @@ def numpy_ntt(x: np.ndarray, p: int, rev, roots, dtype) -> np.ndarray:
     return EXAMPLE.numpy_ntt(x, p, roots, dtype, rev)
 
 
-def schedule(pipe) -> vx.Schedule:
+RADIX = {"BabyBear": 4, "Goldilocks": 2}
+
+
+def schedule(pipe, radix: int) -> vx.Schedule:
     s = vx.Schedule(pipe)
-    ntt.schedule_stages(s, ntt.NTT.find(pipe), 256)
+    ntt.schedule_stages(s, ntt.NTT.find(pipe), 256, radix)
     s["y"].split("i", "io", "ii", 256).gpu_blocks("io").gpu_threads("ii")
     return s
 
 
 def launch_kind(entry: str, log: int) -> str:
-    """The kind of a launch by its kernel's name (``ntt_rev_kernel``, ``ntt_s<k>_kernel``,
+    """The kind of a launch by its kernel's name (``ntt_s<k>_kernel``, ``ntt_w<k>_kernel``,
     ``y_kernel``)."""
-    if entry.startswith("ntt_rev"):
-        return "bit reversal"
+    if entry.startswith("ntt_w"):
+        return "twiddle tables"
     if entry.startswith("y_"):
         return "output"
     stage = int(entry[len("ntt_s"):].split("_")[0])
-    return "stages (rows)" if ntt.is_rows(log, stage) else "stages (flat)"
+    long_rows = 1 << (log - 1 - stage) >= ntt.RUN
+    return "passes (long rows)" if long_rows else "passes (short rows)"
 
 
 def launch_ms(kernel, rounds: int, **inputs) -> list[tuple[str, float]]:
@@ -130,13 +135,14 @@ def main():
         if dtype is np.uint64:
             numpy_ms = median_ms(lambda: numpy_ntt(x64, F.p, rev, roots, dtype), args.rounds)
         t0 = time.perf_counter()
-        kernel = vx.compile(pipe, schedule(pipe), target="opencl")
+        kernel = vx.compile(pipe, schedule(pipe, RADIX[F.name]), target="opencl")
         build = time.perf_counter() - t0
         got = kernel(x=x, w=w)
         assert np.array_equal(got.astype(object), want.astype(object)), F.name
         ms = kernel.time(warmup=1, repeat=args.rounds, x=x, w=w)
         per_launch = shares(launch_ms(kernel, args.rounds, x=x, w=w), args.log)
-        print(f"{F.name:10} Vortex                   {ms:9.2f} ms  (lowered+built in {build:.1f} s)")
+        print(f"{F.name:10} Vortex (radix {RADIX[F.name]})       {ms:9.2f} ms  "
+              f"(lowered+built in {build:.1f} s)")
         print(f"{'':10}   per launch: {per_launch}")
         print(f"{F.name:10} numpy ({np.dtype(dtype).name:6})          {numpy_ms:9.2f} ms"
               f"{'' if dtype is np.uint64 else ' (one run)'}")

@@ -108,8 +108,8 @@ def forward(F, log_n: int):
 @pytest.mark.parametrize("name", FIELDS)
 def test_stage_schedule_on_pocl_in_montgomery_form(opencl_device, name):
     """``define_ntt`` on encoded elements (``to_field`` in the load, ``from_field`` after), as
-    examples/ntt.py uses it, with schedule_stages at length 2**7 and 8-work-item blocks: stages
-    of rows with one and two thread dimensions, flat stages, the tiled bit reversal."""
+    examples/ntt.py uses it, with schedule_stages at length 2**7 and 8-work-item blocks: long
+    rows with one and two thread dimensions, short rows in a loop and unrolled."""
     F, log_n = FIELDS[name], 7
     n = 1 << log_n
     pipe, t = forward(F, log_n)
@@ -149,8 +149,8 @@ def test_polynomial_product_equals_schoolbook(opencl_device, name, log):
 @pytest.mark.parametrize("offline", ["cuda", "hip"], indirect=True)
 @pytest.mark.parametrize("name", FIELDS)
 def test_kernels_compile_for_gpus(offline, name):
-    """The length-2**9 forward transform with schedule_stages (64-thread blocks: stages of rows
-    with one and two thread dimensions, flat stages, the tiled bit reversal)."""
+    """The length-2**9 forward transform with schedule_stages (64-thread blocks: long rows with
+    one and two thread dimensions, short rows a work item each, twiddle tables)."""
     target, build = offline
     F = FIELDS[name]
     pipe, t = forward(F, 9)
@@ -159,8 +159,8 @@ def test_kernels_compile_for_gpus(offline, name):
     s["y"].split("i", "io", "ii", 256).gpu_blocks("io").gpu_threads("ii")
     kernel = build(pipe, s)
     entries = [launch.entry for launch in kernel.kernel_source.launches]
-    assert entries[0] == "f_rev_kernel" and len(entries) == 1 + 9 + 1
-    assert kernel.binary
+    assert [e for e in entries if e.startswith("f_s")] == [f"f_s{k}_kernel" for k in range(9)]
+    assert entries[-1] == "y_kernel" and kernel.binary
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -175,3 +175,10 @@ def test_threads_not_a_power_of_two_is_a_schedule_error(threads):
     pipe, t = forward(BABYBEAR, 3)
     with pytest.raises(vx.ScheduleError, match=r"threads = .* must be a power of two"):
         ntt.schedule_stages(vx.Schedule(pipe), t, threads=threads)
+
+
+@pytest.mark.parametrize("radix", [3, 8, True])
+def test_radix_other_than_2_or_4_is_a_schedule_error(radix):
+    pipe, t = forward(BABYBEAR, 3)
+    with pytest.raises(vx.ScheduleError, match=r"radix = .* must be 2 .* or 4"):
+        ntt.schedule_stages(vx.Schedule(pipe), t, threads=8, radix=radix)
