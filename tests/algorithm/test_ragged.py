@@ -192,8 +192,10 @@ def _evaluate(e, env: dict, arrays: dict):
 def test_the_loop_bound_reads_the_offsets():
     k = driver.lower(seq_sum(), vx.Schedule(seq_sum())).kernels[0]
     text = kernel_text(k)
-    assert "for r in [0, offsets[b + 1] - offsets[b]) serial" in text, text
-    assert "offsets[b] + r" in text, text
+    # the bound's indices are clamped into the buffer (in_bounds: a guarded tail may pass T)
+    clamped = "offsets[vx.min(vx.max({}, 0), cse.0)]"
+    assert f"for r in [0, {clamped.format('b + 1')} - {clamped.format('b')}) serial" in text, text
+    assert f"{clamped.format('b')} + r" in text, text
     assert not any(isinstance(s, If) for s in stmts(k.body) if not isinstance(s, Block)), text
 
 
@@ -338,6 +340,38 @@ def test_the_rdom_loop_cannot_be_bound_to_threads():
                  "RDom loop r has bounds depending on b",
                  "cannot be bound to GPU blocks or threads"):
         driver.lower(pipe, s)
+
+
+def test_a_bound_read_in_a_guarded_tail_stays_in_the_buffer(opencl_device):
+    """t split by 16 with a tail and d vectorized inside the key loop: the tail's guard sits
+    inside the RDom loop, whose bound is computed at t >= T too; its loads are clamped into the
+    buffers (the unclamped seg[t] read past the end and crashed PoCL intermittently)."""
+    T, B1 = vx.dims("T B1")
+    x = vx.Input("x", vx.float32, (T, 16))
+    offsets = vx.Input("offsets", vx.int32, (B1,), range=(0, T))
+    seg = vx.Input("seg", vx.int32, (T,), range=(0, B1 - 2))
+    t, d = vx.vars("t d")
+    lo = offsets[seg[t]]
+    r = vx.RDom(lo, t + 1 - lo, name="r")          # the prefix of t's own sequence
+    f = vx.Func("f", shape=(T, 16))
+    f[t, d] = np.float32(0)
+    f[t, d] = f[t, d] + x[r, d]
+    pipe = vx.Pipeline(f)
+    s = vx.Schedule(pipe)
+    s["f"].split("t", "to", "ti", 16).gpu_blocks("to").gpu_threads("ti")
+    s["f"].update(0).split("t", "to", "ti", 16).split("d", "do", "di", 8) \
+        .reorder("to", "ti", "do", "r", "di").gpu_blocks("to").gpu_threads("ti").vectorize("di")
+    kernel = vx.compile(pipe, schedule=s, target="opencl", device=opencl_device)
+    headers = [line for line in kernel.source.splitlines() if "for (int r = 0" in line]
+    assert headers and all("seg[min(max(" in h and "offsets[min(max(" in h for h in headers)
+    lengths = [47, 128, 15]
+    a = {"x": np.random.default_rng(0).standard_normal((190, 16)).astype(np.float32),
+         "offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32),
+         "seg": np.repeat(np.arange(3), lengths).astype(np.int32)}
+    want = np.concatenate([np.cumsum(a["x"][o:o + n], axis=0)
+                           for o, n in zip(a["offsets"], lengths)])
+    np.testing.assert_allclose(kernel(**a), want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(pipe.reference(**a), want, rtol=1e-5, atol=1e-5)
 
 
 def test_rfactor_of_a_domain_bounded_by_data():

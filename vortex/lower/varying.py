@@ -24,12 +24,15 @@ and extent are let-bound inside the enclosing loops, ``Bounds.cpp``/``ScheduleFu
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy as sp
 
 from .. import errors
 from ..algorithm.bounds import Context, interval
 from ..algorithm.expr import Load, RVar, Var
-from ..algorithm.walk import find, rebuild
+from ..algorithm.ops import clamp
+from ..algorithm.walk import find, map_children, rebuild
 from .ir import Ref, local_name
 from ..schedule import gpu_directives as G
 from ..schedule.nest import located
@@ -94,9 +97,22 @@ def place(e, coords: dict, rdom=None, layouts: dict | None = None):
             return coords[n.name]
         if isinstance(n, Load) and layouts is not None:
             from .exprs import ExprLowerer
-            return ExprLowerer(coords, layouts).lower(n)[1]
+            return ExprLowerer(coords, layouts).lower(in_bounds(n))[1]
         return None
     return rebuild(e, fn)
+
+
+def in_bounds(e):
+    """``e`` with the index of each load (nested ones too) clamped into its Input's shape. A
+    bound is computed at every point of its Vars' loops, the guarded tail of a split included
+    (``t >= T`` in the last block, whose guard may sit inside the RDom loop): there the index
+    may be past the end of the buffer; the value is never used (every effect of such a point
+    is guarded), but the read must stay inside the buffer (fuzz-like case: a varlen attention
+    schedule read ``seg[T + 1]`` and crashed PoCL)."""
+    if not isinstance(e, Load):
+        return map_children(e, in_bounds)
+    args = tuple(clamp(in_bounds(a), 0, d - 1) for a, d in zip(e.args, e.source.shape))
+    return replace(e, args=args)
 
 
 def varying_dims(rdom) -> dict:
