@@ -299,6 +299,29 @@ def test_updates_match_numpy(opencl_device, case):
         np.testing.assert_allclose(kernel(**args), want, rtol=1e-3, atol=1e-4)
 
 
+def test_a_tuple_update_over_each_rows_prefix(opencl_device):
+    """A Tuple-valued update whose RDom's extent is i + 1 (running mean of each prefix): the
+    reference iterates the box of all rows' ranges with each row's own mask (it raised
+    KeyError: 'i' before), and equals the kernel and numpy at sizes 1, 2, 7, 33."""
+    N = vx.Dim("N")
+    x = vx.Input("x", vx.float32, (N,))
+    i = vx.Var("i")
+    r = vx.RDom(0, i + 1, name="r")
+    f = vx.Func("f", shape=(N,))
+    f[i] = (np.float32(0), np.float32(0))
+    total, count = f[i]
+    f[i] = (total + x[r], count + 1)
+    o = vx.Func("o", shape=(N,))
+    o[i] = f[i][0] / f[i][1]
+    pipe = vx.Pipeline(o)
+    kernel = vx.compile(pipe, target="opencl", device=opencl_device)
+    for n in (1, 2, 7, 33):
+        xs = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+        want = np.cumsum(xs, dtype=np.float64) / np.arange(1, n + 1)
+        np.testing.assert_allclose(pipe.reference(x=xs), want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(kernel(x=xs), want, rtol=1e-5, atol=1e-6)
+
+
 def test_an_update_loop_reads_its_pure_var():
     text = kernel_text(next(k for k in driver.lower(band_update(), vx.Schedule(
         band_update())).kernels if "update" in k.name))

@@ -31,12 +31,19 @@ def compute_tuple(ev, f, scope, shape: tuple, origin: tuple):
 def run_tuple_update(ev, f, d, arrays: list, origin: tuple):
     """Apply update ``d`` of Tuple-valued ``f`` to its element ``arrays`` in place."""
     from .reference import Scope
+    from .reference_updates import _Clipped
     rdom = _update_rdom(d)
     loops = []
-    if rdom is not None:
-        loops += list(zip(rdom.vars, ev.rdom_bounds(rdom, Scope((), {}))))
     shape = arrays[0].shape
-    loops += [(a, (origin[i], shape[i])) for i, a in enumerate(d.lhs) if isinstance(a, Var)]
+    pure = [(a, (origin[i], shape[i])) for i, a in enumerate(d.lhs) if isinstance(a, Var)]
+    if rdom is not None:
+        # bounds using the update's pure Vars (or data): the box over their points, each
+        # point's own range kept by the mask, loads clipped — as run_update does
+        over = Scope((), {}).extend([a.name for a, _ in pure], [b for _, b in pure]) \
+            if rdom.bound_predicates() else Scope((), {})
+        loops += list(zip(rdom.vars, ev.rdom_bounds(rdom, over)))
+        ev = _Clipped(ev) if rdom.bound_predicates() else ev
+    loops += pure
     vec, seq = split_loops(d.lhs, loops, _self_loads(f, d, rdom))
     base = Scope((), {}).extend([v.name for v, _ in vec], [b for _, b in vec])
     names = [v.name for v, _ in seq]
