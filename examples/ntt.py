@@ -6,11 +6,12 @@ Run it:  vortex run examples/ntt.py [--schedule FILE] [--show-source]
 
 The algorithm is the convolution theorem: with N = 2M (a power of two; the product's 2M − 1
 coefficients fit, and N ≤ 2**27, BabyBear's two-adicity, up to LOG = 26), pad a and b with
-zeros to N, transform both (vortex.lib.ntt: bit reversal + log2 N butterfly stages, each a
-Func), multiply pointwise, transform back (the inverse reads the forward transform reversed and
-scales by N⁻¹). Values enter as integers in [0, p) and are taken to Montgomery form in the bit
-reversal of each forward transform (``to_field``) and back in the output (``from_field``).
-Funcs: ``fa_rev``, ``fa_w1`` …, ``fa_s0`` …, ``fa_out`` (a's transform), ``fb_*`` (b's),
+zeros to N, transform both (vortex.lib.ntt: log2 N butterfly stages in Stockham's
+self-sorting order, each a Func, no bit-reversal pass), multiply pointwise, transform back (the
+inverse reads the forward transform reversed and scales by N⁻¹). Values enter as integers in
+[0, p) and are taken to Montgomery form where the first stage of each forward transform reads
+them (``to_field``) and back in the output (``from_field``).
+Funcs: ``fa_w1`` …, ``fa_s0`` …, ``fa_out`` (a's transform), ``fb_*`` (b's),
 ``prod``, ``fc_*`` (the inverse), ``fc_scaled``, and the output ``c`` (2M − 1,) uint32.
 
 Size: ``LOG`` is read from ``$VORTEX_NTT_LOG`` (default 8: 256 coefficients, transforms of

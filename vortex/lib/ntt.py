@@ -182,7 +182,7 @@ def ntt_pipeline(F: PrimeField, log_n: int, inverse: bool = False, name: str = "
     values of the transform. The stages transform the values as they are (the transform is
     linear, and a Montgomery product of an encoded twiddle with a plain value is the plain
     product: module docstring), so no conversion is computed. The transform's Funcs are named
-    ``<name>_rev``, ``<name>_w<s>``, ``<name>_s<s>``, ``<name>_out`` / ``<name>_scaled``."""
+    ``<name>_w<s>``, ``<name>_s<s>``, ``<name>_out`` / ``<name>_scaled``."""
     check_log_n(F, log_n)
     n = 1 << log_n
     x = Input("x", F.dtype, (n,))
