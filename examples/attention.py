@@ -52,10 +52,10 @@ What the current compiler cannot express of FlashAttention's schedule, and why:
   the key loop of the update; ``score`` inlined into the update would be recomputed for each of
   the D outputs of a query (D times the dot products: the lowered code shows it);
 - tensor cores: the ``mma`` directive takes a Func ``sum(a * b)`` (docs/tensor_cores.md); P·V is
-  inside the recurrence, an update of ``F``, and ``mma`` on it fails when compiled with the
-  ScheduleError "iterations of RVar 'mma_lane' may write the same point of 'F' (a race)" (the
-  update's race check sees the lane loop); Q Kᵀ alone is such a Func, but only for 16-bit
-  inputs (float32 needs the tf32 opt-in, which changes the result):
+  inside the recurrence, an update of ``F``, and ``mma`` on it is the ScheduleError "mma
+  computes a pure definition whose value is a sum of products …, not update 0 of 'F'"; Q Kᵀ
+  alone is such a Func, but only for 16-bit inputs (float32 needs the tf32 opt-in, which
+  changes the result):
   ``pipeline(t=vx.float16)`` with ``mma`` on ``score`` (tests/examples/test_attention.py,
   ``score_on_tensor_cores``) compiles to 8 HMMA.16816.F32 per k step on sm_90 (105 registers,
   no spills; sm_80 spills 8 bytes) and 4 v_mfma on gfx90a, fed by element loads from the staged
