@@ -12,7 +12,6 @@ import itertools
 
 import numpy as np
 
-from .expr import Var
 from .reference_updates import _self_loads, _update_rdom, split_loops
 
 
@@ -31,19 +30,9 @@ def compute_tuple(ev, f, scope, shape: tuple, origin: tuple):
 def run_tuple_update(ev, f, d, arrays: list, origin: tuple):
     """Apply update ``d`` of Tuple-valued ``f`` to its element ``arrays`` in place."""
     from .reference import Scope
-    from .reference_updates import _Clipped
+    from .reference_updates import update_loops
     rdom = _update_rdom(d)
-    loops = []
-    shape = arrays[0].shape
-    pure = [(a, (origin[i], shape[i])) for i, a in enumerate(d.lhs) if isinstance(a, Var)]
-    if rdom is not None:
-        # bounds using the update's pure Vars (or data): the box over their points, each
-        # point's own range kept by the mask, loads clipped — as run_update does
-        over = Scope((), {}).extend([a.name for a, _ in pure], [b for _, b in pure]) \
-            if rdom.bound_predicates() else Scope((), {})
-        loops += list(zip(rdom.vars, ev.rdom_bounds(rdom, over)))
-        ev = _Clipped(ev) if rdom.bound_predicates() else ev
-    loops += pure
+    loops, ev = update_loops(ev, d, rdom, origin, arrays[0].shape)
     vec, seq = split_loops(d.lhs, loops, _self_loads(f, d, rdom))
     base = Scope((), {}).extend([v.name for v, _ in vec], [b for _, b in vec])
     names = [v.name for v, _ in seq]

@@ -106,20 +106,28 @@ def accumulate_op(f, d, rdom):
     return None
 
 
+def update_loops(ev, d, rdom, origin: tuple, shape: tuple):
+    """(the loops of update ``d`` — its RDom's, then its pure Vars' — as (variable, (min,
+    extent)), the evaluator to apply it with). An RDom whose bounds use the update's pure Vars
+    (or data) iterates the box over their points, each point's own range kept by the mask, and
+    its loads are clipped (:class:`_Clipped`)."""
+    from .reference import Scope
+    pure = [(a, (origin[i], shape[i])) for i, a in enumerate(d.lhs) if isinstance(a, Var)]
+    if rdom is None:
+        return pure, ev
+    varying = bool(rdom.bound_predicates())
+    over = Scope((), {}).extend([a.name for a, _ in pure], [b for _, b in pure]) \
+        if varying else Scope((), {})
+    loops = list(zip(rdom.vars, ev.rdom_bounds(rdom, over)))
+    return loops + pure, (_Clipped(ev) if varying else ev)
+
+
 def run_update(ev, f, d, arr: np.ndarray, origin: tuple):
     """Apply update definition ``d`` of ``f`` to ``arr`` (``f``'s buffer, origin ``origin``)
     in place, as :class:`~vortex.algorithm.reference.Evaluator` does."""
-    from .reference import Scope
     rdom = _update_rdom(d)
-    loops = []   # (variable, (min, extent)) in the order the update applies them
-    pure = [(a, (origin[i], arr.shape[i])) for i, a in enumerate(d.lhs) if isinstance(a, Var)]
-    if rdom is not None:
-        # bounds using the update's pure Vars: the box over their points (mask: each its own)
-        over = Scope((), {}).extend([a.name for a, _ in pure], [b for _, b in pure]) \
-            if rdom.bound_predicates() else Scope((), {})
-        loops += list(zip(rdom.vars, ev.rdom_bounds(rdom, over)))
-        ev = _Clipped(ev) if rdom.bound_predicates() else ev
-    loops += pure
+    # (variable, (min, extent)) in the order the update applies them
+    loops, ev = update_loops(ev, d, rdom, origin, arr.shape)
     op = accumulate_op(f, d, rdom)
     if op is not None:
         return _update_at(ev, d, arr, origin, rdom, loops, op)
