@@ -73,6 +73,7 @@ CASES = [("float16", (16, 8, 16), (2, 2), (2, 1)),     # mma.sync m16n8k16
          ("float16", (16, 16, 16), (1, 2), (1, 1)),    # MFMA 16x16x16
          ("float16", (32, 32, 8), (1, 1), (1, 1)),     # MFMA 32x32x8
          ("bfloat16", (16, 8, 16), (1, 2), (1, 1)),    # mma.sync m16n8k16 bf16
+         ("float32", (16, 16, 4), (1, 2), (1, 1)),     # MFMA 16x16x4 f32 (exact)
          ("int8", (16, 8, 32), (1, 2), (1, 2))]        # mma.sync m16n8k32 s8
 
 
@@ -126,15 +127,17 @@ def test_cuda_issues_tensor_core_instructions(kind, opcode, arch):
     assert report.inner.mix.ops(OpClass.TENSOR) == len(re.findall(rf"\b{opcode}\b", text))
 
 
-@pytest.mark.parametrize("kind, opcode", [("float16", "v_mfma_f32_16x16x16f16"),
-                                          ("bfloat16", "v_mfma_f32_16x16x16bf16_1k")])
-def test_hip_issues_mfma(kind, opcode):
+@pytest.mark.parametrize("kind, shape, opcode", [
+    ("float16", (16, 16, 16), "v_mfma_f32_16x16x16f16"),
+    ("bfloat16", (16, 16, 16), "v_mfma_f32_16x16x16bf16_1k"),
+    ("float32", (16, 16, 4), "v_mfma_f32_16x16x4f32")])
+def test_hip_issues_mfma(kind, shape, opcode):
     """bfloat16 elements are floats holding bfloat16 values on HIP (codegen/bf16.py): their
-    bits feed the bf16_1k MFMA."""
+    bits feed the bf16_1k MFMA; float32 needs no opt-in on AMD (its MFMA is exact)."""
     compilers.need_isa("hip")
     from vortex.isa import amdgcn
     pipe = matmul(kind, epilogue=True)
-    kernel = vx.compile(pipe, schedule(pipe, (16, 16, 16), (1, 2)), target="hip", arch="gfx90a")
+    kernel = vx.compile(pipe, schedule(pipe, shape, (1, 2)), target="hip", arch="gfx90a")
     text = amdgcn.disassemble(kernel.binary, "gfx90a")
     assert len(re.findall(rf"\b{opcode}\b", text)) >= 1
     assert kernel.resources["C_kernel"]["scratch_bytes"] == 0

@@ -32,7 +32,7 @@ _BITS = {"float16": "(unsigned)__half_as_ushort({v})",
 # (a bfloat16 element is a float holding a bfloat16 value: codegen/bf16.py; its bits, exact).
 _HIP_ELEMENT = {"float16": "__builtin_bit_cast(_Float16, __half_as_ushort({v}))",
                 "bfloat16": "(short)vx_bf16_bits({v})",
-                "int8": "(signed char)({v})"}
+                "int8": "(signed char)({v})", "float32": "{v}"}
 
 
 def _instruction(s: MmaTile, target: Target):

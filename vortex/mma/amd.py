@@ -8,8 +8,9 @@ entry against AMD's matrix instruction calculator (``matrix_calculator.py -a CDN
 builtins' signatures (facts only). One wavefront, ``lanes = 64``, executes an instruction.
 
 **Layouts** (lane ``l``, element ``e`` of the lane; ``m = n`` is 32 or 16, ``g = 64 / m`` lane
-groups, 4 elements of A and B per lane): A (m × k) element e of lane l is A[l % m][4·(l / m) + e];
-B (k × n) is B[4·(l / m) + e][l % m] (a lane holds a column of B); C/D (m × n, m·n/64 elements)
+groups, ``q = m·k / 64`` elements of A and B per lane — 4 for the 16-bit and int8 entries, 1
+for float32): A (m × k) element e of lane l is A[l % m][q·(l / m) + e]; B (k × n) is
+B[q·(l / m) + e][l % m] (a lane holds a column of B); C/D (m × n, m·n/64 elements)
 is C[4·g·(e / 4) + 4·(l / m) + e % 4][l % m]: a lane holds a column, in blocks of 4 rows, the
 lane groups taking consecutive blocks. Element e of a 16-bit operand is half e % 2 (low first)
 of register e / 2, of an int8 operand byte e (low first) of its one register.
@@ -33,7 +34,8 @@ of C's type: a printer writes ``d = inst.spelling.format(a=..., b=..., c=...);``
 (:func:`typedefs`) are ``ext_vector_type`` vectors named ``vx_<f16|bf16|i8|f32|i32>x<N>``, not
 ``float4``/``int4``/``short4``, which hip_runtime.h already defines as structs. bfloat16 values
 travel as their bits in ``short`` (the ``_1k`` builtins take ``short`` vectors); int8 vectors
-are bit-cast to the ``int`` the builtin takes. The modifiers (cbsz, abid, blgp) are 0: no
+are bit-cast to the ``int`` the builtin takes, a float32 operand's one-element vector to the
+``float`` it takes. The modifiers (cbsz, abid, blgp) are 0: no
 broadcast, no lane permutation.
 
 Checked here (tests/codegen/test_mma_amd.py): each spelling compiles to its ``v_mfma_*`` for
@@ -67,14 +69,15 @@ def typedefs(inst: Instruction) -> tuple:
 
 # m and n are powers of two: lane % m is lane & (m - 1), lane // m is lane >> log2(m) (what
 # the lowering substitutes a lane expression into: no signed-division fix-ups in the code).
+# A and B hold m·k / 64 elements per lane: 4 (16-bit and int8 entries) or 1 (float32).
 def _a(m: int, k: int) -> Fragment:
-    s = m.bit_length() - 1
-    return Fragment(m, k, 4, lambda lane, e: (lane & (m - 1), 4 * (lane >> s) + e))
+    s, per = m.bit_length() - 1, m * k // LANES
+    return Fragment(m, k, per, lambda lane, e: (lane & (m - 1), per * (lane >> s) + e))
 
 
 def _b(k: int, n: int) -> Fragment:
-    s = n.bit_length() - 1
-    return Fragment(k, n, 4, lambda lane, e: (4 * (lane >> s) + e, lane & (n - 1)))
+    s, per = n.bit_length() - 1, k * n // LANES
+    return Fragment(k, n, per, lambda lane, e: (per * (lane >> s) + e, lane & (n - 1)))
 
 
 def _c(m: int, n: int) -> Fragment:
@@ -102,6 +105,9 @@ INSTRUCTIONS = (
     _mfma("f32_16x16x16bf16_1k", 16, 16, "bfloat16", "float32", 0x90a),
     _mfma("i32_32x32x8i8", 32, 8, "int8", "int32", 0x908, packed="int"),
     _mfma("i32_16x16x16i8", 16, 16, "int8", "int32", 0x908, packed="int"),
+    # float32 × float32 → float32, exact (no tf32 rounding): one A and one B element per lane
+    _mfma("f32_32x32x2f32", 32, 2, "float32", "float32", 0x908, packed="float"),
+    _mfma("f32_16x16x4f32", 16, 4, "float32", "float32", 0x908, packed="float"),
 )
 
 # name → the last arch (gfx number) that has it: CDNA3 dropped the k = 8/16 int8 MFMAs.
