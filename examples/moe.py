@@ -53,8 +53,9 @@ m16n8k8 tiles per k step of 8 (24 ``HMMA.1688.F32.TF32`` in the three kernels, 6
 registers, no spills), the X_p tile staged in shared memory (XOR-swizzled: conflict-free
 fragment reads), the weights' fragments loaded from global memory: ``stage(W1, ...)`` is
 refused, its footprint over the expert axis being the whole range of ``tile_expert``'s clamp.
-The AMD file (gfx90a) is a SIMT GEMM, 4 × 4 outputs per thread: vortex.mma.amd has no float32
-MFMA. Route, pack and unpack are root kernels of 1-D or 2-D thread tiles; in pack the histogram
+The AMD file (gfx90a) has the same structure with 2 × 2 wavefronts, each 2 × 2 exact float32
+MFMA 16x16x4 tiles per k step of 4 (12 ``v_mfma_f32_16x16x4f32``, 44-48 VGPRs + 12 AGPRs, no
+scratch). Route, pack and unpack are root kernels of 1-D or 2-D thread tiles; in pack the histogram
 commits with atomics on GPUs, ``start`` and ``src`` run in order on one thread, ``rank`` one
 thread per expert.
 """

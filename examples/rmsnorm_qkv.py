@@ -18,10 +18,10 @@ GEMM). The fused schedules (``schedules/rmsnorm_qkv/<device>.toml``) are one ker
 computes ``inv_rms`` of its rows into shared memory (``compute_at`` its block loop) and
 ``normed`` is inlined into the GEMM's A operand: the normalised activations are never written
 to global memory. On NVIDIA the operand reads the staged tile of ``x`` (``stage(x, ko)``) into
-tf32 ``mma`` tiles; on MI300X a SIMT tile (written before ``vortex.mma.amd`` had the exact
-float32 MFMAs); on PoCL a 6 × 16 register micro-tile per work-item (26-31 ms against 78 ms
-unfused, in the file). :func:`unfused` is what PyTorch launches: each Func a root kernel
-(RMSNorm statistics, normalised matrix, GEMM).
+tf32 ``mma`` tiles; on MI300X the same tiles with the exact float32 MFMA (16x16x4: 56
+VGPRs + 12 AGPRs, no scratch); on PoCL a 6 × 16 register micro-tile per work-item (26-31 ms
+against 78 ms unfused, in the file). :func:`unfused` is what PyTorch launches: each Func a
+root kernel (RMSNorm statistics, normalised matrix, GEMM).
 
 Global memory (``kernel.analysis().traffic``, compulsory bytes; tests/examples/
 test_rmsnorm_qkv.py): fused, 1 launch, 4·(K·N + K·R + K + N·R) bytes; unfused, 3 launches,

@@ -5,7 +5,7 @@ by ``pipe.reference``, for T = 512, E = 8, top-2 with uniform and skewed routing
 routing that leaves an expert without tokens. The grouped GEMM's weight is indexed by data
 (``W1[tile_expert[b], k, n]``): the NVIDIA files compile it to tf32 tensor-core instructions
 because the expert is a function of the tile, not of the row (the row-indexed form is refused
-by ``mma``, tested below); the AMD file (no float32 MFMA in vortex.mma.amd) compiles to FMAs."""
+by ``mma``, tested below); the AMD file to the exact float32 MFMA (v_mfma_f32_16x16x4f32)."""
 import re
 from pathlib import Path
 
@@ -129,13 +129,14 @@ def test_mma_refuses_an_expert_read_per_row():
 
 GPU = {"nvidia-h100": ("cuda", "sm_90", r"\bHMMA\.1688\.F32\.TF32\b"),
        "nvidia-a100": ("cuda", "sm_80", r"\bHMMA\.1688\.F32\.TF32\b"),
-       "amd-mi300x": ("hip", "gfx90a", r"\bv_fma_f32|\bv_fmac_f32|\bv_mac_f32")}
+       "amd-mi300x": ("hip", "gfx90a", r"\bv_mfma_f32_16x16x4f32\b")}
 
 
 @pytest.mark.parametrize("device", sorted(GPU))
 def test_grouped_gemm_compiles_to_matrix_instructions(device):
     """Each of the three GEMM kernels (gate, up, y_p) of the GPU file: tf32 mma.sync on
-    NVIDIA (8 per k step: a warp's 2 x 4 tiles of 16 x 8), FMAs on AMD."""
+    NVIDIA (8 per k step: a warp's 2 x 4 tiles of 16 x 8); float32 MFMAs on AMD (4 per k step:
+    a wavefront's 2 x 2 tiles of 16 x 16), no scratch."""
     target, arch, opcode = GPU[device]
     compilers.need_isa(target)
     kernel = vx.compile(EX.pipeline("experts"), target=target, arch=arch,
@@ -147,4 +148,6 @@ def test_grouped_gemm_compiles_to_matrix_instructions(device):
         assert len(re.findall(opcode, text)) == 24
     else:
         from vortex.isa import amdgcn
-        assert re.search(opcode, amdgcn.disassemble(kernel.binary, arch))
+        text = amdgcn.disassemble(kernel.binary, arch)
+        assert len(re.findall(opcode, text)) == 12
+        assert all(r["scratch_bytes"] == 0 for r in kernel.resources.values())

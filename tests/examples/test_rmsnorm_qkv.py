@@ -2,7 +2,7 @@
 Every schedule file is one kernel with no intermediate buffer (the normalised activations are
 never stored); the unfused schedule is three root kernels; on PoCL both equal ``pipe.reference``
 and the numpy composition at awkward sizes (R = 1, 7, 33; K and N not multiples of the tiles);
-the NVIDIA files compile to tf32 tensor-core instructions, the AMD file for gfx90a."""
+the NVIDIA files compile to tf32 tensor-core instructions, the AMD file to float32 MFMAs."""
 import re
 from pathlib import Path
 
@@ -87,13 +87,13 @@ def test_the_default_inputs_match_numpy_within_tf32_rounding(opencl_device):
 
 GPU = {"nvidia-h100": ("cuda", "sm_90", r"\bHMMA\.1688\.F32\.TF32\b"),
        "nvidia-a100": ("cuda", "sm_80", r"\bHMMA\.1688\.F32\.TF32\b"),
-       "amd-mi300x": ("hip", "gfx90a", r"\bv_fma_f32|\bv_fmac_f32|\bv_mac_f32")}
+       "amd-mi300x": ("hip", "gfx90a", r"\bv_mfma_f32_16x16x4f32\b")}
 
 
 @pytest.mark.parametrize("device", sorted(GPU))
 def test_gpu_files_compile(device):
-    """NVIDIA: tf32 mma.sync (m16n8k8) in the SASS; AMD: no float32 MFMA in vortex.mma.amd, so
-    its file is the SIMT GEMM (fused multiply-adds) with the same fusion."""
+    """NVIDIA: tf32 mma.sync (m16n8k8) in the SASS; AMD: the exact float32 MFMA (16x16x4) on
+    the tf32-rounded inputs, with the same fusion and no scratch."""
     target, arch, opcode = GPU[device]
     compilers.need_isa(target)
     pipe = EX.pipeline()
@@ -104,6 +104,7 @@ def test_gpu_files_compile(device):
     else:
         from vortex.isa import amdgcn
         text = amdgcn.disassemble(kernel.binary, arch)
+        assert kernel.resources["qkv_kernel"]["scratch_bytes"] == 0
     assert re.search(opcode, text)
 
 
