@@ -3,7 +3,9 @@ over an RDom that covers a whole axis of a producer (a row sum, a column argmax,
 a dropped Dim) or a small window of a boundary condition (a 1-D or 2-D stencil as a reduction),
 sometimes restricted by ``RDom.where`` (data, parity, a triangle ``r <= x`` or a band
 ``2 * r < x + 3`` over the Func's own pure Var, ``r[0] <= r[1] + 1`` in a 2-D window: the affine
-ones tighten the loop) and sometimes over an RDom another Func already used."""
+ones tighten the loop), sometimes a triangle written in the bounds (``vx.RDom(0, vx.min(x + 1,
+W))``: a loop bounded by the Func's own Var) and sometimes over an RDom another Func already
+used."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -43,7 +45,11 @@ class Reductions:
             node = rng.choice(nodes)
             axes = [a for a in node.axes if force_axis is None or a.same(force_axis)]
             a = rng.choice(axes)
-            r = self.rdom(a.src())
+            ca = ctx.axis_for(a)
+            if ca is not None and rng.random() < 0.15:   # a triangle: bounded by the own Var
+                r = self.rdom(f"0, vx.min({ca.var} + 1, {a.src()})")
+            else:
+                r = self.rdom(a.src())
             rvars = (RVar(r, a),)
         fresh = len(self.rdoms) > n_before
         rctx = replace(inner, rvars=rvars)   # an inner reduction sees only its own RDom
