@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import compilers
 import vortex as vx
+from fusion_checks import GPU, compile_gpu_file, intermediates
 from vortex.analysis import analyze
 from vortex.examples import load_example
-from vortex.lower.buffers import BufferRole
 from vortex.lower.driver import lower
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,8 +19,6 @@ EX = load_example(ROOT / "examples" / "residual_norm_quant.py")
 FOLDER = ROOT / "schedules" / "residual_norm_quant"
 FILES = sorted(FOLDER.glob("*.toml"))
 SIZES = [(1, 1), (7, 13), (33, 130), (1, 1000), (7, 4097)]      # R, C
-GPU = {"nvidia-h100": ("cuda", "sm_90"), "nvidia-a100": ("cuda", "sm_80"),
-       "amd-mi300x": ("hip", "gfx90a")}
 
 
 def _args(r, c, seed):
@@ -29,10 +26,6 @@ def _args(r, c, seed):
     return {"x": rng.standard_normal((r, c)).astype(np.float32),
             "res": rng.standard_normal((r, c)).astype(np.float32),
             "w": rng.uniform(0.5, 1.5, c).astype(np.float32), "eps": 1e-6}
-
-
-def _intermediates(lowered):
-    return sorted(b.name for b in lowered.buffers if b.role is BufferRole.INTERMEDIATE)
 
 
 def assert_quantized(q, want, args):
@@ -62,14 +55,14 @@ def test_each_file_is_two_launches_without_intermediates(path):
     pipe = EX.pipeline()
     lowered = lower(pipe, vx.Schedule.load(path, pipe))
     assert [k.name for k in lowered.kernels] == ["residual_q_kernel", "scale_kernel"]
-    assert _intermediates(lowered) == []
+    assert sorted(intermediates(lowered)) == []
 
 
 def test_unfused_is_a_kernel_per_operation():
     pipe = EX.unfused_pipeline()
     lowered = lower(pipe, EX.unfused(pipe))
     assert len(lowered.kernels) == 6
-    assert _intermediates(lowered) == ["amax", "inv_rms", "normed"]
+    assert sorted(intermediates(lowered)) == ["amax", "inv_rms", "normed"]
 
 
 def test_pocl_fused_and_unfused_match_numpy_and_the_reference(opencl_device):
@@ -113,10 +106,7 @@ def test_a_zero_row_has_scale_zero_and_q_zero(opencl_device):
 
 @pytest.mark.parametrize("device", sorted(GPU))
 def test_gpu_files_compile(device):
-    target, arch = GPU[device]
-    compilers.NEED[target]()
-    pipe = EX.pipeline()
-    kernel = vx.compile(pipe, schedule=str(FOLDER / f"{device}.toml"), target=target, arch=arch)
+    kernel = compile_gpu_file(EX, FOLDER, device)
     assert kernel.binary and set(kernel.resources) == {"residual_q_kernel", "scale_kernel"}
 
 

@@ -11,9 +11,9 @@ import pytest
 
 import compilers
 import vortex as vx
+from fusion_checks import intermediates
 from vortex.analysis import analyze
 from vortex.examples import load_example
-from vortex.lower.buffers import BufferRole
 from vortex.lower.driver import lower
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,22 +30,18 @@ def _args(r, k, n, seed):
             "Wqkv": (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32), "eps": 1e-6}
 
 
-def _intermediates(lowered):
-    return [b.name for b in lowered.buffers if b.role is BufferRole.INTERMEDIATE]
-
-
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
-def test_each_file_is_one_kernel_without_intermediates(path):
+def test_each_file_is_one_kernel_withoutintermediates(path):
     pipe = EX.pipeline()
     lowered = lower(pipe, vx.Schedule.load(path, pipe))
-    assert len(lowered.kernels) == 1 and _intermediates(lowered) == []
+    assert len(lowered.kernels) == 1 and intermediates(lowered) == []
 
 
 def test_unfused_is_a_kernel_per_func():
     pipe = EX.pipeline()
     lowered = lower(pipe, EX.unfused(pipe))
     assert len(lowered.kernels) == 3
-    assert sorted(_intermediates(lowered)) == ["inv_rms", "normed"]
+    assert sorted(intermediates(lowered)) == ["inv_rms", "normed"]
 
 
 def test_pocl_fused_and_unfused_match_numpy_and_the_reference(opencl_device):

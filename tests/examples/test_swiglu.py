@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import compilers
 import vortex as vx
+from fusion_checks import GPU, compile_gpu_file, intermediates
 from vortex.analysis import analyze
 from vortex.examples import load_example
-from vortex.lower.buffers import BufferRole
 from vortex.lower.driver import lower
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,8 +19,6 @@ EX = load_example(ROOT / "examples" / "swiglu.py")
 FOLDER = ROOT / "schedules" / "swiglu"
 FILES = sorted(FOLDER.glob("*.toml"))
 SIZES = [(1, 1, 1), (7, 37, 13), (33, 70, 50), (1, 130, 9)]     # R, K, N
-GPU = {"nvidia-h100": ("cuda", "sm_90"), "nvidia-a100": ("cuda", "sm_80"),
-       "amd-mi300x": ("hip", "gfx90a")}
 
 
 def _args(r, k, n, seed):
@@ -31,21 +28,17 @@ def _args(r, k, n, seed):
             "W_up": (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)}
 
 
-def _intermediates(lowered):
-    return [b.name for b in lowered.buffers if b.role is BufferRole.INTERMEDIATE]
-
-
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
-def test_each_file_is_one_kernel_without_intermediates(path):
+def test_each_file_is_one_kernel_withoutintermediates(path):
     pipe = EX.pipeline()
     lowered = lower(pipe, vx.Schedule.load(path, pipe))
-    assert len(lowered.kernels) == 1 and _intermediates(lowered) == []
+    assert len(lowered.kernels) == 1 and intermediates(lowered) == []
 
 
 def test_unfused_is_a_kernel_per_func():
     pipe = EX.pipeline()
     lowered = lower(pipe, EX.unfused(pipe))
-    assert len(lowered.kernels) == 3 and sorted(_intermediates(lowered)) == ["gate", "up"]
+    assert len(lowered.kernels) == 3 and sorted(intermediates(lowered)) == ["gate", "up"]
 
 
 def test_pocl_fused_and_unfused_match_numpy_and_the_reference(opencl_device):
@@ -65,10 +58,7 @@ def test_pocl_fused_and_unfused_match_numpy_and_the_reference(opencl_device):
 
 @pytest.mark.parametrize("device", sorted(GPU))
 def test_gpu_files_compile(device):
-    target, arch = GPU[device]
-    compilers.NEED[target]()
-    pipe = EX.pipeline()
-    kernel = vx.compile(pipe, schedule=str(FOLDER / f"{device}.toml"), target=target, arch=arch)
+    kernel = compile_gpu_file(EX, FOLDER, device)
     assert kernel.binary and set(kernel.resources) == {"h_kernel"}
 
 
