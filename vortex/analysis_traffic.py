@@ -74,15 +74,15 @@ class LaunchTraffic:
 
     @property
     def read_bytes(self):
-        return _value(sp.expand(sum((f.bytes for f in self.reads), sp.Integer(0))))
+        return _total(f.bytes for f in self.reads)
 
     @property
     def write_bytes(self):
-        return _value(sp.expand(sum((f.bytes for f in self.writes), sp.Integer(0))))
+        return _total(f.bytes for f in self.writes)
 
     @property
     def bytes(self):
-        return _value(sp.expand(self.read_bytes + self.write_bytes))
+        return _total((self.read_bytes, self.write_bytes))
 
     def line(self) -> str:
         def each(fps):
@@ -103,15 +103,15 @@ class Traffic:
 
     @property
     def read_bytes(self):
-        return _value(sp.expand(sum((t.read_bytes for t in self.launches), sp.Integer(0))))
+        return _total(t.read_bytes for t in self.launches)
 
     @property
     def write_bytes(self):
-        return _value(sp.expand(sum((t.write_bytes for t in self.launches), sp.Integer(0))))
+        return _total(t.write_bytes for t in self.launches)
 
     @property
     def bytes(self):
-        return _value(sp.expand(self.read_bytes + self.write_bytes))
+        return _total((self.read_bytes, self.write_bytes))
 
     def at(self, shape: dict) -> "Traffic":
         """These figures at ``shape`` (Dim name → size, every Dim the figures name): each
@@ -141,6 +141,11 @@ class Traffic:
         n = len(self.launches)
         return [f"pipeline: {n} launch{'es' if n != 1 else ''}, compulsory global memory: read "
                 f"{self.read_bytes} B, written {self.write_bytes} B, total {self.bytes} B"]
+
+
+def _total(parts):
+    """The sum of byte counts (sympy or ints), expanded; an int when it is a number."""
+    return _value(sp.expand(sum(parts, sp.Integer(0))))
 
 
 def _value(e):
