@@ -129,15 +129,19 @@ class RDom:
         return lambda e: rebuild(e, lambda n: self.vars[n.index] if isinstance(n, RVar)
                                  and n.rdom_name == old else None)
 
-    def bound_vars(self) -> list:
-        """The Vars and RVars the bounds use (each once, in order): the domain of each point of
-        the Func reducing over it is its own (a triangle, a band)."""
+    def _bound_nodes(self, kinds, key) -> list:
+        """The nodes of ``kinds`` the bounds use, each once (by ``key``), in order."""
         found = {}
         for lo, ext in self.bounds:
             for e in (lo, ext):
-                for v in find(e, lambda x: isinstance(x, (Var, RVar))):
-                    found.setdefault(v.name, v)
+                for n in find(e, lambda x: isinstance(x, kinds)):
+                    found.setdefault(key(n), n)
         return list(found.values())
+
+    def bound_vars(self) -> list:
+        """The Vars and RVars the bounds use (each once, in order): the domain of each point of
+        the Func reducing over it is its own (a triangle, a band)."""
+        return self._bound_nodes((Var, RVar), lambda v: v.name)
 
     def varying(self, index: int) -> bool:
         """Whether dimension ``index``'s bounds use a Var or an RVar (see :meth:`bound_vars`) or
@@ -146,12 +150,7 @@ class RDom:
 
     def bound_loads(self) -> list:
         """The loads the bounds use (each once, in order: ``offsets[b]``, ``offsets[b + 1]``)."""
-        found = {}
-        for lo, ext in self.bounds:
-            for e in (lo, ext):
-                for ld in find(e, lambda x: isinstance(x, Load)):
-                    found.setdefault(ld.key, ld)
-        return list(found.values())
+        return self._bound_nodes(Load, lambda ld: ld.key)
 
     def bound_predicates(self) -> tuple:
         """``min <= r < min + extent`` (bool Exprs) for each dimension whose bounds use a Var:

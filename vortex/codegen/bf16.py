@@ -42,6 +42,8 @@ _EXACT = (BinaryOp.MIN, BinaryOp.MAX)
 
 def _helpers(printer) -> None:
     """Emit the three conversions once per source, with the dialect's float32 reinterpretation."""
+    if _VALUE in printer.helpers:
+        return
     to_bits, from_bits = printer.d.float_bits["float32"]
     u, q = printer.ctype(uint32), printer.d.helper_qual
     us = printer.d.ctype(bfloat16, storage=True)
