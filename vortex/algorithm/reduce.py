@@ -65,12 +65,15 @@ class ReduceRun:
         per_row = math.prod(n for _, n in self.bounds[1:])
         lo0 = self.bounds[0][0]
         for sub in self.ev._chunks(self.scope, self.names, self.bounds):
+            inside = None
             if self.varying:   # the box: loads clamped, only each point's own range counts
                 inside = np.logical_and.reduce([np.broadcast_to(self.ev.eval(p, sub), sub.shape)
                                                 for p in self.varying])
                 sub = sub.clipped(inside)
             vals = np.broadcast_to(self.ev.eval(self.e.body, sub), sub.shape)
-            mask = self.ev.mask(self.rdom, sub)
+            mask = self.ev.mask(self.rdom, sub, own_ranges=False)   # own ranges: ``inside``
+            if inside is not None:
+                mask = inside if mask is None else np.logical_and(mask, inside)
             first = int(np.ravel(sub.values[self.names[0]])[0]) - lo0
             yield sub, vals, mask, first * per_row
 

@@ -156,9 +156,11 @@ class Evaluator:
             out.append((first, int((lo_a + ext_a)[live].max()) - first))
         return out
 
-    def mask(self, rdom, scope):
+    def mask(self, rdom, scope, own_ranges: bool = True):
+        """The points of ``rdom`` that count: its where() predicates and, with ``own_ranges``,
+        each point's own range of a Var-bounded dimension (None: every point)."""
         m = None
-        for p in (*rdom.predicates, *rdom.bound_predicates()):
+        for p in (*rdom.predicates, *(rdom.bound_predicates() if own_ranges else ())):
             v = self.eval(p, scope)
             m = v if m is None else np.logical_and(m, v)
         return m

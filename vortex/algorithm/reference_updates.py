@@ -156,8 +156,8 @@ class _Clipped:
     def index(self, args, origin, scope):
         return self._ev.index(args, origin, scope.clipped())
 
-    def mask(self, rdom, scope):
-        return self._ev.mask(rdom, scope.clipped())
+    def mask(self, rdom, scope, own_ranges: bool = True):
+        return self._ev.mask(rdom, scope.clipped(), own_ranges)
 
 
 def _mask(ev, rdom, scope):
