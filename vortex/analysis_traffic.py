@@ -41,6 +41,7 @@ from .algorithm.symbolic import smax, smin
 from .algorithm.walk import children
 from .codegen.names import spelling
 from .lower.plan import Level
+from .schedule.stages import parse
 
 Box = tuple   # ((lo, hi) inclusive sympy bounds, ...) per dimension
 
@@ -182,7 +183,7 @@ def _launch(name: str, plan, update, plans: dict, buffers: dict) -> LaunchTraffi
     f = plan.func
     box = [(lo, sp.expand(lo + ext - 1)) for lo, ext in plan.box]
     local = {p.name: p.func for p in plans.values() if p.level is Level.INLINE
-             or (p.level is Level.AT and p.at[0] == f.name)}
+             or (p.level is Level.AT and parse(p.at[0]).func == f.name)}
     walk = _Reads(local, buffers)
     if update is None:
         env = {v.name: b for v, b in zip(f.pure_vars, box)}

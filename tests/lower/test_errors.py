@@ -47,12 +47,6 @@ def test_store_in_shared_at_a_thread_loop():
           "compute it at a block loop")
 
 
-def test_store_in_shared_at_a_serial_loop():
-    check_fails("blur", lambda s: (s["blur"].split(x, xo, xi, 8).gpu_blocks(y),
-                             s["blur_x"].compute_at("blur", xo).store_in("shared")),
-          r"store_in\(\"shared\"\) on Func 'blur_x'", "loop 'xo' is not bound to gpu_blocks")
-
-
 def test_compute_at_into_a_consumer_that_is_not_root():
     check_fails("softmax", lambda s: (s["softmax"].gpu_tile("r", "c", yo, xo, yi, xi, 4, 32),
                                 s["e"].compute_at("softmax", xo),

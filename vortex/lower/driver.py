@@ -40,6 +40,7 @@ from .tighten import TIGHTEN
 from .unroll import UNROLL
 from .update import lower_update
 from ..schedule.rfactor import rfactored
+from ..schedule.stages import parse
 
 
 @dataclass(frozen=True)
@@ -102,20 +103,23 @@ def _check_sites(ctx):
     for p in plans.values():
         if p.level is not Level.AT:
             continue
+        site = parse(p.at[0])        # a Func's pure stage or "f.update(n)"
+        own = site.func if site.update is None else f"{site.func} (update {site.update})"
         readers = [q for q in plans.values() if q.level is not Level.INLINE and q.at != p.at]
         for q in readers:
             for where, e in _definitions(ctx, q.func):
-                if where != p.at[0] and reads_of([e], p.name, ctx.inlined):
+                if where != own and reads_of([e], p.name, ctx.inlined):
                     raise errors.ScheduleError(
                         f"compute_at({p.at[0]}, {p.at[1]}) on Func {p.name!r}: {where!r} also "
                         f"reads {p.name!r}, outside loop {p.at[1]!r} of {p.at[0]!r}; compute "
                         f"{p.name!r} at root (compute_root()) or inline it")
-        consumer = plans.get(p.at[0])
+        consumer = plans.get(site.func)
         if consumer is None or consumer.level is not Level.ROOT:
             raise errors.ScheduleError(
                 f"compute_at({p.at[0]}, {p.at[1]}) on Func {p.name!r}: the consumer must be "
                 "computed at root (nested compute_at is not supported yet)")
-        loops = [lp.name for lp in consumer.nest().loops]
+        nest = consumer.nest() if site.update is None else consumer.update_nest(site.update)
+        loops = [lp.name for lp in nest.loops]
         if p.at[1] not in loops:
             raise errors.ScheduleError(
                 f"compute_at({p.at[0]}, {p.at[1]}) on Func {p.name!r}: {p.at[0]!r} has no loop "

@@ -29,6 +29,7 @@ from .exprs import Layout, inline, replace_reduce
 from .fill import fill, update_exprs
 from .ir import Barrier, Ref, block, i32, local_name
 from .sym import loop_symbol
+from .varying import VarSymbol
 from ..algorithm.symbolic import show
 
 I32 = T.int32
@@ -150,7 +151,11 @@ def footprint(stage, producer: str, site: str, cooperative: bool = False) -> Foo
 
 def _consumer_exprs(stage, site: str) -> list:
     """The parts of the consumer's value lowered inside loop ``site``: the body and predicates
-    of its reduction for a loop of the reduction's nest, else the whole value."""
+    of its reduction for a loop of the reduction's nest, else the whole value (an update stage,
+    :class:`vortex.lower.update.UpdateStage`, lists its value and ``where`` predicates)."""
+    own = getattr(stage, "consumer_exprs", None)
+    if own is not None:
+        return list(own)
     if site in {lp.name for lp in stage.serial_loops()[1]}:
         return [stage.reduce.body, *stage.reduce.rdom.predicates]
     return [stage.value]
@@ -286,17 +291,22 @@ def compute_site(ctx, stage, plan, site: str):
     p = plan.func
     what = f"compute_at({stage.plan.name}, {site}) of Func {p.name!r}"
     _check_in_update(stage, p.name, site)
-    fp = footprint(stage, p.name, site)
+    site_loop = next(lp for lp in stage.nest.loops if lp.name == site)
+    # shared at a serial loop: the whole block fills the box between two barriers
+    serial = plan.memory is MemoryType.SHARED and site_loop.axis is None
+    if serial:
+        _check_uniform(stage, p.name, site)
+    fp = footprint(stage, p.name, site, cooperative=serial)
     if not fp.boxes:
         raise errors.ScheduleError(f"{what}: {stage.plan.name!r} reads no point of {p.name!r} "
                                    f"inside loop {site!r}; compute it at root (compute_root())")
     boxes = constant_boxes(fp, what, site)
-    site_loop = next(lp for lp in stage.nest.loops if lp.name == site)
-    shared = site_loop.axis is not None and site_loop.axis.is_block
+    shared = serial or (site_loop.axis is not None and site_loop.axis.is_block)
     if plan.memory is MemoryType.SHARED and not shared:
         raise errors.ScheduleError(
             f"store_in(\"shared\") on Func {p.name!r}: its compute_at loop {site!r} is not bound "
-            "to gpu_blocks, so there is no block to share with; compute it at a block loop")
+            "to gpu_blocks (it is bound to gpu_threads: each thread has its own iteration), so "
+            "there is no block to share with; compute it at a block loop or a serial loop")
     if plan.memory is MemoryType.GLOBAL:
         raise errors.ScheduleError(f"store_in(\"global\") on Func {p.name!r} with compute_at: use "
                                    "compute_root() for a global intermediate")
@@ -310,6 +320,24 @@ def compute_site(ctx, stage, plan, site: str):
         fills.append(fill(ctx, stage, plan, box, mine[k], layouts, shared, tags,
                           f"loop {site!r} of {stage.plan.name!r}"))
     stage.realized[p.name] = Realization(p.name, site, fp, mine)
+    if serial:      # the previous iteration's reads are done before the refill, then ready
+        return block(Barrier(), *fills, Barrier())
     if shared:
         return block(*fills, Barrier())
     return block(*fills)
+
+
+def _check_uniform(stage, producer: str, site: str):
+    """Every thread of the block runs every iteration of the serial loops down to ``site``
+    (their trip counts are the same for all threads), so all of them reach the barriers
+    around a shared box filled there; an extent that depends on a thread's point (an RDom
+    bound using a pure Var) is refused."""
+    serial = [lp for lp in stage.nest.loops if lp.axis is None]
+    for lp in serial[:[q.name for q in serial].index(site) + 1]:
+        if any(isinstance(s, VarSymbol) for s in sp.sympify(lp.extent).free_symbols):
+            raise errors.ScheduleError(
+                f"store_in(\"shared\") on Func {producer!r} computed at loop {site!r} of "
+                f"{stage.plan.name!r}: the extent of loop {lp.name!r} ({show(lp.extent)}) depends "
+                "on the point a thread computes, so the block's threads would not all reach the "
+                "barriers around the shared box; compute it at a gpu_blocks loop, or drop "
+                "store_in(\"shared\") (one box per thread)")

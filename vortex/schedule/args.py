@@ -29,6 +29,14 @@ def check_name(value, what: str = "name") -> str:
     return value
 
 
+def check_stage(value) -> str:
+    """A stage name: a Func's name or ``"f.update(n)"`` (:mod:`vortex.schedule.stages`)."""
+    from .stages import parse
+    if isinstance(value, str) and parse(value).update is not None:
+        return check_name(parse(value).func) and value
+    return check_name(value, "name (a Func's, or \"f.update(n)\" for an update stage)")
+
+
 def check_int(value, what: str, positive: bool = False) -> int:
     """An int (numpy integers accepted and converted; bools and floats rejected)."""
     if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) \

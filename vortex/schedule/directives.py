@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from enum import Enum
 from typing import ClassVar
 
-from .args import ArgError, check_count, check_int, check_name, py_args
+from .args import ArgError, check_count, check_int, check_name, check_stage, py_args
 
 
 class MemoryType(Enum):
@@ -52,7 +52,8 @@ class Directive:
     @classmethod
     def from_args(cls, args) -> "Directive":
         args = check_count(args, len(cls.kinds))
-        checks = {"name": lambda v, w: check_name(v), "int": check_int,
+        checks = {"name": lambda v, w: check_name(v), "stage": lambda v, w: check_stage(v),
+                  "int": check_int,
                   "pos": lambda v, w: check_int(v, w, positive=True)}
         return cls(*(checks[k](a, f.name) for k, a, f in zip(cls.kinds, args, fields(cls))))
 
@@ -229,7 +230,7 @@ class ComputeAt(Directive):
 
     func: str
     var: str
-    kinds = ("name", "name")
+    kinds = ("stage", "name")
 
 
 @_directive("store_at")

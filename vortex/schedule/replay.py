@@ -5,7 +5,10 @@ Each Func's loops are a :class:`~vortex.schedule.nest.LoopNest` with unknown ext
 directive is checked and applied there (:data:`vortex.schedule.nest.APPLY`, the one definition
 the tuner and the lowering use too). The other directives record a choice of the Func (compute
 level, memory, GPU data movement) and are checked here (:data:`FUNC_RULES`). Funcs are replayed
-consumers first, so ``compute_at(f, v)`` sees the final loops of ``f``.
+consumers first (each Func's update stages right after it), so ``compute_at(f, v)``
+sees the final loops of ``f`` — and ``compute_at("f.update(n)", v)`` those of the update stage
+(the form Vortex takes for Halide's ``g.compute_at(f, r)``, ``r`` an RVar of f's update; the
+bare ``compute_at(f, r)`` is refused with a message naming the stage).
 
 Every failure is a vx.ScheduleError ``"<directive> on Func '<name>': <why>"`` with attributes
 ``func`` and ``entry`` (1-based index in that Func's directive list) for file messages.
@@ -88,6 +91,10 @@ class PipelineInfo:
         self.outputs = {f.name for f in pipe.outputs}
         self.order = [f.name for f in reversed(pipe.funcs)]      # consumers first
         self.updates = [update_stage(f.name, n) for f in pipe.funcs for n in range(len(f.updates))]
+        # replay order: consumers first, each Func's update stages right after it, so that
+        # compute_at("f.update(n)", v) of a producer sees the update's final loops
+        self.stages = [s for n in self.order for s in
+                       (n, *(update_stage(n, k) for k in range(len(self.funcs[n].updates))))]
         self.dims = set(pipe.dims)
         self.reserved = set(self.funcs) | set(pipe.inputs) | set(pipe.params) | self.dims
         for f in pipe.funcs:
@@ -132,21 +139,25 @@ class PipelineInfo:
 
 
 def _compute_at(d, st: FuncState, info: PipelineInfo, states: dict, i: int):
-    if d.func == st.name:
+    target = parse(d.func)         # "f" or "f.update(n)": a loop of that stage (module docstring)
+    if target.func == st.name:
         raise Reject("a Func cannot be computed inside its own loops")
-    if d.func not in info.funcs:
-        raise Reject(f"unknown Func {d.func!r} (Funcs: {listing(info.funcs)})")
+    if target.func not in info.funcs:
+        raise Reject(f"unknown Func {target.func!r} (Funcs: {listing(info.funcs)})")
+    if target.update is not None and d.func not in states:
+        n = len(info.funcs[target.func].updates)
+        raise Reject(f"Func {target.func!r} has {n} update definition(s), so {d.func!r} is not "
+                     "one of its stages")
     if st.output:
         raise Reject(f"{st.name!r} is a pipeline output; outputs are computed at root")
     if st.func.is_tuple:
         raise Reject(f"{st.name!r} is Tuple-valued; Tuples are computed at root (compute_at of "
                      "a Tuple is not supported yet)")
-    if d.func not in info.consumers[st.name]:
-        raise Reject(f"Func {d.func!r} does not consume {st.name!r} (consumers: "
+    if target.func not in info.consumers[st.name]:
+        raise Reject(f"Func {target.func!r} does not consume {st.name!r} (consumers: "
                      f"{listing(sorted(info.consumers[st.name]))})")
     if d.var not in states[d.func].loops:
-        raise Reject(f"{d.var!r} is not a loop var of {d.func!r} (its loop vars: "
-                     f"[{listing(states[d.func].loops)}]); schedule {d.func!r} first")
+        raise Reject(_not_a_loop(d, info, states))
     f = st.func
     for n, u in enumerate(f.updates):
         if not _pointwise(f, u):
@@ -157,6 +168,20 @@ def _compute_at(d, st: FuncState, info: PipelineInfo, states: dict, i: int):
                 f"form {f.name}[{', '.join(v.name for v in f.pure_vars)}] = … reading "
                 f"{f.name!r} there allow; compute {f.name!r} at root (compute_root())")
     st.compute = d
+
+
+def _not_a_loop(d, info: PipelineInfo, states: dict) -> str:
+    """Why ``d.var`` is not a loop of stage ``d.func``; when it is a loop of exactly one update
+    stage of that Func (Halide's ``compute_at(f, r)`` with ``r`` an RVar of ``f``'s update),
+    the message names that stage: Vortex takes the stage's name, not Halide's implicit form."""
+    f = info.funcs[parse(d.func).func]
+    mine = [u for u in (update_stage(f.name, k) for k in range(len(f.updates)))
+            if u in states and d.var in states[u].loops]
+    if parse(d.func).update is None and len(mine) == 1:
+        return (f"{d.var!r} is a loop of the update stage {mine[0]!r}, not of {d.func!r}'s pure "
+                f"definition; name the stage: compute_at({mine[0]!r}, {d.var!r})")
+    return (f"{d.var!r} is not a loop var of {d.func!r} (its loop vars: "
+            f"[{listing(states[d.func].loops)}]); schedule {d.func!r} first")
 
 
 def _store_at(d, st: FuncState, info: PipelineInfo, states: dict, i: int):
@@ -313,11 +338,11 @@ def replay(info: PipelineInfo, directives: dict, strict: bool = True) -> dict:
     ``func`` and ``entry``) at the first directive that cannot be applied. ``strict=False`` skips
     the checks that a later directive could still satisfy (used while a schedule is built)."""
     states = {}
-    for name in (*info.order, *info.updates):
+    for name in info.stages:
         st = states[name] = info.initial(name)
         for i, d in enumerate(directives.get(name, ()), 1):
             _apply(d, st, info, states, i)
-    for name in (*info.order, *info.updates) if strict else ():
+    for name in info.stages if strict else ():
         ds = directives.get(name, [])
         if not ds and states[name].update is not None:
             continue      # an unscheduled update stage runs serially: always correct

@@ -172,7 +172,7 @@ class Schedule:
     def ordered(self) -> list[tuple[str, list]]:
         """(Func name, directives) for the Funcs with directives, consumers first: the order in
         which files and ``to_python`` list them, so compute_at targets are scheduled first."""
-        stages = [n for n in (*self._info.order, *self._info.updates) if self.directives.get(n)]
+        stages = [n for n in self._info.stages if self.directives.get(n)]
         first = {stage for stage, _ in rfactors(self.directives)}   # they make the f_intm Funcs
         return [(n, self.directives[n]) for n in sorted(stages, key=lambda n: n not in first)]
 
