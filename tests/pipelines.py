@@ -204,6 +204,18 @@ def scale() -> vx.Pipeline:
     return vx.Pipeline(out)
 
 
+def ragged_rows() -> vx.Pipeline:
+    """out[y, x] = img[y, x] * 2 + offsets[0], with ``offsets`` (3,) int32 declared within
+    [0, H] and monotone: a place for ``ragged_split(y, offsets, ...)``."""
+    H, W = vx.dims("H W")
+    img = vx.Input("img", vx.float32, (H, W))
+    offsets = vx.Input("offsets", vx.int32, (3,), range=(0, H), monotone=True)
+    y, x = vx.vars("y x")
+    out = vx.Func("out", shape=(H, W))
+    out[y, x] = img[y, x] * 2 + vx.cast(vx.float32, offsets[0])
+    return vx.Pipeline(out, name="ragged_rows")
+
+
 def scale1d() -> vx.Pipeline:
     """scaled[x] = v[x] * 2 over a vector: loop vars [x]."""
     N = vx.Dim("N")
@@ -294,11 +306,13 @@ INPUTS = {
     "box": lambda rng, h, w: {"img": _f32(rng, h, w)},
     "volume": lambda rng, h, w: {"t": _f32(rng, 2, h, w)},
     "scale": lambda rng, h, w: {"img": _f32(rng, h, w)},
+    "ragged_rows": lambda rng, h, w: {"img": _f32(rng, h, w), "offsets": np.sort(
+        rng.integers(0, h + 1, 3)).astype(np.int32)},
 }
 
 BUILDERS = {"blur": blur, "matmul": matmul, "matmul_f16": matmul_f16, "softmax": softmax, "histogram": histogram,
             "intops": intops, "narrow": narrow, "rowstats": rowstats, "taps": taps,
-            "box": box, "volume": volume, "scale": scale}
+            "box": box, "volume": volume, "scale": scale, "ragged_rows": ragged_rows}
 
 
 def inputs(name: str, shape, seed: int = 0) -> dict:

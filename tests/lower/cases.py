@@ -144,6 +144,13 @@ def _gpu_tile_1d(low):
     assert [v for v, *_ in loops(update)] == ["r"]           # the update runs r in order
 
 
+def _ragged_split(low):
+    tiles, k = low.kernels          # the inspector writes the tile table first
+    assert tiles.name == "out_tiles" and k.name == "out_kernel"
+    assert gpu_vars(k) == {"yo": GpuAxis.BLOCK_X, "yi": GpuAxis.THREAD_X}
+    assert "out.tiles" in {b.name for b in low.buffers}
+
+
 def _atomic_update(low):
     pure, update = low.kernels
     assert gpu_vars(update) == {"ro": GpuAxis.BLOCK_X, "ri": GpuAxis.THREAD_X}
@@ -418,6 +425,8 @@ CASES = [
          .gpu_threads(xi), _gpu_threads),
     Case("gpu_tile", "blur", _blur_tile, _gpu_tile_2d),
     Case("gpu_tile_1d", "histogram", lambda s: s["hist"].gpu_tile(b, bo, bi, 64), _gpu_tile_1d),
+    Case("ragged_split", "ragged_rows", lambda s: s["out"].ragged_split(y, "offsets", yo, yi, 4)
+         .gpu_blocks(yo).gpu_threads(yi), _ragged_split),
     Case("atomic", "histogram", lambda s: s["hist"].update(0).split("r", "ro", "ri", 32)
          .gpu_blocks("ro").gpu_threads("ri").atomic(), _atomic_update),
     Case("rfactor", "histogram", lambda s: (

@@ -10,6 +10,7 @@ from vortex.schedule import gpu_directives as G
 # (directive, its TOML argument list) — one per directive class, with both Vectorize forms.
 EXAMPLES = [
     (D.Split("x", "xo", "xi", 8), ["x", "xo", "xi", 8]),
+    (D.RaggedSplit("t", "offsets", "to", "ti", 64), ["t", "offsets", "to", "ti", 64]),
     (D.Tile("i", "j", "yo", "xo", "yi", "xi", 64, 64), ["i", "j", "yo", "xo", "yi", "xi", 64, 64]),
     (D.Reorder(("ko", "yi", "xi", "ki")), ["ko", "yi", "xi", "ki"]),
     (D.Fuse("y", "x", "yx"), ["y", "x", "yx"]),

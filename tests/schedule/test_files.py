@@ -8,6 +8,8 @@ import pipelines as P
 import vortex as vx
 from vortex.schedule import DIRECTIVES, Schedule, divisible
 
+from tests.schedule.test_ragged_split import ragged, scaled
+
 
 def every_directive() -> Schedule:
     """A valid schedule of the ``branches_and_counts`` pipeline that uses every directive,
@@ -42,7 +44,7 @@ def tensor_core() -> Schedule:
 
 def test_every_directive_is_used():
     used = set()
-    for s in (every_directive(), tensor_core()):
+    for s in (every_directive(), tensor_core(), ragged(scaled(), 64)):
         used |= {d.name for ds in s.directives.values() for d in ds}
         s.validate()
     assert used == set(DIRECTIVES)

@@ -116,6 +116,8 @@ def bind(pipe, kwargs: dict, contiguous: bool = False) -> Binding:
     for name, inp in pipe.inputs.items():
         if inp.range is not None:
             _check_values(name, inp, arrays[name], dims)
+        if inp.monotone:
+            _check_monotone(name, arrays[name])
     params = {name: _param(p, given[name]) for name, p in pipe.params.items()}
     return Binding(dims, arrays, params)
 
@@ -176,6 +178,19 @@ def _check_values(name: str, inp, arr, dims: dict):
             f"input {name!r}: element {where} is {values[at]}, outside its declared range "
             f"[{inp.range[0]}, {inp.range[1]}] = [{lo}, {hi}] (vx.Input({name!r}, ..., "
             f"range=...)); pass values within it or declare a wider range")
+
+
+def _check_monotone(name: str, arr):
+    """Input ``name`` declared ``monotone=True`` never decreases (ragged_split's tiles rely
+    on it)."""
+    values = _host(arr)
+    bad = np.flatnonzero(values[:-1] > values[1:])
+    if bad.size:
+        i = int(bad[0])
+        raise errors.InputError(
+            f"input {name!r}: element {i} is {values[i]} > element {i + 1} = {values[i + 1]}, "
+            f"but it is declared monotone (vx.Input({name!r}, ..., monotone=True)): pass "
+            "non-decreasing values (offsets: a cumulative sum of lengths >= 0)")
 
 
 _SHAPES: dict = {}

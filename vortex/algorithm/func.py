@@ -74,6 +74,12 @@ class Input:
     - offsets[b])`` then provably reads ``[0, T)``), and every call checks it before any launch
     (vx.InputError naming the input and its first element outside). Raises vx.TypeError for a
     range on a float or bool Input or one that is not two integer expressions of Dims.
+
+    ``monotone=True`` (1-D integer Inputs): the values never decrease, ``x[i] <= x[i + 1]`` (the
+    offsets of a packed batch). The ``ragged_split`` schedule directive relies on it, and every
+    call checks it before any launch (vx.InputError naming the input, the first ``i`` with
+    ``x[i] > x[i + 1]`` and both values). Raises vx.TypeError on an Input of another dtype or
+    rank.
     """
 
     name: str
@@ -81,6 +87,7 @@ class Input:
     shape: tuple
     secret: bool = False
     range: tuple | None = None
+    monotone: bool = False
 
     def __post_init__(self):
         check_name(self.name, "Input")
@@ -88,6 +95,10 @@ class Input:
         object.__setattr__(self, "shape", _shape(self.shape, f"Input {self.name!r}"))
         if self.range is not None:
             object.__setattr__(self, "range", _value_range(self))
+        if self.monotone and (not self.dtype.is_int or len(self.shape) != 1):
+            raise errors.TypeError(f"Input {self.name!r}: monotone=True needs a 1-D integer "
+                                   f"Input (offsets), got {self.dtype} of shape "
+                                   f"({', '.join(map(str, self.shape))})")
 
     @property
     def ndim(self) -> int:
@@ -99,6 +110,7 @@ class Input:
     def __repr__(self) -> str:
         secret = ", secret=True" if self.secret else ""
         rng = f", range=({self.range[0]}, {self.range[1]})" if self.range else ""
+        rng += ", monotone=True" if self.monotone else ""
         return (f"Input({self.name!r}, {self.dtype}, ({', '.join(map(str, self.shape))}){secret}"
                 f"{rng})")
 

@@ -22,6 +22,7 @@ from .exprs import Layout, inline
 from .ir import If, Kernel, block, conj, i32
 from .jam import JAM
 from .offload import OFFLOAD
+from . import ragged
 from .params import kernel_params
 from .partition import PARTITION
 from .partition_loops import PARTITION_LOOPS
@@ -160,6 +161,7 @@ def _realize(prog: Program) -> Program:
         plan = prog.plans[f.name]
         if plan.level is not Level.ROOT:
             continue
+        kernels += filter(None, [ragged.inspector(plan, plan.nest())])   # its tile table
         kernels.append(_stage_kernel(ctx, plan))
         for n, d in enumerate(f.updates):
             ctx.new_kernel()
@@ -227,4 +229,4 @@ def _buffers(pipe, plans) -> tuple:
             role = BufferRole.OUTPUT if name in outs else BufferRole.INTERMEDIATE
             bufs += [BufferArg(buf, t, role, tuple(e for _, e in p.box),
                                tuple(lo for lo, _ in p.box)) for buf, t in p.func.buffers]
-    return tuple(bufs)
+    return tuple(bufs + ragged.tables(plans))

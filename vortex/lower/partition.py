@@ -286,9 +286,28 @@ def _specialization(x: Stmt) -> bool:
         c.a.op is BinaryOp.MOD and isinstance(c.a.a, Dim) for c in conjuncts(x.cond))
 
 
+def _loaded_locals(s: Stmt) -> int:
+    """How many of the first statements of Block ``s`` declare a local from a load and are
+    never assigned in ``s`` (a ragged tile's ``start``/``len``, :mod:`vortex.lower.ragged`):
+    the same in both versions, so they stay before the test, which may then read them."""
+    if not isinstance(s, Block):
+        return 0
+    assigned = {x.name for x in stmts(s) if isinstance(x, Assign)}
+    n = 0
+    for x in s.stmts:
+        if not (isinstance(x, Declare) and x.value is not None and x.name not in assigned
+                and find(x.value, lambda e: type(e).__name__ == "BufferLoad")):
+            break
+        n += 1
+    return n if n < len(s.stmts) else 0
+
+
 def _version(s: Stmt, threads: tuple) -> Stmt:
     if _specialization(s):
         return s      # the schedule chose this stage's versions (and their register budget)
+    lead = _loaded_locals(s)
+    if lead:
+        return block(*s.stmts[:lead], _version(block(*s.stmts[lead:]), threads))
     inner = list(stmts(s))
     whole = not any(isinstance(x, Barrier) or isinstance(x, For) and x.kind is ForKind.GPU_BLOCK
                     or _specialization(x) for x in inner)

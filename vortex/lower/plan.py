@@ -39,6 +39,7 @@ class FuncPlan:
     update_directives: tuple = ()      # per update definition: its stage's directives
     specialize: list = field(default_factory=list)  # [(Dim name, multiple)]
     requirements: list = field(default_factory=list)  # [(sympy expr >= 0 at every call, message)]
+    inputs: dict = field(default_factory=dict)   # the pipeline's Inputs (ragged_split's offsets)
 
     @property
     def name(self) -> str:
@@ -68,7 +69,7 @@ class FuncPlan:
         if r is not None:   # a bound using a Var: a symbol for it (vortex/lower/varying.py)
             loops += [Loop(v.name, rdom_extent(ext, v.name), True)
                       for v, (_, ext) in zip(r.rdom.vars, r.rdom.bounds)]
-        nest = LoopNest(self.name, loops, assume=dict(assume or {}))
+        nest = LoopNest(self.name, loops, assume=dict(assume or {}), inputs=self.inputs)
         for entry, d in enumerate(self.directives, 1):
             nest.apply(d)
             if r is not None:
@@ -105,7 +106,8 @@ def make_plans(pipe, schedule) -> dict:
                         directives=tuple(schedule.stage_directives(f.name)),
                         update_directives=tuple(
                             schedule.stage_directives(update_stage(f.name, n))
-                            for n in range(len(f.updates))))
+                            for n in range(len(f.updates))),
+                        inputs=dict(pipe.inputs))
         plan.box = [(lo, sp.expand(hi - lo + 1)) for lo, hi in pipe.regions[f.name]]
         plan.loop_box = list(plan.box)
         for d in plan.directives:

@@ -17,7 +17,7 @@ from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, Reduce
 from ..algorithm.walk import find, rebuild
 from .exprs import Accumulator, ExprLowerer, flat_index, rdom_position, replace_reduce
-from . import cross_thread, mma
+from . import cross_thread, mma, ragged
 from .gpu_index import gpu_indices
 from .ir import (Declare, For, ForKind, GpuAxis, GpuIndex, If, MemorySpace, Ref, block,
                  guarded, i32, local_name)
@@ -105,7 +105,8 @@ class StageLowering:
         return block(self.prologue(), self.computation())
 
     def prologue(self):
-        """GPU indices and the producers computed at GPU-bound loops (shared memory filled
+        """The ragged tile of the block (:mod:`.ragged`), GPU indices and the producers
+        computed at GPU-bound loops (shared memory filled
         before a barrier). It does not depend on specialization, so a specialized kernel keeps
         it outside the ``If`` of its versions: no barrier sits in a branch (legal for a uniform
         condition, but PoCL 3.1 crashes on some such kernels)."""
@@ -117,7 +118,8 @@ class StageLowering:
                 "compute_at producers in the same kernel; stage them instead")
         allocs = self.staging.allocations()
         self.ctx.shared.extend(a for a in allocs if a.memory is MemorySpace.SHARED)
-        return block(*(a for a in allocs if a.memory is not MemorySpace.SHARED),
+        return block(ragged.prologue(self.nest, self.plan.name),
+                     *(a for a in allocs if a.memory is not MemorySpace.SHARED),
                      *(block(self.staging.once(lp), self._sites[lp.name]) for lp in gpu))
 
     def gpu_loops(self, body):

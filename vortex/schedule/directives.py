@@ -88,6 +88,35 @@ class Split(Directive):
     kinds = ("name", "name", "name", "pos")
 
 
+@_directive("ragged_split")
+class RaggedSplit(Directive):
+    """Split pure loop ``var`` (extent E) of a root Func along the segments of a packed
+    ("CSR"/jagged) axis: ``offsets`` is a 1-D integer Input declared ``range=`` within [0, E]
+    and ``monotone=True``; its n values cut [0, E) into n + 1 segments (the rows before
+    ``offsets[0]`` and after ``offsets[n - 1]`` are segments too). ``outer`` counts the W =
+    floor(E / factor) + n + 1 slots of a *tile table*; each slot is one tile of at most
+    ``factor`` rows inside one segment, or empty. Before: ``for t in [0, E)`` — after: ``for
+    to in [0, W): for ti in [0, factor): if (ti < len[to]) t = start[to] + ti``. Every row is
+    visited once and no tile straddles two segments, so a block bound to ``outer`` works for
+    one sequence (and ``factor`` - 1 < len holds on every tile but a segment's last: the
+    ``partition`` pass gives those an unguarded version). A small *inspector* kernel launched
+    before the Func's builds the table from the offsets (segment k owns the slots from
+    floor(c_k / factor) + k, c_k its first row; :mod:`vortex.lower.ragged`). ``outer`` must be
+    bound to gpu_blocks. Refused (vx.ScheduleError) on a var made by split/fuse, a reduction
+    var, an update stage and a Func computed at another's loops.
+
+    Sources: the inspector–executor model (Saltz, Mirchandaney, Crowley, "Run-time
+    parallelization and scheduling of loops", IEEE TC 1991); CUTLASS grouped GEMM's problem
+    visitor and FlashAttention varlen's ``cu_seqlens`` tile mapping."""
+
+    var: str
+    offsets: str
+    outer: str
+    inner: str
+    factor: int
+    kinds = ("name",) * 4 + ("pos",)
+
+
 @_directive("tile")
 class Tile(Directive):
     """``split(y, yo, yi, fy)``, ``split(x, xo, xi, fx)``, then ``reorder(yo, xo, yi, xi)``.
@@ -391,4 +420,5 @@ class Specialize(Directive):
 
 DIRECTIVES: dict[str, type[Directive]] = {cls.name: cls for cls in (
     Split, Tile, Reorder, Fuse, GpuBlocks, GpuThreads, GpuTile, Vectorize, Unroll, ComputeAt,
-    StoreAt, ComputeRoot, ComputeInline, StoreIn, Bound, Specialize, Atomic, RFactor, Mma)}
+    StoreAt, ComputeRoot, ComputeInline, StoreIn, Bound, Specialize, Atomic, RFactor, Mma,
+    RaggedSplit)}

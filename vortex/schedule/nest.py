@@ -28,7 +28,8 @@ import sympy as sp
 
 from .. import errors
 from ..algorithm.affine import integer_denominator
-from ..algorithm.symbolic import floordiv
+from ..algorithm.bounds import to_sympy
+from ..algorithm.symbolic import floordiv, prove_nonneg
 from ..algorithm.expr import Reduce
 from ..algorithm.walk import find
 from ..loop_kinds import ForKind, GpuAxis
@@ -78,6 +79,21 @@ class SplitRecord:
     factor: int
     old_extent: object
     exact: bool
+
+
+@dataclass(frozen=True)
+class RaggedRecord:
+    """``ragged_split``: ``old`` = start[outer] + inner where inner < len[outer], the tile table
+    built from Input ``offsets`` of ``count`` elements (sympy, None when unknown) over
+    ``old_extent`` rows (:mod:`vortex.lower.ragged`)."""
+
+    old: str
+    outer: str
+    inner: str
+    factor: int
+    offsets: str
+    old_extent: object
+    count: object
 
 
 @dataclass(frozen=True)
@@ -142,6 +158,7 @@ class LoopNest:
     rvar_kinds: frozenset = frozenset({"threads"})
     mma: tuple | None = None           # (i, j, k, lane loop) of the mma directive
     mma_precision: str = "ieee"        # its input_precision
+    inputs: dict = field(default_factory=dict)   # Input name -> Input (ragged_split); {}: unknown
 
     @property
     def names(self) -> list[str]:
@@ -234,6 +251,61 @@ class LoopNest:
                                Loop(inner, _constant(factor, lp.extent), lp.reduction)]
         self.records.append(SplitRecord(var, outer, inner, factor, lp.extent,
                                         self.divides(lp.extent, factor)))
+
+    def ragged_split(self, d):
+        """The :class:`~vortex.schedule.directives.RaggedSplit` directive: ``d.var`` (an
+        original pure var of a pure stage) becomes ``d.outer`` over the W = floor(E / factor)
+        + n + 1 slots of the tile table and ``d.inner`` in [0, factor). With :attr:`inputs`
+        known, ``d.offsets`` must be a 1-D integer Input declared ``range=`` (within [0, E]
+        when E is symbolic: proven) and ``monotone=True``."""
+        stage = parse_stage(self.func)
+        if stage.update is not None:
+            raise Reject(f"ragged_split applies to a Func's pure definition, not update "
+                         f"{stage.update} of {stage.func!r}: ragged_split s[{stage.func!r}]")
+        if any(isinstance(r, RaggedRecord) for r in self.records):
+            raise Reject("one ragged_split per Func")
+        lp = self.loop(d.var)
+        made = {n for r in self.records for n in
+                ((r.fused,) if isinstance(r, FuseRecord) else (r.outer, r.inner))}
+        if lp.reduction or d.var in made:
+            what = "iterates a reduction domain" if lp.reduction else "was made by split/fuse"
+            raise Reject(f"var {d.var!r} {what}; ragged_split takes a pure Var of the Func "
+                         "(call it before the directives that split or fuse that Var)")
+        self.unbound(d.var, "ragged_split")
+        if d.inner == d.var:
+            raise Reject(f"the inner var cannot take the name {d.var!r}; pick a fresh one")
+        self.fresh(d.outer, d.inner, replaced=(d.var,))
+        count = self._offsets(d, lp.extent)
+        width = None if lp.extent is None or count is None else \
+            floordiv(sp.sympify(lp.extent), d.factor) + count + 1
+        i = self.index(d.var)
+        self.loops[i:i + 1] = [replace(lp, name=d.outer, extent=width),
+                               Loop(d.inner, _constant(d.factor, lp.extent))]
+        self.records.append(RaggedRecord(d.var, d.outer, d.inner, d.factor, d.offsets,
+                                         lp.extent, count))
+
+    def _offsets(self, d, extent):
+        """The number of offsets (sympy), None when :attr:`inputs` is unknown; Reject unless
+        ``d.offsets`` is a monotone 1-D integer Input with a range within [0, ``extent``]."""
+        if not self.inputs:
+            return None
+        inp = self.inputs.get(d.offsets)
+        if inp is None:
+            raise Reject(f"{d.offsets!r} is not an Input the pipeline reads (Inputs: "
+                         f"{listing(sorted(self.inputs))}); name the offsets Input")
+        if len(inp.shape) != 1 or not inp.dtype.is_int:
+            raise Reject(f"the offsets {d.offsets!r} must be a 1-D integer Input, not "
+                         f"{inp.dtype} of rank {len(inp.shape)}")
+        if inp.range is None or not inp.monotone:
+            raise Reject(f"the offsets {d.offsets!r} must be declared with their range and as "
+                         f"non-decreasing: vx.Input({d.offsets!r}, ..., range=(0, E), "
+                         f"monotone=True), E the extent of {d.var!r}")
+        lo, hi = (to_sympy(b) for b in inp.range)
+        if isinstance(extent, sp.Basic) and not (prove_nonneg(lo) and
+                                                 prove_nonneg(extent - hi)):
+            raise Reject(f"the range [{lo}, {hi}] declared for {d.offsets!r} is not within "
+                         f"[0, {extent}], the rows of {d.var!r}; declare range=(0, {extent})")
+        return to_sympy(inp.shape[0])
 
     def reorder(self, names):
         self._distinct(list(names))
@@ -383,6 +455,7 @@ def _mma(n: LoopNest, d):
 # Loop directive class -> what it does to a LoopNest (validation and application).
 APPLY = {
     D.Split: lambda n, d: n.split(d.var, d.outer, d.inner, d.factor),
+    D.RaggedSplit: LoopNest.ragged_split,
     D.Tile: _tile,
     D.Reorder: lambda n, d: n.reorder(d.vars),
     D.Fuse: lambda n, d: n.fuse(d.outer, d.inner, d.fused),

@@ -24,7 +24,7 @@ from ..algorithm.walk import find
 from . import directives as D
 from . import gpu_directives as G
 from . import races, sliding
-from .nest import APPLY, LoopNest, Reject, initial_loops, listing, located
+from .nest import APPLY, LoopNest, RaggedRecord, Reject, initial_loops, listing, located
 from .stages import parse, stage_nest, update_stage
 
 
@@ -134,7 +134,8 @@ class PipelineInfo:
         if st.update is not None:
             nest = stage_nest(f, st.update, reserved=self._reserved)
             return FuncState(f, nest, st.func in self.outputs, update=st.update)
-        nest = LoopNest(name, list(self._initial[name]), reserved=self._reserved)
+        nest = LoopNest(name, list(self._initial[name]), reserved=self._reserved,
+                        inputs=dict(self.pipe.inputs))
         return FuncState(f, nest, name in self.outputs)
 
 
@@ -272,6 +273,11 @@ def _finish(st: FuncState, states: dict):
     """Checks that need a Func's complete directive list (``strict`` replay only)."""
     if st.update is not None:
         yield from _finish_update(st, states)
+    if isinstance(st.compute, D.ComputeAt) and any(isinstance(r, RaggedRecord)
+                                                   for r in st.nest.records):
+        yield st.compute_entry, ("ragged_split needs the Func computed at root (its tile table "
+                                 "is built by a kernel launched before the Func's own); drop "
+                                 "the compute_at or the ragged_split")
     if st.inlined and st.loop_entry:
         yield st.loop_entry, (f"{st.name!r} is computed inline (the default for "
                               "intermediates), so it has no loops to schedule; add "

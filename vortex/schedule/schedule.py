@@ -272,6 +272,13 @@ class Stage:
     def split(self, var, outer, inner, factor: int) -> "Stage":
         return self._add(D.Split, var, outer, inner, factor)
 
+    def ragged_split(self, var, offsets, outer, inner, factor: int) -> "Stage":
+        """Split ``var`` into tiles of at most ``factor`` rows that never straddle two segments
+        of the packed axis cut by Input ``offsets`` (declared ``range=`` and ``monotone=True``);
+        ``outer`` counts the tile table (bind it to gpu_blocks). See
+        :class:`vortex.schedule.directives.RaggedSplit`."""
+        return self._add(D.RaggedSplit, var, offsets, outer, inner, factor)
+
     def tile(self, y, x, yo, xo, yi, xi, fy: int, fx: int) -> "Stage":
         return self._add(D.Tile, y, x, yo, xo, yi, xi, fy, fx)
 
