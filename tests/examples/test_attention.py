@@ -2,11 +2,13 @@
 update) against numpy's unfused float64 composition, on PoCL with the shipped PoCL schedule and in
 ``pipe.reference``; grouped-query attention (8 query heads over 2 key/value heads); float16
 inputs; the GQA shape error; what blocks ``mma`` on the recurrence; the float16 Q Kᵀ on tensor
-cores (NVRTC, sm_90)."""
+cores (NVRTC, sm_90); the shipped files computing the scores in the recurrence's key loop (no
+global score buffer, one launch fewer, no S×S traffic; NVRTC/hiprtc without spills)."""
 from pathlib import Path
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import vortex as vx
 import compilers
@@ -143,17 +145,71 @@ def test_float16_scores_on_tensor_cores(target, arch, n):
     assert res.get("spill_stores", 0) + res.get("vgpr_spills", 0) == 0
 
 
-def test_the_gpu_recurrence_keeps_its_state_in_registers():
-    """sm_90, shipped file: the key loop of the update reads score and V (2 global loads) and
-    stores nothing: the compiler holds (m, l, acc) in registers through the loop; no tensor ops
-    and no local memory in any kernel of the f32 files."""
-    compilers.need_isa("cuda")
+def score_at_root(pipe) -> vx.Schedule:
+    """The schedule the shipped PoCL file had before compute_at into the update's key loop:
+    ``score`` a root kernel (the S×S scores of every head in global memory)."""
+    s = vx.Schedule(pipe)
+    s["score"].compute_root().split("s", "so", "si", 16).gpu_blocks("so", "h").gpu_threads("si")
+    for st in (s["O"], s["F"]):
+        st.split("s", "so", "si", 16).gpu_blocks("so", "h").gpu_threads("si").vectorize("d", 8)
+    u = s["F"].update(0).split("s", "so", "si", 16).split("d", "do", "di", 8)
+    u.reorder("b", "h", "so", "si", "do", "r", "di").gpu_blocks("so", "h").gpu_threads("si")
+    u.vectorize("di")
+    return s
+
+
+FILES = ["pocl-cpu", "nvidia-h100", "nvidia-a100", "amd-mi300x"]
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_the_scores_never_reach_global_memory(name):
+    """Every shipped file computes ``score`` in the update's key loop (shared memory): no global
+    buffer of it, 3 launches instead of 4, and the compulsory traffic has no S×S term (B=1, H=8,
+    HK=2, S=1024: 28311552 bytes against 95420416 with score at root)."""
     pipe = attention.pipeline()
-    k = vx.compile(pipe, schedule=str(ROOT / "schedules" / "attention" / "nvidia-h100.toml"),
-                   target="cuda", arch="sm_90")
+    k = vx.compile(pipe, schedule=str(ROOT / "schedules" / "attention" / f"{name}.toml"),
+                   target="opencl")
+    root = vx.compile(pipe, schedule=score_at_root(pipe), target="opencl")
+    assert [kk.name for kk in k.lowered.kernels] == ["F_kernel", "F_update0_kernel", "O_kernel"]
+    assert len(root.lowered.kernels) == 4
+    assert "score" not in {b.name for b in k.lowered.buffers}
+    assert "score" in {b.name for b in root.lowered.buffers}
+    traffic, before = k.analysis().traffic, root.analysis().traffic
+    S = next(d for d in traffic.dims if d.name == "S")
+    assert sp.degree(sp.expand(traffic.bytes), S) == 1
+    assert sp.degree(sp.expand(before.bytes), S) == 2
+    shape = {"B": 1, "H": 8, "HK": 2, "S": 1024}
+    assert traffic.at(shape).bytes == 28311552 and before.at(shape).bytes == 95420416
+
+
+def test_the_halide_form_of_the_key_loop_is_refused():
+    s = vx.Schedule(attention.pipeline())
+    s["F"].update(0).split("r", "ro", "ri", 32)
+    with pytest.raises(vx.ScheduleError, match=r"'ro' is a loop of the update stage "
+                       r"'F.update\(0\)', not of 'F''s pure definition; name the stage: "
+                       r"compute_at\('F.update\(0\)', 'ro'\)"):
+        s["score"].compute_at("F", "ro")
+
+
+@pytest.mark.parametrize("name, target, arch", [("nvidia-h100", "cuda", "sm_90"),
+                                                ("nvidia-a100", "cuda", "sm_80"),
+                                                ("amd-mi300x", "hip", "gfx90a")])
+def test_the_gpu_recurrence_keeps_its_state_in_registers(name, target, arch):
+    """Shipped GPU files: the key loop of the update stores nothing (sm_90, sm_80: it reads V,
+    1 global load, and the score from shared memory): the compiler holds (m, l, acc) in registers through the
+    loop; no tensor ops, no local memory and no spills in any kernel of the f32 files."""
+    compilers.need_isa(target)
+    pipe = attention.pipeline()
+    k = vx.compile(pipe, schedule=str(ROOT / "schedules" / "attention" / f"{name}.toml"),
+                   target=target, arch=arch)
     isa = {ki.name: ki for ki in k.analysis().isa}
     loop = isa["F_update0_kernel"].inner.mix
-    assert loop.count(OpClass.GLOBAL_LOAD) == 2 and loop.count(OpClass.GLOBAL_STORE) == 0
+    assert loop.count(OpClass.GLOBAL_STORE) == 0
+    if target == "cuda":
+        assert loop.count(OpClass.GLOBAL_LOAD) == 1
+    assert k.resources["F_update0_kernel"]["shared_bytes"] == 2048     # 16 queries × 32 keys
     for ki in isa.values():
         assert ki.mix.count(OpClass.TENSOR) == 0
         assert ki.mix.count(OpClass.LOCAL_LOAD, OpClass.LOCAL_STORE) == 0
+    for res in k.resources.values():
+        assert res.get("spill_stores", 0) + res.get("vgpr_spills", 0) == 0
