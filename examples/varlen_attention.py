@@ -9,7 +9,7 @@ Layout (CSR / "jagged", as PyTorch's jagged NestedTensor and FlashAttention's va
 the B sequences are packed one after another along the token axis, ``Q`` (T, H, D), ``K`` and
 ``V`` (T, HK, D) float32, T = sum of the lengths; ``offsets`` (B1,) int32, B1 = B + 1, holds
 each sequence's first row (``offsets[b] … offsets[b + 1] - 1`` is sequence b, ``offsets[B] =
-T``), declared ``range=(0, T)``; ``seg`` (T,) int32 is the sequence of each token, declared
+T``), declared ``range=(0, T)`` and ``monotone=True`` (non-decreasing); ``seg`` (T,) int32 is the sequence of each token, declared
 ``range=(0, B1 - 2)``. Both ranges are checked at every call (vx.InputError before any launch);
 the offsets' length is a Dim of its own (B1, not B + 1) so that the shapes fix every size and a
 call needs no ``B=``. A sequence of length 0 has no rows. O is (T, H, D) float32, packed as Q;
@@ -39,8 +39,12 @@ in (m', l', acc') recomputes the dot product (13 per key, where the three reduct
 compute_at into an update's key loop.
 
 The schedules (schedules/varlen_attention/<device>.toml): ``row_max`` and ``row_sum`` at root,
-O one work-item (thread) per token, blocks of 16 tokens (PoCL) per head; the key loops serial
-inside each work-item (an RDom bounded by data cannot be bound to threads). On PoCL, ``d`` is
+O one work-item (thread) per token, blocks of 16 tokens (PoCL; 8 on GPUs) per head; the key
+loops serial inside each work-item (an RDom bounded by data cannot be bound to threads). O's
+token axis is cut with ``ragged_split(t, offsets, to, ti, 16)`` (docs/semantics.md): a small
+inspector kernel builds a table of tiles from the offsets, each tile inside one sequence, and
+O's blocks run one tile each, so a block never straddles two sequences (its threads' key loops
+start in the same sequence) and only a sequence's last tile has idle threads. On PoCL, ``d`` is
 vectorized by D: the score of a key is computed once as a scalar and the D outputs updated as
 one vector.
 """
@@ -60,7 +64,7 @@ def pipeline(D: int = 16, causal: bool = True) -> vx.Pipeline:
     Q = vx.Input("Q", vx.float32, (T, H, D))
     K = vx.Input("K", vx.float32, (T, HK, D))
     V = vx.Input("V", vx.float32, (T, HK, D))
-    offsets = vx.Input("offsets", vx.int32, (B1,), range=(0, T))
+    offsets = vx.Input("offsets", vx.int32, (B1,), range=(0, T), monotone=True)
     seg = vx.Input("seg", vx.int32, (T,), range=(0, B1 - 2))
     t, h, d, j = vx.vars("t h d j")
     kv = h * HK // H                                  # the K/V head of query head h
