@@ -196,8 +196,9 @@ def test_the_halide_form_of_the_key_loop_is_refused():
                                                 ("amd-mi300x", "hip", "gfx90a")])
 def test_the_gpu_recurrence_keeps_its_state_in_registers(name, target, arch):
     """Shipped GPU files: the key loop of the update stores nothing (sm_90, sm_80: it reads V,
-    1 global load, and the score from shared memory): the compiler holds (m, l, acc) in registers through the
-    loop; no tensor ops, no local memory and no spills in any kernel of the f32 files."""
+    1 global load, and the score from shared memory): the compiler holds (m, l, acc) in
+    registers through the loop; no tensor ops, no local memory and no spills in any kernel of
+    the f32 files."""
     compilers.need_isa(target)
     pipe = attention.pipeline()
     k = vx.compile(pipe, schedule=str(ROOT / "schedules" / "attention" / f"{name}.toml"),

@@ -255,7 +255,9 @@ class Unroll(_Inner):
 class ComputeAt(Directive):
     """Compute this Func inside loop ``var`` of its (transitive) consumer ``func``: the region
     one iteration of ``var`` needs. Before: ``for y, x: p[y, x] = …`` then ``for yo, xo, yi, xi:
-    c[…] = p[…]`` — after: ``for yo, xo: {for the tile's y, x: p = …}; for yi, xi: c = p``."""
+    c[…] = p[…]`` — after: ``for yo, xo: {for the tile's y, x: p = …}; for yi, xi: c = p``.
+    ``func`` may name an update stage, ``"f.update(n)"``: ``var`` is then one of that stage's
+    loops (Halide's ``p.compute_at(f, r)``, ``r`` an RVar of f's update)."""
 
     func: str
     var: str
