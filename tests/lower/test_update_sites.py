@@ -126,3 +126,15 @@ def test_shared_at_a_loop_whose_trip_count_depends_on_the_thread():
                        r"loop 'r' of 'f.update\(0\)': the extent of loop 'r' .* depends on the "
                        r"point a thread computes"):
         vx.source(pipe, s, target="opencl")
+
+
+def test_the_stage_name_round_trips_through_toml_and_python():
+    """compute_at = ["f.update(0)", "ro"] in a file; to_python lists the update stage's loops
+    before the producer that names one of them, so the script replays."""
+    pipe = recurrence()
+    s = tiled(pipe, "shared")
+    assert 'compute_at = ["f.update(0)", "ro"]' in s.to_toml()
+    assert vx.Schedule.from_toml(s.to_toml(), pipe).directives == s.directives
+    env = {"vx": vx, "pipe": pipe}
+    exec(s.to_python(), env)
+    assert env["s"].directives == s.directives
