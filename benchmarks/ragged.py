@@ -8,7 +8,9 @@ Rows (each a pair: ragged, then padded; both Vortex pipelines with the same sche
                ``offsets`` (tests/algorithm/test_ragged.py) — padded: (B, Smax, cols) summed over
                all Smax rows, each multiplied by (row < length): every padded row is read (a
                ``select`` would skip the padded rows' loads: it prints as ``?:``);
-  attention    examples/varlen_attention.py (D = 16, H = 2 over HK = 1), causal and full —
+  attention    examples/varlen_attention.py (D = 16, H = 2 over HK = 1), causal and full, its
+               shipped PoCL schedule (O's tokens by ``ragged_split``; the same schedule with a
+               plain ``split`` is timed too and printed beside it) —
                padded: (B, Smax, H, D) with every key step computed and the keys past the
                length masked to -inf (causal: the triangle over Smax, as a causal kernel skips
                it on a padded batch too);
@@ -158,12 +160,27 @@ def attention_row(rounds, causal):
     padded = {k: pad(args[k], off, smax) for k in ("Q", "K", "V")}
     padded["lens"] = np.diff(off).astype(np.int32)
     name = f"attention {'causal' if causal else 'full'}"
+    ks = vx.compile(kr.pipe, schedule=split_schedule(kr.pipe), target="opencl")
     check(name + " ragged", kr(**args), want, rtol=1e-5, atol=1e-5, width=22)
+    check(name + " split", ks(**args), want, rtol=1e-5, atol=1e-5, width=22)
     check(name + " padded", valid(kp(**padded), off), want, rtol=1e-5, atol=1e-5, width=22)
     L = np.array(LENGTHS, np.float64)
     steps = (lambda n: n * (n + 1) / 2) if causal else (lambda n: n * n)
     ideal = steps(L).sum() / (len(L) * steps(float(smax)))
-    return (name, timed(kr, rounds, **args), timed(kp, rounds, **padded), ideal)
+    tr, ts = timed(kr, rounds, **args), timed(ks, rounds, **args)
+    print(f"  {name}: O by ragged_split(t, offsets, to, ti, {TILE}) {tr:.2f} ms, by "
+          f"split(t, to, ti, {TILE}) {ts:.2f} ms")
+    return (name, tr, timed(kp, rounds, **padded), ideal)
+
+
+def split_schedule(pipe):
+    """The shipped PoCL file with O's ragged_split replaced by a plain split: blocks of 16
+    consecutive tokens, which may straddle two sequences."""
+    text = (ROOT / "schedules" / "varlen_attention" / "pocl-cpu.toml").read_text()
+    ragged = f'ragged_split = ["t", "offsets", "to", "ti", {TILE}]'
+    assert ragged in text
+    return vx.Schedule.from_toml(text.replace(ragged, f'split = ["t", "to", "ti", {TILE}]'),
+                                 pipe)
 
 
 def moe_row(rounds):
