@@ -138,3 +138,24 @@ def test_the_stage_name_round_trips_through_toml_and_python():
     env = {"vx": vx, "pipe": pipe}
     exec(s.to_python(), env)
     assert env["s"].directives == s.directives
+
+
+def test_a_scatter_whose_bins_are_computed_at_the_key_loop(opencl_device):
+    """hist[g[r]] += 1, g = A % 5 computed per tile of 4 keys (g read in the left-hand side's
+    index, and in the value's hist[g[r]]): 23 keys, a partial last tile."""
+    N = vx.Dim("N")
+    A = vx.Input("A", vx.int32, (N,))
+    i, b = vx.vars("i b")
+    g = vx.Func("g")
+    g[i] = A[i] % 5
+    r = vx.RDom(N, name="r")
+    hist = vx.Func("hist", shape=(5,))
+    hist[b] = 0
+    hist[g[r]] += 1
+    pipe = vx.Pipeline(hist)
+    s = vx.Schedule(pipe)
+    s["hist"].update(0).split("r", "ro", "ri", 4)
+    s["g"].compute_at("hist.update(0)", "ro")
+    k = vx.compile(pipe, schedule=s, target="opencl", device=opencl_device)
+    a = np.random.default_rng(2).integers(0, 100, 23).astype(np.int32)
+    np.testing.assert_array_equal(k(A=a), np.bincount(a % 5, minlength=5))

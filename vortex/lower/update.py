@@ -12,8 +12,8 @@ Producers computed at a loop of the stage (``s[g].compute_at("f.update(n)", ro)`
 ``g.compute_at(f, r)`` with ``r`` an RVar loop of f's update) are realised by the pure stages'
 machinery (:func:`vortex.lower.sliding.site_stmts`, :func:`vortex.lower.sites.compute_site`):
 :class:`UpdateStage` gives it the stage's loops, coordinates and expressions. The footprint at a
-loop covers every read of the producer in the update's value and ``where`` predicates with the
-loops inside the site over their extents; at a gpu_blocks loop, or at a serial loop with
+loop covers every read of the producer in the update's left-hand side, value and ``where``
+predicates with the loops inside the site over their extents; at a gpu_blocks loop, or at a serial loop with
 ``store_in("shared")`` (every thread of the block runs it: the guards sit inside the loops), the
 block fills a shared box between barriers, elsewhere each thread fills its own.
 """
@@ -49,7 +49,8 @@ class _StageName:
 class UpdateStage:
     """Update ``n`` of ``plan``'s Func as :mod:`vortex.lower.sites` sees a stage: its loop
     ``nest``, ``coords`` (each Var and RVar of the update as an IR expression of the loop
-    counters), ``consumer_exprs`` (value and ``where`` predicates, inlined Funcs substituted),
+    counters), ``consumer_exprs`` (left-hand side, value and ``where`` predicates, inlined
+    Funcs substituted),
     ``layouts``/``realized`` and the launch shape."""
 
     reduce = None          # no inline reduction of its own: its RVars are loops of the stage
@@ -74,7 +75,8 @@ class UpdateStage:
         self.value = inline(d.value, ctx.inlined)
         self.predicates = [inline(p, ctx.inlined) for p in (self.rdom.predicates
                                                              if self.rdom else ())]
-        self.consumer_exprs = [self.value, *self.predicates]
+        self.consumer_exprs = [*(inline(a, ctx.inlined) for a in d.lhs), self.value,
+                               *self.predicates]
         self.layouts = dict(ctx.layouts)
         self.realized = {}
 
