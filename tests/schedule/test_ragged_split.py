@@ -347,3 +347,13 @@ def test_compiles_for_cuda_and_hip(offline):
     for pipe in (scaled(), centered()):
         k = build(pipe, ragged(pipe, 64))
         assert "out_tiles" in k.source and k.binary
+
+
+def test_export_allocates_the_table_and_launches_the_inspector_first(tmp_path):
+    pipe = scaled()
+    paths = vx.export(pipe, ragged(pipe, 64), target="cuda", out_dir=tmp_path)
+    src = next(p for p in paths if str(p).endswith(".cu")).read_text()
+    launcher = src[src.index("_launch("):]
+    alloc, first, second = (launcher.index(s) for s in ("cudaMallocAsync((void**)&out_tiles",
+                                                         "out_tiles<<<", "out_kernel<<<"))
+    assert alloc < first < second and "cudaFreeAsync(out_tiles" in launcher, launcher
