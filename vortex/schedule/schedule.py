@@ -171,10 +171,14 @@ class Schedule:
 
     def ordered(self) -> list[tuple[str, list]]:
         """(Func name, directives) for the Funcs with directives, consumers first: the order in
-        which files and ``to_python`` list them, so compute_at targets are scheduled first."""
-        stages = [n for n in self._info.stages if self.directives.get(n)]
+        which files and ``to_python`` list them, so compute_at targets are scheduled first (a
+        Func computed at an update stage's loop after the update stages)."""
+        stages = [n for n in (*self._info.order, *self._info.updates) if self.directives.get(n)]
         first = {stage for stage, _ in rfactors(self.directives)}   # they make the f_intm Funcs
-        return [(n, self.directives[n]) for n in sorted(stages, key=lambda n: n not in first)]
+        late = {n for n in stages if any(isinstance(d, D.ComputeAt) and parse(d.func).update
+                                         is not None for d in self.directives[n])}
+        return [(n, self.directives[n]) for n in
+                sorted(stages, key=lambda n: (n not in first, n in late))]
 
     @classmethod
     def default(cls, pipe: Pipeline) -> "Schedule":
