@@ -65,9 +65,9 @@ def tables(plans) -> list:
     from .plan import Level
     out = []
     for p in plans.values():
-        rec = record(p.nest()) if p.level is Level.ROOT else None
+        nest = p.nest() if p.level is Level.ROOT else None
+        rec = None if nest is None else record(nest)
         if rec is not None:
-            nest = p.nest()
             out.append(BufferArg(table(p.name), I32, BufferRole.INTERMEDIATE,
                                  (2 * _width(nest, rec),), (sp.Integer(0),)))
     return out
