@@ -112,7 +112,7 @@ def test_a_reduction_over_the_own_sequence(opencl_device):
         np.testing.assert_allclose(k(x=x, offsets=off, seg=seg), want, err_msg=str(lengths))
 
 
-# --- the lowered IR, run on the host -------------------------------------------------------------
+# --- the lowered IR, run on the host ------------------------------------------------------------
 def _run(s, env, arrays, stores):
     """Run statement ``s`` (ints only; a float value is not evaluated): a table store writes
     ``arrays``, any other store is counted in ``stores`` by (buffer, index)."""
@@ -200,7 +200,7 @@ def test_the_grid_is_the_tile_table():
     assert [c["grid"][0] for c in launches] == [1, 15 // 4 + 6 + 1]
 
 
-# --- monotone= -------------------------------------------------------------------------------------
+# --- monotone= ----------------------------------------------------------------------------------
 def test_monotone_is_checked_at_every_call(opencl_device):
     pipe = scaled()
     a = _scaled_args([0, 3, 3, 4, 11, 13])
