@@ -33,8 +33,8 @@ from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, BinOp, Cast, Const, Dim, Expr
 from ..algorithm.walk import find, rebuild
-from .ir import (Assign, AsyncCopy, Barrier, Block, Declare, For, ForKind, GpuAxis, GpuIndex, If,
-                 Kernel, Ref, Stmt, block, conj, i32)
+from .ir import (Assign, AsyncCopy, Barrier, Block, BufferLoad, Declare, For, ForKind, GpuAxis,
+                 GpuIndex, If, Kernel, Ref, Stmt, block, conj, i32)
 from .passes import Pass
 from .walk import stmts
 
@@ -133,7 +133,7 @@ class Scope:
         """``e`` as a whole, if it reads nothing that changes inside the statement."""
         if e.dtype != I32 or find(e, lambda x: isinstance(x, Ref) and x.name in self.inside or
                                   isinstance(x, GpuIndex) and x.axis in self.ranges or
-                                  type(x).__name__ == "BufferLoad"):
+                                  isinstance(x, BufferLoad)):
             return None
         return Form((), e, 0)
 
@@ -296,7 +296,7 @@ def _loaded_locals(s: Stmt) -> int:
     n = 0
     for x in s.stmts:
         if not (isinstance(x, Declare) and x.value is not None and x.name not in assigned
-                and find(x.value, lambda e: type(e).__name__ == "BufferLoad")):
+                and find(x.value, lambda e: isinstance(e, BufferLoad))):
             break
         n += 1
     return n if n < len(s.stmts) else 0
