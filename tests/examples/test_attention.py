@@ -2,8 +2,10 @@
 update) against numpy's unfused float64 composition, on PoCL with the shipped PoCL schedule and in
 ``pipe.reference``; grouped-query attention (8 query heads over 2 key/value heads); float16
 inputs; the GQA shape error; what blocks ``mma`` on the recurrence; the float16 Q Kᵀ on tensor
-cores (NVRTC, sm_90); the shipped files computing the scores in the recurrence's key loop (no
-global score buffer, one launch fewer, no S×S traffic; NVRTC/hiprtc without spills)."""
+cores (NVRTC, sm_90), at root and inside the recurrence's key loop (PoCL == numpy; HMMA on sm_90
+and sm_80, v_mfma on gfx90a in the update kernel); the shipped files computing the scores in the
+recurrence's key loop (no global score buffer, one launch fewer, no S×S traffic; NVRTC/hiprtc
+without spills)."""
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ import sympy as sp
 import vortex as vx
 import compilers
 from vortex.examples import load_example
+from vortex.isa import amdgcn, sass
 from vortex.isa.model import OpClass
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,6 +146,62 @@ def test_float16_scores_on_tensor_cores(target, arch, n):
                       "F_update0_kernel": 0, "O_kernel": 0}
     res = k.resources["score_kernel"]
     assert res.get("spill_stores", 0) + res.get("vgpr_spills", 0) == 0
+
+
+def scores_in_the_key_loop_on_tensor_cores(pipe, n: int) -> vx.Schedule:
+    """The GPU files' structure (a block per (batch, head, 16 queries), ``score`` computed at
+    the update's key-tile loop ``ro`` in shared memory) with the 16 × 32 score box filled by
+    ``mma``: 16 × n × 16 tiles (n = 8: mma.sync m16n8k16, 4 warps; n = 16: MFMA 16x16x16, 2
+    wavefronts) along the keys, bound to thread axis y, the 4 k steps of 16 unrolled. The
+    block's x axis is the output column d (64 threads: whole warps along x)."""
+    s = vx.Schedule(pipe)
+    for st in (s["O"], s["F"]):
+        st.split("s", "so", "si", 4).gpu_blocks("so", "h").gpu_threads("d", "si")
+    u = s["F"].update(0).split("s", "so", "si", 16).split("r", "ro", "ri", 32)
+    u.reorder("b", "h", "so", "si", "d", "ro", "ri").gpu_blocks("so", "h", "b")
+    u.gpu_threads("si", "d")
+    sc = s["score"].compute_at("F.update(0)", "ro").store_in("shared")
+    sc.split("s", "sw", "st", 16).split("j", "jw", "jt", n).split("e", "eo", "et", 16)
+    sc.reorder("b", "h", "sw", "jw", "eo", "st", "jt", "et").mma("st", "jt", "et")
+    sc.gpu_threads("jw").unroll("eo")
+    return s
+
+
+@pytest.mark.parametrize("n", [8, 16], ids=["mma_sync", "mfma"])
+def test_float16_scores_in_the_key_loop_on_tensor_cores_on_pocl(opencl_device, n):
+    """mma on ``score`` computed inside the recurrence's key loop, run as the lanes' plain loops
+    on PoCL: numpy's result, causal and not, GQA, at sizes that are not multiples of the tiles."""
+    pipe = {c: attention.pipeline(64, causal=c, t=vx.float16) for c in (True, False)}
+    for S, causal in [(1, True), (17, False), (70, True)]:
+        k = vx.compile(pipe[causal], schedule=scores_in_the_key_loop_on_tensor_cores(
+            pipe[causal], n), target="opencl", device=opencl_device)
+        args = qkv(S, 64, dtype=np.float16, heads=4, seed=S)
+        np.testing.assert_allclose(k(**args), want(args, causal), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("target, arch, n, op", [("cuda", "sm_90", 8, "HMMA.16816.F32"),
+                                                 ("cuda", "sm_80", 8, "HMMA.16816.F32"),
+                                                 ("hip", "gfx90a", 16,
+                                                  "v_mfma_f32_16x16x16f16")])
+def test_float16_scores_in_the_key_loop_on_tensor_cores(target, arch, n, op):
+    """The update kernel holds the tensor-core instructions (4 k steps, unrolled: 4 HMMA on
+    sm_90 and sm_80, 4 v_mfma on gfx90a), no other kernel does; no spills, no local memory,
+    the 16 × 32 f32 score box in 2 KiB of shared memory; 3 launches, no score buffer."""
+    compilers.need_isa(target)
+    pipe = attention.pipeline(64, t=vx.float16)
+    k = vx.compile(pipe, schedule=scores_in_the_key_loop_on_tensor_cores(pipe, n),
+                   target=target, arch=arch)
+    assert "score" not in {b.name for b in k.lowered.buffers}
+    isa = {ki.name: ki.mix for ki in k.analysis().isa}
+    assert {name: mix.count(OpClass.TENSOR) for name, mix in isa.items()} == {
+        "F_kernel": 0, "F_update0_kernel": 4, "O_kernel": 0}
+    assert all(mix.count(OpClass.LOCAL_LOAD, OpClass.LOCAL_STORE) == 0 for mix in isa.values())
+    assert k.resources["F_update0_kernel"]["shared_bytes"] == 2048
+    for res in k.resources.values():
+        assert res.get("spill_stores", 0) + res.get("vgpr_spills", 0) == 0
+    _, _, binary = k.analysis().code
+    text = (sass if target == "cuda" else amdgcn).disassemble(binary, arch)
+    assert text.count(op) == 4
 
 
 def score_at_root(pipe) -> vx.Schedule:

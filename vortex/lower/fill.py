@@ -9,8 +9,9 @@ block's extent on that axis is strided over it, one shorter skips the spare thre
 it leaves unbound run on their thread 0 only). At a block-bound site a producer with no
 ``gpu_threads`` shares its leading serial loops out among the block's threads (all of the box, in
 row-major order, when it has no loop directives: coalesced); elsewhere each thread runs all of
-them. Points outside the producer's required region and past the end of a split that does not
-divide its extent are skipped.
+them. ``mma`` among its directives computes its reduction with the block's warps, the
+instruction tiles over the box (:mod:`vortex.lower.mma_site`). Points outside the producer's
+required region and past the end of a split that does not divide its extent are skipped.
 """
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ from .threads import strided, thread_id, thread_loop, unflatten
 I32 = T.int32
 
 # Directives that shape a compute_at producer's own loops, and those that cannot apply to them.
-LOOP_SHAPING = (D.Split, D.Tile, D.Reorder, D.Fuse, D.GpuThreads, D.Vectorize, D.Unroll)
+LOOP_SHAPING = (D.Split, D.Tile, D.Reorder, D.Fuse, D.GpuThreads, D.Vectorize, D.Unroll,
+                D.Mma)
 NOT_AT_A_SITE = (D.GpuBlocks, D.GpuTile)
 
 
@@ -64,11 +66,12 @@ def producer_nest(plan, extents, shared: bool, where: str) -> LoopNest | None:
     if not ds:
         return None
     pure = [Loop(v.name, sp.Integer(e)) for v, e in zip(plan.func.pure_vars, extents)]
-    for rvars in (cross_thread.reduction_loops(plan), []):   # RDom loops only when bound
+    mma = any(isinstance(d, D.Mma) for d in ds)
+    for rvars in (cross_thread.reduction_loops(plan), []):   # RDom loops: bound, or by mma
         nest = LoopNest(plan.name, pure + rvars)
         for d in ds:
             nest.apply(d)
-        if not rvars or cross_thread.producer_uses_rvars(plan, nest):
+        if mma or not rvars or cross_thread.producer_uses_rvars(plan, nest):
             return nest
 
 
@@ -125,7 +128,10 @@ def fill(ctx, stage, plan, box, layout: Layout, layouts: dict, shared: bool, tag
     decls = [Declare(r.name, I32, from_sympy(lo)) for r, (lo, _) in zip(layout.origin, box)]
     nest = producer_nest(plan, extents, shared, where)
     blk = stage.launch()[1]
-    if nest is not None and cross_thread.thread_rvar(nest, p.name) is not None:
+    if nest is not None and nest.mma is not None:     # a sliding window's fill is per thread
+        from . import mma_site       # mma -> fragment_loads -> staging -> sites -> fill
+        loop = mma_site.fill(ctx, plan, nest, layout, layouts, tags, blk, shared, where)
+    elif nest is not None and cross_thread.thread_rvar(nest, p.name) is not None:
         loop = cross_thread.fill_reduction(ctx, plan, nest, extents, layout, layouts, tags, blk)
     elif nest is None:
         t = Ref(local_name(p.name, "t", *tags), I32)

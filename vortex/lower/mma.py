@@ -105,10 +105,12 @@ def _substitute(e, values: dict):
     return rebuild(e, lambda x: values.get(x.name) if isinstance(x, Ref) else None)
 
 
-def lower(stage, loops):
-    """The reduction of ``stage`` (a StageLowering) under ``mma``: the accumulator fragment,
-    its init, the update nest over ``loops`` (the serial loops from the first reduction loop
-    inwards, without the three the instruction replaces) and the final stores."""
+def lower(stage, loops, into=None):
+    """The reduction of ``stage`` (a StageLowering, or a compute_at producer's box:
+    :class:`vortex.lower.mma_site.BoxStage`) under ``mma``: the accumulator fragment, its init,
+    the update nest over ``loops`` (the serial loops from the first reduction loop inwards,
+    without the three the instruction replaces) and the final stores — into the Func's buffer,
+    or the Layout ``into`` (a box)."""
     f, r = stage.plan.func, stage.reduce
     i, j, k, lane = stage.nest.mma
     mma_loops = {lp.name: lp for lp in loops if lp.name in (i, j, k)}
@@ -178,11 +180,14 @@ def lower(stage, loops):
         low = ExprLowerer(coords, final_layouts, stage.ctx.names)
         index = layout.flat([coords[v.name] for v in f.pure_vars])
         value = replace_reduce(stage.value, r, BufferLoad(acc, base + e, acc_t))
-        return guarded(guards, value_stores(low, f, value, index))
+        if into is None:
+            return guarded(guards, value_stores(low, f, value, index))
+        pre, v = low.lower(value)
+        return guarded(guards, block(pre, Store(into.buffer, index, v)))
 
     final_layouts = stage.layouts_in(lp.name for lp in stage.nest.loops
                                      if lp.name not in {x.name for x in loops})
-    layout = stage.layouts[f.buffers[0][0]]
+    layout = into or stage.layouts[f.buffers[0][0]]
     var = {i: i_var, j: j_var, k: k_var}
     loads = {op: fragment_loads.plan(
         stage, inst, op, operand, pair, (var[pair[0]], var[pair[1]]), (i, j, k),
