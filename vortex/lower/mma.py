@@ -10,8 +10,10 @@ are not emitted. Per lane (the directive's ``mma_lane`` loop, thread axis x):
   group per tile ``t`` of the pure loops left inside the reduction (a warp's sub-tiles);
 - per tile and k step, an :class:`~vortex.lower.ir.MmaTile`: the A and B elements the lane
   holds (the fragment layouts' coordinates put in place of the i, j, k loop counters; 0 where
-  the domain's guards fail: edges need no padding), and the same step as plain loops (each lane
-  its own C elements, k in order) for the targets without the instruction;
+  the domain's guards fail: edges need no padding; 0 where a ``where`` predicate of the RDom
+  fails, each conjunct on the operand whose coordinates it reads: k <= i zeroes A, k >= j
+  zeroes B, one reading i and j is refused), and the same step as plain loops (each lane its
+  own C elements, k in order, under the predicates) for the targets without the instruction;
 - the final stores: each C element to its coordinates, under the Func's guards.
 
 So every tile of every schedule computes the same sum in the same k order as the loop nest on
@@ -62,8 +64,7 @@ def _operands(stage, r, i_var: str, j_var: str, k_var: str):
         _fail(stage, "the Func must be a sum of products sum(A[i, k] * B[k, j]); "
                      f"it is {r.op.name.lower()}({body})")
 
-    def reads(e):
-        return {x.name for x in find(e, lambda x: isinstance(x, (Var, RVar)))}
+    reads = _reads
     x, y = body.a, body.b
     if j_var in reads(x) and i_var in reads(y):
         x, y = y, x
@@ -71,6 +72,29 @@ def _operands(stage, r, i_var: str, j_var: str, k_var: str):
         _fail(stage, f"one factor of {body} must read {i_var!r} and {k_var!r} (A), the other "
                      f"{k_var!r} and {j_var!r} (B)")
     return x, y
+
+
+def _reads(e) -> set:
+    return {x.name for x in find(e, lambda x: isinstance(x, (Var, RVar)))}
+
+
+def _predicate_sides(stage, r, i_var: str, j_var: str) -> dict:
+    """The reduction's ``where`` predicates, split at ``&``, by the operand whose elements they
+    zero: "b" for one reading ``j_var``, "a" for the others; vx.ScheduleError for one reading
+    both."""
+    def conjuncts(p):
+        if isinstance(p, BinOp) and p.op is BinaryOp.AND:
+            return conjuncts(p.a) + conjuncts(p.b)
+        return [p]
+    out = {"a": [], "b": []}
+    for p in (c for q in r.rdom.predicates for c in conjuncts(q)):
+        names = _reads(p)
+        if i_var in names and j_var in names:
+            _fail(stage, f"the where predicate {p} reads both {i_var!r} and {j_var!r}, so it "
+                         "does not zero one operand's elements; write it into a factor's value "
+                         "(vx.select(cond, a, 0)), or drop mma")
+        out["b" if j_var in names else "a"].append(p)
+    return out
 
 
 def _strip(e):
@@ -145,19 +169,30 @@ def lower(stage, loops, into=None):
     all_guards = stage.pure_guards + stage.red_guards
     inner_layouts = stage.layouts_in(lp.name for lp in stage.nest.loops)
 
+    sides = _predicate_sides(stage, r, i_var, j_var)
+
+    def predicates(low, preds) -> tuple:
+        """(statements, conditions) of the ``where`` predicates ``preds`` lowered by ``low``."""
+        parts = [low.lower(p) for p in preds]
+        return block(*(pre for pre, _ in parts)), [c for _, c in parts]
+
     def elements(operand, frag, first, second, prefix):
         """The lane's fragment elements of ``operand``, 0 where a guard of its own coordinates
-        fails (a guard on the third counter bounds the other operand)."""
+        or a ``where`` predicate on it fails (a guard on the third counter bounds the other
+        operand)."""
         out = []
         for e in range(frag.per_lane):
             row, col = frag.coords(lane_ref, e)
             coords, guards = at({first: row, second: col}, all_guards)
-            pre, value = ExprLowerer(coords, inner_layouts, stage.ctx.names).lower(
-                _strip(operand))
-            cond = conj(g for g in guards if not _reads_other(g, (first, second), (i, j, k)))
+            low = ExprLowerer(coords, inner_layouts, stage.ctx.names)
+            pre, value = low.lower(_strip(operand))
+            pre_p, conds = predicates(low, sides[prefix])
+            cond = conj([*(g for g in guards if not _reads_other(g, (first, second), (i, j, k))),
+                         *conds])
             if cond is not None:
                 value = select(cond, value, Const.make(0, value.dtype))
-            out.append(block(pre, Declare(local_name("mma", prefix, str(e)), value.dtype, value)))
+            out.append(block(pre, pre_p,
+                             Declare(local_name("mma", prefix, str(e)), value.dtype, value)))
         return block(*out)
 
     def emulation():
@@ -166,9 +201,12 @@ def lower(stage, loops, into=None):
         for e in range(per):
             row, col = inst.c_frag.coords(lane_ref, e)
             coords, guards = at({i: row, j: col, k: Ref(kk, I32)}, all_guards)
-            pre, value = ExprLowerer(coords, inner_layouts, stage.ctx.names).lower(body)
+            low = ExprLowerer(coords, inner_layouts, stage.ctx.names)
+            pre, value = low.lower(body)
             slot = base + e
             step = block(pre, Store(acc, slot, BufferLoad(acc, slot, acc_t) + value))
+            pre_p, conds = predicates(low, r.rdom.predicates)
+            step = block(pre_p, guarded(conds, step))
             out.append(For(kk, i32(0), i32(shape[2]), ForKind.SERIAL, guarded(guards, step)))
         return block(*out)
 
@@ -189,7 +227,7 @@ def lower(stage, loops, into=None):
                                      if lp.name not in {x.name for x in loops})
     layout = into or stage.layouts[f.buffers[0][0]]
     var = {i: i_var, j: j_var, k: k_var}
-    loads = {op: fragment_loads.plan(
+    loads = {op: None if sides[op] else fragment_loads.plan(
         stage, inst, op, operand, pair, (var[pair[0]], var[pair[1]]), (i, j, k),
         [g for g in all_guards if not _reads_other(g, pair, (i, j, k))], inner_layouts,
         lane_ref, lambda values: at(values, [])[0])
