@@ -38,6 +38,7 @@ from .sliding import site_stmts
 from .stage import StageLowering
 from .sym import from_sympy
 from .tighten import TIGHTEN
+from .trim import TRIM
 from .unroll import UNROLL
 from .update import lower_update
 from ..schedule.rfactor import rfactored
@@ -196,6 +197,7 @@ PASSES = [
          "no condition of an If or a staged copy that the loop ranges, the GPU launch, the "
          "enclosing conditions and the specialize facts prove"),
     TIGHTEN,
+    TRIM,
     JAM,
     PARTITION,
     PARTITION_LOOPS,
