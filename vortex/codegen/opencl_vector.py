@@ -49,6 +49,9 @@ from .opencl_access import dense_access, mask_test
 from .opencl_vector_loops import MASKS, SerialLoops, varying
 
 WIDTHS = (2, 3, 4, 8, 16)
+_ROUND_HALF = ("{q} float vx_round_half(float x) {{\n  ushort h;\n"
+               "  vstore_half_rte(x, 0, (__private half*)&h);\n"
+               "  return vload_half(0, (__private const half*)&h);\n}}\n")
 _MASK_OPS = (BinaryOp.AND, BinaryOp.OR, BinaryOp.XOR, BinaryOp.EQ, BinaryOp.NE)   # on masks
 
 
@@ -81,6 +84,17 @@ class OpenCLPrinter(CPrinter):
             qual = self._spaces.get(s.name, "")
             return [f"{ind}{qual + ' ' if qual else ''}ushort {self.ident(s.name)}[{s.size}];"]
         return super()._allocate(s, ind)
+
+    def _cast(self, e: Cast) -> str:
+        """A float32 value rounded to float16 and back (an mma operand of the input type,
+        computed in float32: attention's probabilities) is ``vx_round_half``: vstore_half_rte
+        into a ushort and vload_half, no half variable, so no cl_khr_fp16."""
+        v = e.value
+        if e.dtype.name == "float32" and isinstance(v, Cast) and v.dtype.name == "float16" \
+                and v.value.dtype.name == "float32":
+            self.helpers["vx_round_half"] = _ROUND_HALF.format(q=self.d.helper_qual)
+            return f"vx_round_half({self.expr(v.value)})"
+        return super()._cast(e)
 
     def _half(self, buffer: str) -> str:
         """A pointer to half for ``buffer``: a global half buffer as it is, a local array (held
