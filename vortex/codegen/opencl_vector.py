@@ -89,11 +89,9 @@ class OpenCLPrinter(CPrinter):
         """A float32 value rounded to float16 and back (an mma operand of the input type,
         computed in float32: attention's probabilities) is ``vx_round_half``: vstore_half_rte
         into a ushort and vload_half, no half variable, so no cl_khr_fp16."""
-        v = e.value
-        if e.dtype.name == "float32" and isinstance(v, Cast) and v.dtype.name == "float16" \
-                and v.value.dtype.name == "float32":
+        if _round_half(e):
             self.helpers["vx_round_half"] = _ROUND_HALF.format(q=self.d.helper_qual)
-            return f"vx_round_half({self.expr(v.value)})"
+            return f"vx_round_half({self.expr(e.value.value)})"
         return super()._cast(e)
 
     def _half(self, buffer: str) -> str:
@@ -377,6 +375,10 @@ class _VectorBody(SerialLoops):
         return f"({a} {_C_OPS[e.op]} {b})"
 
     def _other(self, e):
+        if _round_half(e):          # printed whole (vx_round_half), never its half operand
+            if self.expr(e.value.value)[1]:
+                raise NotVectorizable("vx_round_half is a scalar helper function")
+            return self.p.expr(e), False
         kids = [self.expr(c) for c in _children(e)]
         if not any(v for _, v in kids):
             return self.p.expr(e), False
@@ -405,6 +407,12 @@ class _VectorBody(SerialLoops):
             raise NotVectorizable(f"{e.fn.value} is a scalar helper function")
         args = [t if v else self._broadcast(t, e.dtype) for t, v in kids]
         return self.p._math(e.fn.value, e.dtype, *args), True
+
+
+def _round_half(e) -> bool:
+    """Is ``e`` float32(float16(x)) of a float32 ``x`` (printed as vx_round_half)?"""
+    return isinstance(e, Cast) and e.dtype.name == "float32" and isinstance(e.value, Cast) \
+        and e.value.dtype.name == "float16" and e.value.value.dtype.name == "float32"
 
 
 def _children(e):
