@@ -46,7 +46,11 @@ owns (batch, head, 16 queries) and a thread is one (query, output) pair: 1024 th
 scores of a tile (64-term dot products from global Q and K), then each runs the tile's keys
 (sm_90: the key loop reads V, 1 global load, and the score from shared memory, and stores
 nothing: NVRTC keeps the state in registers; 32 registers, 2 KiB shared, no spills on sm_90,
-sm_80; gfx90a 28 VGPRs, no scratch).
+sm_80). On MI300X the threads are (output d 64 along x, query 16) and the score box is
+computed by the block's two wavefronts with exact float32 MFMA (``mma`` on ``score`` at the key
+loop, 16 × 16 × 4 tiles: v_mfma_f32_16x16x4f32, the products not rounded; gfx90a 33 VGPRs, no
+scratch; 28 VGPRs before, with the box as 64-term dot products per thread); the NVIDIA files
+keep CUDA cores, float32 there needing the tf32 opt-in, which rounds Q and K.
 The default schedule (``schedule=None``: ``score`` inlined into the update, recomputed for each
 of the D outputs, and the update on one work-item) gives the same result ~400 times slower on
 PoCL (19.9 s against 0.05 s for the PoCL file of the time, ``score`` at root, H = 8, HK = 2,
@@ -61,17 +65,23 @@ What the current compiler cannot express of FlashAttention's schedule, and why:
   and an update stage takes only loop directives, so the box's dot products read Q and K from
   global memory (through the caches); the causal mask skips the keys but not the key tiles
   above the diagonal (their scores are computed, then not used);
-- tensor cores: the ``mma`` directive takes a Func ``sum(a * b)`` (docs/tensor_cores.md); P·V is
-  inside the recurrence, an update of ``F``, and ``mma`` on it is the ScheduleError "mma
-  computes a pure definition whose value is a sum of products …, not update 0 of 'F'"; Q Kᵀ
-  alone is such a Func, but only for 16-bit inputs (float32 needs the tf32 opt-in, which
-  changes the result):
-  ``pipeline(t=vx.float16)`` with ``mma`` on ``score`` (tests/examples/test_attention.py,
-  ``score_on_tensor_cores``) compiles to 8 HMMA.16816.F32 per k step on sm_90 (105 registers,
-  no spills; sm_80 spills 8 bytes) and 4 v_mfma on gfx90a, fed by element loads from the staged
-  tiles, not ldmatrix (vortex/lower/fragment_loads.py takes an operand read X[u, v] of a 2-D
-  Input; Q[b, h, s, e] and K[b, g, j, e] are 4-D); the shipped GPU files, for the float32
-  pipeline, do not use tensor cores.
+- P·V on tensor cores: the ``mma`` directive takes a Func ``sum(a * b)`` (docs/tensor_cores.md);
+  P·V is inside the recurrence, an update of ``F`` (``mma`` on it is the ScheduleError "mma
+  computes a pure definition whose value is a sum of products …, not update 0 of 'F'"), and its
+  probability exp(x - m') reads the state m at (s, d): nothing proves m, l independent of d, so
+  P is no (s, key) operand. examples/attention_two_pass.py computes (m, l) per query first and
+  then P·V as a matrix product on tensor cores (Q Kᵀ twice); its docstring says what the
+  one-pass form would need. Q Kᵀ is on tensor cores inside the key loop: ``mma`` on ``score``
+  computed at ``F.update(0)``'s loop ``ro`` (the producer's own split/reorder/gpu_threads shape
+  the instruction tiles over its box; vortex/lower/mma_site.py). For float16 inputs
+  (tests/examples/test_attention.py, ``scores_in_the_key_loop_on_tensor_cores``: threads (d 64
+  along x, query 16), the 16 × 32 box in 16 × 8 × 16 tiles on 4 warps, or 16 × 16 × 16 on 2
+  wavefronts, 4 k steps unrolled) the update kernel holds 4 HMMA.16816.F32 on sm_90 (50
+  registers) and sm_80 (49), 4 v_mfma_f32_16x16x16f16 on gfx90a (51 VGPRs), no spills, 2 KiB
+  shared, fragments loaded element by element from global Q and K (not ldmatrix:
+  vortex/lower/fragment_loads.py takes an operand read X[u, v] of a 2-D Input; Q[b, h, s, e]
+  and K[b, g, j, e] are 4-D). With ``score`` at root instead (``score_on_tensor_cores``): 8
+  HMMA per k step of the score kernel on sm_90 (105 registers), 4 v_mfma on gfx90a.
 """
 import numpy as np
 
