@@ -189,13 +189,14 @@ class Staging:
         return block(*los, self._copies(tiles, lp.name, Ref(lp.name, I32), 1), AsyncCommit(),
                      AsyncWait(0), Barrier() if shared else None)
 
-    def wrap(self, lp, body):
-        """The loop ``lp`` with its staged copies (prologue + prefetching body)."""
+    def wrap(self, lp, body, trip: Expr | None = None):
+        """The loop ``lp`` (trip count ``trip``, default its extent) with its staged copies
+        (prologue + prefetching body)."""
         tiles = self.at(lp.name)
         if not tiles:
             return None
         n = self.depth.get(lp.name, 1)
-        trip = from_sympy(lp.extent)
+        trip = from_sympy(lp.extent) if trip is None else trip
         L = Ref(lp.name, I32)
         ahead = binary(BinaryOp.ADD, L, i32(n - 1))
         prefetch = self._copies(tiles, lp.name, ahead, n)

@@ -26,9 +26,11 @@ a buffer that is not a *box of that loop*, assignments to locals declared outsid
 reductions into such locals, and any statement of a kind not listed here; declarations,
 allocations, barriers, waits and comments have none. A box of the loop is an array allocated
 inside ``B``, or one allocated for a Func computed at the loop (``compute_at(…, v)``) without
-``store_at`` (so refilled at every iteration before it is read), every access of which is
-inside the loop — a sliding window (``store_at`` an outer loop, carried across iterations) or a
-pipelined staged tile (filled for a later iteration) is not one, and its writes are effects.
+``store_at``, or for a source staged at the loop (``stage(X, at=v)``) without ``pipeline(v)``
+(so refilled at every iteration before it is read), every access of which is inside the loop
+— a sliding window (``store_at`` an outer loop, carried across iterations) or a pipelined
+staged tile (filled for a later iteration, its first slots before the loop) is not one, and
+its writes are effects.
 
 Each effect runs under a *path*: the conditions of the ``If`` s around it inside ``B`` (the
 ``then`` side; an ``else`` side adds none), and for each loop ``for u in [a, a + n)`` around it
@@ -62,6 +64,7 @@ from ..algorithm.walk import find
 from .ir import (Allocate, Assign, AsyncCopy, AsyncCommit, AsyncWait, AtomicStore, Barrier,
                  Block, BufferLoad, Comment, Declare, For, ForKind, FragmentLoad, GpuAxis,
                  GpuIndex, If, Kernel, MmaTile, Ref, SEP, Stmt, Store, ThreadReduce, block, i32)
+from ..schedule import gpu_directives as G
 from .partition import conjuncts
 from .partition_loops import _Bound, _floordiv, _LoopScope, _unrolled_by_the_compiler
 from .passes import Pass
@@ -277,11 +280,18 @@ def trim(k: Kernel, refilled: dict) -> Kernel:
 
 
 def refilled_boxes(plans: dict) -> dict:
-    """Loop name → names of the Funcs computed at it (``compute_at``) with no ``store_at``."""
+    """Loop name → names of the Funcs computed at it (``compute_at``) with no ``store_at``,
+    and of the sources staged at it (``stage``, of a root or update stage) without a
+    ``pipeline`` of that loop (a pipelined tile is filled for a later iteration)."""
     out = {}
     for name, p in (plans or {}).items():
         if p.level is Level.AT and store_level(p) is None:
             out.setdefault(p.at[1], set()).add(name)
+        for ds in (p.directives, *p.update_directives):
+            piped = {d.loop for d in ds if isinstance(d, G.PipelineStages) and d.stages > 1}
+            for d in ds:
+                if isinstance(d, G.Stage) and d.at not in piped:
+                    out.setdefault(d.at, set()).add(d.source)
     return out
 
 

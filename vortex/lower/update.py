@@ -15,7 +15,10 @@ machinery (:func:`vortex.lower.sliding.site_stmts`, :func:`vortex.lower.sites.co
 loop covers every read of the producer in the update's left-hand side, value and ``where``
 predicates with the loops inside the site over their extents; at a gpu_blocks loop, or at a serial loop with
 ``store_in("shared")`` (every thread of the block runs it: the guards sit inside the loops), the
-block fills a shared box between barriers, elsewhere each thread fills its own.
+block fills a shared box between barriers, elsewhere each thread fills its own. Operand tiles
+(``s[f].update(n).stage(X, at=v)``, ``pipeline(v, stages=k)``) are the pure stages' too
+(:class:`vortex.lower.staging.Staging`), built before the producers so that one computed at
+``v`` reads them.
 """
 from __future__ import annotations
 
@@ -28,9 +31,10 @@ from ..schedule.races import atomic_form
 from ..schedule.stages import update_rdom, update_stage
 from .counters import counters
 from .exprs import ExprLowerer, inline
-from .ir import AtomicStore, For, If, Kernel, block, guarded, i32
+from .ir import AtomicStore, For, If, Kernel, MemorySpace, block, guarded, i32
 from .launch import bound_loops, launch_shape
 from .sites import reader_layouts
+from .staging import Staging
 from .tuple_store import value_stores
 from .sym import from_sympy
 from .varying import place
@@ -44,6 +48,7 @@ class _StageName:
 
     name: str
     func: object
+    directives: tuple = ()     # the stage's (stage() / pipeline(): :class:`.staging.Staging`)
 
 
 class UpdateStage:
@@ -58,7 +63,7 @@ class UpdateStage:
     def __init__(self, ctx, plan, d, n: int):
         f = plan.func
         self.ctx, self.d = ctx, d
-        self.plan = _StageName(update_stage(f.name, n), f)
+        self.plan = _StageName(update_stage(f.name, n), f, plan.update_directives[n])
         self.nest = plan.update_nest(n)
         env, self.guards = counters(self.nest)
         coords = {}
@@ -79,12 +84,16 @@ class UpdateStage:
                                *self.predicates]
         self.layouts = dict(ctx.layouts)
         self.realized = {}
+        self.staging = Staging(self)   # before the sites: a producer there reads the tiles
 
     def serial_loops(self) -> tuple[list, list]:
         return [lp for lp in self.nest.loops if lp.axis is None], []
 
     def launch(self) -> tuple[tuple, tuple]:
         return launch_shape(self.nest, self.plan.name)
+
+    def launch_compute(self) -> tuple:
+        return self.launch()[1]
 
 
 def lower_update(ctx, plan, d, n: int) -> Kernel:
@@ -93,6 +102,8 @@ def lower_update(ctx, plan, d, n: int) -> Kernel:
     st = UpdateStage(ctx, plan, d, n)
     nest, rdom = st.nest, st.rdom
     sites = {lp.name: ctx.site_stmts(st, lp.name) for lp in nest.loops}
+    allocs = st.staging.allocations()
+    ctx.shared.extend(a for a in allocs if a.memory is MemorySpace.SHARED)
     layouts = reader_layouts(st, None, {lp.name for lp in nest.loops})
     lowerer = ExprLowerer(st.coords, layouts, ctx.names)
     lhs = [lowerer.lower(inline(a, ctx.inlined)) for a in d.lhs]   # (pre, index) each
@@ -111,8 +122,11 @@ def lower_update(ctx, plan, d, n: int) -> Kernel:
     stmt = guarded([place(g, st.at_point, rdom, ctx.layouts) for g, _ in st.guards], stmt)
     for lp in reversed([lp for lp in nest.loops if lp.axis is None]):
         extent = place(from_sympy(lp.extent), st.at_point, rdom, ctx.layouts)
-        stmt = For(lp.name, i32(0), extent, lp.kind, block(sites[lp.name], stmt))
-    prologue = [sites[lp.name] for lp in nest.loops if lp.axis is not None]
+        body = block(sites[lp.name], stmt)
+        stmt = st.staging.wrap(lp, body, extent) or For(lp.name, i32(0), extent, lp.kind, body)
+    prologue = [a for a in allocs if a.memory is not MemorySpace.SHARED]
+    prologue += [block(st.staging.once(lp), sites[lp.name]) for lp in nest.loops
+                 if lp.axis is not None]
     shared = tuple({a.name: a for a in ctx.shared}.values())
     grid, blk = st.launch()
     ranges = tuple((lp.name, lp.extent) for lp in nest.loops if lp.axis is not None)

@@ -159,11 +159,11 @@ def validate(d, st, info, states=None, entry=None):
     applied; raises nest.Reject. Records it for :func:`finish`."""
     st.gpu_entries.append((entry, d))
     if isinstance(d, Stage):
-        reads = _reads(info, st.name)
+        reads = _reads(info, st.func.name)      # an update stage's: its Func's
         if d.source not in reads:
             raise Reject(f"{st.name!r} does not read {d.source!r} (it reads "
                          f"{', '.join(sorted(reads)) or 'nothing'})")
-        if d.source == st.name:
+        if d.source == st.func.name:
             raise Reject(f"{st.name!r} cannot stage itself (its update definitions read it): "
                          "stage copies one of the sources it reads")
         st.nest.index(d.at)

@@ -300,19 +300,22 @@ def _finish(st: FuncState, states: dict):
 
 
 _UPDATE_ONLY = (D.Atomic, D.RFactor)
+_UPDATE_MOVES = (G.Stage, G.PipelineStages)     # staged operand tiles of the update's loops
 
 
 def _update_rule(d, st: FuncState, i: int):
     """An update stage takes the loop directives, atomic() and rfactor (applied to the
-    pipeline before replay: :mod:`.rfactor`); a pure stage neither of the last two."""
+    pipeline before replay: :mod:`.rfactor`), and stage() / pipeline() of the tiles its loops
+    read; a pure stage not atomic() nor rfactor()."""
     if isinstance(d, _UPDATE_ONLY) and st.update is None:
         raise located(d, st.name, i, f"{d.name}() applies to an update stage: "
                       f"s[{st.name!r}].update(n).{d}")
-    if st.update is not None and not isinstance(d, (*APPLY, *_UPDATE_ONLY)):
+    if st.update is not None and not isinstance(d, (*APPLY, *_UPDATE_ONLY, *_UPDATE_MOVES)):
         loops = ", ".join(c.name for c in (*APPLY, *_UPDATE_ONLY))
         raise located(d, st.name, i, f"an update stage takes only loop directives, "
-                      f"atomic() and rfactor() ({loops}); where {st.func.name!r} is computed and stored is "
-                      f"scheduled on s[{st.func.name!r}]")
+                      f"atomic() and rfactor() ({loops}), stage() and pipeline(); where "
+                      f"{st.func.name!r} is computed and stored is scheduled on "
+                      f"s[{st.func.name!r}]")
     if isinstance(d, D.Atomic):
         st.atomic_entry = i
 
