@@ -55,15 +55,49 @@ def _key_loop(src: str) -> str:
 
 
 def test_trim_keeps_skipping_causal_tiles_of_a_staged_tile():
-    """A tile staged at ro without pipeline is a box of ro (refilled each iteration): the loop
-    stops after the block's last query's tile. Pipelined, the next tile's copy is an effect of
-    the iteration before, and the first copies run before the loop: not trimmed."""
+    """A tile staged at ro is a box of ro (refilled each iteration): the loop stops after the
+    block's last query's tile. Pipelined too (a skipped iteration only prefetches for a later
+    skipped one), and the last prefetch is waited for after the loop."""
     pipe = attention.pipeline(64, True)
     plain = _key_loop(vx.source(pipe, staged(pipe, ["V", "K"]), target="opencl"))
     assert plain == ("for (int ro = 0; ro < max(min(vx_fdiv_int((S + 31), 32), "
                      "vx_fdiv_int(((so * 16) + 47), 32)), 0); ++ro) {")
-    piped = _key_loop(vx.source(pipe, staged(pipe, ["V", 2]), target="opencl"))
-    assert piped.startswith("for (int ro = 0; ro < max(min(cse_0, max((cse_0 - 1)")
+    src = vx.source(pipe, staged(pipe, ["V", 2]), target="cuda", arch="sm_90")
+    assert _key_loop(src) == ("for (int ro = 0; ro < max(min(cse_0, vx_fdiv_int(((so * 16) + "
+                              "47), 32)), 0); ++ro) {")
+    assert src[src.index("F_update0_kernel"):].count("__pipeline_wait_prior(0);") == 1
+
+
+def later_keys(pipelined: bool):
+    """f[x] over the keys r >= x (a where predicate): the first key tiles of a block do
+    nothing. Trimmed from the start without pipeline; pipelined the prologue fills the first
+    tiles' slots, so the loop keeps its start."""
+    N, M = vx.dims("N M")
+    A = vx.Input("A", vx.float32, (N, M))
+    x = vx.Var("x")
+    r = vx.RDom(M, name="r")
+    r.where(r >= x)
+    f = vx.Func("f", shape=(N,))
+    f[x] = np.float32(0)
+    f[x] = f[x] * np.float32(0.5) + A[x, r]
+    pipe = vx.Pipeline(f, name="later_keys")
+    u, s = tiled(pipe)
+    u.stage("A", "ro")
+    if pipelined:
+        u.pipeline("ro", stages=2)
+    return pipe, s
+
+
+@pytest.mark.parametrize("pipelined", [False, True], ids=["staged", "pipelined"])
+def test_trim_keeps_the_start_of_a_pipelined_loop(opencl_device, pipelined):
+    pipe, s = later_keys(pipelined)
+    src = vx.source(pipe, s, target="opencl")
+    loop = next(line.strip() for line in src.splitlines() if "for (int ro" in line)
+    assert loop.startswith("for (int ro = 0;") == pipelined
+    k = vx.compile(pipe, schedule=s, target="opencl", device=opencl_device)
+    for n, m in [(1, 1), (13, 7), (40, 33)]:
+        a = np.random.default_rng(n).standard_normal((n, m)).astype(np.float32)
+        np.testing.assert_allclose(k(A=a), pipe.reference(A=a), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("what, copies, shared", [(["V"], 2, 10240),

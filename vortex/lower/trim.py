@@ -171,14 +171,15 @@ def _uniform(e: Expr, outer: _Outer) -> bool:
                                  or isinstance(n, GpuIndex) and not n.axis.is_block)
 
 
-def _hull(f: For, ranges: list):
+def _hull(f: For, ranges: list, keep_start: bool = False):
     """``(min, extent)``: the hull of the effects' ``(lower, upper)`` bounds within ``f``'s
-    range; None when an effect is unbounded on both sides."""
+    range (from ``f``'s own start with ``keep_start``); None when an effect is unbounded on
+    both sides."""
     end = simplify_expr(binary(BinaryOp.ADD, f.min, f.extent))
     if any(lo is None and hi is None for lo, hi in ranges):
         return None
     lo, hi = f.min, end
-    if all(r[0] is not None for r in ranges):
+    if all(r[0] is not None for r in ranges) and not keep_start:
         lo = binary(BinaryOp.MAX, f.min, _fold(BinaryOp.MIN, [r[0] for r in ranges]))
     if all(r[1] is not None for r in ranges):
         hi = binary(BinaryOp.MIN, end, _fold(BinaryOp.MAX, [r[1] for r in ranges]))
@@ -208,9 +209,10 @@ def _effect_range(f: For, scope: _LoopScope, path: list, outer: _Outer):
             _fold(BinaryOp.MIN, highs) if highs else None)
 
 
-def trim_loop(f: For, outer: _Outer, boxes: set) -> For:
+def trim_loop(f: For, outer: _Outer, boxes: set, keep_start: bool = False) -> For:
     """``f`` (a serial loop holding a barrier) over the range where its body does something
-    for some thread of the block (module docstring); ``f`` itself when that is not found."""
+    for some thread of the block (module docstring), from its own start with ``keep_start``;
+    ``f`` itself when that is not found."""
     local = {x.name for x in stmts(f.body) if isinstance(x, Declare)}
     paths = []
     _paths(f.body, [], boxes, local, paths)
@@ -223,7 +225,7 @@ def trim_loop(f: For, outer: _Outer, boxes: set) -> For:
         if name not in scope.inside:
             scope.defs.setdefault(name, value)
     ranges = {repr(r): r for r in (_effect_range(f, scope, p, outer) for p in paths)}
-    rng = _hull(f, list(ranges.values()))
+    rng = _hull(f, list(ranges.values()), keep_start)
     if rng is None or repr(rng) == repr((f.min, f.extent)):
         return f
     if _unrolled_by_the_compiler(f) and not all(isinstance(x, Const) for x in rng):
@@ -232,8 +234,8 @@ def trim_loop(f: For, outer: _Outer, boxes: set) -> For:
 
 
 class _Trimmer:
-    def __init__(self, k: Kernel, refilled: dict):
-        self.kernel, self.refilled = k.body, refilled
+    def __init__(self, k: Kernel, refilled: dict, ahead: dict):
+        self.kernel, self.refilled, self.ahead = k.body, refilled, ahead
         self.assigned = {x.name for x in stmts(k.body) if isinstance(x, Assign)}
 
     def stmt(self, s: Stmt, outer: _Outer) -> Stmt:
@@ -267,36 +269,46 @@ class _Trimmer:
         f = replace(f, body=self.stmt(f.body, inside))
         if f.kind is not ForKind.SERIAL or not any(isinstance(x, Barrier) for x in stmts(f.body)):
             return f
-        return trim_loop(f, outer, _boxes(f, self.kernel, self.refilled.get(f.var, set())))
+        piped = {x.dst for x in stmts(f.body) if isinstance(x, AsyncCopy)
+                 and x.dst.split(SEP)[0] in self.ahead.get(f.var, ())}
+        out = trim_loop(f, outer, _boxes(f, self.kernel, self.refilled.get(f.var, set())) | piped,
+                        keep_start=bool(piped))
+        # a skipped iteration's prefetch would fill a later skipped one's slot: only the end
+        # moves; the last copy issued is waited for after the loop (no copy left in flight)
+        return block(out, AsyncWait(0)) if piped and out is not f else out
 
 
-def trim(k: Kernel, refilled: dict) -> Kernel:
+def trim(k: Kernel, refilled: dict, ahead: dict | None = None) -> Kernel:
     """``k`` with its serial loops holding barriers trimmed to where they do something
     (module docstring); ``refilled``: loop name → names of the Funcs computed at that loop
-    without ``store_at``."""
+    without ``store_at`` and of the sources staged there without ``pipeline``; ``ahead``: loop
+    name → names of the sources staged there with ``pipeline`` (:func:`refilled_boxes`)."""
     threads = {axis: (0, int(k.block[axis.dim]) - 1)
                for axis in (GpuAxis.THREAD_X, GpuAxis.THREAD_Y, GpuAxis.THREAD_Z)}
-    return replace(k, body=_Trimmer(k, refilled).stmt(k.body, _Outer(threads, frozenset(), {})))
+    return replace(k, body=_Trimmer(k, refilled, ahead or {}).stmt(
+        k.body, _Outer(threads, frozenset(), {})))
 
 
-def refilled_boxes(plans: dict) -> dict:
+def refilled_boxes(plans: dict, pipelined: bool = False) -> dict:
     """Loop name → names of the Funcs computed at it (``compute_at``) with no ``store_at``,
     and of the sources staged at it (``stage``, of a root or update stage) without a
-    ``pipeline`` of that loop (a pipelined tile is filled for a later iteration)."""
+    ``pipeline`` of that loop; with ``pipelined``, the names of the sources staged at it
+    with one (filled for a later iteration)."""
     out = {}
     for name, p in (plans or {}).items():
-        if p.level is Level.AT and store_level(p) is None:
+        if p.level is Level.AT and store_level(p) is None and not pipelined:
             out.setdefault(p.at[1], set()).add(name)
         for ds in (p.directives, *p.update_directives):
             piped = {d.loop for d in ds if isinstance(d, G.PipelineStages) and d.stages > 1}
             for d in ds:
-                if isinstance(d, G.Stage) and d.at not in piped:
+                if isinstance(d, G.Stage) and (d.at in piped) == pipelined:
                     out.setdefault(d.at, set()).add(d.source)
     return out
 
 
 TRIM = Pass(
-    "trim no-ops", lambda prog: prog.map_kernels(lambda k: trim(k, refilled_boxes(prog.plans))),
+    "trim no-ops", lambda prog: prog.map_kernels(
+        lambda k: trim(k, refilled_boxes(prog.plans), refilled_boxes(prog.plans, True))),
     "a serial loop holding a barrier runs only over the range of its counter where some thread "
     "of the block does something other than refill the loop's own boxes (bounds the same for "
     "every thread)")
