@@ -9,7 +9,9 @@ data reaches it, never *what* is computed, so results are identical with or with
   computed at root, read by the Func directly or through Funcs inlined into it; reads of ``X``
   that the tile does not hold (outside ``ko``, or away from the others) read ``X`` itself. At a
   ``gpu_blocks`` loop the tile is copied once per block; a shared tile cannot be staged at a
-  ``gpu_threads`` loop (each thread has its own iteration). ``swizzle="xor"`` stores row r,
+  ``gpu_threads`` loop (each thread has its own iteration). An update stage stages the
+  tiles its loops read, its producers' reads included (``s[f].update(0).stage(V, "ro")``;
+  ``pipeline`` too, not ``warp_specialize`` or ``swizzle_blocks``). ``swizzle="xor"`` stores row r,
   column c at column ``c ^ (r % width)`` (the XOR-permuted layout of NVIDIA CUTLASS and
   Triton's ``swizzle``), so threads reading one column of different rows hit different banks.
 - ``pipeline(ko, stages=n)``: an n-buffered software pipeline of the staged copies across

@@ -254,8 +254,8 @@ class Stage:
     def update(self, n: int = 0) -> "Stage":
         """The handle of update definition ``n`` (from 0) of this Func (Halide's
         ``f.update(n)``): its loops are the update's pure Vars then its RVars, scheduled with
-        the loop directives and :meth:`atomic`. Raises vx.ScheduleError when the Func has no
-        update ``n``."""
+        the loop directives, :meth:`atomic`, :meth:`stage` and :meth:`pipeline`. Raises
+        vx.ScheduleError when the Func has no update ``n``."""
         if self.name != parse(self.name).func or not isinstance(n, int) or isinstance(n, bool):
             raise errors.ScheduleError(f"{self.name!r}.update({n!r}): update(n) takes an int "
                                        "and applies to a Func's handle, s[f].update(0)")
