@@ -2,7 +2,9 @@
 Python snippet.
 
 Case (seed, index) is fully determined by ``random.Random(f"{seed}:{index}")``: the algorithm
-(:mod:`fuzz.generate`), then the schedule (:mod:`fuzz.schedules`, which asks the live
+(:mod:`fuzz.generate`; or, for a share of the cases drawn from ``random.Random(f"{seed}:{index}:
+mma")``, a sum of products with an ``mma`` schedule, :mod:`fuzz.mma`, compiled for its vendor's
+target only), then the schedule (:mod:`fuzz.schedules`, which asks the live
 ``vx.Schedule`` which directives it accepts), the two size sets and the input data (numpy's
 ``default_rng(size set number)`` inside the snippet). The snippet — algorithm source,
 ``schedule.to_python()``, input maker and a ``main()`` that checks — is exactly what runs here,
@@ -27,6 +29,7 @@ import numpy as np
 
 import vortex as vx
 
+from . import mma
 from .generate import generate
 from .schedules import generate_schedule
 
@@ -41,8 +44,8 @@ TARGETS = {targets!r}
 
 def arguments(sizes, seed):
     """Keyword arguments of one call: the pipeline's Inputs (float32: multiples of 1/8, so sums
-    and products are exact; int32: small, sometimes huge; uint8: any), its Params, and the Dims
-    no Input fixes."""
+    and products are exact; int32: small, sometimes huge; uint8, int8: any; float16, bfloat16:
+    multiples of 1/4), its Params, and the Dims no Input fixes."""
     rng = np.random.default_rng(seed)
     used = set(pipe.inputs) | set(pipe.params)
     args = {{k: v for k, v in PARAMS.items() if k in used}}
@@ -53,6 +56,10 @@ def arguments(sizes, seed):
             a = (rng.integers(-16, 17, shape) / 8).astype(np.float32)
             if special:
                 a.flat[rng.integers(0, a.size, 3)] = [np.nan, np.inf, -np.inf]
+        elif dtype in ("float16", "bfloat16"):      # an mma operand: multiples of 1/4
+            a = (rng.integers(-8, 9, shape) / 4).astype(getattr(vx, dtype).np)
+        elif dtype == "int8":
+            a = rng.integers(-128, 128, shape).astype(np.int8)
         elif dtype == "int32":
             a = rng.integers(-20, 21, shape).astype(np.int32)
             if rng.random() < 0.25:
@@ -153,10 +160,21 @@ def failure(phase: str, e: BaseException) -> dict:
             "frames": frames(e) if cls == "non-vortex" else []}
 
 
+def pick(seed, index: int) -> tuple:
+    """(rng, algorithm, schedule maker) of case (seed, index): a share ``mma.SHARE`` of the
+    cases, drawn from their own stream, are sum-of-products pipelines with mma schedules
+    (:mod:`fuzz.mma`); the others are what they were before mma cases existed."""
+    own = random.Random(f"{seed}:{index}:mma")
+    if own.random() < mma.SHARE:
+        return own, mma.generate(own), mma.schedule
+    rng = random.Random(f"{seed}:{index}")
+    return rng, generate(rng), generate_schedule
+
+
 def run_case(seed, index: int, hip: bool, send) -> None:
     """Run case (seed, index); ``send(kind, payload)`` reports phases ("phase"), the snippet
     ("snippet"), and the end ("done", {"failures": [...], "refused_directives": n})."""
-    rng = random.Random(f"{seed}:{index}")
+    rng, alg, make_schedule = pick(seed, index)
     failures, seconds = [], {}
     ns = {"vx": vx, "np": np, "__name__": "fuzz_case"}
 
@@ -172,12 +190,11 @@ def run_case(seed, index: int, hip: bool, send) -> None:
             key = phase.split(" sizes")[0]
             seconds[key] = seconds.get(key, 0.0) + time.perf_counter() - t0
 
-    alg = generate(rng)
     refused = 0
-    targets = ["opencl", "cuda"] + (["hip"] if hip else [])
+    targets = list(alg.targets) or ["opencl", "cuda"] + (["hip"] if hip else [])
     ok, _ = step("pipeline", lambda: exec(alg.source, ns))
     if ok:
-        ok, built = step("schedule", lambda: generate_schedule(rng, ns["pipe"], alg))
+        ok, built = step("schedule", lambda: make_schedule(rng, ns["pipe"], alg))
     src = snippet(alg, built[0].to_python() if ok else "s = None\n", targets)
     send("snippet", src)
     if ok:       # run what the snippet runs: the schedule rebuilt from its to_python()

@@ -42,7 +42,9 @@ class Algorithm:
     """A generated pipeline: ``source`` defines ``pipe``; ``inputs`` {name: (dtype, [(dim, n)],
     special)}; ``params`` {name: value}; ``funcs`` {Func name: set of names it reads};
     ``outputs`` Func names; ``sizes`` two {Dim: size} to run at; ``update_reads`` {Func name:
-    what its update definitions read}."""
+    what its update definitions read}; ``targets`` the targets to compile for when not the
+    default ones (an ``mma`` case: its vendor's, :mod:`fuzz.mma`), ``mma`` that case's schedule
+    choices."""
 
     source: str
     inputs: dict
@@ -51,6 +53,8 @@ class Algorithm:
     outputs: list
     sizes: list = field(default_factory=list)
     update_reads: dict = field(default_factory=dict)
+    targets: tuple = ()
+    mma: dict = field(default_factory=dict)
 
 
 def generate(rng: random.Random) -> Algorithm:
