@@ -5,7 +5,10 @@ boundary condition, inline reductions with ``where``, update definitions, multip
 int32/uint8/float32 and casts, strided and downsampled indices, Params; every schedule directive)
 are run on PoCL against ``pipe.reference`` and compiled for CUDA sm_90 — and for HIP gfx90a for
 the cases whose index is a multiple of ``HIP_EVERY`` (hiprtc takes ~0.5-1 s a kernel), i.e.
-cases 0, 4, 8, … 196. Every case runs in a worker process, so a crash or a hang fails one case.
+cases 0, 4, 8, … 196. 14 of the 200 are ``mma`` cases (fuzz/mma.py: a sum of products with
+``where`` predicates on tensor cores, compiled for its vendor's target only; checked one by
+one in test_fuzz_mma.py). Every case runs in a worker process, so a crash or a hang fails one
+case.
 
 Asserted: no wrong result, no non-Vortex exception, no crash, no hang (a phase of a case — a
 compile, a run — over ``TIMEOUT`` s), no vx.CompileError from a target compiler on generated
@@ -14,8 +17,9 @@ standalone script (paste it into a file and run it; it exits 0 once fixed), and
 ``python -m fuzz --seed ci --start I --cases 1`` reruns case I.
 
 Time on the 2-core machine: 96 s when the test has it to itself (184 s of CPU in the workers),
-302 s while other test runs shared it (load average ~5). The workers use fresh compile caches
-(cold NVRTC/hiprtc/PoCL), so a rerun is not faster.
+302 s while other test runs shared it (load average ~5). With the mma cases: 66 s, workers' CPU
+107 s (load average ~3), against 78 s and 98 s without them just before (load ~2.7). The
+workers use fresh compile caches (cold NVRTC/hiprtc/PoCL), so a rerun is not faster.
 """
 from __future__ import annotations
 
