@@ -91,9 +91,12 @@ SHAPE = (1, 8, 1024, 64)      # B, H, S, D of inputs()
 KV_HEADS = 2                  # HK: 4 query heads per key/value head
 
 
-def pipeline(D: int = 64, causal: bool = True, t=vx.float32) -> vx.Pipeline:
+def pipeline(D: int = 64, causal: bool = True, t=vx.float32,
+             key_block: int | None = None) -> vx.Pipeline:
     """Attention of (B, H, S, D) queries over (B, HK, S, D) keys and values of type ``t``
-    (vx.float32 or vx.float16), head size ``D`` (a constant), causal or not; f32 output."""
+    (vx.float32 or vx.float16), head size ``D`` (a constant), causal or not; f32 output.
+    ``key_block=Bc`` (a positive int): the recurrence steps over blocks of Bc keys instead of
+    one key (module docstring, "Key blocks"); None: one key per step."""
     B, H, HK, S = vx.dims("B H HK S")
     Q = vx.Input("Q", t, (B, H, S, D))
     K = vx.Input("K", t, (B, HK, S, D))
@@ -106,7 +109,10 @@ def pipeline(D: int = 64, causal: bool = True, t=vx.float32) -> vx.Pipeline:
 
     e = vx.RDom(D, name="e")
     score = vx.Func("score")
-    score[b, h, s, j] = vx.sum(f32(Q[b, h, s, e]) * f32(K[b, kv, j, e])) * np.float32(D ** -0.5)
+    key = j if key_block is None else vx.min(j, S - 1)   # a block's keys past S: clamped
+    score[b, h, s, j] = vx.sum(f32(Q[b, h, s, e]) * f32(K[b, kv, key, e])) * np.float32(D ** -0.5)
+    if key_block is not None:
+        return _blocked(score, V, causal, t, key_block, (B, H, S, D), (b, h, s, d), kv)
 
     r = vx.RDom(S, name="r")                          # key positions, in order
     if causal:
@@ -121,6 +127,51 @@ def pipeline(D: int = 64, causal: bool = True, t=vx.float32) -> vx.Pipeline:
     p = vx.select(grows, f32(1), t_)                   # exp(x - m')
     F[b, h, s, d] = (vx.max(m, x), l * alpha + p, acc * alpha + p * f32(V[b, kv, r, d]))
 
+    O = vx.Func("O", shape=(B, H, S, D))
+    O[b, h, s, d] = F[b, h, s, d][2] / F[b, h, s, d][1]
+    return vx.Pipeline(O, name="attention")
+
+
+def _blocked(score, V, causal, t, Bc: int, dims, pure, kv) -> vx.Pipeline:
+    """The recurrence over blocks of ``Bc`` keys, each block's P·V a matrix product with the
+    block's own maximum (module docstring, "Key blocks")."""
+    if not isinstance(Bc, int) or isinstance(Bc, bool) or Bc < 1:
+        raise vx.TypeError(f"attention: key_block={Bc!r} must be a positive int (keys per "
+                           "step of the recurrence), or None for one key per step")
+    (B, H, S, D), (b, h, s, d), c = dims, pure, vx.Var("c")
+
+    def f32(x):
+        return vx.cast(vx.float32, x)
+
+    def keys(name):                                   # block c's keys (masked)
+        jj = vx.RDom(Bc, name=name)
+        jj.where(c * Bc + jj < S)
+        if causal:
+            jj.where(c * Bc + jj <= s)
+        return jj
+
+    jm, jl, jv = keys("jm"), keys("jl"), keys("jv")
+    M = vx.Func("M")                                  # the block's maximum score
+    M[b, h, s, c] = vx.maximum(score[b, h, s, c * Bc + jm])
+
+    def p(jj):                                        # exp(x - M): at most 1
+        return vx.exp(score[b, h, s, c * Bc + jj] - M[b, h, s, c])
+    L = vx.Func("L")                                  # the block's sum of p
+    L[b, h, s, c] = vx.sum(p(jl))
+    PV = vx.Func("PV")                                # the block's p·V, p rounded to t
+    PV[b, h, s, d, c] = vx.sum(f32(vx.cast(t, p(jv))) * f32(V[b, kv, vx.min(c * Bc + jv, S - 1),
+                                                              d]))
+    kb = vx.RDom((S + Bc - 1) // Bc, name="kb")        # the key blocks, in order
+    if causal:
+        kb.where(kb * Bc <= s)                        # a block with a key at or before s
+    F = vx.Func("F", shape=(B, H, S, D))
+    F[b, h, s, d] = (f32(-np.inf), f32(0), f32(0))
+    m, l, acc = F[b, h, s, d]
+    mb = M[b, h, s, kb]
+    grown = vx.max(m, mb)                                                  # m'
+    alpha, beta = vx.exp(m - grown), vx.exp(mb - grown)
+    F[b, h, s, d] = (grown, l * alpha + beta * L[b, h, s, kb],
+                     acc * alpha + beta * PV[b, h, s, d, kb])
     O = vx.Func("O", shape=(B, H, S, D))
     O[b, h, s, d] = F[b, h, s, d][2] / F[b, h, s, d][1]
     return vx.Pipeline(O, name="attention")
