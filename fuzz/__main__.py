@@ -1,6 +1,7 @@
 """``python -m fuzz --minutes N [--seed S] [--jobs J] [--out DIR]``: the lowering fuzzer.
 
-Random pipelines × random valid schedules (:mod:`fuzz.generate`, :mod:`fuzz.schedules`), each
+Random pipelines × random valid schedules (:mod:`fuzz.generate`, :mod:`fuzz.schedules`; 6% of
+the cases sums of products with ``where`` predicates and ``mma`` schedules, :mod:`fuzz.mma`), each
 checked against ``pipe.reference`` on PoCL and compiled for CUDA sm_90 and HIP gfx90a, each case
 isolated in a worker process (:mod:`fuzz.run`). Prints the count of cases by outcome, the first
 failing cases of each class, and the distinct failure signatures; ``--out`` writes every failing
