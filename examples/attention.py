@@ -65,13 +65,11 @@ What the current compiler cannot express of FlashAttention's schedule, and why:
   and an update stage takes only loop directives, so the box's dot products read Q and K from
   global memory (through the caches); the causal mask skips the keys but not the key tiles
   above the diagonal (their scores are computed, then not used);
-- P·V on tensor cores: the ``mma`` directive takes a Func ``sum(a * b)`` (docs/tensor_cores.md);
-  P·V is inside the recurrence, an update of ``F`` (``mma`` on it is the ScheduleError "mma
-  computes a pure definition whose value is a sum of products …, not update 0 of 'F'"), and its
-  probability exp(x - m') reads the state m at (s, d): nothing proves m, l independent of d, so
-  P is no (s, key) operand. examples/attention_two_pass.py computes (m, l) per query first and
-  then P·V as a matrix product on tensor cores (Q Kᵀ twice); its docstring says what the
-  one-pass form would need. Q Kᵀ is on tensor cores inside the key loop: ``mma`` on ``score``
+- P·V on tensor cores in the per-key recurrence: P·V is inside the update of ``F`` (``mma`` on
+  an update is the ScheduleError "mma computes a pure definition whose value is a sum of
+  products …, not update 0 of 'F'") and its probability exp(x - m') reads the state m at (s, d),
+  so P is no (s, key) operand there. The key-block form below puts it on tensor cores. Q Kᵀ is
+  on tensor cores inside the key loop: ``mma`` on ``score``
   computed at ``F.update(0)``'s loop ``ro`` (the producer's own split/reorder/gpu_threads shape
   the instruction tiles over its box; vortex/lower/mma_site.py). For float16 inputs
   (tests/examples/test_attention.py, ``scores_in_the_key_loop_on_tensor_cores``: threads (d 64
@@ -82,6 +80,34 @@ What the current compiler cannot express of FlashAttention's schedule, and why:
   vortex/lower/fragment_loads.py takes an operand read X[u, v] of a 2-D Input; Q[b, h, s, e]
   and K[b, g, j, e] are 4-D). With ``score`` at root instead (``score_on_tensor_cores``): 8
   HMMA per k step of the score kernel on sm_90 (105 registers), 4 v_mfma on gfx90a.
+
+Key blocks (``key_block=Bc``; issue 15 item 1: both products on tensor cores in one pass). The
+same Tuple state (m, l, acc) steps over blocks ``kb`` of Bc keys (FlashAttention-2's outer
+loop), and each block's sums are Funcs of the block ``c`` that read no state, taken with the
+block's own maximum (the chunked softmax of Rabe & Staats, "Self-attention does not need O(n²)
+memory", 2021): M[c] = max_j x_j, L[c] = Σ_j exp(x_j - M[c]) and
+PV[b, h, s, d, c] = Σ_j t(exp(x_j - M[c]))·V[c·Bc + j, d] (P rounded to the input type ``t``,
+as examples/attention_two_pass.py does), the update
+
+    m' = max(m, M[kb]);  l' = l·exp(m - m') + exp(M[kb] - m')·L[kb];
+    acc' = acc·exp(m - m') + exp(M[kb] - m')·PV[kb]
+
+(the same numbers as FlashAttention-2's P̃ = exp(x - m'), whose block product is
+exp(M - m')·PV). The block's keys past S and, when causal, after s are ``where`` predicates of
+the block's RDoms (a causal query skips the blocks after it: ``kb.where(kb·Bc <= s)``); the key
+index of K and V is clamped (min(·, S - 1)) so a block's box is Bc keys wide. PV is a sum of
+products whose factors read (s, key) and (key, d), so ``mma`` takes it computed at the update's
+loop ``kb`` (tests/examples/test_attention_key_blocks.py, ``tensor_core_schedule``, Bc = 16:
+``score``, M, L, PV in shared memory at ``kb``, the 16 × 16 score box and the 16 × D product box
+by ``mma``). Static figures (NVRTC, hiprtc; no GPU has run them): float16, D = 64, the update
+kernel holds 5 HMMA.16816.F32 on sm_90 and sm_80 (4 for Q Kᵀ, 1 for P·V), 58 registers on
+sm_90, 5248 bytes shared, no spills; gfx90a 5 v_mfma_f32_16x16x16f16, 68 VGPRs, no scratch;
+D = 128 on sm_90 9 HMMA, 53 registers. Precision: float32 inputs are not rounded (PoCL == numpy's
+float64 to 1e-5, S 1 … 1000); float16 within P's float16 rounding (at most 3.8e-4 seen, S 17
+and 70); float32 has no 16 × 8 × 16 instruction (``mma`` refuses it). Not done: no shipped file
+uses the form; m and l are computed once per output d, though they do not vary along d
+(vortex/algorithm/invariance.py proves it, no lowering uses it yet); Q, K, V fragments come
+from global memory element by element.
 """
 import numpy as np
 

@@ -43,13 +43,13 @@ def pocl_schedule(pipe) -> vx.Schedule:
     return s
 
 
-def tensor_core_schedule(pipe, n: int, D: int = 64) -> vx.Schedule:
+def tensor_core_schedule(pipe, n: int, D: int = 64, scores: bool = True) -> vx.Schedule:
     """A block per (batch, head, 16 queries), threads (d 64 along x, query 16; D = 128: each
     thread two outputs d, 64 apart, in a serial loop inside ``kb``); at each key
     block ``kb`` the 16 × 16 score box by ``mma`` (16 × n × 16 tiles along the keys, one warp
     each, 4 k steps unrolled) and the 16 × 64 P·V box by ``mma`` (16 × n tiles along d, one warp
     each, one k step of 16 keys; D = 128: 16 × 128, 16 warps), both in shared memory; M and L
-    by the block's threads."""
+    by the block's threads (``scores=False``: the score box too, one dot product per score)."""
     s = vx.Schedule(pipe)
     for st in (s["O"], s["F"]):
         st.split("s", "so", "si", 4).gpu_blocks("so", "h").gpu_threads("d", "si")
@@ -58,9 +58,15 @@ def tensor_core_schedule(pipe, n: int, D: int = 64) -> vx.Schedule:
     u.gpu_threads("si", "di")
     for name in ("score", "M", "L", "PV"):
         s[name].compute_at("F.update(0)", "kb").store_in("shared")
+    if not scores:
+        return pv_on_tensor_cores(s, n)
     sc = s["score"].split("s", "sw", "st", 16).split("j", "jw", "jt", n).split("e", "eo", "et", 16)
     sc.reorder("b", "h", "sw", "jw", "eo", "st", "jt", "et").mma("st", "jt", "et")
     sc.gpu_threads("jw").unroll("eo")
+    return pv_on_tensor_cores(s, n)
+
+
+def pv_on_tensor_cores(s, n: int) -> vx.Schedule:
     pv = s["PV"].split("s", "sw", "st", 16).split("d", "dw", "dt", n).split("jv", "jo", "jt", 16)
     pv.reorder("b", "h", "c", "sw", "dw", "jo", "st", "dt", "jt").mma("st", "dt", "jt")
     pv.gpu_threads("dw")
@@ -141,3 +147,14 @@ def test_both_products_on_tensor_cores(target, arch, n, op, D):
 def test_key_block_must_be_a_positive_int(bad):
     with pytest.raises(vx.TypeError, match=r"attention: key_block=.* must be a positive int"):
         attention.pipeline(key_block=bad)
+
+
+def test_float32_probabilities_have_no_instruction():
+    """float32 Q, K, V (P not rounded): NVIDIA has no float32 16 × 8 × 16 instruction, so
+    ``mma`` on PV is refused (on score too: the same message)."""
+    pipe = attention.pipeline(64, key_block=BC)
+    for name, scores in (("score", True), ("PV", False)):
+        with pytest.raises(vx.ScheduleError, match=rf"mma on Func '{name}': no 16x8x16 "
+                           "instruction multiplies float32 by float32 into float32 exactly"):
+            vx.compile(pipe, schedule=tensor_core_schedule(pipe, 8, scores=scores),
+                       target="cuda", arch="sm_90")
