@@ -104,8 +104,12 @@ kernel holds 5 HMMA.16816.F32 on sm_90 and sm_80 (4 for Q Kᵀ, 1 for P·V), 58 
 sm_90, 5248 bytes shared, no spills; gfx90a 5 v_mfma_f32_16x16x16f16, 68 VGPRs, no scratch;
 D = 128 on sm_90 9 HMMA, 53 registers. Precision: float32 inputs are not rounded (PoCL == numpy's
 float64 to 1e-5, S 1 … 1000); float16 within P's float16 rounding (at most 3.8e-4 seen, S 17
-and 70); float32 has no 16 × 8 × 16 instruction (``mma`` refuses it). Not done: no shipped file
-uses the form; m and l are computed once per output d, though they do not vary along d
+and 70); float32 has no 16 × 8 × 16 instruction (``mma`` refuses it). The pipeline is named
+``attention_key_blocks``: examples/attention_key_blocks.py (float16 by default) and its files
+schedules/attention_key_blocks/<device>.toml (the PoCL file: 6527.5 ms at inputs() size,
+float16, median of 2, against 369.6 ms for this file's per-key float32 PoCL schedule: on a CPU
+the rounding of P and the block boxes cost more than the instructions save on a GPU). Not
+done: m and l are computed once per output d, though they do not vary along d
 (vortex/algorithm/invariance.py proves it, no lowering uses it yet); Q, K, V fragments come
 from global memory element by element.
 """
@@ -200,7 +204,7 @@ def _blocked(score, V, causal, t, Bc: int, dims, pure, kv) -> vx.Pipeline:
                      acc * alpha + beta * PV[b, h, s, d, kb])
     O = vx.Func("O", shape=(B, H, S, D))
     O[b, h, s, d] = F[b, h, s, d][2] / F[b, h, s, d][1]
-    return vx.Pipeline(O, name="attention")
+    return vx.Pipeline(O, name="attention_key_blocks")   # examples/attention_key_blocks.py
 
 
 def inputs(image=None) -> dict:

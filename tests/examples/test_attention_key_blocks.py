@@ -143,6 +143,17 @@ def test_both_products_on_tensor_cores(target, arch, n, op, D):
     assert (sass if target == "cuda" else amdgcn).disassemble(binary, arch).count(op) == D // 16 + 1
 
 
+@pytest.mark.parametrize("name, n", [("nvidia-h100", 8), ("nvidia-a100", 8), ("amd-mi300x", 16),
+                                     ("pocl-cpu", None)])
+def test_the_shipped_files_are_these_schedules(name, n):
+    """schedules/attention_key_blocks/<device>.toml are this file's schedules, so the figures
+    above are the files' (test_schedules.py runs them on PoCL against pipe.reference)."""
+    pipe = load_example(ROOT / "examples" / "attention_key_blocks.py").pipeline()
+    path = ROOT / "schedules" / "attention_key_blocks" / f"{name}.toml"
+    want = pocl_schedule(pipe) if n is None else tensor_core_schedule(pipe, n)
+    assert vx.Schedule.load(path, pipe).ordered() == want.ordered()
+
+
 @pytest.mark.parametrize("bad", [0, -16, 16.0, True])
 def test_key_block_must_be_a_positive_int(bad):
     with pytest.raises(vx.TypeError, match=r"attention: key_block=.* must be a positive int"):

@@ -57,6 +57,8 @@ SIZES = {
                   dict(B=1, H=8, HK=2, S=64), dict(B=1, H=3, HK=1, S=70)],
     "attention_two_pass": [dict(B=1, H=1, HK=1, S=1), dict(B=2, H=4, HK=2, S=17),
                            dict(B=1, H=3, HK=1, S=70)],
+    "attention_key_blocks": [dict(B=1, H=1, HK=1, S=1), dict(B=2, H=4, HK=2, S=17),
+                             dict(B=1, H=3, HK=1, S=70)],
     "rmsnorm_qkv": [dict(R=1, K=1, N=1), dict(R=7, K=37, N=13), dict(R=33, K=70, N=50)],
     "swiglu": [dict(R=1, K=1, N=1), dict(R=7, K=37, N=13), dict(R=33, K=70, N=50)],
     "residual_norm_quant": [dict(R=1, C=1), dict(R=7, C=13), dict(R=33, C=130)],
