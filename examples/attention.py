@@ -85,9 +85,10 @@ Key blocks (``key_block=Bc``; issue 15 item 1: both products on tensor cores in 
 same Tuple state (m, l, acc) steps over blocks ``kb`` of Bc keys (FlashAttention-2's outer
 loop), and each block's sums are Funcs of the block ``c`` that read no state, taken with the
 block's own maximum (the chunked softmax of Rabe & Staats, "Self-attention does not need O(n²)
-memory", 2021): M[c] = max_j x_j, L[c] = Σ_j exp(x_j - M[c]) and
-PV[b, h, s, d, c] = Σ_j t(exp(x_j - M[c]))·V[c·Bc + j, d] (P rounded to the input type ``t``,
-as examples/attention_two_pass.py does), the update
+memory", 2021): M[c] = max_j x_j, L[c] = Σ_j exp(x_j - M[c]) (unrounded), the probabilities
+P[b, h, s, j] = t(exp(x_j - M[j // Bc])) (rounded to the input type ``t``, as
+examples/attention_two_pass.py does; a Func of its own so that it is computed once per (s, key),
+not once per output d) and PV[b, h, s, d, c] = Σ_j P[c·Bc + j]·V[c·Bc + j, d]; the update
 
     m' = max(m, M[kb]);  l' = l·exp(m - m') + exp(M[kb] - m')·L[kb];
     acc' = acc·exp(m - m') + exp(M[kb] - m')·PV[kb]
@@ -98,20 +99,21 @@ the block's RDoms (a causal query skips the blocks after it: ``kb.where(kb·Bc <
 index of K and V is clamped (min(·, S - 1)) so a block's box is Bc keys wide. PV is a sum of
 products whose factors read (s, key) and (key, d), so ``mma`` takes it computed at the update's
 loop ``kb`` (tests/examples/test_attention_key_blocks.py, ``tensor_core_schedule``, Bc = 16:
-``score``, M, L, PV in shared memory at ``kb``, the 16 × 16 score box and the 16 × D product box
-by ``mma``). Static figures (NVRTC, hiprtc; no GPU has run them): float16, D = 64, the update
-kernel holds 5 HMMA.16816.F32 on sm_90 and sm_80 (4 for Q Kᵀ, 1 for P·V), 58 registers on
-sm_90, 5248 bytes shared, no spills; gfx90a 5 v_mfma_f32_16x16x16f16, 68 VGPRs, no scratch;
-D = 128 on sm_90 9 HMMA, 53 registers. Precision: float32 inputs are not rounded (PoCL == numpy's
-float64 to 1e-5, S 1 … 1000); float16 within P's float16 rounding (at most 3.8e-4 seen, S 17
-and 70); float32 has no 16 × 8 × 16 instruction (``mma`` refuses it). The pipeline is named
-``attention_key_blocks``: examples/attention_key_blocks.py (float16 by default) and its files
-schedules/attention_key_blocks/<device>.toml (the PoCL file: 6527.5 ms at inputs() size,
-float16, median of 2, against 369.6 ms for this file's per-key float32 PoCL schedule: on a CPU
-the rounding of P and the block boxes cost more than the instructions save on a GPU). Not
-done: m and l are computed once per output d, though they do not vary along d
-(vortex/algorithm/invariance.py proves it, no lowering uses it yet); Q, K, V fragments come
-from global memory element by element.
+``score``, M, P, L, PV in shared memory at ``kb``, the 16 × 16 score box and the 16 × D product
+box by ``mma``, its A fragments read from the P box). Static figures (NVRTC, hiprtc; no GPU has
+run them): float16, D = 64, the update kernel holds 5 HMMA.16816.F32 on sm_90 and sm_80 (4 for
+Q Kᵀ, 1 for P·V), 58 registers on sm_90 (51 on sm_80), 5760 bytes shared, no spills; gfx90a 5
+v_mfma_f32_16x16x16f16, 70 VGPRs, no scratch; D = 128 on sm_90 9 HMMA, 53 registers.
+Precision: float32 inputs are not rounded (PoCL == numpy's float64 to 1e-5, S 1 … 1000);
+float16 within P's float16 rounding (at most 3.8e-4 seen, S 17 and 70); float32 has no
+16 × 8 × 16 instruction (``mma`` refuses it). The pipeline is named ``attention_key_blocks``:
+examples/attention_key_blocks.py (float16 by default) and its files
+schedules/attention_key_blocks/<device>.toml (the PoCL file: 3080.1 ms at inputs() size,
+float16, median of 2; 6527.5 ms with P computed inside PV, once per d; against 369.6 ms for
+this file's per-key float32 PoCL schedule: on a CPU the rounding of P and the block boxes cost
+more than the instructions save on a GPU). Not done: m and l are computed once per output d,
+though they do not vary along d (vortex/algorithm/invariance.py proves it, no lowering uses it
+yet); Q, K, V fragments come from global memory element by element.
 """
 import numpy as np
 
@@ -184,13 +186,14 @@ def _blocked(score, V, causal, t, Bc: int, dims, pure, kv) -> vx.Pipeline:
     M = vx.Func("M")                                  # the block's maximum score
     M[b, h, s, c] = vx.maximum(score[b, h, s, c * Bc + jm])
 
-    def p(jj):                                        # exp(x - M): at most 1
-        return vx.exp(score[b, h, s, c * Bc + jj] - M[b, h, s, c])
-    L = vx.Func("L")                                  # the block's sum of p
-    L[b, h, s, c] = vx.sum(p(jl))
-    PV = vx.Func("PV")                                # the block's p·V, p rounded to t
-    PV[b, h, s, d, c] = vx.sum(f32(vx.cast(t, p(jv))) * f32(V[b, kv, vx.min(c * Bc + jv, S - 1),
-                                                              d]))
+    j = vx.Var("j")
+    P = vx.Func("P")                                  # exp(x - M) <= 1 of key j, rounded to t
+    P[b, h, s, j] = vx.cast(t, vx.exp(score[b, h, s, j] - M[b, h, s, j // Bc]))
+    L = vx.Func("L")                                  # the block's sum of exp(x - M), unrounded
+    L[b, h, s, c] = vx.sum(vx.exp(score[b, h, s, c * Bc + jl] - M[b, h, s, c]))
+    PV = vx.Func("PV")                                # the block's P·V
+    PV[b, h, s, d, c] = vx.sum(f32(P[b, h, s, c * Bc + jv])
+                               * f32(V[b, kv, vx.min(c * Bc + jv, S - 1), d]))
     kb = vx.RDom((S + Bc - 1) // Bc, name="kb")        # the key blocks, in order
     if causal:
         kb.where(kb * Bc <= s)                        # a block with a key at or before s

@@ -30,15 +30,15 @@ def qkv(S, D, dtype=np.float32, seed=0):
 
 def pocl_schedule(pipe) -> vx.Schedule:
     """A work-group per (head, 16 queries), a work-item per query, D in vectors of 8; the
-    scores, the block maximum M, the block sum L and the block product PV in local memory at
-    the key-block loop ``kb``."""
+    scores, the block maximum M, the rounded probabilities P, the block sum L and the block
+    product PV in local memory at the key-block loop ``kb``."""
     s = vx.Schedule(pipe)
     for st in (s["O"], s["F"]):
         st.split("s", "so", "si", 16).gpu_blocks("so", "h").gpu_threads("si").vectorize("d", 8)
     u = s["F"].update(0).split("s", "so", "si", 16).split("d", "do", "di", 8)
     u.reorder("b", "h", "so", "si", "kb", "do", "di").vectorize("di")
     u.gpu_blocks("so", "h").gpu_threads("si")
-    for name in ("score", "M", "L", "PV"):
+    for name in ("score", "M", "P", "L", "PV"):
         s[name].compute_at("F.update(0)", "kb").store_in("shared")
     return s
 
@@ -48,15 +48,16 @@ def tensor_core_schedule(pipe, n: int, D: int = 64, scores: bool = True) -> vx.S
     thread two outputs d, 64 apart, in a serial loop inside ``kb``); at each key
     block ``kb`` the 16 × 16 score box by ``mma`` (16 × n × 16 tiles along the keys, one warp
     each, 4 k steps unrolled) and the 16 × 64 P·V box by ``mma`` (16 × n tiles along d, one warp
-    each, one k step of 16 keys; D = 128: 16 × 128, 16 warps), both in shared memory; M and L
-    by the block's threads (``scores=False``: the score box too, one dot product per score)."""
+    each, one k step of 16 keys, A read from the P box; D = 128: 16 × 128, 16 warps), both in
+    shared memory; M, P and L by the block's threads (``scores=False``: the score box too, one
+    dot product per score)."""
     s = vx.Schedule(pipe)
     for st in (s["O"], s["F"]):
         st.split("s", "so", "si", 4).gpu_blocks("so", "h").gpu_threads("d", "si")
     u = s["F"].update(0).split("s", "so", "si", 16).split("d", "do", "di", 64)
     u.reorder("b", "h", "so", "si", "di", "kb", "do").gpu_blocks("so", "h", "b")
     u.gpu_threads("si", "di")
-    for name in ("score", "M", "L", "PV"):
+    for name in ("score", "M", "P", "L", "PV"):
         s[name].compute_at("F.update(0)", "kb").store_in("shared")
     if not scores:
         return pv_on_tensor_cores(s, n)
@@ -126,8 +127,8 @@ def test_both_products_on_tensor_cores_on_pocl(opencl_device, n):
 def test_both_products_on_tensor_cores(target, arch, n, op, D):
     """The update kernel holds D/16 + 1 matrix instructions: D/16 for the score box (k steps of
     16 over D) and 1 for the P·V box (one k step of 16 keys per warp); no other kernel holds
-    one; no spills, no local memory; shared memory = scores 1024 B + P·V 16·D·4 B + M and L
-    64 B each."""
+    one; no spills, no local memory; shared memory = scores 1024 B + float16 P 512 B + P·V
+    16·D·4 B + M and L 64 B each."""
     compilers.need_isa(target)
     pipe = attention.pipeline(D, t=vx.float16, key_block=BC)
     k = vx.compile(pipe, schedule=tensor_core_schedule(pipe, n, D), target=target, arch=arch)
@@ -135,10 +136,10 @@ def test_both_products_on_tensor_cores(target, arch, n, op, D):
     assert {name: mix.count(OpClass.TENSOR) for name, mix in isa.items()} == {
         "F_kernel": 0, "F_update0_kernel": D // 16 + 1, "O_kernel": 0}
     assert all(mix.count(OpClass.LOCAL_LOAD, OpClass.LOCAL_STORE) == 0 for mix in isa.values())
-    assert k.resources["F_update0_kernel"]["shared_bytes"] == 1024 + 64 * D + 128
+    assert k.resources["F_update0_kernel"]["shared_bytes"] == 1024 + 512 + 64 * D + 128
     for res in k.resources.values():
         assert res.get("spill_stores", 0) + res.get("vgpr_spills", 0) == 0
-    assert {b.name for b in k.lowered.buffers}.isdisjoint({"score", "M", "L", "PV"})
+    assert {b.name for b in k.lowered.buffers}.isdisjoint({"score", "M", "P", "L", "PV"})
     _, _, binary = k.analysis().code
     assert (sass if target == "cuda" else amdgcn).disassemble(binary, arch).count(op) == D // 16 + 1
 
