@@ -33,24 +33,29 @@ softmax is the f32 rounding of D-term dot products and S-term sums (~1e-6 at S =
 
 The schedules (schedules/attention/<device>.toml) compute ``score`` inside the recurrence's key
 loop, FlashAttention's structure: the update ``F.update(0)`` splits the keys r into tiles of 32
-(ro, ri) and ``score`` is ``compute_at("F.update(0)", "ro")`` with ``store_in("shared")``: per
-key tile the block's threads fill the (16 queries × 32 keys) score box in shared memory between
-two barriers, then run the 32 steps of the recurrence reading it; the S×S scores never reach
-global memory (3 launches, no ``score`` buffer; compulsory traffic at B=1, H=8, HK=2, S=1024:
-28311552 bytes against 95420416 with ``score`` at root, ``kernel.analysis().traffic``). On PoCL a
-work-group owns (head, 16 queries), a work-item is a query and runs each key tile once per 8
-outputs, the 8 as one vector (inputs() size, one run after a warm-up: 369.6 ms against 526.2 ms
-with ``score`` at root, wall, loaded 2-core machine; benchmarks/attention.py once: 306.46 ms
-device time against float32 numpy 58.06 ms and PyTorch CPU SDPA 11.46 ms). On the GPUs a block
-owns (batch, head, 16 queries) and a thread is one (query, output) pair: 1024 threads fill the 512
-scores of a tile (64-term dot products from global Q and K), then each runs the tile's keys
-(sm_90: the key loop reads V, 1 global load, and the score from shared memory, and stores
-nothing: NVRTC keeps the state in registers; 32 registers, 2 KiB shared, no spills on sm_90,
-sm_80). On MI300X the threads are (output d 64 along x, query 16) and the score box is
-computed by the block's two wavefronts with exact float32 MFMA (``mma`` on ``score`` at the key
-loop, 16 × 16 × 4 tiles: v_mfma_f32_16x16x4f32, the products not rounded; gfx90a 33 VGPRs, no
-scratch; 28 VGPRs before, with the box as 64-term dot products per thread); the NVIDIA files
-keep CUDA cores, float32 there needing the tf32 opt-in, which rounds Q and K.
+(ro, ri) and ``score`` is ``compute_at("F.update(0)", "ro")`` with ``store_in("shared")``: per key
+tile the block's threads fill the (16 queries × 32 keys) score box in shared memory between two
+barriers, then run the 32 steps of the recurrence reading it (causal: the key tiles above the
+block's diagonal are skipped, by the ``trim no-ops`` pass, vortex/lower/trim.py: the loop runs to
+``(16·so + 47) // 32``; PoCL, inputs() size, one run each: 233.1 ms trimmed against 340.0 ms with
+the pass removed); the S×S scores never reach global memory (3 launches, no ``score`` buffer;
+compulsory traffic at B=1, H=8, HK=2, S=1024: 28311552 bytes against 95420416 with ``score`` at
+root, ``kernel.analysis().traffic``). On PoCL a work-group owns (head, 16 queries), a work-item is
+a query and runs each key tile once per 8 outputs, the 8 as one vector (inputs() size, one run
+after a warm-up: 369.6 ms against 526.2 ms with ``score`` at root, wall, loaded 2-core machine;
+benchmarks/attention.py once: 306.46 ms device time against float32 numpy 58.06 ms and PyTorch CPU
+SDPA 11.46 ms). On the GPUs a block owns (batch, head, 16 queries) and a thread is one (query,
+output) pair; the update stage stages the block's Q tile once (``stage("Q", "so")``) and the K and
+V tiles of each key tile, pipelined two deep (``stage("K", "ro")``, ``stage("V", "ro")``,
+``pipeline("ro", stages=2)``: the next tile's copy is issued before this tile is used, cp.async —
+LDGSTS — on sm_80 and later); 1024 threads fill the 512 scores of a tile (64-term dot products from
+the shared Q and K tiles), then each runs the tile's keys (the key loop loads nothing from global
+memory and stores nothing: NVRTC keeps the state in registers; sm_90 32 registers, sm_80 31, 38912
+B shared, no spills; gfx90a 35 VGPRs, no scratch; static figures,
+tests/examples/test_attention.py). On MI300X the threads are (output d 64 along x, query 16) and
+the score box is computed by the block's two wavefronts with exact float32 MFMA (``mma`` on
+``score`` at the key loop, 16 × 16 × 4 tiles: v_mfma_f32_16x16x4f32, the products not rounded); the
+NVIDIA files keep CUDA cores, float32 there needing the tf32 opt-in, which rounds Q and K.
 The default schedule (``schedule=None``: ``score`` inlined into the update, recomputed for each
 of the D outputs, and the update on one work-item) gives the same result ~400 times slower on
 PoCL (19.9 s against 0.05 s for the PoCL file of the time, ``score`` at root, H = 8, HK = 2,
@@ -61,10 +66,6 @@ What the current compiler cannot express of FlashAttention's schedule, and why:
   computed at root ("compute_at of a Tuple is not supported yet"), so the state (m, l, acc) is
   initialised by a kernel of its own and read and written in global memory once per key tile
   (the compiler keeps it in registers within a tile); the output division is a third kernel;
-- Q and K staged in shared memory for the score box: ``stage`` is a directive of a root stage,
-  and an update stage takes only loop directives, so the box's dot products read Q and K from
-  global memory (through the caches); the causal mask skips the keys but not the key tiles
-  above the diagonal (their scores are computed, then not used);
 - P·V on tensor cores in the per-key recurrence: P·V is inside the update of ``F`` (``mma`` on
   an update is the ScheduleError "mma computes a pure definition whose value is a sum of
   products …, not update 0 of 'F'") and its probability exp(x - m') reads the state m at (s, d),
