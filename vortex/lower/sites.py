@@ -30,7 +30,7 @@ from .fill import fill, update_exprs
 from .ir import Barrier, Ref, block, i32, local_name
 from .sym import loop_symbol
 from .varying import VarSymbol
-from ..algorithm.symbolic import show
+from ..algorithm.symbolic import prove_nonneg, show
 
 I32 = T.int32
 
@@ -210,17 +210,63 @@ def _hull(boxes) -> list:
     return out
 
 
-def constant_boxes(fp: Footprint, what: str, site: str) -> list:
-    """``fp``'s boxes as [(lo, int extent)] per dimension; vx.ScheduleError (``what``: the
-    directive) where one has no constant size."""
+BOUND_LEAVES = 64   # the most Min/Max branch combinations tried for an extent's bound
+
+
+def constant_bound(ext) -> int | None:
+    """The least integer ``c`` among the constant values ``ext`` takes on a branch of its
+    Min/Max atoms for which ``ext <= c`` is proved for every value of its symbols
+    (:func:`vortex.algorithm.symbolic.prove_nonneg`); ``ext`` itself when an integer, None
+    when none is found. A clamped read ``a[min(16 kb + j, S - 1)]``, ``j`` in [0, 16), has
+    the extent ``min(16 kb + 15, S - 1) - min(16 kb, S - 1) + 1``: bound 16 (Halide's
+    bounds inference likewise rounds a region up to a constant-size allocation)."""
+    ext = sp.sympify(ext)
+    if ext.is_Integer:
+        return int(ext)
+    leaves = []
+
+    def branches(e):
+        if len(leaves) > BOUND_LEAVES:
+            return
+        atoms = sorted(e.atoms(sp.Min, sp.Max), key=sp.default_sort_key)
+        if not atoms:
+            e = sp.expand(e)
+            if e.is_Integer and e > 0:
+                leaves.append(int(e))
+            return
+        for arg in atoms[0].args:
+            branches(e.subs(atoms[0], arg))
+    branches(ext)
+    if len(leaves) > BOUND_LEAVES:
+        return None
+    return next((c for c in sorted(set(leaves)) if prove_nonneg(c - ext)), None)
+
+
+def constant_boxes(fp: Footprint, what: str, site: str, bound: bool = True) -> list:
+    """``fp``'s boxes as [(lo, int extent)] per dimension, a non-constant extent rounded up to
+    its :func:`constant_bound` (``bound``; the box then starts at the footprint's min and
+    holds it: fills skip points outside the source, reads stay inside the real footprint);
+    vx.ScheduleError (``what``: the directive) where an extent has no constant bound."""
+    out = []
     for box in fp.boxes:
-        for d, (_, ext) in enumerate(box):
-            if not ext.is_Integer:
+        row = []
+        for d, (lo, ext) in enumerate(box):
+            c = constant_bound(ext) if bound or ext.is_Integer else None
+            if c is None:
                 raise errors.ScheduleError(
                     f"{what}: its footprint per iteration is not a constant size in dimension "
-                    f"{d} (extent {show(ext)}); tile/split the consumer loops inside "
-                    f"{site!r} by constant factors")
-    return [[(lo, int(ext)) for lo, ext in box] for box in fp.boxes]
+                    f"{d} (extent {show(ext)}) and has no constant upper bound; tile/split the "
+                    f"consumer loops inside {site!r} by constant factors")
+            row.append((lo, c))
+        out.append(row)
+    return out
+
+
+def bounded_box(fp: Footprint, k: int) -> list | None:
+    """Box ``k`` of ``fp`` as [(lo, int extent)] with the extents rounded up to their
+    :func:`constant_bound`; None when one has none."""
+    row = [(lo, constant_bound(ext)) for lo, ext in fp.boxes[k]]
+    return None if any(c is None for _, c in row) else row
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ def window(stage, plan, site: str) -> Window:
         raise errors.ScheduleError(
             f"{what}: {stage.plan.name!r} reads {p.name!r} in {len(fp.boxes)} separate boxes "
             f"per iteration of {site!r}; a window slides one box: drop store_at")
-    (box,) = constant_boxes(fp, what, site)
+    (box,) = constant_boxes(fp, what, site, bound=False)   # a window slides exact rows
     i = loop_symbol(site)
     steps = [sp.expand(lo.subs(i, i + 1) - lo) for lo, _ in box]
     moving = [d for d, s in enumerate(steps) if s != 0]

@@ -55,7 +55,7 @@ from ..schedule.directives import MemoryType
 from .exprs import Layout
 from .ir import (Allocate, AsyncCommit, AsyncCopy, AsyncWait, Barrier, Declare, For, ForKind,
                  GpuAxis, GpuIndex, If, MemorySpace, Ref, block, conj, i32, local_name)
-from .sites import Realization, constant_boxes, footprint
+from .sites import Realization, bounded_box, constant_boxes, footprint
 from .threads import strided, thread_id, unflatten
 from .sym import from_sympy, loop_symbol
 from .vector_copy import VectorPlan, plan
@@ -146,11 +146,12 @@ class Staging:
                 f"{what}: no read of {d.source!r} runs inside loop {d.at!r} (in the value of "
                 f"{self.stage.plan.name!r} or of a Func computed inside it), so there is nothing "
                 f"to stage there; stage {d.source!r} at a loop that holds its reads")
-        fitting = [k for k in range(len(fp.boxes)) if fp.constant(k)]
+        bounded = {k: bounded_box(fp, k) for k in range(len(fp.boxes))}
+        fitting = [k for k, box in bounded.items() if box is not None]
         if not fitting:
             constant_boxes(fp, what, d.at)
         k = max(fitting, key=lambda k: (fp.used(k), -k))
-        return k, [(lo, int(ext)) for lo, ext in fp.boxes[k]]
+        return k, bounded[k]
 
     def _check(self, d, box):
         exts = [e for _, e in box]
