@@ -101,10 +101,16 @@ index of K and V is clamped (min(·, S - 1)) so a block's box is Bc keys wide. P
 products whose factors read (s, key) and (key, d), so ``mma`` takes it computed at the update's
 loop ``kb`` (tests/examples/test_attention_key_blocks.py, ``tensor_core_schedule``, Bc = 16:
 ``score``, M, P, L, PV in shared memory at ``kb``, the 16 × 16 score box and the 16 × D product
-box by ``mma``, its A fragments read from the P box). Static figures (NVRTC, hiprtc; no GPU has
-run them): float16, D = 64, the update kernel holds 5 HMMA.16816.F32 on sm_90 and sm_80 (4 for
-Q Kᵀ, 1 for P·V), 58 registers on sm_90 (51 on sm_80), 5760 bytes shared, no spills; gfx90a 5
-v_mfma_f32_16x16x16f16, 70 VGPRs, no scratch; D = 128 on sm_90 9 HMMA, 53 registers.
+box by ``mma``, its A fragments read from the P box; Q's 16 × D tile staged in shared memory
+once per block, K's and V's 16 × D tiles at ``kb``, double-buffered by ``pipeline("kb",
+stages=2)``: the clamped block's footprint is not a constant size (fewer rows in the last
+block), so its tile is the constant bound, 16 rows from the block's first key, the rows past S
+zero-filled). Static figures (NVRTC, hiprtc; no GPU has run them): float16, D = 64, the update
+kernel holds 5 HMMA.16816.F32 on sm_90 and sm_80 (4 for Q Kᵀ, 1 for P·V), 10 LDGSTS (cp.async),
+38 registers on sm_90 (40 on sm_80), 16000 bytes shared (the boxes' 5760 + Q 2048 + K and V 2
+slots × 2048 each), no spills; gfx90a 5 v_mfma_f32_16x16x16f16, 65 VGPRs, no scratch; D = 128
+on sm_90 9 HMMA, 32 registers, 30336 bytes shared. Without the staged tiles: 58 registers on
+sm_90 (51 on sm_80), 5760 bytes, gfx90a 70 VGPRs, D = 128 53 registers.
 Precision: float32 inputs are not rounded (PoCL == numpy's float64 to 1e-5, S 1 … 1000);
 float16 within P's float16 rounding (3.3e-4 at S 17, 3.5e-4 at S 70, D 128); float32 has no
 16 × 8 × 16 instruction (``mma`` refuses it). The pipeline is named ``attention_key_blocks``:
@@ -114,7 +120,7 @@ float16, median of 2; 6527.5 ms with P computed inside PV, once per d; against 3
 this file's per-key float32 PoCL schedule: on a CPU the rounding of P and the block boxes cost
 more than the instructions save on a GPU). Not done: m and l are computed once per output d,
 though they do not vary along d (vortex/algorithm/invariance.py proves it, no lowering uses it
-yet); Q, K, V fragments come from global memory element by element.
+yet); the mma fragments are read from the shared tiles element by element (no ldmatrix).
 """
 import numpy as np
 

@@ -15,9 +15,10 @@ NVIDIA (``mma`` refuses it), so the GPU files are for float16/bfloat16.
 The schedules: GPU (H100, A100, MI300X) a block per (batch, head, 16 queries), threads (output
 d 64 along x, query 16); at each key block the 16 × 16 score box (``mma``, 4 k steps over D =
 64) and the 16 × 64 P·V box (``mma``, one k step of 16 keys, a warp per 16 × 8 tile, AMD 16 × 16
-per wavefront) in shared memory, then each thread's step of the recurrence. Static (NVRTC,
-hiprtc; no GPU has run them): sm_90 5 HMMA.16816.F32 in the update kernel, 58 registers, 5760 B
-shared, no spills; gfx90a 5 v_mfma_f32_16x16x16f16, 70 VGPRs. PoCL: a work-group per (head, 16
+per wavefront) in shared memory, then each thread's step of the recurrence; Q's tile staged
+in shared memory once per block, K's and V's per key block (2 slots, cp.async). Static (NVRTC,
+hiprtc; no GPU has run them): sm_90 5 HMMA.16816.F32 and 10 LDGSTS in the update kernel, 38
+registers, 16000 B shared, no spills; gfx90a 5 v_mfma_f32_16x16x16f16, 65 VGPRs. PoCL: a work-group per (head, 16
 queries), a work-item per query, D in vectors of 8, the block sums as plain loops (3080.1 ms at
 inputs(), ``vortex run examples/attention_key_blocks.py --schedule
 schedules/attention_key_blocks/pocl-cpu.toml --repeat 2``, median of 2, loaded 2-core machine;
