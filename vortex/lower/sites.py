@@ -210,7 +210,7 @@ def _hull(boxes) -> list:
     return out
 
 
-BOUND_LEAVES = 64   # the most Min/Max branch combinations tried for an extent's bound
+BOUND_LEAVES = 64   # the most Min/Max substitutions tried for an extent's bound
 
 
 def constant_bound(ext) -> int | None:
@@ -223,10 +223,11 @@ def constant_bound(ext) -> int | None:
     ext = sp.sympify(ext)
     if ext.is_Integer:
         return int(ext)
-    leaves = []
+    leaves, seen = [], [0]
 
     def branches(e):
-        if len(leaves) > BOUND_LEAVES:
+        seen[0] += 1
+        if seen[0] > BOUND_LEAVES:
             return
         atoms = sorted(e.atoms(sp.Min, sp.Max), key=sp.default_sort_key)
         if not atoms:
@@ -237,7 +238,7 @@ def constant_bound(ext) -> int | None:
         for arg in atoms[0].args:
             branches(e.subs(atoms[0], arg))
     branches(ext)
-    if len(leaves) > BOUND_LEAVES:
+    if seen[0] > BOUND_LEAVES:
         return None
     return next((c for c in sorted(set(leaves)) if prove_nonneg(c - ext)), None)
 
