@@ -15,6 +15,7 @@ import vortex as vx
 import compilers
 from vortex.examples import load_example
 from vortex.isa.model import OpClass
+from vortex.schedule import gpu_directives as G
 
 ROOT = Path(__file__).resolve().parents[2]
 attention = load_example(ROOT / "examples" / "attention.py")
@@ -23,10 +24,12 @@ STAGED = {"V": ["V"], "VK_pipelined": ["V", "K", 2], "V_pipelined3": ["V", 3]}
 
 
 def staged(pipe, what) -> vx.Schedule:
-    """The H100 file (score at the key loop ro, shared) with V, and K if listed, staged at ro;
-    a trailing int pipelines ro that many stages."""
+    """The H100 file (score at the key loop ro, shared) without its own stage / pipeline lines,
+    with V, and K if listed, staged at ro; a trailing int pipelines ro that many stages."""
     s = vx.Schedule.load(str(H100), pipe)
     u = s["F"].update(0)
+    s.directives["F.update(0)"] = [d for d in s.stage_directives("F.update(0)")
+                                   if not isinstance(d, (G.Stage, G.PipelineStages))]
     for x in what:
         if isinstance(x, int):
             u.pipeline("ro", stages=x)
