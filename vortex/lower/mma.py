@@ -13,7 +13,9 @@ are not emitted. Per lane (the directive's ``mma_lane`` loop, thread axis x):
   the domain's guards fail: edges need no padding; 0 where a ``where`` predicate of the RDom
   fails, each conjunct on the operand whose coordinates it reads: k <= i zeroes A, k >= j
   zeroes B, one reading i and j is refused), and the same step as plain loops (each lane its
-  own C elements, k in order, under the predicates) for the targets without the instruction;
+  own C elements, k in order, under the predicates: one loop over the elements, not one copy
+  per element, which PoCL's work-group compiler did not finish) for the targets without the
+  instruction;
 - the final stores: each C element to its coordinates, under the Func's guards.
 
 So every tile of every schedule computes the same sum in the same k order as the loop nest on
@@ -196,19 +198,21 @@ def lower(stage, loops, into=None):
         return block(*out)
 
     def emulation():
-        """The lane's C elements, each a loop over the tile's k in order."""
-        out, kk = [], local_name("mma", "k")
-        for e in range(per):
-            row, col = inst.c_frag.coords(lane_ref, e)
-            coords, guards = at({i: row, j: col, k: Ref(kk, I32)}, all_guards)
-            low = ExprLowerer(coords, inner_layouts, stage.ctx.names)
-            pre, value = low.lower(body)
-            slot = base + e
-            step = block(pre, Store(acc, slot, BufferLoad(acc, slot, acc_t) + value))
-            pre_p, conds = predicates(low, r.rdom.predicates)
-            step = block(pre_p, guarded(conds, step))
-            out.append(For(kk, i32(0), i32(shape[2]), ForKind.SERIAL, guarded(guards, step)))
-        return block(*out)
+        """The lane's C elements, one loop over them (``mma_e``), each element a loop over the
+        tile's k in order. One loop, not ``per`` copies: PoCL's work-group compiler (loopvec)
+        did not finish a kernel with 16 guarded k loops a lane between two barriers (> 300 s;
+        one loop: 0.3 s; fuzz/found/AA_SLOW_pocl_mma_int8_staged_a.py)."""
+        kk, ee = local_name("mma", "k"), local_name("mma", "e")
+        row, col = inst.c_frag.coords(lane_ref, Ref(ee, I32))
+        coords, guards = at({i: row, j: col, k: Ref(kk, I32)}, all_guards)
+        low = ExprLowerer(coords, inner_layouts, stage.ctx.names)
+        pre, value = low.lower(body)
+        slot = base + Ref(ee, I32)
+        step = block(pre, Store(acc, slot, BufferLoad(acc, slot, acc_t) + value))
+        pre_p, conds = predicates(low, r.rdom.predicates)
+        step = block(pre_p, guarded(conds, step))
+        k_loop = For(kk, i32(0), i32(shape[2]), ForKind.SERIAL, guarded(guards, step))
+        return For(ee, i32(0), i32(per), ForKind.SERIAL, k_loop)
 
     def store(e):
         """C element ``e`` (after the Func's epilogue) to its coordinates, under the Func's

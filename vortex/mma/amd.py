@@ -68,7 +68,8 @@ def typedefs(inst: Instruction) -> tuple:
 
 
 # m and n are powers of two: lane % m is lane & (m - 1), lane // m is lane >> log2(m) (what
-# the lowering substitutes a lane expression into: no signed-division fix-ups in the code).
+# the lowering substitutes a lane expression into: no signed-division fix-ups in the code);
+# likewise e // 4 is e >> 2 and e % 4 is e & 3 (OpenCL's emulation loops over e: lower/mma.py).
 # A and B hold m·k / 64 elements per lane: 4 (16-bit and int8 entries) or 1 (float32).
 def _a(m: int, k: int) -> Fragment:
     s, per = m.bit_length() - 1, m * k // LANES
@@ -83,7 +84,7 @@ def _b(k: int, n: int) -> Fragment:
 def _c(m: int, n: int) -> Fragment:
     groups, s = LANES // n, n.bit_length() - 1
     return Fragment(m, n, m * n // LANES,
-                    lambda lane, e: (4 * groups * (e // 4) + 4 * (lane >> s) + e % 4,
+                    lambda lane, e: (4 * groups * (e >> 2) + 4 * (lane >> s) + (e & 3),
                                      lane & (n - 1)))
 
 
