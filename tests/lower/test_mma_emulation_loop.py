@@ -1,5 +1,5 @@
 """OpenCL's emulation of an ``mma`` tile is one loop over the lane's C elements (``mma_e``), each
-a k loop in order (vortex/lower/mma.py ``emulation``), not one k loop per element: PoCL's
+a k loop in order into a scalar (vortex/lower/mma.py ``emulation``), not one k loop per element: PoCL's
 work-group compiler (loopvec) did not finish the kernel with 16 guarded k loops a lane after a
 staged copy's barrier (fuzz/found/AA_SLOW_pocl_mma_int8_staged_a.py: > 60 s; as one loop its
 first call takes 0.3 s). The CUDA/HIP instruction paths do not read the emulation."""
@@ -30,7 +30,9 @@ def test_the_emulation_is_one_loop_over_the_elements():
     src = vx.compile(pipe, schedule=s, target="opencl").source
     assert src.count("for (int mma_e = 0; mma_e < 16; ++mma_e)") == 1
     assert src.count("for (int mma_k = 0; mma_k < 8; ++mma_k)") == 1
-    assert "C_frag[mma_e] = (C_frag[mma_e] + " in src
+    # the running sum in a scalar, read and written once per element
+    assert src.count("int mma_c = C_frag[mma_e];") == src.count("C_frag[mma_e] = mma_c;") == 1
+    assert "mma_c = (mma_c + " in src
 
 
 @pytest.mark.parametrize("M, N, K", [(31, 5, 23), (1, 1, 1), (40, 33, 17)])

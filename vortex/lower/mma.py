@@ -38,7 +38,7 @@ from ..mma import by_shape
 from ..algorithm.tf32 import round_tf32
 from . import fragment_loads
 from .exprs import ExprLowerer, flat_index, replace_reduce
-from .ir import (Allocate, BufferLoad, Declare, For, ForKind, MmaTile, MemorySpace, Ref, Store,
+from .ir import (Allocate, Assign, BufferLoad, Declare, For, ForKind, MmaTile, MemorySpace, Ref, Store,
                  block, conj, guarded, i32, local_name)
 from .tuple_store import value_stores
 
@@ -202,17 +202,21 @@ def lower(stage, loops, into=None):
         tile's k in order. One loop, not ``per`` copies: PoCL's work-group compiler (loopvec)
         did not finish a kernel with 16 guarded k loops a lane between two barriers (> 300 s;
         one loop: 0.3 s; fuzz/found/AA_SLOW_pocl_mma_int8_staged_a.py)."""
-        kk, ee = local_name("mma", "k"), local_name("mma", "e")
+        kk, ee, run = (local_name("mma", x) for x in ("k", "e", "c"))
         row, col = inst.c_frag.coords(lane_ref, Ref(ee, I32))
         coords, guards = at({i: row, j: col, k: Ref(kk, I32)}, all_guards)
         low = ExprLowerer(coords, inner_layouts, stage.ctx.names)
         pre, value = low.lower(body)
         slot = base + Ref(ee, I32)
-        step = block(pre, Store(acc, slot, BufferLoad(acc, slot, acc_t) + value))
+        # The element's running sum in a scalar (read once, written once: the same additions
+        # in the same order as on the array; the k loop does not index it dynamically).
+        step = block(pre, Assign(run, Ref(run, acc_t) + value))
         pre_p, conds = predicates(low, r.rdom.predicates)
         step = block(pre_p, guarded(conds, step))
         k_loop = For(kk, i32(0), i32(shape[2]), ForKind.SERIAL, guarded(guards, step))
-        return For(ee, i32(0), i32(per), ForKind.SERIAL, k_loop)
+        return For(ee, i32(0), i32(per), ForKind.SERIAL, block(
+            Declare(run, acc_t, BufferLoad(acc, slot, acc_t)), k_loop,
+            Store(acc, slot, Ref(run, acc_t))))
 
     def store(e):
         """C element ``e`` (after the Func's epilogue) to its coordinates, under the Func's
