@@ -210,7 +210,7 @@ def moe_row(rounds):
           f"{counts[0] / T:.0%} of the tokens); tiles {per.tolist()} = {used} vs "
           f"{MOE.EXPERTS} x {most} = {MOE.EXPERTS * most} padded; rows "
           f"{int(counts.sum())} vs {MOE.EXPERTS * int(counts.max())}")
-    return (f"moe experts (skewed)", timed(k, rounds, **real, **W),
+    return ("moe experts (skewed)", timed(k, rounds, **real, **W),
             timed(k, rounds, **pads, **W), used / (MOE.EXPERTS * most))
 
 

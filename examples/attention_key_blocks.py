@@ -24,14 +24,11 @@ inputs(), ``vortex run examples/attention_key_blocks.py --schedule
 schedules/attention_key_blocks/pocl-cpu.toml --repeat 2``, median of 2, loaded 2-core machine;
 numpy 316.0 ms in the same run).
 """
-import numpy as np
-
 import vortex as vx
 from attention import numpy_version  # noqa: F401 - the unfused float64 composition
 from attention import pipeline as _attention
+from attention_two_pass import SHAPE, KV_HEADS, inputs  # noqa: F401 - float16 Q, K, V of SHAPE
 
-SHAPE = (1, 8, 1024, 64)      # B, H, S, D of inputs()
-KV_HEADS = 2                  # HK: 4 query heads per key/value head
 KEY_BLOCK = 16                # keys per step of the recurrence (the instruction's k)
 
 
@@ -39,13 +36,3 @@ def pipeline(D: int = 64, causal: bool = True, t=vx.float16) -> vx.Pipeline:
     """examples/attention.py's pipeline(D, causal, t, key_block=16), named
     ``attention_key_blocks``."""
     return _attention(D, causal, t, key_block=KEY_BLOCK)
-
-
-def inputs(image=None) -> dict:
-    """Q (1, 8, 1024, 64), K and V (1, 2, 1024, 64): float16 standard normal values (fixed
-    seed): 4 query heads per key/value head; ``image`` is ignored."""
-    rng = np.random.default_rng(0)
-    B, H, S, D = SHAPE
-    return {"Q": rng.standard_normal((B, H, S, D)).astype(np.float16),
-            "K": rng.standard_normal((B, KV_HEADS, S, D)).astype(np.float16),
-            "V": rng.standard_normal((B, KV_HEADS, S, D)).astype(np.float16)}
