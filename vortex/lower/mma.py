@@ -38,6 +38,7 @@ from ..mma import by_shape
 from ..algorithm.tf32 import round_tf32
 from . import fragment_loads
 from .exprs import ExprLowerer, flat_index, replace_reduce
+from .partition import conjuncts
 from .ir import (Allocate, Assign, BufferLoad, Declare, For, ForKind, MmaTile, MemorySpace, Ref, Store,
                  block, conj, guarded, i32, local_name)
 from .tuple_store import value_stores
@@ -66,11 +67,10 @@ def _operands(stage, r, i_var: str, j_var: str, k_var: str):
         _fail(stage, "the Func must be a sum of products sum(A[i, k] * B[k, j]); "
                      f"it is {r.op.name.lower()}({body})")
 
-    reads = _reads
     x, y = body.a, body.b
-    if j_var in reads(x) and i_var in reads(y):
+    if j_var in _reads(x) and i_var in _reads(y):
         x, y = y, x
-    if j_var in reads(x) or i_var in reads(y) or k_var not in reads(x) | reads(y):
+    if j_var in _reads(x) or i_var in _reads(y) or k_var not in _reads(x) | _reads(y):
         _fail(stage, f"one factor of {body} must read {i_var!r} and {k_var!r} (A), the other "
                      f"{k_var!r} and {j_var!r} (B)")
     return x, y
@@ -84,10 +84,6 @@ def _predicate_sides(stage, r, i_var: str, j_var: str) -> dict:
     """The reduction's ``where`` predicates, split at ``&``, by the operand whose elements they
     zero: "b" for one reading ``j_var``, "a" for the others; vx.ScheduleError for one reading
     both."""
-    def conjuncts(p):
-        if isinstance(p, BinOp) and p.op is BinaryOp.AND:
-            return conjuncts(p.a) + conjuncts(p.b)
-        return [p]
     out = {"a": [], "b": []}
     for p in (c for q in r.rdom.predicates for c in conjuncts(q)):
         names = _reads(p)
