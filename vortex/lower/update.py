@@ -80,8 +80,8 @@ class UpdateStage:
         self.value = inline(d.value, ctx.inlined)
         self.predicates = [inline(p, ctx.inlined) for p in (self.rdom.predicates
                                                              if self.rdom else ())]
-        self.consumer_exprs = [*(inline(a, ctx.inlined) for a in d.lhs), self.value,
-                               *self.predicates]
+        self.lhs = [inline(a, ctx.inlined) for a in d.lhs]
+        self.consumer_exprs = [*self.lhs, self.value, *self.predicates]
         self.layouts = dict(ctx.layouts)
         self.realized = {}
         self.staging = Staging(self)   # before the sites: a producer there reads the tiles
@@ -106,7 +106,7 @@ def lower_update(ctx, plan, d, n: int) -> Kernel:
     ctx.shared.extend(a for a in allocs if a.memory is MemorySpace.SHARED)
     layouts = reader_layouts(st, None, {lp.name for lp in nest.loops})
     lowerer = ExprLowerer(st.coords, layouts, ctx.names)
-    lhs = [lowerer.lower(inline(a, ctx.inlined)) for a in d.lhs]   # (pre, index) each
+    lhs = [lowerer.lower(a) for a in st.lhs]   # (pre, index) each
     layout = ctx.layouts[f.buffers[0][0]]        # a Tuple's elements share the layout
     index = layout.flat([i for _, i in lhs])
     form = atomic_form(f, d) if plan.atomic(n) else None
