@@ -165,6 +165,19 @@ def _guard(var: str, ext: int, threads: int) -> list:
     return [binary(BinaryOp.LT, Ref(var, I32), i32(ext))] if ext % threads else []
 
 
+def box_counters(func: str, nest, tags: tuple) -> tuple[dict, dict, list, list]:
+    """(var, env, pure, red) for a compute_at producer ``func``'s own loops ``nest`` over its
+    box: each loop's local (``<func>.<loop>.i.<tags>``, named apart from the consumer's loops),
+    each original loop var as an IR expression of those locals (:func:`counters`), and the
+    split guards of the pure and of the reduction loops."""
+    var = {lp.name: local_name(func, lp.name, "i", *tags) for lp in nest.loops}
+    names = {n: Ref(v, I32) for n, v in var.items()}
+    env, guards = counters(nest)
+    env = {k: substitute(v, names, (Ref,)) for k, v in env.items()}
+    return (var, env, [substitute(g, names, (Ref,)) for g, red in guards if not red],
+            [substitute(g, names, (Ref,)) for g, red in guards if red])
+
+
 def fill_reduction(ctx, plan, nest, extents, layout, layouts, tags, blk):
     """Statements computing the compute_at producer ``plan`` (a reduction with an RDom loop
     bound to threads) over its box at a block-bound site: for each point of the box (its pure
@@ -182,12 +195,7 @@ def fill_reduction(ctx, plan, nest, extents, layout, layouts, tags, blk):
             f"compute_at of Func {p.name!r}: pure loops {late} are inside its RDom loops; a "
             "cross-thread reduction runs the pure loops outside (reorder them out)")
     not_under_vectors(p.name, lanes, serial)
-    var = {lp.name: local_name(p.name, lp.name, "i", *tags) for lp in loops}
-    names = {n: Ref(v, I32) for n, v in var.items()}
-    env, split_guards = counters(nest)
-    env = {k: substitute(v, names, (Ref,)) for k, v in env.items()}
-    pure_ok = [substitute(g, names, (Ref,)) for g, red in split_guards if not red]
-    red_ok = [substitute(g, names, (Ref,)) for g, red in split_guards if red]
+    var, env, pure_ok, red_ok = box_counters(p.name, nest, tags)
     for lp in loops:
         if lp.axis is not None:
             (red_ok if lp.reduction else pure_ok).extend(

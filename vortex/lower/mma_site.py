@@ -20,18 +20,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .. import errors
-from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
 from ..algorithm.expr import BinaryOp, Reduce
-from ..algorithm.walk import find, substitute
+from ..algorithm.walk import find
 from . import mma
-from .counters import counters
+from .cross_thread import box_counters
 from .exprs import ExprLowerer
-from .ir import For, GpuAxis, GpuIndex, Ref, guarded, i32, local_name
+from .ir import For, GpuAxis, GpuIndex, guarded, i32
 from .sym import from_sympy
 from .threads import thread_loop
-
-I32 = T.int32
 
 
 class _NoStaging:
@@ -49,14 +46,9 @@ class BoxStage:
     def __init__(self, ctx, plan, nest, layout, layouts: dict, tags: tuple):
         p = plan.func
         self.ctx, self.plan, self._layouts = ctx, plan, layouts
-        var = {lp.name: local_name(p.name, lp.name, "i", *tags) for lp in nest.loops}
-        names = {n: Ref(v, I32) for n, v in var.items()}
+        var, env, self.pure_guards, self.red_guards = box_counters(p.name, nest, tags)
         self.nest = replace(nest, loops=[replace(lp, name=var[lp.name]) for lp in nest.loops],
                             mma=tuple(var[n] for n in nest.mma))
-        env, guards = counters(nest)
-        env = {k: substitute(v, names, (Ref,)) for k, v in env.items()}
-        self.pure_guards = [substitute(g, names, (Ref,)) for g, red in guards if not red]
-        self.red_guards = [substitute(g, names, (Ref,)) for g, red in guards if red]
         coords = {}
         for v, origin, (rlo, rhi) in zip(p.pure_vars, layout.origin, ctx.pipe.regions[p.name]):
             c = binary(BinaryOp.ADD, origin, env[v.name])
