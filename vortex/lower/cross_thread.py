@@ -35,8 +35,8 @@ import sympy as sp
 from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Reduce
-from ..algorithm.walk import find, substitute
+from ..algorithm.expr import BinaryOp
+from ..algorithm.walk import substitute
 from ..algorithm.symbolic import show
 from .counters import counters
 from .exprs import Accumulator, ExprLowerer, flat_index, rdom_position, replace_reduce
@@ -211,9 +211,7 @@ def fill_reduction(ctx, plan, nest, extents, layout, layouts, tags, blk):
         coords[v.name] = c
         inside += [binary(BinaryOp.GE, c, from_sympy(rlo)), binary(BinaryOp.LE, c, from_sympy(rhi))]
     value = ctx.value(p)
-    raw = plan.primary_reduce()
-    red = next(r for r in find(value, lambda e: isinstance(e, Reduce))
-               if r.rdom_name == raw.rdom_name)
+    red = plan.reduce_in(value)
     outer = ExprLowerer(coords, layouts, ctx.names)
     rc = dict(coords)
     for v, (lo, _) in zip(red.rdom.vars, red.rdom.bounds):

@@ -21,8 +21,7 @@ from dataclasses import replace
 
 from .. import errors
 from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Reduce
-from ..algorithm.walk import find
+from ..algorithm.expr import BinaryOp
 from . import mma
 from .cross_thread import box_counters
 from .exprs import ExprLowerer
@@ -56,9 +55,7 @@ class BoxStage:
             self.pure_guards += [binary(BinaryOp.GE, c, from_sympy(rlo)),
                                  binary(BinaryOp.LE, c, from_sympy(rhi))]
         self.value = ctx.value(p)
-        raw = plan.primary_reduce()
-        self.reduce = next(r for r in find(self.value, lambda e: isinstance(e, Reduce))
-                           if r.rdom_name == raw.rdom_name)
+        self.reduce = plan.reduce_in(self.value)
         outer = ExprLowerer(dict(coords), layouts, ctx.names)
         for v, (lo, _) in zip(self.reduce.rdom.vars, self.reduce.rdom.bounds):
             coords[v.name] = binary(BinaryOp.ADD, outer.lower(lo)[1], env[v.name])

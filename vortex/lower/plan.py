@@ -49,6 +49,13 @@ class FuncPlan:
         found = find(self.func.definitions[0].value, lambda e: isinstance(e, Reduce))
         return found[0] if found else None
 
+    def reduce_in(self, value) -> Reduce | None:
+        """The primary reduction as it appears in ``value``, the Func's value with inlined
+        Funcs substituted (None without one)."""
+        raw = self.primary_reduce()
+        return None if raw is None else next(
+            r for r in find(value, lambda e: isinstance(e, Reduce)) if r.rdom_name == raw.rdom_name)
+
     def region_guards(self) -> list:
         """[(pure Var name, lo, hi)]: the needed region [lo, hi) of each dimension whose loops
         (under ``bound``) may run outside it; ``lo``/``hi`` is None on a side they provably

@@ -14,7 +14,7 @@ import sympy as sp
 from .. import errors
 from ..algorithm import dtypes as T
 from ..algorithm.construct import binary
-from ..algorithm.expr import BinaryOp, Reduce
+from ..algorithm.expr import BinaryOp
 from ..algorithm.walk import find, rebuild
 from .exprs import Accumulator, ExprLowerer, flat_index, rdom_position, replace_reduce
 from . import cross_thread, mma, ragged
@@ -50,9 +50,7 @@ class StageLowering:
         for v, lo, hi in plan.region_guards():
             self.pure_guards += [binary(op, self.coords[v], from_sympy(b)) for op, b in
                                  ((BinaryOp.GE, lo), (BinaryOp.LT, hi)) if b is not None]
-        raw = plan.primary_reduce()
-        self.reduce = None if raw is None else next(
-            r for r in find(self.value, lambda e: isinstance(e, Reduce)) if r.rdom_name == raw.rdom_name)
+        self.reduce = plan.reduce_in(self.value)
         # an RDom bound using a pure Var reads its coordinate there (vortex/lower/varying.py)
         self.at_point = {k: simplify_expr(v) for k, v in self.coords.items()}
         self._rdom = None if self.reduce is None else self.reduce.rdom
