@@ -2,7 +2,7 @@
 and when a file is loaded.
 
 Each Func's loops are a :class:`~vortex.schedule.nest.LoopNest` with unknown extents; a loop
-directive is checked and applied there (:data:`vortex.schedule.nest.APPLY`, the one definition
+directive is checked and applied there (:data:`vortex.schedule.nest_rules.APPLY`, the one definition
 the tuner and the lowering use too). The other directives record a choice of the Func (compute
 level, memory, GPU data movement) and are checked here (:data:`FUNC_RULES`). Funcs are replayed
 consumers first (each Func's update stages right after it), so ``compute_at(f, v)``
@@ -24,7 +24,8 @@ from ..algorithm.walk import find
 from . import directives as D
 from . import gpu_directives as G
 from . import races, sliding
-from .nest import APPLY, LoopNest, RaggedRecord, Reject, initial_loops, listing, located
+from .nest import LoopNest, RaggedRecord, Reject, initial_loops, listing, located
+from .nest_rules import APPLY
 from .stages import parse, stage_nest, update_stage
 
 
@@ -239,7 +240,7 @@ def _specialize(d, st, info: PipelineInfo, states, i):
         raise Reject(f"unknown Dim {d.condition[1]!r} (Dims: {listing(sorted(info.dims))})")
 
 
-# The directives that do not shape the loops (those are :data:`nest.APPLY`): where and how
+# The directives that do not shape the loops (those are :data:`nest_rules.APPLY`): where and how
 # the Func is computed and stored, and the GPU data-movement directives.
 FUNC_RULES = {
     D.ComputeAt: _compute_at,
