@@ -130,22 +130,31 @@ SHAPE = (1, 8, 1024, 64)      # B, H, S, D of inputs()
 KV_HEADS = 2                  # HK: 4 query heads per key/value head
 
 
-def pipeline(D: int = 64, causal: bool = True, t=vx.float32,
-             key_block: int | None = None) -> vx.Pipeline:
-    """Attention of (B, H, S, D) queries over (B, HK, S, D) keys and values of type ``t``
-    (vx.float32 or vx.float16), head size ``D`` (a constant), causal or not; f32 output.
-    ``key_block=Bc`` (a positive int): the recurrence steps over blocks of Bc keys instead of
-    one key (module docstring, "Key blocks"); None: one key per step."""
+def f32(x):
+    """``x`` cast to vx.float32: every product and sum here is in f32."""
+    return vx.cast(vx.float32, x)
+
+
+def qkv(D: int, t):
+    """The declarations every attention pipeline here starts from: dims (B, H, HK, S), Inputs
+    Q (B, H, S, D), K and V (B, HK, S, D) of type ``t``, Vars (b, h, s, d, j), and ``kv``, the
+    K/V head of query head h."""
     B, H, HK, S = vx.dims("B H HK S")
     Q = vx.Input("Q", t, (B, H, S, D))
     K = vx.Input("K", t, (B, HK, S, D))
     V = vx.Input("V", t, (B, HK, S, D))
     b, h, s, d, j = vx.vars("b h s d j")
     kv = h * HK // H                                  # h // (H // HK): the K/V head
+    return (B, H, HK, S), (Q, K, V), (b, h, s, d, j), kv
 
-    def f32(x):
-        return vx.cast(vx.float32, x)
 
+def pipeline(D: int = 64, causal: bool = True, t=vx.float32,
+             key_block: int | None = None) -> vx.Pipeline:
+    """Attention of (B, H, S, D) queries over (B, HK, S, D) keys and values of type ``t``
+    (vx.float32 or vx.float16), head size ``D`` (a constant), causal or not; f32 output.
+    ``key_block=Bc`` (a positive int): the recurrence steps over blocks of Bc keys instead of
+    one key (module docstring, "Key blocks"); None: one key per step."""
+    (B, H, HK, S), (Q, K, V), (b, h, s, d, j), kv = qkv(D, t)
     e = vx.RDom(D, name="e")
     score = vx.Func("score")
     key = j if key_block is None else vx.min(j, S - 1)   # a block's keys past S: clamped
@@ -178,9 +187,6 @@ def _blocked(score, V, causal, t, Bc: int, dims, pure, kv) -> vx.Pipeline:
         raise vx.TypeError(f"attention: key_block={Bc!r} must be a positive int (keys per "
                            "step of the recurrence), or None for one key per step")
     (B, H, S, D), (b, h, s, d), c = dims, pure, vx.Var("c")
-
-    def f32(x):
-        return vx.cast(vx.float32, x)
 
     def keys(name):                                   # block c's keys (masked)
         jj = vx.RDom(Bc, name=name)

@@ -68,6 +68,7 @@ import numpy as np
 
 import vortex as vx
 from attention import numpy_version  # noqa: F401 - the unfused float64 composition
+from attention import f32, qkv
 
 SHAPE = (1, 8, 1024, 64)      # B, H, S, D of inputs()
 KV_HEADS = 2                  # HK: 4 query heads per key/value head
@@ -76,16 +77,7 @@ KV_HEADS = 2                  # HK: 4 query heads per key/value head
 def pipeline(D: int = 64, causal: bool = True, t=vx.float16) -> vx.Pipeline:
     """Attention of (B, H, S, D) queries over (B, HK, S, D) keys and values of type ``t``, head
     size ``D`` (a constant), causal or not, in two passes (module docstring); f32 output."""
-    B, H, HK, S = vx.dims("B H HK S")
-    Q = vx.Input("Q", t, (B, H, S, D))
-    K = vx.Input("K", t, (B, HK, S, D))
-    V = vx.Input("V", t, (B, HK, S, D))
-    b, h, s, d, j = vx.vars("b h s d j")
-    kv = h * HK // H                                  # h // (H // HK): the K/V head
-
-    def f32(x):
-        return vx.cast(vx.float32, x)
-
+    (B, H, HK, S), (Q, K, V), (b, h, s, d, j), kv = qkv(D, t)
     e = vx.RDom(D, name="e")
 
     def scores(name: str) -> vx.Func:                 # Q Kᵀ / sqrt(D), one Func per pass
