@@ -26,9 +26,8 @@ CUDA sm_90, an AMD one for HIP gfx90a.
 """
 from __future__ import annotations
 
-import vortex as vx
-
 from .generate import AWKWARD, ROUND, Algorithm
+from .schedules import Trials
 
 SHARE = 0.06
 # vendor: (input dtype, (m, n, k), accumulator, input_precision)
@@ -105,26 +104,12 @@ def generate(rng) -> Algorithm:
                                                    "precision": precision, "mode": mode})
 
 
-class _Builder:
-    """A vx.Schedule built directive by directive; an optional one is kept only when it and
-    ``validate()`` raise no vx.ScheduleError (as :mod:`fuzz.schedules` does)."""
-
-    def __init__(self, pipe):
-        self.s, self.refused = vx.Schedule(pipe), 0
+class _Builder(Trials):
+    """A vx.Schedule built directive by directive: ``need`` applies a directive the mma schedule
+    requires; ``attempt`` (:class:`fuzz.schedules.Trials`) an optional one."""
 
     def need(self, name, method, *args, **kw):
         getattr(self.s[name], method)(*args, **kw)
-
-    def maybe(self, name, method, *args, **kw):
-        trial = self.s.copy()
-        try:
-            getattr(trial[name], method)(*args, **kw)
-            trial.validate()
-        except vx.ScheduleError:
-            self.refused += 1
-            return False
-        self.s = trial
-        return True
 
 
 def schedule(rng, pipe, alg) -> tuple:
@@ -138,7 +123,7 @@ def schedule(rng, pipe, alg) -> tuple:
         return b.s, b.refused
     if mode == "consumer":
         b.need("C", "compute_root")
-        b.maybe("out", "gpu_tile", "i", "j", "io", "jo", "ii", "ji", *rng.choice(
+        b.attempt("out", "gpu_tile", "i", "j", "io", "jo", "ii", "ji", *rng.choice(
             [(4, 32), (8, 8), (1, 64), (3, 5)]))
     warps = (rng.choice([1, 1, 2]), rng.choice([1, 1, 2]))
     # a 32 x 32 tile is 16 accumulators a lane: PoCL's JIT of its emulation takes 5-9 s, more
@@ -156,14 +141,14 @@ def schedule(rng, pipe, alg) -> tuple:
     b.need("C", "gpu_threads", "iw", "jw")
     for v in ("iu", "ju"):
         if rng.random() < 0.8:
-            b.maybe("C", "unroll", v)
+            b.attempt("C", "unroll", v)
     staged = [x for x in ("A", "B") if rng.random() < 0.3]
     for x in staged:
-        b.maybe("C", "stage", x, "ko", "shared", "xor" if rng.random() < 0.3 else None)
+        b.attempt("C", "stage", x, "ko", "shared", "xor" if rng.random() < 0.3 else None)
     if staged and rng.random() < 0.3:
-        b.maybe("C", "pipeline", "ko", rng.choice([2, 3]))
+        b.attempt("C", "pipeline", "ko", rng.choice([2, 3]))
     elif not big and rng.random() < 0.15:
-        b.maybe("C", "unroll", "ko", 2)
+        b.attempt("C", "unroll", "ko", 2)
     return b.s, b.refused
 
 
@@ -177,7 +162,7 @@ def _at_site(rng, b, m, n, kk, opt, lanes):
     b.need("out", "gpu_threads", "ii", "ji")
     b.need("C", "compute_at", "out", "jo")
     if rng.random() < 0.3:
-        b.maybe("C", "store_in", "shared")
+        b.attempt("C", "store_in", "shared")
     b.need("C", "split", "i", "iw", "it", m)
     b.need("C", "split", "j", "jw", "jt", n)
     b.need("C", "split", "k", "ko", "kt", kk)
@@ -185,4 +170,4 @@ def _at_site(rng, b, m, n, kk, opt, lanes):
     b.need("C", "mma", "it", "jt", "kt", **opt)
     warps = rng.choice([(), ("jw",), ("jw",), ("jw", "iw")])
     if warps:
-        b.maybe("C", "gpu_threads", *warps)
+        b.attempt("C", "gpu_threads", *warps)

@@ -38,11 +38,29 @@ UPDATE_WEIGHTS = {"split": 4, "reorder": 2, "fuse": 1, "gpu_blocks": 4, "gpu_thr
                   "unroll": 2, "vectorize": 1}
 
 
-class ScheduleGen:
+class Trials:
+    """A vx.Schedule ``s`` built directive by directive: :meth:`attempt` keeps a directive only
+    when it and ``validate()`` raise no vx.ScheduleError, and counts the others in ``refused``."""
+
+    def __init__(self, pipe):
+        self.s, self.refused = vx.Schedule(pipe), 0
+
+    def attempt(self, name: str, method: str, *args, **kw) -> bool:
+        trial = self.s.copy()
+        try:
+            getattr(trial[name], method)(*args, **kw)
+            trial.validate()
+        except vx.ScheduleError:
+            self.refused += 1
+            return False
+        self.s = trial
+        return True
+
+
+class ScheduleGen(Trials):
     def __init__(self, rng, pipe, alg):
+        super().__init__(pipe)
         self.rng, self.pipe, self.alg = rng, pipe, alg
-        self.s = vx.Schedule(pipe)
-        self.refused = 0
         self.names = 0
         self.staged = {}
         self.inner, self.outer = set(), set()    # loop names made by splits: constant / tile
@@ -138,17 +156,6 @@ class ScheduleGen:
                 if name in self.alg.update_reads.get(c, ()):
                     found.add(c + " (update)")     # read outside the pure loops as well
         return sorted(found)
-
-    def attempt(self, name: str, method: str, *args) -> bool:
-        trial = self.s.copy()
-        try:
-            getattr(trial[name], method)(*args)
-            trial.validate()
-        except vx.ScheduleError:
-            self.refused += 1
-            return False
-        self.s = trial
-        return True
 
     def fresh(self, base: str) -> str:
         self.names += 1
