@@ -114,10 +114,13 @@ def bind(pipe, kwargs: dict, contiguous: bool = False) -> Binding:
         arrays[name] = arr
     _bind_dims(pipe, arrays, dims)
     for name, inp in pipe.inputs.items():
+        if inp.range is None and not inp.monotone:
+            continue
+        values = _host(arrays[name])      # one host copy for both checks (offsets have both)
         if inp.range is not None:
-            _check_values(name, inp, arrays[name], dims)
+            _check_values(name, inp, values, dims)
         if inp.monotone:
-            _check_monotone(name, arrays[name])
+            _check_monotone(name, values)
     params = {name: _param(p, given[name]) for name, p in pipe.params.items()}
     return Binding(dims, arrays, params)
 
@@ -165,11 +168,11 @@ def _host(arr) -> np.ndarray:
     return np.asarray(arr)
 
 
-def _check_values(name: str, inp, arr, dims: dict):
-    """Every element of Input ``inp`` within its declared ``range=(lo, hi)`` at these sizes:
-    bounds inference relied on it (an RDom bounded by offsets reads only where they point)."""
+def _check_values(name: str, inp, values: np.ndarray, dims: dict):
+    """Every element of Input ``inp`` (``values``: its host copy) within its declared
+    ``range=(lo, hi)`` at these sizes: bounds inference relied on it (an RDom bounded by offsets
+    reads only where they point)."""
     lo, hi = (int(exact(_shape_sympy(b), dims)) for b in inp.range)
-    values = _host(arr)
     bad = (values < lo) | (values > hi)
     if bad.any():
         at = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -180,10 +183,9 @@ def _check_values(name: str, inp, arr, dims: dict):
             f"range=...)); pass values within it or declare a wider range")
 
 
-def _check_monotone(name: str, arr):
-    """Input ``name`` declared ``monotone=True`` never decreases (ragged_split's tiles rely
-    on it)."""
-    values = _host(arr)
+def _check_monotone(name: str, values: np.ndarray):
+    """Input ``name`` (``values``: its host copy) declared ``monotone=True`` never decreases
+    (ragged_split's tiles rely on it)."""
     bad = np.flatnonzero(values[:-1] > values[1:])
     if bad.size:
         i = int(bad[0])
